@@ -1,0 +1,1 @@
+"""Alert lifecycle: severities, transitions, events and their texts."""

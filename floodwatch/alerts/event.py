@@ -1,0 +1,58 @@
+"""The alert event: what `replay` writes, one per line, and what sinks receive.
+
+An event is emitted once per transition of an alert (firing, escalated,
+downgraded, resolved), never once per reading. `id` names the episode: the same
+rule, station and episode start always give the same id, so replaying the same
+input twice gives identical ids and a sink can use (id, transition, severity)
+as an idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
+from floodwatch.readings import format_ts
+
+
+class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    rule: str
+    kind: str
+    station: str
+    station_name: str
+    severity: Severity
+    previous_severity: Severity | None
+    transition: Transition
+    ts: datetime
+    episode_start: datetime
+    value: float | None
+    threshold: float | None
+    unit: str
+    forecast: dict[str, float] | None = None
+    stage: EvacuationStage | None = None
+    status: Status = Status.ACTUAL
+    message_zh: str
+    message_en: str
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON object (ISO 8601 UTC times)."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        out["ts"] = format_ts(self.ts)
+        out["episode_start"] = format_ts(self.episode_start)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertEvent:
+        return msgspec.convert(data, cls, strict=False)
+
+
+def episode_id(rule: str, station: str, start_ms: int) -> str:
+    """Stable id of one alert episode: same rule + station + start → same id."""
+    digest = hashlib.sha256(f"{rule}\x1f{station}\x1f{start_ms}".encode()).hexdigest()
+    return f"{station}:{rule}:{digest[:12]}"

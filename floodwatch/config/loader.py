@@ -1,0 +1,257 @@
+"""Load a config directory: every `*.yaml` / `*.yml` file in it, joined.
+
+Each file may hold `engine:` (at most one file), `stations:` and `rules:`.
+Problems are collected from all files and reported together, each with file,
+line, column and key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
+from floodwatch.config.models import (
+    RULE_MODELS,
+    Config,
+    ConfigFile,
+    EngineSettings,
+    Model,
+    RuleBase,
+    Station,
+)
+from floodwatch.config.yamlpos import Located, parse_yaml
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class LoadedConfig:
+    """A validated config and where each of its parts came from."""
+
+    config: Config
+    origins: dict[str, list[tuple[Located, int]]] = field(default_factory=dict)
+    engine_origin: Located | None = None
+
+    def issue(self, loc: Loc, message: str) -> ConfigIssue:
+        """A problem at a path of the joined config, placed in its file."""
+        if loc and loc[0] in self.origins and len(loc) > 1 and isinstance(loc[1], int):
+            located, index = self.origins[str(loc[0])][loc[1]]
+            local: Loc = (loc[0], index, *loc[2:])
+            return _issue_at(located, local, message)
+        if loc and loc[0] == "engine" and self.engine_origin is not None:
+            return _issue_at(self.engine_origin, loc, message)
+        return ConfigIssue(None, None, None, loc, message)
+
+
+def load_config_dir(directory: Path | str) -> LoadedConfig:
+    """Parse and validate every YAML file in `directory`; raise ConfigError with all problems."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError([ConfigIssue(root, None, None, (), "not a directory")])
+    files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise ConfigError([ConfigIssue(root, None, None, (), "no *.yaml files in this directory")])
+    return load_config_files(files)
+
+
+def load_config_files(files: Iterable[Path]) -> LoadedConfig:
+    issues: list[ConfigIssue] = []
+    stations: list[Station] = []
+    rules: list[Any] = []
+    loaded = LoadedConfig(config=Config(), origins={"stations": [], "rules": []})
+    engine: EngineSettings | None = None
+    for file in files:
+        parsed = _load_file(file, issues)
+        if parsed is None:
+            continue
+        located, model = parsed
+        if model.engine is not None:
+            if engine is not None and loaded.engine_origin is not None:
+                issues.append(
+                    _issue_at(
+                        located,
+                        ("engine",),
+                        f"engine settings are already given in {loaded.engine_origin.file}",
+                    )
+                )
+            else:
+                engine, loaded.engine_origin = model.engine, located
+        for index, station in enumerate(model.stations):
+            stations.append(station)
+            loaded.origins["stations"].append((located, index))
+        for index, rule in enumerate(model.rules):
+            rules.append(rule)
+            loaded.origins["rules"].append((located, index))
+    if issues:
+        raise ConfigError(issues)
+    loaded.config = Config(engine=engine or EngineSettings(), stations=stations, rules=rules)
+    return loaded
+
+
+def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFile] | None:
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        issues.append(ConfigIssue(file, None, None, (), f"cannot read: {exc.strerror}"))
+        return None
+    if len(raw) > MAX_FILE_BYTES:
+        issues.append(ConfigIssue(file, None, None, (), f"larger than {MAX_FILE_BYTES} bytes"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(ConfigIssue(file, None, None, (), f"not UTF-8 text: {exc.reason}"))
+        return None
+    located, parse_issues = parse_yaml(file, text)
+    issues.extend(parse_issues)
+    if located is None or parse_issues:
+        return None
+    if located.data is None:
+        located.data = {}
+    if not isinstance(located.data, dict):
+        issues.append(
+            _issue_at(located, (), "the top level must be a mapping (engine, stations, rules)")
+        )
+        return None
+    try:
+        model = ConfigFile.model_validate(located.data)
+    except ValidationError as exc:
+        issues.extend(_from_validation_error(located, exc))
+        return None
+    before = len(issues)
+    for section in ("stations", "rules"):
+        for index, item in enumerate(getattr(model, section)):
+            for loc, message in item.problems():
+                issues.append(_issue_at(located, (section, index, *loc), _named(item, message)))
+    return (located, model) if len(issues) == before else None
+
+
+def _named(item: Model, message: str) -> str:
+    kind = "station" if isinstance(item, Station) else "rule"
+    ident = getattr(item, "id", None)
+    return f"{message} ({kind} {ident!r})" if ident else message
+
+
+def _issue_at(located: Located, loc: Loc, message: str) -> ConfigIssue:
+    position = located.position(loc)
+    line, col = position if position else (None, None)
+    return ConfigIssue(located.file, line, col, loc, message)
+
+
+def _from_validation_error(located: Located, exc: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for error in exc.errors(include_url=False):
+        loc = _data_loc(located.data, tuple(error["loc"]))
+        issues.append(_issue_at(located, loc, _message(located, loc, error)))
+    return issues
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Drop the parts of a pydantic loc that are not keys in the data (union tags)."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and not isinstance(part, int):
+            # A missing key, or a union tag: keep a missing key, skip a tag.
+            if part not in RULE_MODELS and not str(part).startswith(("function-", "float")):
+                out.append(part)
+                node = None
+    return tuple(out)
+
+
+def _message(located: Located, loc: Loc, error: Any) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        valid = _valid_keys(located.data, loc[:-1])
+        key = loc[-1]
+        hint = ""
+        close = difflib.get_close_matches(str(key), valid, n=1)
+        if close:
+            hint = f" — did you mean {close[0]!r}?"
+        return f"unknown key {key!r}{hint}; valid keys here: {', '.join(valid)}"
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing"
+    msg = str(error["msg"])
+    msg = msg.removeprefix("Value error, ")
+    if kind in ("string_type", "dict_type", "list_type", "float_type", "int_type", "bool_type"):
+        raw = located.raw_text.get(loc)
+        if raw is not None and kind == "string_type":
+            return (
+                f"must be text; YAML reads {raw} as {given!r}, so put it in quotes: \"{raw}\""
+            )
+        return f"{msg.lower()}, got {given!r}"
+    if kind in ("literal_error", "enum", "union_tag_invalid"):
+        if kind == "union_tag_invalid":
+            return f"unknown rule kind {error['ctx']['tag']!r}; valid: {', '.join(RULE_MODELS)}"
+        return f"must be {msg.removeprefix('Input should be ')}; got {given!r}"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{given!r} is not a valid id: use letters, digits, '_', '-', '.', "
+            "starting with a letter or digit, at most 64 characters"
+        )
+    if kind == "union_tag_not_found":
+        return f"a rule needs 'kind': one of {', '.join(RULE_MODELS)}"
+    if isinstance(given, dict | list):
+        return msg
+    return f"{msg}, got {given!r}" if given is not None and "got" not in msg else msg
+
+
+def _valid_keys(data: Any, loc: Loc) -> list[str]:
+    model: Any = ConfigFile
+    node = data
+    for part in loc:
+        node = node[part] if isinstance(node, dict | list) else None
+        model = _child_model(model, part, node)
+        if model is None:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [
+            f.alias or name for name, f in model.model_fields.items()
+        ]
+    return []
+
+
+def _child_model(model: Any, part: str | int, node: Any) -> Any:
+    """The model class found at `part` below `model` (following lists, dicts, unions)."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        if model is ConfigFile and part == "rules":
+            return "rules"
+        for name, info in model.model_fields.items():
+            if part in (name, info.alias):
+                return _unwrap(info.annotation)
+        return None
+    if model == "rules":
+        kind = node.get("kind") if isinstance(node, dict) else None
+        return RULE_MODELS.get(str(kind), RuleBase)
+    if isinstance(model, tuple):  # list[...] or dict[..., X]
+        return model[-1]
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if origin in (list, dict):
+        return ("container", _unwrap(args[-1]))
+    if args and origin is not None:
+        models = [_unwrap(a) for a in args]
+        for candidate in models:
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                return candidate
+            if isinstance(candidate, tuple):
+                return candidate
+        return None
+    return annotation

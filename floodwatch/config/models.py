@@ -1,0 +1,467 @@
+"""pydantic models that mirror the YAML exactly.
+
+Local invariants live on each model (`problems()` yields (relative path,
+message) pairs); cross-references between stations and rules are checked when
+the config is compiled (`floodwatch.rules.compile`). The engine never sees
+these models: the compile step turns them into immutable runtime rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+
+from floodwatch.alerts.state import EvacuationStage, Severity
+from floodwatch.config.errors import Loc
+from floodwatch.config.values import (
+    AdminCode,
+    Duration,
+    Identifier,
+    Text,
+    ThresholdExpr,
+    parse_duration,
+    parse_season,
+)
+from floodwatch.readings import Kind
+
+Problems = Iterator[tuple[Loc, str]]
+StationType = Literal["pond", "reservoir", "rain_gauge", "culvert", "river"]
+LinkName = Literal["outlet", "rain_gauge", "upstream", "downstream"]
+WarningSeverity = Literal["blue", "yellow", "orange", "red"]
+
+DEFAULT_REPORTS: dict[str, list[Kind]] = {
+    "pond": ["level"],
+    "reservoir": ["level"],
+    "river": ["level"],
+    "rain_gauge": ["rain"],
+    "culvert": ["flow"],
+}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def problems(self) -> Problems:
+        """Local invariants of this model, as (path relative to it, message)."""
+        return iter(())
+
+
+class Area(Model):
+    """A village or town with its administrative division code."""
+
+    name: Text
+    code: AdminCode
+
+
+SeasonalValue = dict[Annotated[str, Strict()], float]
+
+
+class StationLevels(Model):
+    """Characteristic levels (m, same datum as the level readings)."""
+
+    crest: float | None = Field(None, description="dam crest elevation 坝顶高程")
+    spillway_crest: float | None = Field(None, description="spillway crest 溢洪道堰顶高程")
+    check_flood: float | None = Field(None, description="check flood level 校核洪水位")
+    design_flood: float | None = Field(None, description="design flood level 设计洪水位")
+    flood_limit: float | SeasonalValue | None = Field(
+        None,
+        description="flood-limit level 汛限水位: a number, or seasons such as "
+        "{'05-01..06-30': 310.2, '07-01..09-15': 310.5, default: 310.8}",
+    )
+    warning: float | None = Field(None, description="river warning level 警戒水位")
+    guarantee: float | None = Field(None, description="river guaranteed level 保证水位")
+
+    def flood_limit_values(self) -> list[float]:
+        if self.flood_limit is None:
+            return []
+        if isinstance(self.flood_limit, dict):
+            return list(self.flood_limit.values())
+        return [self.flood_limit]
+
+    def problems(self) -> Problems:
+        if isinstance(self.flood_limit, dict):
+            yield from _season_problems(self.flood_limit)
+        order = [
+            ("flood_limit", max(self.flood_limit_values(), default=None)),
+            ("design_flood", self.design_flood),
+            ("check_flood", self.check_flood),
+            ("crest", self.crest),
+        ]
+        known = [(name, value) for name, value in order if value is not None]
+        for (low_name, low), (high_name, high) in zip(known, known[1:], strict=False):
+            if low > high:
+                yield (
+                    (high_name,),
+                    f"must be at or above {low_name} ({low:g}), got {high:g} "
+                    "(flood_limit ≤ design_flood ≤ check_flood ≤ crest)",
+                )
+        if (
+            self.spillway_crest is not None
+            and self.crest is not None
+            and self.spillway_crest >= self.crest
+        ):
+            yield (
+                ("spillway_crest",),
+                f"must be below crest ({self.crest:g}), got {self.spillway_crest:g}",
+            )
+        if self.warning is not None and self.guarantee is not None:
+            if self.warning > self.guarantee:
+                yield (
+                    ("guarantee",),
+                    f"must be at or above warning ({self.warning:g}), got {self.guarantee:g}",
+                )
+
+
+def _season_problems(values: dict[str, float]) -> Problems:
+    seasons = []
+    if "default" not in values:
+        yield (
+            (),
+            "a seasonal value needs a 'default' for the days outside its seasons, "
+            "e.g. {'05-01..06-30': 310.2, default: 310.8}",
+        )
+    for key in values:
+        if key == "default":
+            continue
+        try:
+            seasons.append((key, parse_season(key)))
+        except ValueError as exc:
+            yield (key,), str(exc)
+    for day_of_year in range(366):
+        month, day = _month_day(day_of_year)
+        covering = [key for key, season in seasons if season.contains(month, day)]
+        if len(covering) > 1:
+            yield (
+                (covering[1],),
+                f"overlaps season {covering[0]!r} on {month:02d}-{day:02d}; "
+                "seasons must not overlap",
+            )
+            return
+
+
+def _month_day(day_of_year: int) -> tuple[int, int]:
+    lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    month = 0
+    while day_of_year >= lengths[month]:
+        day_of_year -= lengths[month]
+        month += 1
+    return month + 1, day_of_year + 1
+
+
+class SensorLimits(Model):
+    """Plausible range and maximum change per report interval for one kind."""
+
+    min: float | None = None
+    max: float | None = None
+    max_step: float | None = Field(
+        None, gt=0, description="largest believable change between two reports, per interval"
+    )
+
+    def problems(self) -> Problems:
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            yield ("max",), f"must be above min ({self.min:g}), got {self.max:g}"
+
+
+class Station(Model):
+    id: Identifier
+    name: Text
+    name_en: Text | None = None
+    type: StationType
+    village: Area | None = None
+    town: Area | None = None
+    interval: Duration = Field(
+        default=timedelta(minutes=5), description="expected report interval"
+    )
+    reports: list[Kind] | None = Field(
+        None, description="kinds of reading this station sends (default by type)"
+    )
+    levels: StationLevels | None = None
+    limits: dict[Kind, SensorLimits] = Field(default_factory=dict)
+    links: dict[LinkName, Identifier] = Field(default_factory=dict)
+    covers: list[AdminCode] = Field(
+        default_factory=list, description="village codes this rain gauge covers"
+    )
+
+    @property
+    def kinds(self) -> list[Kind]:
+        return self.reports if self.reports is not None else DEFAULT_REPORTS[self.type]
+
+    def problems(self) -> Problems:
+        if self.interval <= timedelta(0):
+            yield ("interval",), "must be longer than 0s"
+        if self.levels is not None:
+            for loc, message in self.levels.problems():
+                yield ("levels", *loc), message
+        for kind, limits in self.limits.items():
+            if kind not in self.kinds:
+                yield (
+                    ("limits", kind),
+                    f"station does not report {kind!r} (reports: {', '.join(self.kinds)})",
+                )
+            for loc, message in limits.problems():
+                yield ("limits", kind, *loc), message
+        if self.links.get("outlet") == self.id:
+            yield ("links", "outlet"), "a station cannot be its own outlet"
+
+
+class Advice(Model):
+    """What to do, in the message of a level: Chinese and English."""
+
+    zh: Text
+    en: Text
+
+
+class LevelSpec(Model):
+    """One warning level: enter condition, exit (reset) condition, dwell up and down."""
+
+    enter: ThresholdExpr
+    exit: ThresholdExpr | None = Field(
+        None, description="reset threshold (hysteresis); default: enter ∓ the rule's hysteresis"
+    )
+    for_: Duration | None = Field(None, alias="for", description="dwell before raising")
+    clear_for: Duration | None = Field(None, description="dwell before lowering")
+    advice: Advice | None = None
+
+
+class CrestLevelSpec(Model):
+    """A time-to-crest level: raise when the projected time is at most `enter`."""
+
+    enter: Duration
+    exit: Duration | None = None
+    for_: Duration | None = Field(None, alias="for")
+    clear_for: Duration | None = None
+    advice: Advice | None = None
+
+
+class RainLevelSpec(Model):
+    """A rainfall level: fires when any window's accumulation reaches its value (mm)."""
+
+    within: dict[Annotated[str, Strict()], float] = Field(
+        description="accumulation thresholds by window, e.g. {1h: 30, 3h: 50, 24h: 100}"
+    )
+    stage: EvacuationStage | None = None
+    for_: Duration | None = Field(None, alias="for")
+    clear_for: Duration | None = None
+    advice: Advice | None = None
+
+    def problems(self) -> Problems:
+        windows: list[tuple[timedelta, str, float]] = []
+        for key, value in self.within.items():
+            try:
+                windows.append((parse_duration(key), key, value))
+            except ValueError as exc:
+                yield ("within", key), str(exc)
+                continue
+            if value <= 0:
+                yield ("within", key), f"must be above 0 mm, got {value:g}"
+        if not self.within:
+            yield ("within",), "give at least one window, e.g. {1h: 30}"
+        windows.sort()
+        for (_, short, low), (_, long_, high) in zip(windows, windows[1:], strict=False):
+            if high < low:
+                yield (
+                    ("within", long_),
+                    f"must be at or above the {short} value ({low:g} mm), got {high:g} mm "
+                    "(a longer window cannot need less rain)",
+                )
+
+
+class RuleBase(Model):
+    id: Identifier
+    name: Text | None = None
+    description: str | None = None
+    stations: list[Identifier] | None = Field(None, description="station ids this rule watches")
+    station_types: list[StationType] | None = Field(
+        None, description="or every station of these types"
+    )
+    enabled: bool = True
+    for_: Duration | None = Field(None, alias="for", description="default dwell before raising")
+    clear_for: Duration | None = Field(None, description="default dwell before lowering")
+
+    def problems(self) -> Problems:
+        if self.stations is None and self.station_types is None:
+            yield (), "name the stations it watches: 'stations: [...]' or 'station_types: [...]'"
+
+
+def _level_order_problems(levels: dict[str, object]) -> Problems:
+    order = [s.value for s in Severity if s is not Severity.INFO]
+    if not levels:
+        yield ("levels",), "give at least one level (blue, yellow, orange or red)"
+    for name in levels:
+        if name not in order:
+            yield ("levels", name), f"unknown level; valid: {', '.join(order)}"
+
+
+class LevelRule(RuleBase):
+    """Level thresholds (rising hazard): raise when the level is at or above `enter`."""
+
+    kind: Literal["level"]
+    of: Kind = "level"
+    hysteresis: float = Field(0.0, ge=0, description="default exit = enter − hysteresis")
+    levels: dict[WarningSeverity, LevelSpec]
+
+
+class FreeboardRule(RuleBase):
+    """Freeboard to the dam crest (crest − level, m): raise when at or below `enter`."""
+
+    kind: Literal["freeboard"]
+    hysteresis: float = Field(0.0, ge=0, description="default exit = enter + hysteresis")
+    levels: dict[WarningSeverity, LevelSpec]
+
+
+class RateOfRiseRule(RuleBase):
+    """Rate of rise over a window (m/h): raise when at or above `enter`."""
+
+    kind: Literal["rate_of_rise"]
+    of: Kind = "level"
+    window: Duration = timedelta(minutes=30)
+    hysteresis: float = Field(0.0, ge=0)
+    levels: dict[WarningSeverity, LevelSpec]
+
+
+class TimeToCrestRule(RuleBase):
+    """Projected time until the level reaches `target` (default the dam crest)."""
+
+    kind: Literal["time_to_crest"]
+    target: ThresholdExpr = Field(default="crest", validate_default=True)  # type: ignore[assignment]
+    window: Duration = timedelta(minutes=30)
+    min_points: int = Field(4, ge=3)
+    evaluate_above: ThresholdExpr | None = Field(
+        None,
+        description="only project while the level is at or above this (saves work "
+        "on quiet days); default: always",
+    )
+    levels: dict[WarningSeverity, CrestLevelSpec]
+
+
+class RainfallRule(RuleBase):
+    """Rainfall accumulation over sliding windows, gap-aware."""
+
+    kind: Literal["rainfall"]
+    missing_tolerance: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="share of reports a window may miss and still count as complete "
+        "(an incomplete window can raise an alert but never clear one)",
+    )
+    levels: dict[WarningSeverity, RainLevelSpec]
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        for name, level in self.levels.items():
+            for loc, message in level.problems():
+                yield ("levels", name, *loc), message
+
+
+class Condition(Model):
+    """One condition of a compound rule, on this station or a linked one."""
+
+    station: Annotated[str, Strict(), StringConstraints(pattern=r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")] = Field(  # noqa: E501
+        "self", description="'self', a link such as '$outlet', or a station id"
+    )
+    kind: Kind = "level"
+    metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
+    window: Duration | None = Field(None, description="for rate_of_rise and accumulation")
+    above: float | None = None
+    below: float | None = None
+    max_age: Duration | None = Field(
+        None, description="older data is unknown (neither raises nor clears); default 3 intervals"
+    )
+
+    def problems(self) -> Problems:
+        if (self.above is None) == (self.below is None):
+            yield (), "give exactly one of 'above' or 'below'"
+        if self.metric != "value" and self.window is None:
+            yield ("window",), f"metric {self.metric!r} needs a window, e.g. '30m'"
+        if self.metric == "accumulation" and self.kind != "rain":
+            yield ("metric",), "accumulation applies to kind 'rain'"
+
+
+class CompoundRule(RuleBase):
+    """All / any of several conditions, across linked stations."""
+
+    kind: Literal["compound"]
+    severity: WarningSeverity
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    advice: Advice | None = None
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        if (self.all is None) == (self.any is None):
+            yield (), "give exactly one of 'all' or 'any'"
+        for key, conditions in (("all", self.all), ("any", self.any)):
+            for index, condition in enumerate(conditions or []):
+                for loc, message in condition.problems():
+                    yield (key, index, *loc), message
+
+
+class SensorHealthRule(RuleBase):
+    """Maintenance notices (severity info): stale, stuck, out of range, spike."""
+
+    kind: Literal["sensor_health"]
+    stale_after: float = Field(
+        3, gt=0, description="intervals without a report before a gauge counts as silent"
+    )
+    stuck_for: Duration | None = Field(
+        None, description="identical values for this long count as stuck"
+    )
+    stuck_kinds: list[Kind] = Field(
+        default_factory=lambda: ["level"],
+        description="kinds checked for stuck values (rain and culvert flow are often 0 for "
+        "hours)",
+    )
+
+
+Rule = Annotated[
+    LevelRule
+    | FreeboardRule
+    | RateOfRiseRule
+    | TimeToCrestRule
+    | RainfallRule
+    | CompoundRule
+    | SensorHealthRule,
+    Field(discriminator="kind"),
+]
+RULE_MODELS: dict[str, type[RuleBase]] = {
+    "level": LevelRule,
+    "freeboard": FreeboardRule,
+    "rate_of_rise": RateOfRiseRule,
+    "time_to_crest": TimeToCrestRule,
+    "rainfall": RainfallRule,
+    "compound": CompoundRule,
+    "sensor_health": SensorHealthRule,
+}
+
+
+class EngineSettings(Model):
+    allowed_lateness: Duration = Field(
+        timedelta(minutes=2),
+        description="how late (in event time) a reading may arrive and still count; "
+        "alerts are emitted this much after the reading that causes them",
+    )
+    max_future: Duration = Field(
+        timedelta(minutes=10), description="readings further ahead of the clock are rejected"
+    )
+    timezone: str = Field("Asia/Shanghai", description="local time zone for seasons")
+    exercise: bool = Field(False, description="drill: every alert carries status exercise")
+
+
+class ConfigFile(Model):
+    """One YAML file of a config directory. Lists from all files are joined."""
+
+    engine: EngineSettings | None = None
+    stations: list[Station] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+
+
+class Config(Model):
+    """A whole config directory, after joining its files."""
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    stations: list[Station] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)

@@ -1,0 +1,166 @@
+"""Small value types of the YAML: durations, threshold expressions, ids, seasons.
+
+Each validates on construction and says what would be valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+# --- ids ----------------------------------------------------------------------
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Identifier = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN)]
+AdminCode = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{6,15}$")]
+Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
+
+# --- durations ----------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+DURATION_HELP = "a duration with units, e.g. '90s', '10m', '1h30m', '2d'"
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"expected {DURATION_HELP}; got {value!r} (give a unit)")
+    match = _DURATION_RE.match(value)
+    if not value.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"expected {DURATION_HELP}; got {value!r}")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    total = int(value.total_seconds())
+    if total == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": _DURATION_RE.pattern, "examples": ["10m", "1h30m"]}
+    ),
+]
+
+# --- threshold expressions ------------------------------------------------------
+
+STATION_ATTRIBUTES = (
+    "crest",
+    "spillway_crest",
+    "check_flood",
+    "design_flood",
+    "flood_limit",
+    "warning",
+    "guarantee",
+)
+_EXPR_RE = re.compile(
+    r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$"
+)
+EXPR_HELP = (
+    "a number, or a station level with an optional offset such as "
+    "'crest - 0.3' (levels: " + ", ".join(STATION_ATTRIBUTES) + ")"
+)
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A threshold value: a literal, or a station attribute plus an offset."""
+
+    attribute: str | None
+    offset: float
+
+    def __str__(self) -> str:
+        if self.attribute is None:
+            return f"{self.offset:g}"
+        if self.offset == 0:
+            return self.attribute
+        sign = "+" if self.offset > 0 else "-"
+        return f"{self.attribute} {sign} {abs(self.offset):g}"
+
+
+def parse_expr(value: Any) -> Expr:
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected {EXPR_HELP}; got {value!r}")
+    if isinstance(value, int | float):
+        return Expr(None, float(value))
+    if isinstance(value, str):
+        match = _EXPR_RE.match(value)
+        if match and match["attr"] in STATION_ATTRIBUTES:
+            offset = float(match["num"] or 0.0)
+            return Expr(match["attr"], -offset if match["op"] == "-" else offset)
+        try:
+            return Expr(None, float(value))
+        except ValueError:
+            pass
+    raise ValueError(f"expected {EXPR_HELP}; got {value!r}")
+
+
+ThresholdExpr = Annotated[
+    Expr,
+    BeforeValidator(parse_expr),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": _EXPR_RE.pattern, "examples": ["crest - 0.3"]},
+            ]
+        }
+    ),
+]
+
+# --- seasons (month-day ranges) -------------------------------------------------
+
+_SEASON_RE = re.compile(r"^(\d\d)-(\d\d)\.\.(\d\d)-(\d\d)$")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+@dataclass(frozen=True)
+class Season:
+    """An inclusive range of month-days, e.g. 05-01..06-30 (may wrap the new year)."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def contains(self, month: int, day: int) -> bool:
+        if self.start <= self.end:
+            return self.start <= (month, day) <= self.end
+        return (month, day) >= self.start or (month, day) <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start[0]:02d}-{self.start[1]:02d}..{self.end[0]:02d}-{self.end[1]:02d}"
+
+
+def parse_season(text: str) -> Season:
+    match = _SEASON_RE.match(text)
+    if match is None:
+        raise ValueError(f"a season is written MM-DD..MM-DD, e.g. '05-01..06-30'; got {text!r}")
+    m1, d1, m2, d2 = (int(g) for g in match.groups())
+    for month, day in ((m1, d1), (m2, d2)):
+        if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
+            raise ValueError(f"{month:02d}-{day:02d} in {text!r} is not a day of the year")
+    return Season((m1, d1), (m2, d2))

@@ -1,0 +1,101 @@
+"""YAML with positions: `yaml.safe_load` semantics plus where every key came from.
+
+Mapping keys are always kept as the text written (so `yes:` or `24:` never turn
+into a bool or an int); duplicate keys are reported instead of silently keeping
+the last one. For scalars that YAML 1.1 turns into something other than a
+string (`0123` → 83, `NO` → False, `2026-07-01` → a date), the text as written
+is kept so that an error can show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from floodwatch.config.errors import ConfigIssue, Loc
+
+
+@dataclass
+class Located:
+    """A parsed document with the position of every path in it."""
+
+    file: Path
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    raw_text: dict[Loc, str] = field(default_factory=dict)
+
+    def position(self, loc: Loc) -> tuple[int, int] | None:
+        """The position of `loc`, or of its nearest ancestor that exists."""
+        probe = loc
+        while True:
+            if probe in self.positions:
+                return self.positions[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+
+def parse_yaml(file: Path, text: str) -> tuple[Located | None, list[ConfigIssue]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "not valid YAML"
+        return None, [ConfigIssue(file, line, col, (), f"not valid YAML: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, [ConfigIssue(file, None, None, (), f"not valid YAML: {exc}")]
+    located = Located(file=file, data=None)
+    issues: list[ConfigIssue] = []
+    if node is not None:
+        located.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        located.data = _build(loader, node, (), located, issues)
+    loader.dispose()
+    return located, issues
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _build(
+    loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, out: Located, issues: list[ConfigIssue]
+) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, col = _mark(key_node)
+                issues.append(ConfigIssue(out.file, line, col, loc, "a key must be plain text"))
+                continue
+            key = str(key_node.value)
+            child = (*loc, key)
+            if key in result:
+                line, col = _mark(key_node)
+                first = out.positions.get(child, (0, 0))[0]
+                issues.append(
+                    ConfigIssue(
+                        out.file, line, col, child, f"duplicate key (first given on line {first})"
+                    )
+                )
+                continue
+            out.positions[child] = _mark(key_node)
+            result[key] = _build(loader, value_node, child, out, issues)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            child = (*loc, index)
+            out.positions[child] = _mark(item)
+            items.append(_build(loader, item, child, out, issues))
+        return items
+    value = loader.construct_object(node, deep=True)
+    if not isinstance(value, str) and value is not None:
+        out.raw_text[loc] = str(node.value)
+    return value

@@ -1,0 +1,90 @@
+"""The reading contract: what every source produces and the engine consumes.
+
+A `Reading` is one measurement at one station, stamped with its event time (UTC).
+Units: level in metres of elevation (same datum as the station's characteristic
+levels), rain in millimetres per report interval, flow in m³/s.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Literal
+
+import msgspec
+
+Kind = Literal["level", "rain", "flow"]
+KINDS: tuple[Kind, ...] = ("level", "rain", "flow")
+UNITS: dict[str, str] = {"level": "m", "rain": "mm", "flow": "m³/s"}
+
+
+class Reading(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One measurement. `ts` is the event time, timezone-aware (UTC on decode)."""
+
+    station: str
+    kind: Kind
+    value: float
+    ts: datetime
+    quality: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "station": self.station,
+            "kind": self.kind,
+            "value": self.value,
+            "ts": format_ts(self.ts),
+        }
+        if self.quality is not None:
+            out["quality"] = self.quality
+        return out
+
+
+class RejectReason(enum.StrEnum):
+    """Why a reading or a payload did not reach the rules (dead-letter reason codes)."""
+
+    DECODE = "decode_error"
+    SCHEMA = "schema_error"
+    UNKNOWN_STATION = "unknown_station"
+    UNEXPECTED_KIND = "unexpected_kind"
+    NOT_FINITE = "not_finite"
+    NAIVE_TIME = "naive_timestamp"
+    TOO_LATE = "too_late"
+    TOO_EARLY = "too_far_in_future"
+    DUPLICATE = "duplicate"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+
+
+class Rejected(msgspec.Struct, frozen=True):
+    """A reading (or raw payload) that was set aside, with the reason and detail."""
+
+    reason: RejectReason
+    detail: str
+    reading: Reading | None = None
+    raw: str | None = None
+    source: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"reason": str(self.reason), "detail": self.detail}
+        if self.reading is not None:
+            out["reading"] = self.reading.to_json()
+        if self.raw is not None:
+            out["raw"] = self.raw
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
+def ts_to_ms(ts: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (the engine's internal time)."""
+    return int(ts.timestamp() * 1000)
+
+
+def ms_to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def format_ts(ts: datetime | int) -> str:
+    """ISO 8601 UTC with a `Z`, seconds precision unless sub-second is present."""
+    dt = ms_to_dt(ts) if isinstance(ts, int) else ts.astimezone(UTC)
+    text = dt.isoformat(timespec="milliseconds" if dt.microsecond else "seconds")
+    return text.replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""The rule engine: pure and synchronous. No I/O, no asyncio, no wall clock."""

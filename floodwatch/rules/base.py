@@ -1,0 +1,117 @@
+"""What every rule instance shares: identity, texts, and the alert it drives.
+
+A rule instance is one rule bound to one station. It is fed good readings of
+that station's series (in event-time order) by the engine and appends the alert
+events its readings cause to the list it is given. It does no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.messages import Measure, Place, render
+from floodwatch.alerts.state import EvacuationStage, Severity, Status, transition
+from floodwatch.readings import ms_to_dt
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Immutable identity of one (rule, station) instance and how it speaks."""
+
+    rule: str
+    kind: str
+    station: str
+    place: Place
+    measure: Measure
+    unit: str
+    levels: tuple[Severity, ...]
+    exercise: bool = False
+    advice: dict[Severity, tuple[str, str]] = field(default_factory=dict)
+
+
+class AlertTracker:
+    """The current severity and episode of one alert; emits one event per change."""
+
+    __slots__ = ("ctx", "episode", "episode_start", "severity")
+
+    def __init__(self, ctx: RuleContext) -> None:
+        self.ctx = ctx
+        self.severity: Severity | None = None
+        self.episode: str | None = None
+        self.episode_start = 0
+
+    def change(
+        self,
+        ts: int,
+        severity: Severity | None,
+        *,
+        value: float | None,
+        threshold: float | None,
+        forecast: dict[str, float] | None = None,
+        stage: EvacuationStage | None = None,
+        what: tuple[str, str] = ("", ""),
+        details: dict[str, Any] | None = None,
+    ) -> AlertEvent | None:
+        """Move to `severity` (None: no alert) at event time `ts`; the event, if any."""
+        before = self.severity
+        step = transition(before, severity)
+        if step is None:
+            return None
+        ctx = self.ctx
+        if before is None:
+            self.episode_start = ts
+            self.episode = episode_id(ctx.rule, ctx.station, ts)
+        shown = severity if severity is not None else before
+        assert shown is not None and self.episode is not None
+        zh, en = render(
+            place=ctx.place,
+            measure=ctx.measure,
+            severity=shown,
+            transition=step,
+            value=value,
+            threshold=threshold,
+            exercise=ctx.exercise,
+            what_zh=what[0],
+            what_en=what[1],
+            advice=ctx.advice.get(shown),
+            stage=stage,
+        )
+        event = AlertEvent(
+            id=self.episode,
+            rule=ctx.rule,
+            kind=ctx.kind,
+            station=ctx.station,
+            station_name=ctx.place.name,
+            severity=shown,
+            previous_severity=before,
+            transition=step,
+            ts=ms_to_dt(ts),
+            episode_start=ms_to_dt(self.episode_start),
+            value=None if value is None else round(value, 4),
+            threshold=None if threshold is None else round(threshold, 4),
+            unit=ctx.unit,
+            forecast=forecast,
+            stage=stage,
+            status=Status.EXERCISE if ctx.exercise else Status.ACTUAL,
+            message_zh=zh,
+            message_en=en,
+            details=details or {},
+        )
+        self.severity = severity
+        if severity is None:
+            self.episode = None
+        return event
+
+
+class RuleInstance(Protocol):
+    """One rule bound to one station."""
+
+    ctx: RuleContext
+
+    def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
+        """Called with every good reading of the series it watches, in event-time order."""
+
+    def active(self) -> Severity | None:
+        """The severity of its alert now (None: no alert)."""

@@ -1,0 +1,287 @@
+"""Build fresh runtime state (series, probes, rule instances) from bindings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from floodwatch.alerts.state import EvacuationStage, Severity
+from floodwatch.config.models import (
+    CompoundRule,
+    FreeboardRule,
+    LevelRule,
+    RainfallRule,
+    RateOfRiseRule,
+    SensorHealthRule,
+    TimeToCrestRule,
+)
+from floodwatch.rules.base import AlertTracker, RuleContext, RuleInstance
+from floodwatch.rules.compile import (
+    MEASURES,
+    Binding,
+    CompiledConfig,
+    StationInfo,
+    ms,
+    unit_of,
+    window_ms,
+)
+from floodwatch.rules.kinds.compound import BoundCondition, CompoundInstance, LastValue
+from floodwatch.rules.kinds.health import CHECKS, Health, Limits
+from floodwatch.rules.kinds.rainfall import RainfallInstance
+from floodwatch.rules.kinds.threshold import (
+    CrestInstance,
+    FreeboardInstance,
+    LevelInstance,
+    RateInstance,
+)
+from floodwatch.rules.windows import AccumProbe, RateProbe, Ring
+
+RING_SLACK = 1.25
+
+
+@dataclass(eq=False)
+class Series:
+    """Runtime state of one (station, kind) stream of readings."""
+
+    order: int
+    station: StationInfo
+    kind: str
+    last: LastValue = field(default_factory=LastValue)
+    ring: Ring | None = None
+    window_ms: int = 0
+    probes: list[RateProbe | AccumProbe] = field(default_factory=list)
+    rules: list[RuleInstance] = field(default_factory=list)
+    dependents: list[RuleInstance] = field(default_factory=list)
+    health: Health | None = None
+    stale_ms: int = 0
+    last_ts: int = -1  # event time of the latest reading released, good or bad
+    last_raw: float = math.nan  # its value, to tell an exact duplicate from a conflict
+    expected_from: int = -1  # when the engine started expecting reports
+    stale: bool = False
+    in_heap: bool = False
+    _rate: dict[int, RateProbe] = field(default_factory=dict)
+    _accum: dict[tuple[int, float], AccumProbe] = field(default_factory=dict)
+
+    def need_window(self, window: int) -> None:
+        self.window_ms = max(self.window_ms, window)
+
+    def rate_probe(self, window: int) -> RateProbe:
+        assert self.ring is not None
+        if window not in self._rate:
+            self._rate[window] = RateProbe(self.ring, window)
+            self.probes.append(self._rate[window])
+        return self._rate[window]
+
+    def accum_probe(self, window: int, tolerance: float) -> AccumProbe:
+        assert self.ring is not None
+        key = (window, tolerance)
+        if key not in self._accum:
+            probe = AccumProbe(self.ring, window, self.station.interval_ms, tolerance)
+            self._accum[key] = probe
+            self.probes.append(probe)
+        return self._accum[key]
+
+
+def _context(
+    compiled: CompiledConfig, binding: Binding, measure_kind: str, suffix: str = ""
+) -> RuleContext:
+    rule = binding.rule
+    rule_id = getattr(rule, "id", "?") + suffix
+    kind = getattr(rule, "kind", "?")
+    advice = {lb.severity: lb.advice for lb in binding.levels if lb.advice is not None}
+    rule_advice = getattr(rule, "advice", None)
+    if isinstance(rule, CompoundRule) and rule_advice is not None:
+        advice[Severity(rule.severity)] = (rule_advice.zh, rule_advice.en)
+    measure = MEASURES[measure_kind]
+    if isinstance(rule, CompoundRule) and rule.name:
+        measure = type(measure)(rule.name, rule.name, measure.unit_zh, measure.unit_en)
+    return RuleContext(
+        rule=rule_id,
+        kind=kind,
+        station=binding.station.id,
+        place=binding.station.place,
+        measure=measure,
+        unit=unit_of(measure_kind, kind),
+        levels=tuple(lb.severity for lb in binding.levels),
+        exercise=compiled.exercise,
+        advice=advice,
+    )
+
+
+def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
+    """Fresh series for every station and kind, with rule instances attached."""
+    series: dict[tuple[str, str], Series] = {}
+    for info in compiled.stations.values():
+        for kind in info.model.kinds:
+            series[(info.id, kind)] = Series(len(series), info, kind)
+    # First pass: how much history each series must keep.
+    for binding in compiled.bindings:
+        rule = binding.rule
+        sid = binding.station.id
+        if isinstance(rule, RateOfRiseRule | TimeToCrestRule):
+            kind = rule.of if isinstance(rule, RateOfRiseRule) else "level"
+            series[(sid, kind)].need_window(ms(rule.window))
+        elif isinstance(rule, RainfallRule):
+            longest = max(window_ms(w) for lvl in rule.levels.values() for w in lvl.within)
+            series[(sid, "rain")].need_window(longest)
+        elif isinstance(rule, CompoundRule):
+            for target, condition in binding.extra["conditions"]:  # type: ignore[attr-defined]
+                if condition.window is not None:
+                    series[(target.id, condition.kind)].need_window(ms(condition.window))
+    for s in series.values():
+        if s.window_ms:
+            s.ring = Ring(math.ceil(s.window_ms / s.station.interval_ms * RING_SLACK) + 4)
+    for binding in compiled.bindings:
+        _attach(compiled, binding, series)
+    for s in series.values():
+        if s.health is None:
+            limits = s.station.model.limits.get(s.kind)  # type: ignore[call-overload]
+            if limits is not None:
+                s.health = Health(
+                    Limits(limits.min, limits.max, limits.max_step),
+                    s.station.interval_ms,
+                    MEASURES[s.kind],
+                )
+    return series
+
+
+def _threshold_args(binding: Binding, rising: bool) -> tuple[object, ...]:
+    return (
+        [lb.enter for lb in binding.levels],
+        [lb.exit for lb in binding.levels],
+        [lb.for_ms for lb in binding.levels],
+        [lb.clear_ms for lb in binding.levels],
+        rising,
+    )
+
+
+def _attach(
+    compiled: CompiledConfig, binding: Binding, series: dict[tuple[str, str], Series]
+) -> None:
+    rule = binding.rule
+    sid = binding.station.id
+    instance: RuleInstance
+    if isinstance(rule, LevelRule):
+        ctx = _context(compiled, binding, rule.of)
+        instance = LevelInstance(ctx, *_threshold_args(binding, True))  # type: ignore[arg-type]
+        series[(sid, rule.of)].rules.append(instance)
+    elif isinstance(rule, FreeboardRule):
+        ctx = _context(compiled, binding, "freeboard")
+        instance = FreeboardInstance(
+            binding.extra["crest"], ctx, *_threshold_args(binding, False)
+        )
+        series[(sid, "level")].rules.append(instance)
+    elif isinstance(rule, RateOfRiseRule):
+        target = series[(sid, rule.of)]
+        probe = target.rate_probe(ms(rule.window))
+        ctx = _context(compiled, binding, "rate_of_rise")
+        instance = RateInstance(probe, ctx, *_threshold_args(binding, True))
+        target.rules.append(instance)
+    elif isinstance(rule, TimeToCrestRule):
+        target = series[(sid, "level")]
+        assert target.ring is not None
+        ctx = _context(compiled, binding, "time_to_crest")
+        extra = binding.extra
+        instance = CrestInstance(
+            target.ring, extra["window_ms"], extra["min_points"], extra["target"],
+            extra["gate"], ctx, *_threshold_args(binding, False),
+        )
+        target.rules.append(instance)
+    elif isinstance(rule, RainfallRule):
+        _attach_rain(compiled, binding, rule, series[(sid, "rain")])
+    elif isinstance(rule, CompoundRule):
+        _attach_compound(compiled, binding, rule, series)
+    elif isinstance(rule, SensorHealthRule):
+        _attach_health(compiled, binding, rule, series)
+
+
+def _attach_rain(
+    compiled: CompiledConfig, binding: Binding, rule: RainfallRule, target: Series
+) -> None:
+    order = sorted(rule.levels.items(), key=lambda kv: Severity(kv[0]).rank)
+    probes: list[AccumProbe] = []
+    levels = []
+    for _, spec in order:
+        level = []
+        for window, value in spec.within.items():
+            probe = target.accum_probe(window_ms(window), rule.missing_tolerance)
+            if probe not in probes:
+                probes.append(probe)
+            level.append((probes.index(probe), value))
+        levels.append(level)
+    ctx = _context(compiled, binding, "rain")
+    ctx = RuleContext(
+        **{**ctx.__dict__, "levels": tuple(Severity(name) for name, _ in order),
+           "advice": {Severity(n): (s.advice.zh, s.advice.en) for n, s in order if s.advice}}
+    )
+    stages: list[EvacuationStage | None] = [spec.stage for _, spec in order]
+    instance = RainfallInstance(
+        ctx, probes, levels, stages,
+        [ms(spec.for_ or rule.for_) for _, spec in order],
+        [ms(spec.clear_for or rule.clear_for) for _, spec in order],
+    )
+    target.rules.append(instance)
+
+
+def _attach_compound(
+    compiled: CompiledConfig,
+    binding: Binding,
+    rule: CompoundRule,
+    series: dict[tuple[str, str], Series],
+) -> None:
+    conditions = []
+    involved: list[Series] = []
+    for target_info, condition in binding.extra["conditions"]:  # type: ignore[attr-defined]
+        target = series[(target_info.id, condition.kind)]
+        source: LastValue | RateProbe | AccumProbe
+        if condition.metric == "value":
+            source = target.last
+        elif condition.metric == "rate_of_rise":
+            source = target.rate_probe(ms(condition.window))
+        else:
+            source = target.accum_probe(ms(condition.window), 0.1)
+        max_age = ms(condition.max_age) or 3 * target_info.interval_ms
+        label = f"{target_info.id}.{condition.kind}.{condition.metric}"
+        conditions.append(
+            BoundCondition(label, source, condition.above, condition.below, max_age)
+        )
+        if target not in involved:
+            involved.append(target)
+    ctx = _context(compiled, binding, "level")
+    ctx = RuleContext(**{**ctx.__dict__, "levels": (Severity(rule.severity),),
+                         "unit": ""})
+    instance = CompoundInstance(
+        ctx, conditions, bool(binding.extra["all"]), ms(rule.for_), ms(rule.clear_for)
+    )
+    for target in involved:
+        target.dependents.append(instance)
+
+
+def _attach_health(
+    compiled: CompiledConfig,
+    binding: Binding,
+    rule: SensorHealthRule,
+    series: dict[tuple[str, str], Series],
+) -> None:
+    info = binding.station
+    for kind in info.model.kinds:
+        target = series[(info.id, kind)]
+        trackers = {}
+        for check in CHECKS:
+            ctx = _context(compiled, binding, kind, suffix=f"/{check}")
+            ctx = RuleContext(**{**ctx.__dict__, "levels": (Severity.INFO,)})
+            trackers[check] = AlertTracker(ctx)
+        limits = info.model.limits.get(kind)  # type: ignore[call-overload]
+        stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None
+        target.health = Health(
+            Limits(
+                limits.min if limits else None,
+                limits.max if limits else None,
+                limits.max_step if limits else None,
+            ),
+            info.interval_ms,
+            MEASURES[kind],
+            stuck,
+            trackers,
+        )
+        target.stale_ms = int(rule.stale_after * info.interval_ms)

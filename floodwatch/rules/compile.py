@@ -1,0 +1,432 @@
+"""Compile validated config models into immutable runtime bindings.
+
+Resolves every threshold against its station's attributes (seasonal values
+included), parses durations to milliseconds, binds station links, and checks
+everything that crosses models: ids unique, referenced stations, links and
+attributes exist, rules watch stations that report what they need, and level
+order holds per station. All problems are reported together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from floodwatch.alerts.messages import Measure, Place
+from floodwatch.alerts.state import Severity
+from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
+from floodwatch.config.loader import LoadedConfig
+from floodwatch.config.models import (
+    CompoundRule,
+    Config,
+    FreeboardRule,
+    LevelRule,
+    RainfallRule,
+    RateOfRiseRule,
+    SensorHealthRule,
+    Station,
+    TimeToCrestRule,
+)
+from floodwatch.config.values import Expr, parse_duration, parse_season
+from floodwatch.readings import UNITS
+from floodwatch.rules.thresholds import Seasonal, Threshold
+
+ORDER = {s.value: s for s in Severity if s is not Severity.INFO}
+MEASURES: dict[str, Measure] = {
+    "level": Measure("水位", "water level", "米", "m"),
+    "rain": Measure("雨量", "rainfall", "毫米", "mm", 1),
+    "flow": Measure("流量", "flow", "立方米每秒", "m³/s", 3),
+    "freeboard": Measure("距坝顶", "freeboard", "米", "m"),
+    "rate_of_rise": Measure("水位上涨速率", "rate of rise", "米/小时", "m/h"),
+    "time_to_crest": Measure("预计到达坝顶时间", "time to crest", "分钟", "min", 0),
+}
+RULE_UNITS = {"freeboard": "m", "rate_of_rise": "m/h", "time_to_crest": "min"}
+
+
+def ms(value: timedelta | None) -> int:
+    return 0 if value is None else int(value.total_seconds() * 1000)
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    id: str
+    model: Station
+    place: Place
+    interval_ms: int
+
+
+@dataclass(frozen=True)
+class LevelBinding:
+    """One resolved warning level of a threshold rule at one station."""
+
+    severity: Severity
+    enter: Threshold
+    exit: Threshold
+    for_ms: int
+    clear_ms: int
+    advice: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One rule bound to one station, everything resolved."""
+
+    rule_index: int
+    rule: object
+    station: StationInfo
+    levels: tuple[LevelBinding, ...] = ()
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledConfig:
+    config: Config
+    stations: dict[str, StationInfo]
+    bindings: tuple[Binding, ...]
+    zone: ZoneInfo
+    lateness_ms: int
+    max_future_ms: int
+    exercise: bool
+
+    def measure(self, kind: str) -> Measure:
+        return MEASURES[kind]
+
+
+class _Issues:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.items: list[ConfigIssue] = []
+
+    def add(self, loc: Loc, message: str) -> None:
+        self.items.append(self.loaded.issue(loc, message))
+
+
+def compile_config(loaded: LoadedConfig) -> CompiledConfig:
+    """Bind and check a loaded config; raise ConfigError listing every problem."""
+    config = loaded.config
+    issues = _Issues(loaded)
+    try:
+        zone = ZoneInfo(config.engine.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+        issues.add(
+            ("engine", "timezone"),
+            f"unknown time zone {config.engine.timezone!r}; use an IANA name such as "
+            "'Asia/Shanghai'",
+        )
+    stations: dict[str, StationInfo] = {}
+    for index, station in enumerate(config.stations):
+        if station.id in stations:
+            issues.add(("stations", index, "id"), f"duplicate station id {station.id!r}")
+            continue
+        village = station.village.name if station.village else None
+        place = Place(station.name, station.name_en or station.id, village, village)
+        stations[station.id] = StationInfo(station.id, station, place, ms(station.interval))
+    for index, station in enumerate(config.stations):
+        for link, target in station.links.items():
+            if target not in stations:
+                issues.add(
+                    ("stations", index, "links", link),
+                    f"links to unknown station {target!r} (station {station.id!r})"
+                    + _suggest(target, stations),
+                )
+    bindings: list[Binding] = []
+    seen_rules: set[str] = set()
+    for index, rule in enumerate(config.rules):
+        if rule.id in seen_rules:
+            issues.add(("rules", index, "id"), f"duplicate rule id {rule.id!r}")
+            continue
+        seen_rules.add(rule.id)
+        if not rule.enabled:
+            continue
+        for info in _select(rule, index, stations, issues):
+            binding = _bind(rule, index, info, stations, zone, issues)
+            if binding is not None:
+                bindings.append(binding)
+    if issues.items:
+        raise ConfigError(issues.items)
+    return CompiledConfig(
+        config=config,
+        stations=stations,
+        bindings=tuple(bindings),
+        zone=zone,
+        lateness_ms=ms(config.engine.allowed_lateness),
+        max_future_ms=ms(config.engine.max_future),
+        exercise=config.engine.exercise,
+    )
+
+
+def _suggest(name: str, known: dict[str, StationInfo]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _select(
+    rule: object, index: int, stations: dict[str, StationInfo], issues: _Issues
+) -> Iterator[StationInfo]:
+    ids = getattr(rule, "stations", None) or []
+    types = getattr(rule, "station_types", None) or []
+    chosen: dict[str, StationInfo] = {}
+    for pos, sid in enumerate(ids):
+        if sid not in stations:
+            issues.add(
+                ("rules", index, "stations", pos),
+                f"unknown station {sid!r} (rule {getattr(rule, 'id', '?')!r})"
+                + _suggest(sid, stations),
+            )
+        else:
+            chosen[sid] = stations[sid]
+    for info in stations.values():
+        if info.model.type in types:
+            chosen.setdefault(info.id, info)
+    yield from chosen.values()
+
+
+def _needs(rule: object) -> str | None:
+    if isinstance(rule, LevelRule | RateOfRiseRule):
+        return rule.of
+    if isinstance(rule, FreeboardRule | TimeToCrestRule):
+        return "level"
+    if isinstance(rule, RainfallRule):
+        return "rain"
+    return None
+
+
+def _bind(
+    rule: object,
+    index: int,
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    zone: ZoneInfo,
+    issues: _Issues,
+) -> Binding | None:
+    rule_id = getattr(rule, "id", "?")
+    where = f"(rule {rule_id!r}, station {info.id!r})"
+    needs = _needs(rule)
+    if needs is not None and needs not in info.model.kinds:
+        issues.add(
+            ("rules", index),
+            f"station {info.id!r} does not report {needs!r} (it reports "
+            f"{', '.join(info.model.kinds)}) {where}",
+        )
+        return None
+    before = len(issues.items)
+    if isinstance(rule, LevelRule | FreeboardRule | RateOfRiseRule):
+        rising = not isinstance(rule, FreeboardRule)
+        levels = _threshold_levels(rule, index, info, zone, rising, rule.hysteresis, issues)
+        extra: dict[str, object] = {}
+        if isinstance(rule, FreeboardRule):
+            crest = _resolve(Expr("crest", 0.0), info, zone)
+            if crest is None:
+                issues.add(("rules", index), f"freeboard needs the station's levels.crest {where}")
+            extra["crest"] = crest
+        if isinstance(rule, RateOfRiseRule):
+            extra["window_ms"] = ms(rule.window)
+        binding = Binding(index, rule, info, tuple(levels), extra)
+    elif isinstance(rule, TimeToCrestRule):
+        binding = _bind_crest(rule, index, info, zone, issues)
+    elif isinstance(rule, RainfallRule):
+        binding = _bind_rain(rule, index, info, issues)
+    elif isinstance(rule, CompoundRule):
+        binding = _bind_compound(rule, index, info, stations, issues)
+    elif isinstance(rule, SensorHealthRule):
+        binding = Binding(index, rule, info)
+    else:  # pragma: no cover - the discriminated union lists every kind
+        raise TypeError(f"no compiler for rule {rule!r}")
+    return binding if len(issues.items) == before else None
+
+
+def _resolve(expr: Expr, info: StationInfo, zone: ZoneInfo) -> Threshold | None:
+    if expr.attribute is None:
+        return Threshold(constant=expr.offset)
+    levels = info.model.levels
+    raw = getattr(levels, expr.attribute, None) if levels is not None else None
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        seasons = tuple(
+            (parse_season(key), value) for key, value in raw.items() if key != "default"
+        )
+        return Threshold(
+            seasonal=Seasonal(seasons, raw["default"]), offset=expr.offset, zone=zone
+        )
+    return Threshold(constant=float(raw) + expr.offset)
+
+
+def _sorted_levels(levels: dict[str, object]) -> list[tuple[str, object]]:
+    return sorted(levels.items(), key=lambda item: ORDER[item[0]].rank)
+
+
+def _threshold_levels(
+    rule: LevelRule | FreeboardRule | RateOfRiseRule,
+    index: int,
+    info: StationInfo,
+    zone: ZoneInfo,
+    rising: bool,
+    hysteresis: float,
+    issues: _Issues,
+) -> list[LevelBinding]:
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    out: list[LevelBinding] = []
+    previous: tuple[str, float] | None = None
+    for name, spec in _sorted_levels(dict(rule.levels)):
+        assert not isinstance(spec, str)
+        loc: Loc = ("rules", index, "levels", name)
+        enter = _resolve(spec.enter, info, zone)  # type: ignore[attr-defined]
+        if enter is None:
+            issues.add(
+                (*loc, "enter"),
+                f"station {info.id!r} has no levels.{spec.enter.attribute} "  # type: ignore[attr-defined]
+                f"to compute {str(spec.enter)!r} {where}",  # type: ignore[attr-defined]
+            )
+            continue
+        exit_expr = spec.exit  # type: ignore[attr-defined]
+        if exit_expr is None:
+            exit_ = Threshold(
+                constant=enter.constant, seasonal=enter.seasonal, zone=zone,
+                offset=(enter.offset if enter.constant is None else 0.0)
+                + (-hysteresis if rising else hysteresis),
+            )
+        else:
+            resolved = _resolve(exit_expr, info, zone)
+            if resolved is None:
+                issues.add((*loc, "exit"), f"station {info.id!r} has no levels."
+                           f"{exit_expr.attribute} {where}")
+                continue
+            exit_ = resolved
+        for e_value, x_value in zip(enter.values(), exit_.values(), strict=False):
+            if (rising and x_value > e_value) or (not rising and x_value < e_value):
+                side = "at or below" if rising else "at or above"
+                issues.add(
+                    (*loc, "exit"),
+                    f"must be {side} enter ({e_value:g}) for hysteresis, got {x_value:g} {where}",
+                )
+                break
+        value = max(enter.values()) if rising else min(enter.values())
+        if previous is not None:
+            prev_name, prev_value = previous
+            if (rising and value <= prev_value) or (not rising and value >= prev_value):
+                side = "above" if rising else "below"
+                issues.add(
+                    (*loc, "enter"),
+                    f"must be {side} {prev_name} ({prev_value:g}), got {value:g} {where}",
+                )
+        previous = (name, value)
+        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None  # type: ignore[attr-defined]
+        out.append(
+            LevelBinding(
+                ORDER[name], enter, exit_,
+                ms(spec.for_ or rule.for_),  # type: ignore[attr-defined]
+                ms(spec.clear_for or rule.clear_for),  # type: ignore[attr-defined]
+                advice,
+            )
+        )
+    return out
+
+
+def _bind_crest(
+    rule: TimeToCrestRule, index: int, info: StationInfo, zone: ZoneInfo, issues: _Issues
+) -> Binding:
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    target = _resolve(rule.target, info, zone)
+    if target is None:
+        issues.add(("rules", index, "target"), f"station {info.id!r} has no levels."
+                   f"{rule.target.attribute} {where}")
+    gate = None
+    if rule.evaluate_above is not None:
+        gate = _resolve(rule.evaluate_above, info, zone)
+        if gate is None:
+            issues.add(("rules", index, "evaluate_above"), f"station {info.id!r} has no "
+                       f"levels.{rule.evaluate_above.attribute} {where}")
+    levels: list[LevelBinding] = []
+    previous: tuple[str, float] | None = None
+    for name, spec in _sorted_levels(dict(rule.levels)):
+        assert not isinstance(spec, str)
+        minutes = ms(spec.enter) / 60_000  # type: ignore[attr-defined]
+        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes  # type: ignore[attr-defined]
+        loc: Loc = ("rules", index, "levels", name)
+        if exit_minutes < minutes:
+            issues.add((*loc, "exit"), f"must be at least enter ({minutes:g} min), "
+                       f"got {exit_minutes:g} min {where}")
+        if previous is not None and minutes >= previous[1]:
+            issues.add((*loc, "enter"), f"must be shorter than {previous[0]} "
+                       f"({previous[1]:g} min), got {minutes:g} min {where}")
+        previous = (name, minutes)
+        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None  # type: ignore[attr-defined]
+        levels.append(LevelBinding(
+            ORDER[name], Threshold(constant=minutes), Threshold(constant=exit_minutes),
+            ms(spec.for_ or rule.for_), ms(spec.clear_for or rule.clear_for), advice,  # type: ignore[attr-defined]
+        ))
+    return Binding(index, rule, info, tuple(levels), {
+        "target": target, "gate": gate, "window_ms": ms(rule.window),
+        "min_points": rule.min_points,
+    })
+
+
+def _bind_rain(rule: RainfallRule, index: int, info: StationInfo, issues: _Issues) -> Binding:
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    previous: dict[str, tuple[str, float]] = {}
+    for name, spec in _sorted_levels(dict(rule.levels)):
+        assert not isinstance(spec, str)
+        for window, value in spec.within.items():  # type: ignore[attr-defined]
+            if window in previous and value <= previous[window][1]:
+                prev_name, prev_value = previous[window]
+                issues.add(
+                    ("rules", index, "levels", name, "within", window),
+                    f"must be above {prev_name} ({prev_value:g} mm over {window}), "
+                    f"got {value:g} mm {where}",
+                )
+            previous[window] = (name, value)
+    return Binding(index, rule, info)
+
+
+def _bind_compound(
+    rule: CompoundRule,
+    index: int,
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    issues: _Issues,
+) -> Binding:
+    key = "all" if rule.all is not None else "any"
+    resolved: list[tuple[StationInfo, object]] = []
+    for pos, condition in enumerate(rule.all or rule.any or []):
+        loc: Loc = ("rules", index, key, pos, "station")
+        ref = condition.station
+        target: StationInfo | None
+        if ref == "self":
+            target = info
+        elif ref.startswith("$"):
+            linked = info.model.links.get(ref[1:])  # type: ignore[call-overload]
+            target = stations.get(linked) if linked else None
+            if target is None:
+                issues.add(loc, f"station {info.id!r} has no link {ref[1:]!r} "
+                           f"(links: {', '.join(info.model.links) or 'none'}) "
+                           f"(rule {rule.id!r})")
+                continue
+        else:
+            target = stations.get(ref)
+            if target is None:
+                issues.add(loc, f"unknown station {ref!r} (rule {rule.id!r})"
+                           + _suggest(ref, stations))
+                continue
+        if condition.kind not in target.model.kinds:
+            issues.add(
+                ("rules", index, key, pos, "kind"),
+                f"station {target.id!r} does not report {condition.kind!r} "
+                f"(rule {rule.id!r}, station {info.id!r})",
+            )
+            continue
+        resolved.append((target, condition))
+    return Binding(index, rule, info, (), {"conditions": resolved, "all": rule.all is not None})
+
+
+def window_ms(text: str) -> int:
+    return ms(parse_duration(text))
+
+
+def unit_of(kind: str, rule_kind: str) -> str:
+    return RULE_UNITS.get(rule_kind, UNITS.get(kind, ""))

@@ -1,0 +1,143 @@
+"""Sensor health: quality gating of readings, and maintenance notices (info).
+
+Gating applies whenever a station declares limits: a reading out of range, or
+one that jumps further than `max_step` per interval from the last good reading
+(a spike), or a value stuck for too long, is bad — it never raises a flood
+alert and never clears one. When a sensor_health rule covers the station, each
+problem is also an `info` alert for maintenance (stale, stuck, out_of_range,
+spike). A silent gauge is stale; stale is not safe, so flood alerts stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.messages import Measure
+from floodwatch.alerts.state import Severity
+from floodwatch.rules.base import AlertTracker
+
+CHECKS = ("stale", "stuck", "out_of_range", "spike")
+GOOD_QUALITY = (None, "good", "ok", "G")
+
+
+@dataclass(frozen=True)
+class Limits:
+    min: float | None
+    max: float | None
+    max_step: float | None
+
+
+class Health:
+    """Quality gate (and, with trackers, maintenance alerts) for one series."""
+
+    __slots__ = (
+        "interval_ms",
+        "last_good",
+        "last_good_ts",
+        "last_value",
+        "limits",
+        "measure",
+        "same_since",
+        "stuck_ms",
+        "trackers",
+    )
+
+    def __init__(
+        self,
+        limits: Limits,
+        interval_ms: int,
+        measure: Measure,
+        stuck_ms: int | None = None,
+        trackers: dict[str, AlertTracker] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.interval_ms = interval_ms
+        self.measure = measure
+        self.stuck_ms = stuck_ms
+        self.trackers = trackers or {}
+        self.last_good_ts = -1
+        self.last_good = 0.0
+        self.last_value: float | None = None
+        self.same_since = -1
+
+    def check(self, ts: int, value: float, quality: str | None, out: list[AlertEvent]) -> bool:
+        """Is this reading good enough for flood rules? Emits maintenance alerts."""
+        if quality not in GOOD_QUALITY:
+            return False
+        good = True
+        lim = self.limits
+        m = self.measure
+        if (lim.min is not None and value < lim.min) or (lim.max is not None and value > lim.max):
+            good = False
+            low = "—" if lim.min is None else f"{lim.min:g}"
+            high = "—" if lim.max is None else f"{lim.max:g}"
+            self._set(
+                "out_of_range", ts, True, out, value,
+                (f"读数{m.fmt_zh(value)}超出量程{low}～{high}", f"reading {m.fmt_en(value)} "
+                 f"outside its range {low}..{high}"),
+            )
+        else:
+            self._set("out_of_range", ts, False, out, value)
+            if lim.max_step is not None and self.last_good_ts >= 0:
+                elapsed = max(1.0, (ts - self.last_good_ts) / self.interval_ms)
+                step = value - self.last_good
+                if abs(step) > lim.max_step * elapsed:
+                    good = False
+                    self._set(
+                        "spike", ts, True, out, value,
+                        (f"读数突变{step:+.2f}（上次可信值{m.fmt_zh(self.last_good)}）",
+                         f"reading jumped {step:+.2f} from the last good "
+                         f"{m.fmt_en(self.last_good)}"),
+                    )
+                else:
+                    self._set("spike", ts, False, out, value)
+        if self.stuck_ms is not None:
+            if value != self.last_value:
+                self.same_since = ts
+                self._set("stuck", ts, False, out, value)
+            elif ts - self.same_since >= self.stuck_ms:
+                good = False
+                minutes = (ts - self.same_since) // 60_000
+                self._set(
+                    "stuck", ts, True, out, value,
+                    (f"读数{m.fmt_zh(value)}已{minutes}分钟未变化",
+                     f"reading stuck at {m.fmt_en(value)} for {minutes} min"),
+                )
+        self.last_value = value
+        if good:
+            self.last_good_ts = ts
+            self.last_good = value
+        return good
+
+    def on_stale(self, ts: int, last_ts: int, out: list[AlertEvent]) -> None:
+        minutes = (ts - last_ts) // 60_000
+        self._set(
+            "stale", ts, True, out, None,
+            (f"已{minutes}分钟无数据上报", f"no report for {minutes} min"),
+        )
+
+    def on_alive(self, ts: int, out: list[AlertEvent]) -> None:
+        self._set("stale", ts, False, out, None)
+
+    def _set(
+        self,
+        check: str,
+        ts: int,
+        on: bool,
+        out: list[AlertEvent],
+        value: float | None,
+        what: tuple[str, str] = ("", ""),
+    ) -> None:
+        tracker = self.trackers.get(check)
+        if tracker is None or (tracker.severity is not None) == on:
+            return
+        event = tracker.change(
+            ts, Severity.INFO if on else None, value=value, threshold=None, what=what,
+            details={"check": check},
+        )
+        if event is not None:
+            out.append(event)
+
+    def active(self) -> dict[str, bool]:
+        return {check: t.severity is not None for check, t in self.trackers.items()}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what it needs, then
+# runs lint, type checks, the test suite and the example config's rule tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages for the integration tests (real brokers and browsers).
+need_apt=()
+for pkg in ${FLOODWATCH_APT_PACKAGES:-}; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}"
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+.venv/bin/ruff check floodwatch tests bench
+.venv/bin/ruff format --check floodwatch tests bench
+.venv/bin/mypy
+.venv/bin/floodwatch check config
+.venv/bin/python -m pytest "$@"
