@@ -36,6 +36,15 @@ ADVICE: dict[Severity, tuple[str, str]] = {
         "Please send maintenance; this data is not used for warnings meanwhile.",
     ),
 }
+RAIN_ADVICE: dict[Severity, tuple[str, str]] = {
+    Severity.BLUE: ("请关注雨情，做好防御准备。", "Watch the rain and get ready."),
+    Severity.YELLOW: (
+        "请加强山塘、地质灾害隐患点巡查。",
+        "Patrol ponds and landslide-prone slopes more often.",
+    ),
+    Severity.ORANGE: ("请做好危险区人员转移准备。", "Prepare to move people out of danger zones."),
+    Severity.RED: ("请立即组织危险区人员转移。", "Move people out of danger zones now."),
+}
 STAGE_TEXT = {
     EvacuationStage.PREPARE: ("准备转移：请做好转移准备。", "PREPARE to evacuate."),
     EvacuationStage.EVACUATE: ("立即转移：请立即转移到安全地点。", "EVACUATE NOW to safe ground."),
@@ -110,14 +119,17 @@ def render(
     what_en: str = "",
     advice: tuple[str, str] | None = None,
     stage: EvacuationStage | None = None,
+    previous: Severity | None = None,
+    label: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
     """The zh and en text of one event.
 
     `what_*` is a rule-specific clause (e.g. the projection to the crest).
     """
     head_zh, head_en = headline(severity, transition, exercise)
-    now_zh = f"{place.zh}{measure.zh}{measure.fmt_zh(value)}"
-    now_en = f"{place.en}: {measure.en} {measure.fmt_en(value)}"
+    name_zh, name_en = label or (measure.zh, measure.en)
+    now_zh = f"{place.zh}{name_zh}{measure.fmt_zh(value)}"
+    now_en = f"{place.en}: {name_en} {measure.fmt_en(value)}"
     if transition is Transition.RESOLVED:
         zh = f"{head_zh}{now_zh}，已恢复正常（解除线{measure.fmt_zh(threshold)}）。"
         en = f"{head_en}{now_en}, back to normal (reset line {measure.fmt_en(threshold)})."
@@ -127,8 +139,14 @@ def render(
         en = f"{head_en}{place.en}: {what_en}. {ADVICE[Severity.INFO][1]}"
         return zh, en
     colour = COLOUR_ZH[severity]
-    zh = f"{head_zh}{now_zh}，达到{colour}预警线{measure.fmt_zh(threshold)}"
-    en = f"{head_en}{now_en}, {severity.value} line {measure.fmt_en(threshold)}"
+    if transition is Transition.DOWNGRADED and previous is not None:
+        zh = (f"{head_zh}{now_zh}，已回到{COLOUR_ZH[previous]}解除线"
+              f"{measure.fmt_zh(threshold)}以内，预警降为{colour}")
+        en = (f"{head_en}{now_en}, back past the {previous.value} reset line "
+              f"{measure.fmt_en(threshold)}")
+    else:
+        zh = f"{head_zh}{now_zh}，达到{colour}预警线{measure.fmt_zh(threshold)}"
+        en = f"{head_en}{now_en}, {severity.value} line {measure.fmt_en(threshold)}"
     if what_zh:
         zh += f"，{what_zh}"
         en += f"; {what_en}"

@@ -53,6 +53,7 @@ class AlertTracker:
         stage: EvacuationStage | None = None,
         what: tuple[str, str] = ("", ""),
         details: dict[str, Any] | None = None,
+        label: tuple[str, str] | None = None,
     ) -> AlertEvent | None:
         """Move to `severity` (None: no alert) at event time `ts`; the event, if any."""
         before = self.severity
@@ -77,6 +78,8 @@ class AlertTracker:
             what_en=what[1],
             advice=ctx.advice.get(shown),
             stage=stage,
+            previous=before,
+            label=label,
         )
         event = AlertEvent(
             id=self.episode,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from floodwatch.alerts.messages import RAIN_ADVICE
 from floodwatch.alerts.state import EvacuationStage, Severity
 from floodwatch.config.models import (
     CompoundRule,
@@ -93,8 +94,6 @@ def _context(
     if isinstance(rule, CompoundRule) and rule_advice is not None:
         advice[Severity(rule.severity)] = (rule_advice.zh, rule_advice.en)
     measure = MEASURES[measure_kind]
-    if isinstance(rule, CompoundRule) and rule.name:
-        measure = type(measure)(rule.name, rule.name, measure.unit_zh, measure.unit_en)
     return RuleContext(
         rule=rule_id,
         kind=kind,
@@ -209,10 +208,12 @@ def _attach_rain(
                 probes.append(probe)
             level.append((probes.index(probe), value))
         levels.append(level)
-    ctx = _context(compiled, binding, "rain")
-    ctx = RuleContext(
-        **{**ctx.__dict__, "levels": tuple(Severity(name) for name, _ in order),
-           "advice": {Severity(n): (s.advice.zh, s.advice.en) for n, s in order if s.advice}}
+    advice = dict(RAIN_ADVICE)
+    advice.update({Severity(n): (s.advice.zh, s.advice.en) for n, s in order if s.advice})
+    ctx = replace(
+        _context(compiled, binding, "rain"),
+        levels=tuple(Severity(name) for name, _ in order),
+        advice=advice,
     )
     stages: list[EvacuationStage | None] = [spec.stage for _, spec in order]
     instance = RainfallInstance(
@@ -247,11 +248,12 @@ def _attach_compound(
         )
         if target not in involved:
             involved.append(target)
-    ctx = _context(compiled, binding, "level")
-    ctx = RuleContext(**{**ctx.__dict__, "levels": (Severity(rule.severity),),
-                         "unit": ""})
+    ctx = replace(
+        _context(compiled, binding, "level"), levels=(Severity(rule.severity),), unit="m/h"
+    )
     instance = CompoundInstance(
-        ctx, conditions, bool(binding.extra["all"]), ms(rule.for_), ms(rule.clear_for)
+        ctx, conditions, bool(binding.extra["all"]), ms(rule.for_), ms(rule.clear_for),
+        (rule.name or rule.id, rule.description or rule.name or rule.id),
     )
     for target in involved:
         target.dependents.append(instance)
@@ -269,7 +271,7 @@ def _attach_health(
         trackers = {}
         for check in CHECKS:
             ctx = _context(compiled, binding, kind, suffix=f"/{check}")
-            ctx = RuleContext(**{**ctx.__dict__, "levels": (Severity.INFO,)})
+            ctx = replace(ctx, levels=(Severity.INFO,))
             trackers[check] = AlertTracker(ctx)
         limits = info.model.limits.get(kind)  # type: ignore[call-overload]
         stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None

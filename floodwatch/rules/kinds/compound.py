@@ -64,7 +64,7 @@ class BoundCondition:
 
 
 class CompoundInstance:
-    __slots__ = ("conditions", "ctx", "latch", "mode_all", "tracker")
+    __slots__ = ("conditions", "ctx", "latch", "mode_all", "name", "tracker")
 
     def __init__(
         self,
@@ -73,8 +73,10 @@ class CompoundInstance:
         mode_all: bool,
         for_ms: int,
         clear_ms: int,
+        name: tuple[str, str] = ("组合条件", "compound condition"),
     ) -> None:
         self.ctx = ctx
+        self.name = name
         self.tracker = AlertTracker(ctx)
         self.latch = Latch([for_ms], [clear_ms])
         self.conditions = list(conditions)
@@ -96,17 +98,22 @@ class CompoundInstance:
         metric, _ = first.metric(ts)
         bound = first.above if first.above is not None else first.below
         details = {c.label: c.metric(ts)[0] for c in self.conditions}
-        state_zh = "条件成立" if top else "条件已解除"
+        shown = "；".join(f"{label} {_fmt(v)}" for label, v in details.items())
         event = self.tracker.change(
             ts,
             self.ctx.levels[0] if top else None,
             value=metric,
             threshold=bound,
-            what=(state_zh, "conditions met" if top else "conditions cleared"),
+            what=(f"（{self.name[0]}：{shown}）", f"({self.name[1]}: {shown})"),
             details={"conditions": details},
+            label=(self.name[0] + "，判据", self.name[1] + ", first condition"),
         )
         if event is not None:
             out.append(event)
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+
+def _fmt(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.3f}"

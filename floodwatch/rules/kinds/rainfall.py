@@ -68,7 +68,7 @@ class RainfallInstance:
             value=probe.total,
             threshold=thr,
             stage=self.stages[top - 1] if top else None,
-            what=(f"（{window}累计）", f"(over {window})"),
+            label=(f"{window}累计雨量", f"rainfall over {window}"),
             details={**details, "window": window},
         )
         if event is not None:

@@ -1,0 +1,1 @@
+"""Sources and decoders: raw payloads in, `Reading`s (or reasons) out."""
