@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
-from floodwatch.alerts.state import EvacuationStage, Severity
+from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.errors import Loc
 from floodwatch.config.values import (
     AdminCode,
@@ -83,7 +83,8 @@ class StationLevels(Model):
 
     def problems(self) -> Problems:
         if isinstance(self.flood_limit, dict):
-            yield from _season_problems(self.flood_limit)
+            for loc, message in _season_problems(self.flood_limit):
+                yield ("flood_limit", *loc), message
         order = [
             ("flood_limit", max(self.flood_limit_values(), default=None)),
             ("design_flood", self.design_flood),
@@ -284,15 +285,6 @@ class RuleBase(Model):
     def problems(self) -> Problems:
         if self.stations is None and self.station_types is None:
             yield (), "name the stations it watches: 'stations: [...]' or 'station_types: [...]'"
-
-
-def _level_order_problems(levels: dict[str, object]) -> Problems:
-    order = [s.value for s in Severity if s is not Severity.INFO]
-    if not levels:
-        yield ("levels",), "give at least one level (blue, yellow, orange or red)"
-    for name in levels:
-        if name not in order:
-            yield ("levels", name), f"unknown level; valid: {', '.join(order)}"
 
 
 class LevelRule(RuleBase):

@@ -1,0 +1,81 @@
+"""Each bad config file gives its exact error, with file:line:column and key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.rules.compile import compile_config
+
+BAD = Path(__file__).parent / "testdata" / "bad"
+
+EXPECTED = {
+    "order_levels": "order_levels.yaml:12:13: rules[0].levels.red.enter: must be above orange "
+    "(311.5), got 311.2 (rule 'maokeng-overtop', station 'p1')",
+    "station_levels": "station_levels.yaml:5:49: stations[0].levels.check_flood: must be at or "
+    "above design_flood (311.8), got 311.6 (flood_limit ≤ design_flood ≤ check_flood ≤ crest) "
+    "(station 'p1')",
+    "rain_windows": "rain_windows.yaml:10:31: rules[0].levels.blue.within.3h: must be at or "
+    "above the 1h value (30 mm), got 25 mm (a longer window cannot need less rain) (rule 'rain')",
+    "unknown_station": "unknown_station.yaml:9:16: rules[0].stations[0]: unknown station 'p2' "
+    "(rule 'lvl')",
+    "missing_attribute": "missing_attribute.yaml:11:14: rules[0].levels.blue.enter: station "
+    "'p1' has no levels.flood_limit to compute 'flood_limit' (rule 'lvl', station 'p1')",
+    "unknown_key": "unknown_key.yaml:5:14: stations[0].levels.crst: unknown key 'crst' — did you "
+    "mean 'crest'?; valid keys here: crest, spillway_crest, check_flood, design_flood, "
+    "flood_limit, warning, guarantee",
+    "bad_duration": "bad_duration.yaml:5:5: stations[0].interval: expected a duration with "
+    "units, e.g. '90s', '10m', '1h30m', '2d'; got 5 (give a unit)",
+    "numeric_id": "numeric_id.yaml:2:5: stations[0].id: must be text; YAML reads 0123 as 83, "
+    'so put it in quotes: "0123"',
+    "wrong_type": "wrong_type.yaml:4:5: stations[0].type: must be 'pond', 'reservoir', "
+    "'rain_gauge', 'culvert' or 'river'; got 'lake'",
+    "season_overlap": "season_overlap.yaml:9:9: stations[0].levels.flood_limit.07-01..09-15: "
+    "overlaps season '05-01..07-15' on 07-01; seasons must not overlap (station 'p1')",
+    "duplicate_key": "duplicate_key.yaml:4:5: stations[0].name: duplicate key (first given on "
+    "line 3)",
+    "hysteresis_exit": "hysteresis_exit.yaml:11:33: rules[0].levels.red.exit: must be at or "
+    "below enter (311.8) for hysteresis, got 311.9 (rule 'lvl', station 'p1')",
+    "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "
+    "reports rain) (rule 'lvl', station 'r1')",
+}
+
+
+def problems(tmp_path: Path, *names: str) -> list[str]:
+    for name in names:
+        shutil.copy(BAD / f"{name}.yaml", tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        compile_config(load_config_dir(tmp_path))
+    return [str(issue).replace(f"{tmp_path}/", "") for issue in caught.value.issues]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_config_reports_file_line_key(tmp_path: Path, name: str) -> None:
+    assert problems(tmp_path, name) == [EXPECTED[name]]
+
+
+def test_every_bad_file_is_tested() -> None:
+    assert {p.stem for p in BAD.glob("*.yaml")} == set(EXPECTED)
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    found = problems(tmp_path, "unknown_key", "wrong_type", "bad_duration")
+    assert len(found) == 3
+
+
+def test_example_config_is_valid() -> None:
+    compiled = compile_config(load_config_dir("config"))
+    assert len(compiled.stations) == 4
+
+
+def test_schema_is_valid_json_schema() -> None:
+    from click.testing import CliRunner
+
+    from floodwatch.cli import main
+
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    assert '"stations"' in result.output and '"for"' in result.output
