@@ -16,7 +16,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.models import ConfigFile
-from floodwatch.readings import Rejected, format_ts
+from floodwatch.readings import Reading, Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate
@@ -72,16 +72,38 @@ def _write_jsonl(stream: IO[str], obj: object) -> None:
 
 
 @main.command()
-@click.option("--config", "config_dir", type=click.Path(path_type=Path), default=EXAMPLE_CONFIG,
-              show_default=True, help="config directory")
-@click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path),
-              required=True, help="readings, canonical JSON Lines ('-' for stdin)")
-@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
-              help="alert events, JSON Lines (default: stdout)")
-@click.option("--dead-letter", "dead_path", type=click.Path(path_type=Path), default=None,
-              help="rejected readings with reasons (default: OUTPUT.rejected.jsonl, or stderr)")
-def replay(config_dir: Path, input_path: Path, output_path: Path | None,
-           dead_path: Path | None) -> None:
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    default=EXAMPLE_CONFIG,
+    show_default=True,
+    help="config directory",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help="readings, canonical JSON Lines ('-' for stdin)",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="alert events, JSON Lines (default: stdout)",
+)
+@click.option(
+    "--dead-letter",
+    "dead_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="rejected readings with reasons (default: OUTPUT.rejected.jsonl, or stderr)",
+)
+def replay(
+    config_dir: Path, input_path: Path, output_path: Path | None, dead_path: Path | None
+) -> None:
     """Run recorded readings through the engine and write the alert events."""
     from floodwatch.replay import replay_lines
 
@@ -93,7 +115,8 @@ def replay(config_dir: Path, input_path: Path, output_path: Path | None,
     started = time.perf_counter()
     with input_path.open("rb") as lines:
         summary = replay_lines(
-            compiled, lines,
+            compiled,
+            lines,
             on_alert=lambda e: _write_jsonl(out, e.to_json()),
             on_reject=lambda r: _write_jsonl(dead, r.to_json()),
             source=str(input_path),
@@ -109,20 +132,43 @@ def replay(config_dir: Path, input_path: Path, output_path: Path | None,
 
 
 @main.command(name="simulate")
-@click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked",
-              show_default=True)
-@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
-              help="readings, JSON Lines (default: stdout)")
-@click.option("--start", type=click.DateTime(["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z"]),
-              default="2026-07-06T16:00:00Z", show_default=True, help="UTC start time")
+@click.option(
+    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="readings, JSON Lines (default: stdout)",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%z"]),
+    default="2026-07-06T16:00:00Z",
+    show_default=True,
+    help="UTC start time",
+)
 @click.option("--hours", type=float, default=None, help="length (default: the scenario's)")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--spike-at", type=float, default=None,
-              help="hour at which the level gauge sends one +5 m spike")
-@click.option("--silence-from", type=float, default=None,
-              help="hour from which the level gauge falls silent")
-def simulate_cmd(scenario: str, output_path: Path | None, start: datetime, hours: float | None,
-                 seed: int, spike_at: float | None, silence_from: float | None) -> None:
+@click.option(
+    "--spike-at",
+    type=float,
+    default=None,
+    help="hour at which the level gauge sends one +5 m spike",
+)
+@click.option(
+    "--silence-from", type=float, default=None, help="hour from which the level gauge falls silent"
+)
+def simulate_cmd(
+    scenario: str,
+    output_path: Path | None,
+    start: datetime,
+    hours: float | None,
+    seed: int,
+    spike_at: float | None,
+    silence_from: float | None,
+) -> None:
     """Generate readings of a pond, its culvert and its rain gauge for a scenario.
 
     Rain → catchment runoff (linear reservoir) → pond water balance (storage–
@@ -136,7 +182,10 @@ def simulate_cmd(scenario: str, output_path: Path | None, start: datetime, hours
     if hours is not None:
         sc = replace(sc, hours=hours)
     result = simulate(
-        sc, start=start, seed=seed, quiet_ponds={"xiawu-pond": 203.8},
+        sc,
+        start=start,
+        seed=seed,
+        quiet_ponds={"xiawu-pond": 203.8},
         spike_at=None if spike_at is None else start + timedelta(hours=spike_at),
         silence_from=None if silence_from is None else start + timedelta(hours=silence_from),
     )
@@ -154,15 +203,25 @@ def simulate_cmd(scenario: str, output_path: Path | None, start: datetime, hours
 
 
 @main.command()
-@click.option("--config", "config_dir", type=click.Path(path_type=Path), default=EXAMPLE_CONFIG,
-              show_default=True)
-@click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked",
-              show_default=True)
-@click.option("--speed", type=float, default=2400.0, show_default=True,
-              help="simulated seconds per real second")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    default=EXAMPLE_CONFIG,
+    show_default=True,
+)
+@click.option(
+    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=2400.0,
+    show_default=True,
+    help="simulated seconds per real second",
+)
 @click.option("--fast", is_flag=True, help="no pacing: run at full speed")
-@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="both",
-              show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True)
 def demo(config_dir: Path, scenario: str, speed: float, fast: bool, lang: str) -> None:
     """Replay a July storm at a small pond whose outlet culvert blocks, and show
     the warnings as they happen (no broker needed)."""
@@ -173,22 +232,28 @@ def demo(config_dir: Path, scenario: str, speed: float, fast: bool, lang: str) -
     result = simulate(sc, quiet_ponds={"xiawu-pond": 203.8})
     engine = Engine(compiled)
     click.secho(f"floodwatch demo — {sc.description}", bold=True)
-    click.echo(f"config: {config_dir}  stations: {len(compiled.stations)}  "
-               f"rule bindings: {len(compiled.bindings)}")
+    click.echo(
+        f"config: {config_dir}  stations: {len(compiled.stations)}  "
+        f"rule bindings: {len(compiled.bindings)}"
+    )
     if result.crest_reached:
-        click.echo(f"(the simulated pond reaches its dam crest at "
-                   f"{_local(result.crest_reached, compiled)} local time)")
+        click.echo(
+            f"(the simulated pond reaches its dam crest at "
+            f"{_local(result.crest_reached, compiled)} local time)"
+        )
     click.echo()
-    by_time: dict[datetime, list[object]] = {}
+    by_time: dict[datetime, list[Reading]] = {}
     for reading in result.readings:
         by_time.setdefault(reading.ts, []).append(reading)
     shown = 0
     last_hour = -1
     for ts in sorted(by_time):
-        out = engine.process(by_time[ts])  # type: ignore[arg-type]
+        out = engine.process(by_time[ts])
         out.extend(engine.advance(ts))
-        level = next((r.value for r in by_time[ts]  # type: ignore[attr-defined]
-                      if r.station == "maokeng-pond"), None)  # type: ignore[attr-defined]
+        level = next(
+            (r.value for r in by_time[ts] if r.station == "maokeng-pond"),
+            None,
+        )
         local = ts.astimezone(compiled.zone)
         if local.hour != last_hour and level is not None:
             last_hour = local.hour
@@ -207,8 +272,10 @@ def demo(config_dir: Path, scenario: str, speed: float, fast: bool, lang: str) -
     active = engine.active_alerts()
     click.secho(f"{shown} alert events; still active at the end: {len(active)}", bold=True)
     for alert in active:
-        click.echo(f"  {alert.severity.value:6} {alert.station} {alert.rule} "
-                   f"(since {_local(alert.since, compiled)})")
+        click.echo(
+            f"  {alert.severity.value:6} {alert.station} {alert.rule} "
+            f"(since {_local(alert.since, compiled)})"
+        )
 
 
 def _local(ts: datetime, compiled: CompiledConfig) -> str:

@@ -28,7 +28,11 @@ def compile_yaml(**files: str) -> CompiledConfig:
 
 
 def series(
-    station: str, kind: str, values: Iterable[float], *, start: datetime = T0,
+    station: str,
+    kind: str,
+    values: Iterable[float],
+    *,
+    start: datetime = T0,
     every: timedelta = timedelta(minutes=5),
 ) -> list[Reading]:
     """Readings of one station at a fixed interval."""

@@ -18,7 +18,10 @@ COLOUR_ZH = {
     Severity.INFO: "设备",
 }
 ADVICE: dict[Severity, tuple[str, str]] = {
-    Severity.BLUE: ("请加强巡查，密切关注水位变化。", "Step up patrols and watch the level closely."),
+    Severity.BLUE: (
+        "请加强巡查，密切关注水位变化。",
+        "Step up patrols and watch the level closely.",
+    ),
     Severity.YELLOW: (
         "请责任人到岗到位，检查溢洪道和放水涵管是否通畅。",
         "Responsible persons to the site: check that the spillway and outlet culvert are clear.",
@@ -140,10 +143,14 @@ def render(
         return zh, en
     colour = COLOUR_ZH[severity]
     if transition is Transition.DOWNGRADED and previous is not None:
-        zh = (f"{head_zh}{now_zh}，已回到{COLOUR_ZH[previous]}解除线"
-              f"{measure.fmt_zh(threshold)}以内，预警降为{colour}")
-        en = (f"{head_en}{now_en}, back past the {previous.value} reset line "
-              f"{measure.fmt_en(threshold)}")
+        zh = (
+            f"{head_zh}{now_zh}，已回到{COLOUR_ZH[previous]}解除线"
+            f"{measure.fmt_zh(threshold)}以内，预警降为{colour}"
+        )
+        en = (
+            f"{head_en}{now_en}, back past the {previous.value} reset line "
+            f"{measure.fmt_en(threshold)}"
+        )
     else:
         zh = f"{head_zh}{now_zh}，达到{colour}预警线{measure.fmt_zh(threshold)}"
         en = f"{head_en}{now_en}, {severity.value} line {measure.fmt_en(threshold)}"

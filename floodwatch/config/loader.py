@@ -157,10 +157,9 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             out.append(part)
             node = node[part]
         elif isinstance(node, dict) and not isinstance(part, int):
@@ -189,9 +188,7 @@ def _message(located: Located, loc: Loc, error: Any) -> str:
     if kind in ("string_type", "dict_type", "list_type", "float_type", "int_type", "bool_type"):
         raw = located.raw_text.get(loc)
         if raw is not None and kind == "string_type":
-            return (
-                f"must be text; YAML reads {raw} as {given!r}, so put it in quotes: \"{raw}\""
-            )
+            return f'must be text; YAML reads {raw} as {given!r}, so put it in quotes: "{raw}"'
         return f"{msg.lower()}, got {given!r}"
     if kind in ("literal_error", "enum", "union_tag_invalid"):
         if kind == "union_tag_invalid":
@@ -213,14 +210,12 @@ def _valid_keys(data: Any, loc: Loc) -> list[str]:
     model: Any = ConfigFile
     node = data
     for part in loc:
-        node = node[part] if isinstance(node, dict | list) else None
+        node = node[part] if isinstance(node, dict | list) else None  # type: ignore[index]
         model = _child_model(model, part, node)
         if model is None:
             return []
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return [
-            f.alias or name for name, f in model.model_fields.items()
-        ]
+        return [f.alias or name for name, f in model.model_fields.items()]
     return []
 
 

@@ -8,6 +8,7 @@ these models: the compile step turns them into immutable runtime rules.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -92,7 +93,7 @@ class StationLevels(Model):
             ("crest", self.crest),
         ]
         known = [(name, value) for name, value in order if value is not None]
-        for (low_name, low), (high_name, high) in zip(known, known[1:], strict=False):
+        for (low_name, low), (high_name, high) in itertools.pairwise(known):
             if low > high:
                 yield (
                     (high_name,),
@@ -173,9 +174,7 @@ class Station(Model):
     type: StationType
     village: Area | None = None
     town: Area | None = None
-    interval: Duration = Field(
-        default=timedelta(minutes=5), description="expected report interval"
-    )
+    interval: Duration = Field(default=timedelta(minutes=5), description="expected report interval")
     reports: list[Kind] | None = Field(
         None, description="kinds of reading this station sends (default by type)"
     )
@@ -261,7 +260,7 @@ class RainLevelSpec(Model):
         if not self.within:
             yield ("within",), "give at least one window, e.g. {1h: 30}"
         windows.sort()
-        for (_, short, low), (_, long_, high) in zip(windows, windows[1:], strict=False):
+        for (_, short, low), (_, long_, high) in itertools.pairwise(windows):
             if high < low:
                 yield (
                     ("within", long_),
@@ -318,7 +317,7 @@ class TimeToCrestRule(RuleBase):
     """Projected time until the level reaches `target` (default the dam crest)."""
 
     kind: Literal["time_to_crest"]
-    target: ThresholdExpr = Field(default="crest", validate_default=True)  # type: ignore[assignment]
+    target: ThresholdExpr = Field(default="crest", validate_default=True)
     window: Duration = timedelta(minutes=30)
     min_points: int = Field(4, ge=3)
     evaluate_above: ThresholdExpr | None = Field(
@@ -352,9 +351,11 @@ class RainfallRule(RuleBase):
 class Condition(Model):
     """One condition of a compound rule, on this station or a linked one."""
 
-    station: Annotated[str, Strict(), StringConstraints(pattern=r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")] = Field(  # noqa: E501
-        "self", description="'self', a link such as '$outlet', or a station id"
-    )
+    station: Annotated[
+        str,
+        Strict(),
+        StringConstraints(pattern=r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$"),
+    ] = Field("self", description="'self', a link such as '$outlet', or a station id")
     kind: Kind = "level"
     metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
     window: Duration | None = Field(None, description="for rate_of_rise and accumulation")
@@ -403,9 +404,8 @@ class SensorHealthRule(RuleBase):
         None, description="identical values for this long count as stuck"
     )
     stuck_kinds: list[Kind] = Field(
-        default_factory=lambda: ["level"],
-        description="kinds checked for stuck values (rain and culvert flow are often 0 for "
-        "hours)",
+        default_factory=lambda: list[Kind](["level"]),
+        description="kinds checked for stuck values (rain and culvert flow are often 0 for hours)",
     )
 
 

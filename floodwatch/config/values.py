@@ -75,9 +75,7 @@ STATION_ATTRIBUTES = (
     "warning",
     "guarantee",
 )
-_EXPR_RE = re.compile(
-    r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$"
-)
+_EXPR_RE = re.compile(r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$")
 EXPR_HELP = (
     "a number, or a station level with an optional offset such as "
     "'crest - 0.3' (levels: " + ", ".join(STATION_ATTRIBUTES) + ")"

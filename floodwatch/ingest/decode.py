@@ -29,8 +29,10 @@ def decode_reading(raw: bytes, source: str | None = None) -> Reading | Rejected:
     """One canonical JSON reading, or the reason it is not one."""
     if len(raw) > MAX_PAYLOAD:
         return Rejected(
-            RejectReason.DECODE, f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}",
-            raw=excerpt(raw), source=source,
+            RejectReason.DECODE,
+            f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}",
+            raw=excerpt(raw),
+            source=source,
         )
     try:
         reading = _decoder.decode(raw)
@@ -40,7 +42,9 @@ def decode_reading(raw: bytes, source: str | None = None) -> Reading | Rejected:
         return Rejected(RejectReason.DECODE, str(exc), raw=excerpt(raw), source=source)
     if not STATION_RE.match(reading.station):
         return Rejected(
-            RejectReason.SCHEMA, f"station id {reading.station!r} is not a valid id",
-            raw=excerpt(raw), source=source,
+            RejectReason.SCHEMA,
+            f"station id {reading.station!r} is not a valid id",
+            raw=excerpt(raw),
+            source=source,
         )
     return reading

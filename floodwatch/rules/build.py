@@ -124,7 +124,7 @@ def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
             longest = max(window_ms(w) for lvl in rule.levels.values() for w in lvl.within)
             series[(sid, "rain")].need_window(longest)
         elif isinstance(rule, CompoundRule):
-            for target, condition in binding.extra["conditions"]:  # type: ignore[attr-defined]
+            for target, condition in binding.extra["conditions"]:
                 if condition.window is not None:
                     series[(target.id, condition.kind)].need_window(ms(condition.window))
     for s in series.values():
@@ -166,9 +166,7 @@ def _attach(
         series[(sid, rule.of)].rules.append(instance)
     elif isinstance(rule, FreeboardRule):
         ctx = _context(compiled, binding, "freeboard")
-        instance = FreeboardInstance(
-            binding.extra["crest"], ctx, *_threshold_args(binding, False)
-        )
+        instance = FreeboardInstance(binding.extra["crest"], ctx, *_threshold_args(binding, False))
         series[(sid, "level")].rules.append(instance)
     elif isinstance(rule, RateOfRiseRule):
         target = series[(sid, rule.of)]
@@ -182,8 +180,13 @@ def _attach(
         ctx = _context(compiled, binding, "time_to_crest")
         extra = binding.extra
         instance = CrestInstance(
-            target.ring, extra["window_ms"], extra["min_points"], extra["target"],
-            extra["gate"], ctx, *_threshold_args(binding, False),
+            target.ring,
+            extra["window_ms"],
+            extra["min_points"],
+            extra["target"],
+            extra["gate"],
+            ctx,
+            *_threshold_args(binding, False),
         )
         target.rules.append(instance)
     elif isinstance(rule, RainfallRule):
@@ -217,7 +220,10 @@ def _attach_rain(
     )
     stages: list[EvacuationStage | None] = [spec.stage for _, spec in order]
     instance = RainfallInstance(
-        ctx, probes, levels, stages,
+        ctx,
+        probes,
+        levels,
+        stages,
         [ms(spec.for_ or rule.for_) for _, spec in order],
         [ms(spec.clear_for or rule.clear_for) for _, spec in order],
     )
@@ -232,7 +238,7 @@ def _attach_compound(
 ) -> None:
     conditions = []
     involved: list[Series] = []
-    for target_info, condition in binding.extra["conditions"]:  # type: ignore[attr-defined]
+    for target_info, condition in binding.extra["conditions"]:
         target = series[(target_info.id, condition.kind)]
         source: LastValue | RateProbe | AccumProbe
         if condition.metric == "value":
@@ -243,16 +249,18 @@ def _attach_compound(
             source = target.accum_probe(ms(condition.window), 0.1)
         max_age = ms(condition.max_age) or 3 * target_info.interval_ms
         label = f"{target_info.id}.{condition.kind}.{condition.metric}"
-        conditions.append(
-            BoundCondition(label, source, condition.above, condition.below, max_age)
-        )
+        conditions.append(BoundCondition(label, source, condition.above, condition.below, max_age))
         if target not in involved:
             involved.append(target)
     ctx = replace(
         _context(compiled, binding, "level"), levels=(Severity(rule.severity),), unit="m/h"
     )
     instance = CompoundInstance(
-        ctx, conditions, bool(binding.extra["all"]), ms(rule.for_), ms(rule.clear_for),
+        ctx,
+        conditions,
+        bool(binding.extra["all"]),
+        ms(rule.for_),
+        ms(rule.clear_for),
         (rule.name or rule.id, rule.description or rule.name or rule.id),
     )
     for target in involved:
@@ -273,7 +281,7 @@ def _attach_health(
             ctx = _context(compiled, binding, kind, suffix=f"/{check}")
             ctx = replace(ctx, levels=(Severity.INFO,))
             trackers[check] = AlertTracker(ctx)
-        limits = info.model.limits.get(kind)  # type: ignore[call-overload]
+        limits = info.model.limits.get(kind)
         stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None
         target.health = Health(
             Limits(

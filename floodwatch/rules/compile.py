@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from floodwatch.alerts.messages import Measure, Place
@@ -77,7 +78,7 @@ class Binding:
     rule: object
     station: StationInfo
     levels: tuple[LevelBinding, ...] = ()
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -251,13 +252,11 @@ def _resolve(expr: Expr, info: StationInfo, zone: ZoneInfo) -> Threshold | None:
         seasons = tuple(
             (parse_season(key), value) for key, value in raw.items() if key != "default"
         )
-        return Threshold(
-            seasonal=Seasonal(seasons, raw["default"]), offset=expr.offset, zone=zone
-        )
+        return Threshold(seasonal=Seasonal(seasons, raw["default"]), offset=expr.offset, zone=zone)
     return Threshold(constant=float(raw) + expr.offset)
 
 
-def _sorted_levels(levels: dict[str, object]) -> list[tuple[str, object]]:
+def _sorted_levels(levels: Any) -> list[tuple[str, Any]]:
     return sorted(levels.items(), key=lambda item: ORDER[item[0]].rank)
 
 
@@ -273,29 +272,33 @@ def _threshold_levels(
     where = f"(rule {rule.id!r}, station {info.id!r})"
     out: list[LevelBinding] = []
     previous: tuple[str, float] | None = None
-    for name, spec in _sorted_levels(dict(rule.levels)):
+    for name, spec in _sorted_levels(rule.levels):
         assert not isinstance(spec, str)
         loc: Loc = ("rules", index, "levels", name)
-        enter = _resolve(spec.enter, info, zone)  # type: ignore[attr-defined]
+        enter = _resolve(spec.enter, info, zone)
         if enter is None:
             issues.add(
                 (*loc, "enter"),
-                f"station {info.id!r} has no levels.{spec.enter.attribute} "  # type: ignore[attr-defined]
-                f"to compute {str(spec.enter)!r} {where}",  # type: ignore[attr-defined]
+                f"station {info.id!r} has no levels.{spec.enter.attribute} "
+                f"to compute {str(spec.enter)!r} {where}",
             )
             continue
-        exit_expr = spec.exit  # type: ignore[attr-defined]
+        exit_expr = spec.exit
         if exit_expr is None:
             exit_ = Threshold(
-                constant=enter.constant, seasonal=enter.seasonal, zone=zone,
+                constant=enter.constant,
+                seasonal=enter.seasonal,
+                zone=zone,
                 offset=(enter.offset if enter.constant is None else 0.0)
                 + (-hysteresis if rising else hysteresis),
             )
         else:
             resolved = _resolve(exit_expr, info, zone)
             if resolved is None:
-                issues.add((*loc, "exit"), f"station {info.id!r} has no levels."
-                           f"{exit_expr.attribute} {where}")
+                issues.add(
+                    (*loc, "exit"),
+                    f"station {info.id!r} has no levels.{exit_expr.attribute} {where}",
+                )
                 continue
             exit_ = resolved
         for e_value, x_value in zip(enter.values(), exit_.values(), strict=False):
@@ -316,12 +319,14 @@ def _threshold_levels(
                     f"must be {side} {prev_name} ({prev_value:g}), got {value:g} {where}",
                 )
         previous = (name, value)
-        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None  # type: ignore[attr-defined]
+        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
         out.append(
             LevelBinding(
-                ORDER[name], enter, exit_,
-                ms(spec.for_ or rule.for_),  # type: ignore[attr-defined]
-                ms(spec.clear_for or rule.clear_for),  # type: ignore[attr-defined]
+                ORDER[name],
+                enter,
+                exit_,
+                ms(spec.for_ or rule.for_),
+                ms(spec.clear_for or rule.clear_for),
                 advice,
             )
         )
@@ -334,45 +339,68 @@ def _bind_crest(
     where = f"(rule {rule.id!r}, station {info.id!r})"
     target = _resolve(rule.target, info, zone)
     if target is None:
-        issues.add(("rules", index, "target"), f"station {info.id!r} has no levels."
-                   f"{rule.target.attribute} {where}")
+        issues.add(
+            ("rules", index, "target"),
+            f"station {info.id!r} has no levels.{rule.target.attribute} {where}",
+        )
     gate = None
     if rule.evaluate_above is not None:
         gate = _resolve(rule.evaluate_above, info, zone)
         if gate is None:
-            issues.add(("rules", index, "evaluate_above"), f"station {info.id!r} has no "
-                       f"levels.{rule.evaluate_above.attribute} {where}")
+            issues.add(
+                ("rules", index, "evaluate_above"),
+                f"station {info.id!r} has no levels.{rule.evaluate_above.attribute} {where}",
+            )
     levels: list[LevelBinding] = []
     previous: tuple[str, float] | None = None
-    for name, spec in _sorted_levels(dict(rule.levels)):
+    for name, spec in _sorted_levels(rule.levels):
         assert not isinstance(spec, str)
-        minutes = ms(spec.enter) / 60_000  # type: ignore[attr-defined]
-        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes  # type: ignore[attr-defined]
+        minutes = ms(spec.enter) / 60_000
+        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes
         loc: Loc = ("rules", index, "levels", name)
         if exit_minutes < minutes:
-            issues.add((*loc, "exit"), f"must be at least enter ({minutes:g} min), "
-                       f"got {exit_minutes:g} min {where}")
+            issues.add(
+                (*loc, "exit"),
+                f"must be at least enter ({minutes:g} min), got {exit_minutes:g} min {where}",
+            )
         if previous is not None and minutes >= previous[1]:
-            issues.add((*loc, "enter"), f"must be shorter than {previous[0]} "
-                       f"({previous[1]:g} min), got {minutes:g} min {where}")
+            issues.add(
+                (*loc, "enter"),
+                f"must be shorter than {previous[0]} "
+                f"({previous[1]:g} min), got {minutes:g} min {where}",
+            )
         previous = (name, minutes)
-        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None  # type: ignore[attr-defined]
-        levels.append(LevelBinding(
-            ORDER[name], Threshold(constant=minutes), Threshold(constant=exit_minutes),
-            ms(spec.for_ or rule.for_), ms(spec.clear_for or rule.clear_for), advice,  # type: ignore[attr-defined]
-        ))
-    return Binding(index, rule, info, tuple(levels), {
-        "target": target, "gate": gate, "window_ms": ms(rule.window),
-        "min_points": rule.min_points,
-    })
+        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
+        levels.append(
+            LevelBinding(
+                ORDER[name],
+                Threshold(constant=minutes),
+                Threshold(constant=exit_minutes),
+                ms(spec.for_ or rule.for_),
+                ms(spec.clear_for or rule.clear_for),
+                advice,
+            )
+        )
+    return Binding(
+        index,
+        rule,
+        info,
+        tuple(levels),
+        {
+            "target": target,
+            "gate": gate,
+            "window_ms": ms(rule.window),
+            "min_points": rule.min_points,
+        },
+    )
 
 
 def _bind_rain(rule: RainfallRule, index: int, info: StationInfo, issues: _Issues) -> Binding:
     where = f"(rule {rule.id!r}, station {info.id!r})"
     previous: dict[str, tuple[str, float]] = {}
-    for name, spec in _sorted_levels(dict(rule.levels)):
+    for name, spec in _sorted_levels(rule.levels):
         assert not isinstance(spec, str)
-        for window, value in spec.within.items():  # type: ignore[attr-defined]
+        for window, value in spec.within.items():
             if window in previous and value <= previous[window][1]:
                 prev_name, prev_value = previous[window]
                 issues.add(
@@ -403,15 +431,19 @@ def _bind_compound(
             linked = info.model.links.get(ref[1:])  # type: ignore[call-overload]
             target = stations.get(linked) if linked else None
             if target is None:
-                issues.add(loc, f"station {info.id!r} has no link {ref[1:]!r} "
-                           f"(links: {', '.join(info.model.links) or 'none'}) "
-                           f"(rule {rule.id!r})")
+                issues.add(
+                    loc,
+                    f"station {info.id!r} has no link {ref[1:]!r} "
+                    f"(links: {', '.join(info.model.links) or 'none'}) "
+                    f"(rule {rule.id!r})",
+                )
                 continue
         else:
             target = stations.get(ref)
             if target is None:
-                issues.add(loc, f"unknown station {ref!r} (rule {rule.id!r})"
-                           + _suggest(ref, stations))
+                issues.add(
+                    loc, f"unknown station {ref!r} (rule {rule.id!r})" + _suggest(ref, stations)
+                )
                 continue
         if condition.kind not in target.model.kinds:
             issues.add(

@@ -92,9 +92,7 @@ class Engine:
         self._release(out)
         return out
 
-    def process_rows(
-        self, rows: Iterable[tuple[str, str, float, int, str | None]]
-    ) -> EngineOutput:
+    def process_rows(self, rows: Iterable[tuple[str, str, float, int, str | None]]) -> EngineOutput:
         """As `process`, for rows (station, kind, value, ts epoch ms, quality)."""
         out = EngineOutput()
         admit = self._admit
@@ -129,7 +127,10 @@ class Engine:
             for t in trackers:
                 if t.severity is not None and t.episode is not None:
                     found[t.episode] = ActiveAlert(
-                        t.episode, t.ctx.rule, t.ctx.station, t.severity,
+                        t.episode,
+                        t.ctx.rule,
+                        t.ctx.station,
+                        t.severity,
                         ms_to_dt(t.episode_start),
                     )
         return sorted(found.values(), key=lambda a: (-a.severity.rank, a.since, a.id))
@@ -157,8 +158,9 @@ class Engine:
                 f"{format_ts(self._released_before)} (allowed lateness "
                 f"{self._lateness // 1000}s)"
             )
-            out.rejected.append(Rejected(reason, detail, reading or _row(station, kind, value,
-                                                                         ts, quality)))
+            out.rejected.append(
+                Rejected(reason, detail, reading or _row(station, kind, value, ts, quality))
+            )
             return
         clock = self._clock
         if clock is not None and ts > clock + self._max_future:
@@ -173,13 +175,17 @@ class Engine:
             return
         self._seq += 1
         self._buffer.append((ts, series.order, value, self._seq, quality, series))
-        if ts < self._buffer_min:
-            self._buffer_min = ts
+        self._buffer_min = min(self._buffer_min, ts)
         if clock is None or ts > clock:
             self._tick(ts)
 
     def _reject_unknown(
-        self, station: str, kind: str, value: float, ts: int, quality: str | None,
+        self,
+        station: str,
+        kind: str,
+        value: float,
+        ts: int,
+        quality: str | None,
         reading: Reading | None,
     ) -> Rejected:
         row = reading or _row(station, kind, value, ts, quality)
@@ -263,12 +269,14 @@ class Engine:
         for ts, _order, value, _seq, quality, s in items:
             if ts == s.last_ts:
                 if value != s.last_raw:
-                    out.rejected.append(Rejected(
-                        RejectReason.CONFLICTING_DUPLICATE,
-                        f"another value for {s.station.id}/{s.kind} at {format_ts(ts)} "
-                        "was kept",
-                        _row(s.station.id, s.kind, value, ts, quality),
-                    ))
+                    out.rejected.append(
+                        Rejected(
+                            RejectReason.CONFLICTING_DUPLICATE,
+                            f"another value for {s.station.id}/{s.kind} at {format_ts(ts)} "
+                            "was kept",
+                            _row(s.station.id, s.kind, value, ts, quality),
+                        )
+                    )
                 continue
             if heap and heap[0][0] < ts:
                 self._fire_stale(ts, out)

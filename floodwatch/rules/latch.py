@@ -69,7 +69,11 @@ class Latch:
         return top
 
     def update_measure(
-        self, ts: int, measure: float | None, enters: Sequence[float], exits: Sequence[float],
+        self,
+        ts: int,
+        measure: float | None,
+        enters: Sequence[float],
+        exits: Sequence[float],
         rising: bool,
     ) -> int:
         """`update` for a single measured quantity against enter/exit thresholds."""
@@ -77,9 +81,7 @@ class Latch:
             none = [False] * self.n
             return self.update(ts, none, none)
         if rising:
-            return self.update(
-                ts, [measure >= e for e in enters], [measure < x for x in exits]
-            )
+            return self.update(ts, [measure >= e for e in enters], [measure < x for x in exits])
         return self.update(ts, [measure <= e for e in enters], [measure > x for x in exits])
 
     def state(self) -> dict[str, object]:

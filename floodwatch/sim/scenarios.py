@@ -64,7 +64,9 @@ SCENARIOS: dict[str, Scenario] = {
         peak_at=0.4,
     ),
     "quiet": Scenario(
-        "quiet", "a quiet summer day with a light shower (6 mm)", storm_total_mm=6.0,
+        "quiet",
+        "a quiet summer day with a light shower (6 mm)",
+        storm_total_mm=6.0,
         storm_hours=2.0,
     ),
 }
@@ -136,11 +138,10 @@ def simulate(
         readings.append(Reading(rain_gauge, "rain", round(rain_acc, 1), now))
         rain_acc = 0.0
         for station, steady in (quiet_ponds or {}).items():
-            readings.append(Reading(station, "level", round(steady + rng.gauss(0, noise_m), 3), now))
+            readings.append(
+                Reading(station, "level", round(steady + rng.gauss(0, noise_m), 3), now)
+            )
     block_start = None
     if sc.block_at_h is not None:
         block_start = t0 + timedelta(hours=sc.block_at_h)
     return SimResult(sc, readings, crest_reached, max_level, block_start, {"level": levels})
-
-
-

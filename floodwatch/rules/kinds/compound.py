@@ -83,6 +83,16 @@ class CompoundInstance:
         self.mode_all = mode_all
 
     def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
+        if not self.latch.busy:  # quiet path: stop at the first condition that rules it out
+            for condition in self.conditions:
+                truth = condition.truth(ts)
+                if self.mode_all and truth is not True:
+                    return
+                if not self.mode_all and truth is True:
+                    break
+            else:
+                if not self.mode_all:
+                    return
         truths = [c.truth(ts) for c in self.conditions]
         if self.mode_all:
             result = False if False in truths else (None if None in truths else True)

@@ -73,9 +73,15 @@ class Health:
             low = "—" if lim.min is None else f"{lim.min:g}"
             high = "—" if lim.max is None else f"{lim.max:g}"
             self._set(
-                "out_of_range", ts, True, out, value,
-                (f"读数{m.fmt_zh(value)}超出量程{low}～{high}", f"reading {m.fmt_en(value)} "
-                 f"outside its range {low}..{high}"),
+                "out_of_range",
+                ts,
+                True,
+                out,
+                value,
+                (
+                    f"读数{m.fmt_zh(value)}超出量程{low}～{high}",
+                    f"reading {m.fmt_en(value)} outside its range {low}..{high}",
+                ),
             )
         else:
             self._set("out_of_range", ts, False, out, value)
@@ -85,10 +91,16 @@ class Health:
                 if abs(step) > lim.max_step * elapsed:
                     good = False
                     self._set(
-                        "spike", ts, True, out, value,
-                        (f"读数突变{step:+.2f}（上次可信值{m.fmt_zh(self.last_good)}）",
-                         f"reading jumped {step:+.2f} from the last good "
-                         f"{m.fmt_en(self.last_good)}"),
+                        "spike",
+                        ts,
+                        True,
+                        out,
+                        value,
+                        (
+                            f"读数突变{step:+.2f}（上次可信值{m.fmt_zh(self.last_good)}）",
+                            f"reading jumped {step:+.2f} from the last good "
+                            f"{m.fmt_en(self.last_good)}",
+                        ),
                     )
                 else:
                     self._set("spike", ts, False, out, value)
@@ -100,9 +112,15 @@ class Health:
                 good = False
                 minutes = (ts - self.same_since) // 60_000
                 self._set(
-                    "stuck", ts, True, out, value,
-                    (f"读数{m.fmt_zh(value)}已{minutes}分钟未变化",
-                     f"reading stuck at {m.fmt_en(value)} for {minutes} min"),
+                    "stuck",
+                    ts,
+                    True,
+                    out,
+                    value,
+                    (
+                        f"读数{m.fmt_zh(value)}已{minutes}分钟未变化",
+                        f"reading stuck at {m.fmt_en(value)} for {minutes} min",
+                    ),
                 )
         self.last_value = value
         if good:
@@ -113,7 +131,11 @@ class Health:
     def on_stale(self, ts: int, last_ts: int, out: list[AlertEvent]) -> None:
         minutes = (ts - last_ts) // 60_000
         self._set(
-            "stale", ts, True, out, None,
+            "stale",
+            ts,
+            True,
+            out,
+            None,
             (f"已{minutes}分钟无数据上报", f"no report for {minutes} min"),
         )
 
@@ -133,7 +155,11 @@ class Health:
         if tracker is None or (tracker.severity is not None) == on:
             return
         event = tracker.change(
-            ts, Severity.INFO if on else None, value=value, threshold=None, what=what,
+            ts,
+            Severity.INFO if on else None,
+            value=value,
+            threshold=None,
+            what=what,
             details={"check": check},
         )
         if event is not None:

@@ -19,7 +19,6 @@ from floodwatch.rules.latch import Latch
 from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import RateProbe, Ring
 
-
 _MEASURE = float("nan")  # "report the measure itself" (the default event value)
 
 

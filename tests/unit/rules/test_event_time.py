@@ -8,11 +8,11 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading, RejectReason
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
-from floodwatch.config import load_config_dir
 from floodwatch.sim import simulate
 from floodwatch.testing import T0, run, series
 
@@ -24,14 +24,10 @@ LATENESS = CONFIG.lateness_ms / 1000
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), dup_share=st.floats(0.0, 0.2))
-def test_shuffle_within_lateness_and_duplicates_change_nothing(
-    seed: int, dup_share: float
-) -> None:
+def test_shuffle_within_lateness_and_duplicates_change_nothing(seed: int, dup_share: float) -> None:
     rng = random.Random(seed)
     extra = rng.sample(STORM, int(len(STORM) * dup_share))
-    arrivals = [
-        (r.ts.timestamp() + rng.uniform(0, LATENESS * 0.999), r) for r in [*STORM, *extra]
-    ]
+    arrivals = [(r.ts.timestamp() + rng.uniform(0, LATENESS * 0.999), r) for r in [*STORM, *extra]]
     arrivals.sort(key=lambda pair: pair[0])
     out = run_readings(CONFIG, [r for _, r in arrivals])
     assert [e.to_json() for e in out.alerts] == EXPECTED
@@ -53,5 +49,8 @@ def test_too_late_and_too_far_in_future_are_rejected_with_reason() -> None:
     out = engine.process(readings)
     out.extend(engine.process([late, future, unknown, nan]))
     assert sorted(r.reason.value for r in out.rejected) == [
-        "not_finite", "too_far_in_future", "too_late", "unknown_station",
+        "not_finite",
+        "too_far_in_future",
+        "too_late",
+        "unknown_station",
     ]

@@ -135,7 +135,7 @@ def test_rainfall_any_window_fires_and_carries_stage() -> None:
     values = [0.0] * 36 + [10.0] * 12 + [0.0] * 60
     events = run(cfg(RAIN), series("r1", "rain", values))
     assert events[0].severity.value == "blue" and events[0].details["window"] == "1h"
-    red = [e for e in events if e.severity.value == "red"][0]
+    red = next(e for e in events if e.severity.value == "red")
     assert red.stage is not None and red.stage.value == "evacuate"
     assert "立即转移" in red.message_zh
     assert events[-1].transition.value == "resolved"
