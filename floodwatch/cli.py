@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import IO
 
 import click
-import msgspec
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.models import ConfigFile
-from floodwatch.readings import Reading, Rejected, format_ts
+from floodwatch.readings import Reading, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate
@@ -67,12 +66,7 @@ def schema() -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-def _write_jsonl(stream: IO[str], obj: object) -> None:
-    stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-@main.command()
-@click.option(
+config_option = click.option(
     "--config",
     "config_dir",
     type=click.Path(path_type=Path),
@@ -80,12 +74,23 @@ def _write_jsonl(stream: IO[str], obj: object) -> None:
     show_default=True,
     help="config directory",
 )
+scenario_option = click.option(
+    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
+)
+
+
+def _write_jsonl(stream: IO[str], obj: object) -> None:
+    stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@main.command()
+@config_option
 @click.option(
     "--input",
     "input_path",
     type=click.Path(exists=True, path_type=Path),
     required=True,
-    help="readings, canonical JSON Lines ('-' for stdin)",
+    help="readings, canonical JSON Lines",
 )
 @click.option(
     "--output",
@@ -132,9 +137,7 @@ def replay(
 
 
 @main.command(name="simulate")
-@click.option(
-    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
-)
+@scenario_option
 @click.option(
     "--output",
     "output_path",
@@ -203,16 +206,8 @@ def simulate_cmd(
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(path_type=Path),
-    default=EXAMPLE_CONFIG,
-    show_default=True,
-)
-@click.option(
-    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
-)
+@config_option
+@scenario_option
 @click.option(
     "--speed",
     type=float,
@@ -291,7 +286,3 @@ def _show(event: AlertEvent, compiled: CompiledConfig, lang: str) -> None:
         click.echo(f"        {event.message_zh}")
     if lang in ("en", "both"):
         click.echo(f"        {event.message_en}")
-
-
-def _unused(_: Rejected) -> None:  # keeps msgspec imported for type checkers
-    msgspec.json.encode(None)

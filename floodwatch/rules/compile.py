@@ -9,6 +9,7 @@ order holds per station. All problems are reported together.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -160,8 +161,6 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
 
 
 def _suggest(name: str, known: dict[str, StationInfo]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" — did you mean {close[0]!r}?" if close else ""
 

@@ -17,6 +17,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Iterable
@@ -148,57 +149,46 @@ class Engine:
         reading: Reading | None,
     ) -> None:
         series = self._series.get((station, kind))
-        if series is None or not math.isfinite(value):
-            out.rejected.append(self._reject_unknown(station, kind, value, ts, quality, reading))
+        problem = self._problem(series, station, kind, value, ts)
+        if problem is not None:
+            row = reading or _row(station, kind, value, ts, quality)
+            out.rejected.append(Rejected(problem[0], problem[1], row))
             return
+        assert series is not None
+        self._seq += 1
+        self._buffer.append((ts, series.order, value, self._seq, quality, series))
+        self._buffer_min = min(self._buffer_min, ts)
+        if self._clock is None or ts > self._clock:
+            self._tick(ts)
+
+    def _problem(
+        self, series: Series | None, station: str, kind: str, value: float, ts: int
+    ) -> tuple[RejectReason, str] | None:
+        """Why a reading cannot be admitted, or None when it can."""
+        if not math.isfinite(value):
+            return RejectReason.NOT_FINITE, f"value {value!r} is not a finite number"
+        if series is None:
+            kinds = sorted(k for s, k in self._series if s == station)
+            if not kinds:
+                return RejectReason.UNKNOWN_STATION, f"no station {station!r} in config"
+            return (
+                RejectReason.UNEXPECTED_KIND,
+                f"station {station!r} reports {', '.join(kinds)}, not {kind!r}",
+            )
         if ts < self._released_before:
             reason = RejectReason.DUPLICATE if ts == series.last_ts else RejectReason.TOO_LATE
-            detail = (
+            return reason, (
                 f"event time {format_ts(ts)} is behind the watermark "
                 f"{format_ts(self._released_before)} (allowed lateness "
                 f"{self._lateness // 1000}s)"
             )
-            out.rejected.append(
-                Rejected(reason, detail, reading or _row(station, kind, value, ts, quality))
-            )
-            return
         clock = self._clock
         if clock is not None and ts > clock + self._max_future:
-            out.rejected.append(
-                Rejected(
-                    RejectReason.TOO_EARLY,
-                    f"event time {format_ts(ts)} is more than {self._max_future // 1000}s "
-                    f"ahead of the clock {format_ts(clock)}",
-                    reading or _row(station, kind, value, ts, quality),
-                )
+            return RejectReason.TOO_EARLY, (
+                f"event time {format_ts(ts)} is more than {self._max_future // 1000}s "
+                f"ahead of the clock {format_ts(clock)}"
             )
-            return
-        self._seq += 1
-        self._buffer.append((ts, series.order, value, self._seq, quality, series))
-        self._buffer_min = min(self._buffer_min, ts)
-        if clock is None or ts > clock:
-            self._tick(ts)
-
-    def _reject_unknown(
-        self,
-        station: str,
-        kind: str,
-        value: float,
-        ts: int,
-        quality: str | None,
-        reading: Reading | None,
-    ) -> Rejected:
-        row = reading or _row(station, kind, value, ts, quality)
-        if not math.isfinite(value):
-            return Rejected(RejectReason.NOT_FINITE, f"value {value!r} is not a finite number", row)
-        if not any(key[0] == station for key in self._series):
-            return Rejected(RejectReason.UNKNOWN_STATION, f"no station {station!r} in config", row)
-        kinds = sorted(k for s, k in self._series if s == station)
-        return Rejected(
-            RejectReason.UNEXPECTED_KIND,
-            f"station {station!r} reports {', '.join(kinds)}, not {kind!r}",
-            row,
-        )
+        return None
 
     def _tick(self, ts: int) -> None:
         if self._clock is None:
@@ -233,14 +223,7 @@ class Engine:
         if before == math.inf:
             cut = len(buffer)
         else:
-            lo, hi = 0, len(buffer)
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if buffer[mid][0] < before:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            cut = lo
+            cut = bisect.bisect_left(buffer, before, key=lambda item: item[0])
         taken = buffer[:cut]
         self._buffer = buffer[cut:]
         self._buffer_min = self._buffer[0][0] if self._buffer else math.inf

@@ -8,6 +8,7 @@ enough to raise an alert, never enough to clear one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import EvacuationStage, Severity
@@ -79,6 +80,4 @@ class RainfallInstance:
 
 
 def format_duration_ms(ms: int) -> str:
-    from datetime import timedelta
-
     return format_duration(timedelta(milliseconds=ms))
