@@ -15,6 +15,7 @@ import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 
 import msgspec
@@ -116,10 +117,23 @@ def decode_only(path: Path) -> int:
     return total
 
 
+def decode_and_touch(path: Path) -> int:
+    """Decode, then read each field of each reading once: the floor for any engine
+    that takes decoded `Reading` objects in Python."""
+    decoder = msgspec.json.Decoder(Reading)
+    total = 0
+    for block in chunks(path, 1 << 23):
+        readings = decoder.decode_lines(block)
+        for field in ("station", "kind", "value", "ts", "quality"):
+            list(map(attrgetter(field), readings))
+        total += len(readings)
+    return total
+
+
 def with_engine(path: Path, engine: Engine) -> int:
     decoder = msgspec.json.Decoder(Reading)
     total = 0
-    for block in chunks(path, 1 << 20):
+    for block in chunks(path, 1 << 23):
         readings = decoder.decode_lines(block)
         engine.process(readings)
         total += len(readings)
@@ -131,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stations", type=int, default=10_000)
     parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp, "cfg")
@@ -145,26 +160,44 @@ def main() -> None:
             f"{count:,} readings, {data.stat().st_size / 1e6:.0f} MB of JSONL"
         )
 
-        t = time.perf_counter()
-        decode_only(data)
-        base = count / (time.perf_counter() - t)
-        print(f"baseline  msgspec decode only: {base:>12,.0f} readings/s")
-
-        tracemalloc.start()
+        # Shared machines are noisy: alternate the two runs and keep each one's best.
+        base = touch = rate = 0.0
         engine = Engine(compiled)
-        built, _ = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        t = time.perf_counter()
-        with_engine(data, engine)
-        rate = count / (time.perf_counter() - t)
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            decode_only(data)
+            base = max(base, count / (time.perf_counter() - t))
+            t = time.perf_counter()
+            decode_and_touch(data)
+            touch = max(touch, count / (time.perf_counter() - t))
+            engine = Engine(compiled)
+            t = time.perf_counter()
+            with_engine(data, engine)
+            rate = max(rate, count / (time.perf_counter() - t))
+        print(f"baseline  msgspec decode only: {base:>12,.0f} readings/s (best of {args.repeat})")
+        print(
+            f"floor     decode + read fields:{touch:>12,.0f} readings/s "
+            f"({touch / base:.2f} of baseline: any engine taking Reading objects)"
+        )
         print(
             f"engine    decode + engine:     {rate:>12,.0f} readings/s "
             f"({rate / base:.2f} of baseline; target ≥ 0.50 and ≥ 500,000/s)"
         )
+        print(
+            f"          {engine.readings_fast / max(1, engine.readings_evaluated):.1%} of readings "
+            "took the vectorised fast path"
+        )
+        tracemalloc.start()
+        fresh = Engine(compiled)
+        built, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rings = fresh.store.rts.nbytes + fresh.store.rval.nbytes
+        del fresh
         bindings = len(compiled.bindings)
         print(
-            f"engine state after build: {built / 1e6:.1f} MB for {bindings} station-rules "
-            f"({built / bindings:,.0f} B per station-rule incl. window buffers)"
+            f"engine state after build: {built / 1e6:.1f} MB for {bindings} station-rules, "
+            f"of which window buffers {rings / 1e6:.1f} MB; beyond them "
+            f"{(built - rings) / bindings:,.0f} B per station-rule (target < 2,048)"
         )
         print(f"alerts active at the end: {len(engine.active_alerts())}")
 

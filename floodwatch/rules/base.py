@@ -16,7 +16,7 @@ from floodwatch.alerts.state import EvacuationStage, Severity, Status, transitio
 from floodwatch.readings import ms_to_dt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleContext:
     """Immutable identity of one (rule, station) instance and how it speaks."""
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
 
 from floodwatch.alerts.messages import RAIN_ADVICE
 from floodwatch.alerts.state import EvacuationStage, Severity
@@ -35,12 +39,13 @@ from floodwatch.rules.kinds.threshold import (
     LevelInstance,
     RateInstance,
 )
+from floodwatch.rules.store import Column, bind_rows
 from floodwatch.rules.windows import AccumProbe, RateProbe, Ring
 
 RING_SLACK = 1.25
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Series:
     """Runtime state of one (station, kind) stream of readings."""
 
@@ -55,13 +60,29 @@ class Series:
     dependents: list[RuleInstance] = field(default_factory=list)
     health: Health | None = None
     stale_ms: int = 0
-    last_ts: int = -1  # event time of the latest reading released, good or bad
-    last_raw: float = math.nan  # its value, to tell an exact duplicate from a conflict
-    expected_from: int = -1  # when the engine started expecting reports
     stale: bool = False
     in_heap: bool = False
     _rate: dict[int, RateProbe] = field(default_factory=dict)
     _accum: dict[tuple[int, float], AccumProbe] = field(default_factory=dict)
+    _cols: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the store's row
+    _i: int = 0
+
+    # Row `order` of the store's series table (see `Store`).
+    last_ts = Column[int]("last_ts")  # event time of the latest reading released, good or bad
+    last_raw = Column[float]("last_raw")  # its value: an exact duplicate or a conflict
+    expected_from = Column[int]("expected_from")  # when the engine started expecting reports
+
+    def bind(self, cols: dict[str, np.ndarray]) -> None:
+        """Point this series and its row-sharing state at the store's series table."""
+        bind_rows(
+            self, self.last, *([self.health] if self.health else []), cols=cols, row=self.order
+        )
+
+    def rate_probes(self) -> list[RateProbe]:
+        return list(self._rate.values())
+
+    def accum_probes(self) -> list[AccumProbe]:
+        return list(self._accum.values())
 
     def need_window(self, window: int) -> None:
         self.window_ms = max(self.window_ms, window)
@@ -84,27 +105,46 @@ class Series:
 
 
 def _context(
-    compiled: CompiledConfig, binding: Binding, measure_kind: str, suffix: str = ""
+    compiled: CompiledConfig,
+    binding: Binding,
+    measure_kind: str,
+    suffix: str = "",
+    levels: tuple[Severity, ...] | None = None,
 ) -> RuleContext:
     rule = binding.rule
-    rule_id = getattr(rule, "id", "?") + suffix
     kind = getattr(rule, "kind", "?")
     advice = {lb.severity: lb.advice for lb in binding.levels if lb.advice is not None}
     rule_advice = getattr(rule, "advice", None)
     if isinstance(rule, CompoundRule) and rule_advice is not None:
         advice[Severity(rule.severity)] = (rule_advice.zh, rule_advice.en)
-    measure = MEASURES[measure_kind]
+    if levels is None:
+        levels = tuple(lb.severity for lb in binding.levels)
+    # Thousands of stations share a rule: share its strings, tuples and dicts too.
     return RuleContext(
-        rule=rule_id,
+        rule=sys.intern(getattr(rule, "id", "?") + suffix),
         kind=kind,
         station=binding.station.id,
         place=binding.station.place,
-        measure=measure,
+        measure=MEASURES[measure_kind],
         unit=unit_of(measure_kind, kind),
-        levels=tuple(lb.severity for lb in binding.levels),
+        levels=_shared(levels),
         exercise=compiled.exercise,
-        advice=advice,
+        advice=_shared_dict(advice),
     )
+
+
+_SHARED: dict[object, object] = {}
+
+
+def _shared(value: tuple[Severity, ...]) -> tuple[Severity, ...]:
+    return _SHARED.setdefault(value, value)  # type: ignore[return-value]
+
+
+def _shared_dict(
+    value: dict[Severity, tuple[str, str]],
+) -> dict[Severity, tuple[str, str]]:
+    key = ("dict", *sorted(value.items()))
+    return _SHARED.setdefault(key, value)  # type: ignore[return-value]
 
 
 def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
@@ -135,13 +175,21 @@ def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
     for s in series.values():
         if s.health is None:
             limits = s.station.model.limits.get(s.kind)  # type: ignore[call-overload]
-            if limits is not None:
-                s.health = Health(
-                    Limits(limits.min, limits.max, limits.max_step),
-                    s.station.interval_ms,
-                    MEASURES[s.kind],
-                )
+            if limits is not None or s.kind == "rain":
+                s.health = Health(_limits(s.kind, limits), s.station.interval_ms, MEASURES[s.kind])
     return series
+
+
+def _limits(kind: str, limits: Any) -> Limits:
+    """A station's declared limits; rain can never be negative."""
+    low = limits.min if limits is not None else None
+    if kind == "rain":
+        low = 0.0 if low is None else max(0.0, low)
+    return Limits(
+        low,
+        limits.max if limits is not None else None,
+        limits.max_step if limits is not None else None,
+    )
 
 
 def _threshold_args(binding: Binding, rising: bool) -> tuple[object, ...]:
@@ -278,17 +326,12 @@ def _attach_health(
         target = series[(info.id, kind)]
         trackers = {}
         for check in CHECKS:
-            ctx = _context(compiled, binding, kind, suffix=f"/{check}")
-            ctx = replace(ctx, levels=(Severity.INFO,))
+            ctx = _context(compiled, binding, kind, f"/{check}", (Severity.INFO,))
             trackers[check] = AlertTracker(ctx)
         limits = info.model.limits.get(kind)
         stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None
         target.health = Health(
-            Limits(
-                limits.min if limits else None,
-                limits.max if limits else None,
-                limits.max_step if limits else None,
-            ),
+            _limits(kind, limits),
             info.interval_ms,
             MEASURES[kind],
             stuck,

@@ -5,30 +5,49 @@ for the longest window any rule needs on that series at the station's report
 interval (plus slack); if a gauge reports faster than its interval, the oldest
 samples are overwritten and a window covers less than it asks for — probes then
 report the span they actually cover.
+
+The ring's slots and every probe's position live in the engine's `Store`
+(numpy columns); these classes are the per-reading view of one row.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
+from typing import Any
 
 import numpy as np
 
+from floodwatch.rules.store import UNITS_PER, Column, to_units
+
 
 class Ring:
-    __slots__ = ("cap", "n", "ts", "val")
+    """Sample k (k = 0, 1, ...) of a series lives in slot `base + k % cap` of the
+    store's flat arrays; `ts` and `val` view those arrays."""
+
+    __slots__ = ("_cols", "_i", "base", "cap", "ts", "val")
+
+    n: Column[int] = Column("ring_n")  # total samples ever appended
 
     def __init__(self, capacity: int) -> None:
         self.cap = max(2, capacity)
-        self.ts = array("q", bytes(8 * self.cap))
-        self.val = array("d", bytes(8 * self.cap))
-        self.n = 0  # total samples ever appended; slot of sample k is k % cap
+        self.base = 0
+
+    def bind(self, cols: dict[str, np.ndarray], row: int, base: int, ts: Any, val: Any) -> None:
+        self._cols = cols
+        self._i = row
+        self.base = base
+        self.ts = ts  # memoryviews of the store's flat slot arrays
+        self.val = val
+
+    def slot(self, k: int) -> int:
+        return self.base + k % self.cap
 
     def append(self, ts: int, value: float) -> None:
-        slot = self.n % self.cap
+        n = self.n
+        slot = self.base + n % self.cap
         self.ts[slot] = ts
         self.val[slot] = value
-        self.n += 1
+        self.n = n + 1
 
     @property
     def oldest(self) -> int:
@@ -37,12 +56,13 @@ class Ring:
 
     def since(self, start_ts: int) -> tuple[np.ndarray, np.ndarray]:
         """Samples with ts ≥ start_ts, oldest first, as numpy arrays (ts ms, value)."""
-        first = self.oldest
-        k = self.n - 1
-        while k >= first and self.ts[k % self.cap] >= start_ts:
+        n = self.n
+        first = max(0, n - self.cap)
+        k = n - 1
+        while k >= first and self.ts[self.slot(k)] >= start_ts:
             k -= 1
         k += 1
-        idx = np.arange(k, self.n) % self.cap
+        idx = self.base + np.arange(k, n) % self.cap
         return (
             np.frombuffer(self.ts, dtype=np.int64)[idx],
             np.frombuffer(self.val, dtype=np.float64)[idx],
@@ -55,93 +75,106 @@ class Ring:
 class RateProbe:
     """Rate of change (units per hour) over a trailing window, updated per sample."""
 
-    __slots__ = ("min_span", "rate", "ring", "start", "updated", "window")
+    __slots__ = ("_cols", "_i", "min_span", "ring", "window")
+
+    start: Column[int] = Column("start")
+    rate: Column[float | None] = Column("rate", optional=True)
+    updated: Column[int] = Column("updated")
 
     def __init__(self, ring: Ring, window_ms: int) -> None:
         self.ring = ring
         self.window = window_ms
         self.min_span = window_ms // 2
-        self.start = 0
-        self.rate: float | None = None
-        self.updated = -1
+
+    def bind(self, cols: dict[str, np.ndarray], row: int) -> None:
+        self._cols = cols
+        self._i = row
 
     def update(self, ts: int, value: float) -> None:
         ring = self.ring
         cap = ring.cap
+        base = ring.base
         rts = ring.ts
-        start = max(self.start, ring.oldest)
-        last = ring.n - 1
+        n = ring.n
+        start = max(self.start, n - cap, 0)
+        last = n - 1
         cutoff = ts - self.window
-        while start < last and rts[start % cap] < cutoff:
+        while start < last and rts[base + start % cap] < cutoff:
             start += 1
         self.start = start
-        span = ts - rts[start % cap]
+        span = ts - rts[base + start % cap]
         self.updated = ts
         if span < self.min_span or span <= 0:
             self.rate = None
         else:
-            self.rate = (value - ring.val[start % cap]) * 3_600_000.0 / span
+            self.rate = (value - ring.val[base + start % cap]) * 3_600_000.0 / span
 
 
 class AccumProbe:
-    """Sum over a trailing window with gap awareness (a missing report is not 0)."""
+    """Sum over a trailing window with gap awareness (a missing report is not 0).
 
-    __slots__ = (
-        "complete",
-        "count",
-        "expected",
-        "ring",
-        "start",
-        "total",
-        "updated",
-        "window",
-    )
+    Totals are kept in integer millionths, so the same samples give the same
+    total whatever order they were added and removed in."""
+
+    __slots__ = ("_cols", "_i", "expected", "ring", "window")
+
+    start: Column[int] = Column("start")
+    units: Column[int] = Column("units")
+    count: Column[int] = Column("count")
+    complete: Column[bool] = Column("complete")
+    updated: Column[int] = Column("updated")
 
     def __init__(self, ring: Ring, window_ms: int, interval_ms: int, tolerance: float) -> None:
         self.ring = ring
         self.window = window_ms
         self.expected = max(1, math.floor((window_ms / interval_ms) * (1.0 - tolerance) + 1e-9))
-        self.start = 0
-        self.total = 0.0
-        self.count = 0
-        self.complete = False
-        self.updated = -1
+
+    def bind(self, cols: dict[str, np.ndarray], row: int) -> None:
+        self._cols = cols
+        self._i = row
+
+    @property
+    def total(self) -> float:
+        return self.units / UNITS_PER
 
     def update(self, ts: int, value: float) -> None:
         ring = self.ring
+        n = ring.n
+        start = self.start
+        if start < n - ring.cap:  # part of the window was overwritten: count again
+            self.recount(ts)
+            return
         cap = ring.cap
+        base = ring.base
         rts = ring.ts
         rval = ring.val
-        self.total += value
-        self.count += 1
-        start = self.start
-        if start < ring.oldest:  # part of the window was overwritten: count again
-            self._recount(ts)
-            return
+        units = self.units + to_units(value)
+        count = self.count + 1
         cutoff = ts - self.window
-        while rts[start % cap] <= cutoff and start < ring.n - 1:
-            self.total -= rval[start % cap]
-            self.count -= 1
+        while rts[base + start % cap] <= cutoff and start < n - 1:
+            units -= to_units(rval[base + start % cap])
+            count -= 1
             start += 1
         self.start = start
-        if self.total < 1e-9:
-            self.total = 0.0
-        self.complete = self.count >= self.expected
+        self.units = units
+        self.count = count
+        self.complete = count >= self.expected
         self.updated = ts
 
-    def _recount(self, ts: int) -> None:
+    def recount(self, ts: int) -> None:
         ring = self.ring
+        n = ring.n
         cutoff = ts - self.window
-        total = 0.0
+        units = 0
         count = 0
-        first = ring.n
-        for k in range(ring.oldest, ring.n):
-            if ring.ts[k % ring.cap] > cutoff:
-                total += ring.val[k % ring.cap]
+        first = n
+        for k in range(max(0, n - ring.cap), n):
+            if ring.ts[ring.slot(k)] > cutoff:
+                units += to_units(ring.val[ring.slot(k)])
                 count += 1
                 first = min(first, k)
-        self.start = first if count else ring.n - 1
-        self.total = total
+        self.start = first if count else n - 1
+        self.units = units
         self.count = count
         self.complete = count >= self.expected
         self.updated = ts

@@ -15,17 +15,17 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker, RuleContext
 from floodwatch.rules.latch import Latch
+from floodwatch.rules.store import Column
 from floodwatch.rules.windows import AccumProbe, RateProbe
 
 
 class LastValue:
     """The latest good value of a series (shared by the series and its readers)."""
 
-    __slots__ = ("ts", "value")
+    __slots__ = ("_cols", "_i")
 
-    def __init__(self) -> None:
-        self.ts = -1
-        self.value = 0.0
+    ts: Column[int] = Column("lv_ts")
+    value: Column[float] = Column("lv_value")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import Measure
 from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker
+from floodwatch.rules.store import Column
 
 CHECKS = ("stale", "stuck", "out_of_range", "spike")
 GOOD_QUALITY = (None, "good", "ok", "G")
@@ -31,17 +32,12 @@ class Limits:
 class Health:
     """Quality gate (and, with trackers, maintenance alerts) for one series."""
 
-    __slots__ = (
-        "interval_ms",
-        "last_good",
-        "last_good_ts",
-        "last_value",
-        "limits",
-        "measure",
-        "same_since",
-        "stuck_ms",
-        "trackers",
-    )
+    __slots__ = ("_cols", "_i", "interval_ms", "limits", "measure", "stuck_ms", "trackers")
+
+    last_good_ts: Column[int] = Column("h_last_good_ts")
+    last_good: Column[float] = Column("h_last_good")
+    last_value: Column[float] = Column("h_last_value")  # NaN before the first reading
+    same_since: Column[int] = Column("h_same_since")
 
     def __init__(
         self,
@@ -56,10 +52,6 @@ class Health:
         self.measure = measure
         self.stuck_ms = stuck_ms
         self.trackers = trackers or {}
-        self.last_good_ts = -1
-        self.last_good = 0.0
-        self.last_value: float | None = None
-        self.same_since = -1
 
     def check(self, ts: int, value: float, quality: str | None, out: list[AlertEvent]) -> bool:
         """Is this reading good enough for flood rules? Emits maintenance alerts."""
