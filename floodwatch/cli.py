@@ -286,3 +286,49 @@ def _show(event: AlertEvent, compiled: CompiledConfig, lang: str) -> None:
         click.echo(f"        {event.message_zh}")
     if lang in ("en", "both"):
         click.echo(f"        {event.message_en}")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=EXAMPLE_CONFIG,
+    show_default=True,
+    help="config directory (thresholds and the `service:` section)",
+)
+@click.option("--store", type=click.Path(path_type=Path), help="SQLite store (default: config)")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def run(config_dir: Path, store: Path | None, log_format: str) -> None:
+    """The live service: MQTT/Kafka in, durable alerts out. Stops on SIGTERM/SIGINT."""
+    import asyncio
+
+    from floodwatch.logs import setup_logging
+    from floodwatch.service.run import Service, run_service
+
+    setup_logging(log_format)
+    try:
+        loaded = load_config_dir(config_dir)
+    except ConfigError as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(2)
+
+    async def main_async() -> int:
+        return await run_service(Service(loaded, store=store))
+
+    sys.exit(asyncio.run(main_async()))
+
+
+@main.command()
+@click.option("--store", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--active", is_flag=True, help="only the alerts firing now")
+def alerts(store: Path, active: bool) -> None:
+    """Print stored alert transitions (or the active alerts) as JSON Lines."""
+    from floodwatch.service.store import Store
+
+    db = Store(store)
+    for event in db.active() if active else db.transitions():
+        _write_jsonl(sys.stdout, event)
+    db.close()

@@ -47,7 +47,9 @@ class RejectReason(enum.StrEnum):
     """Why a reading or a payload did not reach the rules (dead-letter reason codes)."""
 
     DECODE = "decode_error"
+    TOO_LARGE = "payload_too_large"
     SCHEMA = "schema_error"
+    BAD_TOPIC = "bad_topic"
     UNKNOWN_STATION = "unknown_station"
     UNEXPECTED_KIND = "unexpected_kind"
     NOT_FINITE = "not_finite"

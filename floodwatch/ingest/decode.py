@@ -1,23 +1,54 @@
-"""Decode the canonical JSON reading (one object per line). Pure.
+"""Decode payloads into readings. Pure: bytes (and topic fields) in, readings out.
 
-`{"station": "...", "kind": "level", "value": 310.42, "ts": "2026-07-07T03:15:00Z"}`
-A payload that does not decode comes back as a `Rejected` with a reason code
-and a safe excerpt of the raw bytes; the stream goes on.
+Formats:
+- `canonical`: one JSON object, `{"station", "kind", "value", "ts"[, "quality"]}`;
+  station and kind may instead come from the topic (`hydro/{station}/{kind}`).
+- `batch`: a JSON array of canonical objects (a single object is accepted too).
+- a named field mapping (`service.mappings`): other JSON shapes — dotted paths,
+  value scaling, timestamps as ISO 8601, epoch seconds or milliseconds, or local
+  time in a configured zone.
+
+Strict: station ids match a safe pattern (no topic wildcards or separators),
+values are finite, payloads are bounded. A payload that does not decode comes
+back as a `Rejected` with a reason code, where it came from and a safe excerpt
+of the raw bytes; the stream goes on. In a batch, each bad element is rejected
+on its own and the good ones are kept.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
-from floodwatch.readings import Reading, Rejected, RejectReason
+from floodwatch.config.models import FieldMapping
+from floodwatch.readings import KINDS, Reading, Rejected, RejectReason
 
 MAX_PAYLOAD = 64 * 1024
+MAX_BATCH = 10_000
 EXCERPT = 200
 STATION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
+
+class _Partial(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A canonical reading whose station and kind may come from the topic."""
+
+    value: float
+    ts: datetime
+    station: str | None = None
+    kind: str | None = None
+    quality: str | None = None
+
+
 _decoder = msgspec.json.Decoder(Reading)
+_partial = msgspec.json.Decoder(_Partial)
+_batch = msgspec.json.Decoder(list[msgspec.Raw] | msgspec.Raw)
+_any = msgspec.json.Decoder()
 
 
 def excerpt(raw: bytes) -> str:
@@ -27,24 +58,210 @@ def excerpt(raw: bytes) -> str:
 
 def decode_reading(raw: bytes, source: str | None = None) -> Reading | Rejected:
     """One canonical JSON reading, or the reason it is not one."""
-    if len(raw) > MAX_PAYLOAD:
-        return Rejected(
-            RejectReason.DECODE,
-            f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD}",
-            raw=excerpt(raw),
-            source=source,
-        )
+    readings, rejected = decode_payload(raw, "canonical", source=source)
+    if rejected:
+        return rejected[0]
+    return readings[0]
+
+
+class Decoders:
+    """Every configured format, by name."""
+
+    def __init__(
+        self, mappings: Mapping[str, FieldMapping] | None = None, max_payload: int = MAX_PAYLOAD
+    ) -> None:
+        self.mappings = dict(mappings or {})
+        self.max_payload = max_payload
+
+    def decode(
+        self,
+        raw: bytes,
+        fmt: str,
+        fields: Mapping[str, str] | None = None,
+        source: str | None = None,
+    ) -> tuple[list[Reading], list[Rejected]]:
+        return decode_payload(raw, fmt, fields, source, self.mappings, self.max_payload)
+
+
+def decode_payload(
+    raw: bytes,
+    fmt: str,
+    fields: Mapping[str, str] | None = None,
+    source: str | None = None,
+    mappings: Mapping[str, FieldMapping] | None = None,
+    max_payload: int = MAX_PAYLOAD,
+) -> tuple[list[Reading], list[Rejected]]:
+    """Readings in a payload, and a `Rejected` for each part that is not one.
+
+    `fields` are values read from the topic (station, kind, ...)."""
+    fields = fields or {}
+    if len(raw) > max_payload:
+        detail = f"payload of {len(raw)} bytes exceeds {max_payload}"
+        return [], [Rejected(RejectReason.TOO_LARGE, detail, raw=excerpt(raw), source=source)]
+    out: list[Reading] = []
+    rejected: list[Rejected] = []
     try:
-        reading = _decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        return Rejected(RejectReason.SCHEMA, str(exc), raw=excerpt(raw), source=source)
+        if fmt == "canonical":
+            _one(raw, fields, source, out, rejected)
+        elif fmt == "batch":
+            parts = _batch.decode(raw)
+            items = parts if isinstance(parts, list) else [parts]
+            if len(items) > MAX_BATCH:
+                raise _RefusedError(
+                    RejectReason.SCHEMA, f"batch of {len(items)} exceeds {MAX_BATCH}"
+                )
+            for item in items:
+                _one(bytes(item), fields, source, out, rejected)
+        else:
+            mapping = (mappings or {}).get(fmt)
+            if mapping is None:
+                raise _RefusedError(RejectReason.SCHEMA, f"no format {fmt!r} is configured")
+            doc = _any.decode(raw)
+            items = doc if isinstance(doc, list) else [doc]
+            if len(items) > MAX_BATCH:
+                raise _RefusedError(
+                    RejectReason.SCHEMA, f"batch of {len(items)} exceeds {MAX_BATCH}"
+                )
+            for item in items:
+                try:
+                    out.append(_mapped(item, mapping, fields))
+                except _RefusedError as exc:
+                    rejected.append(exc.rejected(_dump(item), source))
     except msgspec.DecodeError as exc:
-        return Rejected(RejectReason.DECODE, str(exc), raw=excerpt(raw), source=source)
-    if not STATION_RE.match(reading.station):
-        return Rejected(
-            RejectReason.SCHEMA,
-            f"station id {reading.station!r} is not a valid id",
-            raw=excerpt(raw),
-            source=source,
+        return [], [Rejected(RejectReason.DECODE, str(exc), raw=excerpt(raw), source=source)]
+    except _RefusedError as exc:
+        return [], [exc.rejected(raw, source)]
+    except RecursionError:
+        detail = "payload nested too deeply"
+        return [], [Rejected(RejectReason.DECODE, detail, raw=excerpt(raw), source=source)]
+    return out, rejected
+
+
+class _RefusedError(Exception):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+    def rejected(self, raw: bytes, source: str | None) -> Rejected:
+        return Rejected(self.reason, self.detail, raw=excerpt(raw), source=source)
+
+
+def _one(
+    raw: bytes,
+    fields: Mapping[str, str],
+    source: str | None,
+    out: list[Reading],
+    rejected: list[Rejected],
+) -> None:
+    try:
+        if not fields:
+            reading = _decoder.decode(raw)
+        else:
+            part = _partial.decode(raw)
+            reading = _checked(
+                _merge(part.station, fields.get("station"), "station"),
+                _merge(part.kind, fields.get("kind"), "kind"),
+                part.value,
+                part.ts,
+                part.quality,
+            )
+        out.append(_validated(reading))
+    except msgspec.ValidationError as exc:
+        rejected.append(Rejected(RejectReason.SCHEMA, str(exc), raw=excerpt(raw), source=source))
+    except msgspec.DecodeError as exc:
+        rejected.append(Rejected(RejectReason.DECODE, str(exc), raw=excerpt(raw), source=source))
+    except _RefusedError as exc:
+        rejected.append(exc.rejected(raw, source))
+
+
+def _merge(from_payload: str | None, from_topic: str | None, name: str) -> str:
+    if from_payload is not None and from_topic is not None and from_payload != from_topic:
+        raise _RefusedError(
+            RejectReason.BAD_TOPIC,
+            f"{name} {from_payload!r} in the payload does not match {from_topic!r} in the topic",
         )
+    value = from_payload if from_payload is not None else from_topic
+    if value is None:
+        raise _RefusedError(RejectReason.SCHEMA, f"no {name} in the payload or the topic")
+    return value
+
+
+def _checked(station: str, kind: Any, value: float, ts: datetime, quality: str | None) -> Reading:
+    if kind not in KINDS:
+        raise _RefusedError(RejectReason.SCHEMA, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    return Reading(station, kind, value, ts, quality)
+
+
+def _validated(reading: Reading) -> Reading:
+    if not STATION_RE.match(reading.station):
+        raise _RefusedError(
+            RejectReason.SCHEMA, f"station id {reading.station!r} is not a valid id"
+        )
+    if not math.isfinite(reading.value):
+        raise _RefusedError(
+            RejectReason.NOT_FINITE, f"value {reading.value!r} is not a finite number"
+        )
+    if reading.ts.tzinfo is None:
+        raise _RefusedError(RejectReason.NAIVE_TIME, "timestamp has no time zone")
     return reading
+
+
+def _path(doc: Any, path: str) -> Any:
+    node = doc
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise _RefusedError(RejectReason.SCHEMA, f"no {path!r} in the payload")
+    return node
+
+
+def _mapped(doc: Any, m: FieldMapping, fields: Mapping[str, str]) -> Reading:
+    if not isinstance(doc, dict):
+        raise _RefusedError(RejectReason.SCHEMA, "expected a JSON object")
+    station = fields.get("station") or _path(doc, m.station)
+    kind = m.fixed_kind or fields.get("kind") or (_path(doc, m.kind) if m.kind else None)
+    if not isinstance(station, str) or not isinstance(kind, str):
+        raise _RefusedError(RejectReason.SCHEMA, "station and kind must be strings")
+    raw_value = _path(doc, m.value)
+    if isinstance(raw_value, bool) or not isinstance(raw_value, int | float | str):
+        raise _RefusedError(RejectReason.SCHEMA, f"value {raw_value!r} is not a number")
+    try:
+        value = float(raw_value) * m.scale + m.offset
+    except (ValueError, OverflowError) as exc:
+        raise _RefusedError(RejectReason.SCHEMA, f"value {raw_value!r} is not a number") from exc
+    ts = _timestamp(_path(doc, m.ts), m)
+    quality = _path(doc, m.quality) if m.quality else None
+    if quality is not None and not isinstance(quality, str):
+        quality = str(quality)
+    return _validated(_checked(station, kind, value, ts, quality))
+
+
+def _timestamp(raw: Any, m: FieldMapping) -> datetime:
+    try:
+        if m.ts_format in ("epoch_s", "epoch_ms"):
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise _RefusedError(RejectReason.SCHEMA, f"timestamp {raw!r} is not a number")
+            seconds = raw / 1000 if m.ts_format == "epoch_ms" else raw
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        if not isinstance(raw, str):
+            raise _RefusedError(RejectReason.SCHEMA, f"timestamp {raw!r} is not a string")
+        if m.ts_format == "iso":
+            ts = datetime.fromisoformat(raw)
+        else:
+            ts = datetime.strptime(raw, m.ts_format)  # noqa: DTZ007 - zone applied below
+        if ts.tzinfo is None and m.timezone is not None:
+            ts = ts.replace(tzinfo=ZoneInfo(m.timezone))
+        return ts
+    except (ValueError, OverflowError, OSError) as exc:
+        raise _RefusedError(RejectReason.SCHEMA, f"timestamp {raw!r}: {exc}") from exc
+
+
+def _dump(item: Any) -> bytes:
+    try:
+        return msgspec.json.encode(item)
+    except (TypeError, ValueError):
+        return repr(item).encode()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading
+from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.sim import simulate
@@ -108,3 +109,23 @@ def test_gauge_silent_between_two_readings_of_one_batch() -> None:
     ]
     _, out = run_both(readings, [100_000])
     assert any(e.rule.endswith("/stale") for e in out.alerts)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), cut=st.floats(0.05, 0.95))
+def test_snapshot_and_restore_continue_exactly(seed: int, cut: float) -> None:
+    """Stopping anywhere, saving, and resuming in a fresh engine changes nothing."""
+    rng = random.Random(seed)
+    readings = perturb(STORMS[rng.choice(sorted(STORMS))], rng)
+    split = int(len(readings) * cut)
+    straight = Engine(CONFIG)
+    expected = straight.process(readings)
+    expected.extend(straight.flush())
+    first = Engine(CONFIG)
+    out = first.process(readings[:split])
+    resumed = Engine(CONFIG)
+    snapshot.restore(resumed, snapshot.loads(snapshot.dumps(snapshot.capture(first))))
+    out.extend(resumed.process(readings[split:]))
+    out.extend(resumed.flush())
+    assert [e.to_json() for e in out.alerts] == [e.to_json() for e in expected.alerts]
+    assert_same_state(straight, resumed)

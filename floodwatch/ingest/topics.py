@@ -1,0 +1,52 @@
+"""MQTT topic patterns with named fields: `hydro/{town}/{station}/{kind}`.
+
+A `{name}` segment matches one topic level (like `+`) and its value is read
+from the topic; `+` and `#` keep their MQTT meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FIELD = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+
+
+@dataclass(frozen=True)
+class TopicPattern:
+    pattern: str
+    filter: str  # what to subscribe to
+    regex: re.Pattern[str]
+
+    def match(self, topic: str) -> dict[str, str] | None:
+        """The named fields of `topic`, or None when it does not match."""
+        found = self.regex.match(topic)
+        return None if found is None else found.groupdict()
+
+
+def compile_topic(pattern: str) -> TopicPattern:
+    filters = []
+    parts = []
+    levels = pattern.split("/")
+    for i, level in enumerate(levels):
+        named = _FIELD.match(level)
+        if named:
+            filters.append("+")
+            parts.append(f"(?P<{named.group(1)}>[^/]+)")
+        elif level == "+":
+            filters.append("+")
+            parts.append("[^/]+")
+        elif level == "#":
+            if i != len(levels) - 1:
+                raise ValueError(f"'#' must be the last level of {pattern!r}")
+            filters.append("#")
+            parts.append(".*")
+        elif "{" in level or "}" in level or "+" in level or "#" in level:
+            raise ValueError(f"level {level!r} of {pattern!r} mixes a field with text")
+        else:
+            filters.append(level)
+            parts.append(re.escape(level))
+    regex = "/".join(parts)
+    if regex.endswith("/.*"):  # `a/#` also matches `a`
+        regex = regex[:-3] + "(?:/.*)?"
+    return TopicPattern(pattern, "/".join(filters), re.compile(f"^{regex}$"))

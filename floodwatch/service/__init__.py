@@ -1,0 +1,1 @@
+"""The long-running service: sources, durable store, snapshots (`floodwatch run`)."""

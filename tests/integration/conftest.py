@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.services import Mosquitto, Tansu
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[Tansu]:
+    broker = Tansu(tmp_path / "tansu")
+    broker.start()
+    yield broker
+    broker.stop()

