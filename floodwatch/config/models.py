@@ -526,8 +526,6 @@ class KafkaSettings(Model):
 
 class DeadLetterSettings(Model):
     file: str = Field("var/dead-letter.jsonl", description="JSON Lines, one rejected message each")
-    mqtt_topic: str | None = Field(None, description="also publish each to this MQTT topic")
-    kafka_topic: str | None = Field(None, description="also produce each to this Kafka topic")
 
 
 class ServiceSettings(Model):

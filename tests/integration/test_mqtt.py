@@ -130,3 +130,42 @@ def test_kill_9_five_times_during_a_storm_loses_and_repeats_nothing(
     log = fw.log.read_text()
     assert log.count("floodwatch running") == 6
     assert "engine restored from snapshot" in log
+
+
+def test_broker_restart_reconnects_promptly_without_hammering(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = service_config(tmp_path, mosquitto.port)
+    expected = expected_transitions(cfg, STORM)
+    lines = batch_lines(STORM)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    mosquitto.publish("gateway/county-gw", lines[:150], user="county-gw")
+    time.sleep(1)
+    mosquitto.stop()
+    time.sleep(40)
+    attempts = fw.log.read_text().count("unavailable")
+    assert 3 <= attempts <= 12, attempts  # 12 a minute at most; this is 40 s
+    mosquitto.start()
+    back = time.monotonic()
+    fw.wait_log("mqtt connected", count=2, timeout=10)
+    assert time.monotonic() - back <= 5.5
+    mosquitto.publish("gateway/county-gw", lines[150:], user="county-gw")
+    db = tmp_path / "var" / "floodwatch.db"
+    wait_for(lambda: stored_transitions(db) == expected, 30, "alerts after the broker restart")
+    assert fw.stop() == 0
+
+
+def test_an_unreachable_broker_is_named_at_start(tmp_path: Path) -> None:
+    from tests.integration.services import free_port
+
+    port = free_port()
+    cfg = service_config(tmp_path, port)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    assert fw.proc is not None
+    assert fw.proc.wait(timeout=30) == 2
+    log = fw.log.read_text()
+    assert f"cannot reach the MQTT broker at mqtt://127.0.0.1:{port}" in log
+    assert "Traceback" not in log
