@@ -26,6 +26,7 @@ from floodwatch.config.values import (
     parse_duration,
     parse_season,
 )
+from floodwatch.ingest.topics import compile_topic
 from floodwatch.readings import Kind
 
 Problems = Iterator[tuple[Loc, str]]
@@ -550,6 +551,10 @@ class ServiceSettings(Model):
         known = {"canonical", "batch", *self.mappings}
         topics = self.mqtt.topics if self.mqtt else []
         for i, topic in enumerate(topics):
+            try:
+                compile_topic(topic.pattern)
+            except ValueError as exc:
+                yield ("mqtt", "topics", i, "pattern"), str(exc)
             if topic.format not in known:
                 yield ("mqtt", "topics", i, "format"), _unknown_format(topic.format, known)
         if self.kafka and self.kafka.format not in known:

@@ -13,6 +13,8 @@ from floodwatch.rules.compile import compile_config
 BAD = Path(__file__).parent / "testdata" / "bad"
 
 EXPECTED = {
+    "service_topic": "service_topic.yaml:4:9: service.mqtt.topics[0].pattern: '#' must be the "
+    "last level of 'hydro/#/x'",
     "order_levels": "order_levels.yaml:12:13: rules[0].levels.red.enter: must be above orange "
     "(311.5), got 311.2 (rule 'maokeng-overtop', station 'p1')",
     "station_levels": "station_levels.yaml:5:49: stations[0].levels.check_flood: must be at or "
