@@ -507,8 +507,11 @@ class MqttSettings(Model):
     password_file: str | None = Field(None, description="file holding the password")
     tls: Tls | None = None
     keepalive: Duration = timedelta(seconds=30)
-    reconnect_initial: Duration = timedelta(seconds=1)
-    reconnect_max: Duration = timedelta(seconds=30)
+    reconnect_initial: Duration = timedelta(seconds=2)
+    reconnect_max: Duration = Field(
+        timedelta(seconds=5),
+        description="longest wait between attempts; 5 s: back within 5 s, ≤ 12 attempts a minute",
+    )
     topics: list[MqttTopic] = Field(min_length=1)
 
 

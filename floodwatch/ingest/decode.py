@@ -47,7 +47,7 @@ class _Partial(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _decoder = msgspec.json.Decoder(Reading)
 _partial = msgspec.json.Decoder(_Partial)
-_batch = msgspec.json.Decoder(list[msgspec.Raw] | msgspec.Raw)
+_batch = msgspec.json.Decoder(list[msgspec.Raw])
 _any = msgspec.json.Decoder()
 
 
@@ -104,8 +104,7 @@ def decode_payload(
         if fmt == "canonical":
             _one(raw, fields, source, out, rejected)
         elif fmt == "batch":
-            parts = _batch.decode(raw)
-            items = parts if isinstance(parts, list) else [parts]
+            items = _batch.decode(raw) if raw.lstrip()[:1] == b"[" else [msgspec.Raw(raw)]
             if len(items) > MAX_BATCH:
                 raise _RefusedError(
                     RejectReason.SCHEMA, f"batch of {len(items)} exceeds {MAX_BATCH}"

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -52,7 +53,7 @@ def client_for(settings: MqttSettings, *, client_id: str | None = None) -> aiomq
         identifier=client_id or settings.client_id,
         protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
         clean_session=None if v5 else False,
-        clean_start=False,
+        clean_start=False if v5 else MQTT_CLEAN_START_FIRST_ONLY,
         properties=properties,
         keepalive=int(settings.keepalive.total_seconds()),
         username=settings.username,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,36 +30,25 @@ class Incoming:
 
 
 class Backoff:
-    """Exponential backoff with jitter, capped, and at most `per_minute` attempts in
-    any minute (so a broker that is down for long is not hammered, while one that
-    returns is found again within `cap` seconds)."""
+    """Exponential backoff with jitter, capped: waits of about initial, 2×initial,
+    4×initial, … up to `cap`, each shortened by up to a quarter at random while
+    ramping up; at the cap the wait is the cap itself, so with a 5 s cap there
+    are at most 12 attempts a minute and a broker that returns is found again
+    within 5 s."""
 
-    def __init__(
-        self,
-        initial: float,
-        cap: float,
-        per_minute: int = 12,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, initial: float, cap: float, rng: random.Random | None = None) -> None:
         self.initial = initial
         self.cap = cap
-        self.per_minute = per_minute
         self.attempt = 0
         self.rng = rng or random.Random()
-        self.clock = clock
-        self.history: deque[float] = deque(maxlen=per_minute)
 
     def reset(self) -> None:
         self.attempt = 0
 
     def next_delay(self) -> float:
         """Seconds to wait before the next attempt (one attempt just failed)."""
-        now = self.clock()
-        self.history.append(now)
-        ceiling = min(self.cap, self.initial * 2**self.attempt)
+        ceiling = self.initial * 2**self.attempt
         self.attempt += 1
-        delay = ceiling * self.rng.uniform(0.75, 1.0)
-        if len(self.history) == self.per_minute:
-            delay = max(delay, self.history[0] + 60.0 - now)
-        return float(delay)
+        if ceiling >= self.cap:
+            return float(self.cap)
+        return float(ceiling * self.rng.uniform(0.75, 1.0))

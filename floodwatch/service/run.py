@@ -43,6 +43,7 @@ from floodwatch.service.store import Store
 log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
+LINGER = 0.002  # seconds a step waits for more messages after the first
 
 
 @dataclass
@@ -87,7 +88,8 @@ class Service:
         self.clock_at_input: int | None = None
         self.last_snapshot = time.monotonic()
         self.stopping = asyncio.Event()
-        self.kafka: object | None = None  # KafkaSource when configured
+        # Called with each step's messages once they are stored (benchmarks, metrics).
+        self.on_stored: Callable[[list[Incoming]], None] | None = None
 
     # -- start-up ----------------------------------------------------------------
 
@@ -217,6 +219,8 @@ class Service:
                 self._kafka_ready[key] = pending.popleft()[0] + 1
         self.stats.steps += 1
         self.stats.alerts_new += len(new)
+        if self.on_stored is not None:
+            self.on_stored(items)
         for event in new:
             self.on_alert(event)
         if readings:
@@ -291,6 +295,9 @@ class Service:
                 self.idle_tick()
                 self.maybe_snapshot()
                 continue
+            # Let the sources hand over what has arrived meanwhile (a step costs a
+            # commit: one message per step would cap the rate at commits/s).
+            await asyncio.sleep(LINGER)
             items = [first]
             while len(items) < limit and not self.queue.empty():
                 items.append(self.queue.get_nowait())

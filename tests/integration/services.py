@@ -127,7 +127,11 @@ class Mosquitto:
 
 
 def service_config(
-    workdir: Path, mqtt_port: int | None = None, kafka: str | None = None, **service: object
+    workdir: Path,
+    mqtt_port: int | None = None,
+    kafka: str | None = None,
+    protocol: str = "5",
+    **service: object,
 ) -> Path:
     """A config directory: the example thresholds plus a `service:` section."""
     cfg = workdir / "config"
@@ -145,8 +149,9 @@ def service_config(
         settings["mqtt"] = {
             "port": mqtt_port,
             "username": "floodwatch",
+            "protocol": protocol,
             "password_file": str(workdir / "mqtt-password"),
-            "reconnect_initial": "1s",
+            "reconnect_initial": "2s",
             "reconnect_max": "5s",
             "topics": [
                 {"pattern": "hydro/{station}/{kind}"},

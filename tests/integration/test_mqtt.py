@@ -62,10 +62,11 @@ def test_readings_published_with_mosquitto_pub_raise_the_expected_alerts(
     assert not (tmp_path / "var" / "dead-letter.jsonl").exists()
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_readings_published_while_floodwatch_is_down_are_processed_when_it_returns(
-    tmp_path: Path, mosquitto: Mosquitto
+    tmp_path: Path, mosquitto: Mosquitto, protocol: str
 ) -> None:
-    cfg = service_config(tmp_path, mosquitto.port)
+    cfg = service_config(tmp_path, mosquitto.port, protocol=protocol)
     expected = expected_transitions(cfg, STORM)
     lines = batch_lines(STORM)
     fw = Floodwatch(cfg, tmp_path)
