@@ -44,6 +44,7 @@ log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
 LINGER = 0.002  # seconds a step waits for more messages after the first
+STATS_EVERY = 60.0  # seconds between stats lines (queue depth, counters)
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Service:
         self.last_input = time.monotonic()
         self.clock_at_input: int | None = None
         self.last_snapshot = time.monotonic()
+        self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
@@ -277,6 +279,21 @@ class Service:
         self.store.prune_inbox(self.inbox_seq)
         self.last_snapshot = time.monotonic()
 
+    def stats_line(self) -> str:
+        """One line of counters; logged every `STATS_EVERY` seconds while running."""
+        st = self.stats
+        return (
+            f"stats: queue {self.queue.qsize()}/{self.queue.maxsize}; received {st.received}; "
+            f"readings {st.readings}; rejected {st.rejected}; steps {st.steps}; "
+            f"new alerts {st.alerts_new}; event clock {self._clock_text()}; "
+            f"{len(self.engine.active_alerts())} alerts active"
+        )
+
+    def maybe_log_stats(self) -> None:
+        if time.monotonic() - self.last_stats >= STATS_EVERY:
+            self.last_stats = time.monotonic()
+            log.info("%s", self.stats_line())
+
     def maybe_snapshot(self) -> None:
         if time.monotonic() - self.last_snapshot >= self.settings.snapshot_every.total_seconds():
             self.write_snapshot()
@@ -294,6 +311,7 @@ class Service:
             except TimeoutError:
                 self.idle_tick()
                 self.maybe_snapshot()
+                self.maybe_log_stats()
                 continue
             # Let the sources hand over what has arrived meanwhile (a step costs a
             # commit: one message per step would cap the rate at commits/s).
@@ -303,6 +321,7 @@ class Service:
                 items.append(self.queue.get_nowait())
             self.step(items)
             self.maybe_snapshot()
+            self.maybe_log_stats()
 
     def close(self) -> None:
         if self.store is not None:
@@ -370,6 +389,7 @@ async def run_service(service: Service) -> int:
     if kafka is not None:
         await kafka.stop()
     service.close()
+    log.info("%s", service.stats_line())
     log.info("floodwatch stopped")
     for task in done:
         error = None if task is stop else task.exception()
