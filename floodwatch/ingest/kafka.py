@@ -140,8 +140,9 @@ class KafkaSource:
             await self.commit()
 
     def _event_time(self, item: Incoming) -> int:
-        readings, _ = self.service.decoders.decode(item.payload, item.fmt)
-        return max((ts_to_ms(r.ts) for r in readings), default=-(2**62))
+        """Decode once (the service reuses it) and return the latest event time."""
+        item.decoded = self.service.decoders.decode(item.payload, item.fmt, source=item.origin)
+        return max((ts_to_ms(r.ts) for r in item.decoded[0]), default=-(2**62))
 
     def _merge(self, waiting: dict[TopicPartition, list[tuple[int, Incoming]]]) -> list[Incoming]:
         """Messages every partition has caught up to, in event-time order."""

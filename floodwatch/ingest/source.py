@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from floodwatch.readings import Reading, Rejected
+
 
 @dataclass(eq=False)
 class Incoming:
@@ -21,6 +23,7 @@ class Incoming:
     partition: int = -1  # Kafka only
     offset: int = -1
     latest: int = -(2**62)  # latest event time among its readings (set when decoded)
+    decoded: tuple[list[Reading], list[Rejected]] | None = None  # when a source decoded it
 
     @property
     def origin(self) -> str:

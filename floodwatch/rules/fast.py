@@ -33,7 +33,7 @@ from floodwatch.rules.kinds.threshold import (
     RateInstance,
 )
 from floodwatch.rules.store import UNITS_PER, Store
-from floodwatch.rules.windows import AccumProbe, RateProbe
+from floodwatch.rules.windows import RateProbe
 
 MARGIN = 1e-9  # comparisons leave this much room: float rounding never makes a series fast
 _SHIFT = 42  # (row << 42) + ts ms keeps rows apart in one sorted key (ts < 2**42 ≈ year 2109)
@@ -91,14 +91,15 @@ class FastPath:
         self.seasonal = [s.order for s in series if _seasonal(s)]
         self.ceiling = np.array([_ceiling(s, 0) for s in series], dtype=np.float64)
         # Rate probes and the rate rules that read them.
+        owner_of_ring = {id(s.ring): s.order for s in series if s.ring is not None}
         rp = store.rate_probes
-        self.rp_series = np.array([_series_of(p, series) for p in rp], dtype=np.int64)
+        self.rp_series = np.array([owner_of_ring[id(p.ring)] for p in rp], dtype=np.int64)
         self.rp_window = np.array([p.window for p in rp], dtype=np.int64)
         self.rp_min_span = np.array([p.min_span for p in rp], dtype=np.int64)
         self.rp_enter = np.full(len(rp), math.inf)  # lowest enter of the rate rules reading it
         # Accumulation probes and the lowest rainfall threshold reading each.
         ap = store.accum_probes
-        self.ap_series = np.array([_series_of(p, series) for p in ap], dtype=np.int64)
+        self.ap_series = np.array([owner_of_ring[id(p.ring)] for p in ap], dtype=np.int64)
         self.ap_window = np.array([p.window for p in ap], dtype=np.int64)
         self.ap_expected = np.array([p.expected for p in ap], dtype=np.int64)
         self.ap_enter = np.full(len(ap), math.inf)
@@ -144,12 +145,16 @@ class FastPath:
         self.c_bound = np.array(c_bound, dtype=np.float64)
         self.comp_all = np.array([c.mode_all for c in compounds], dtype=bool)
         self.comp_nconds = np.bincount(self.c_comp, minlength=len(compounds))
-        inv_comp, inv_series = [], []
-        for k, comp in enumerate(compounds):
-            for s in series:
-                if comp in s.dependents:
-                    inv_comp.append(k)
-                    inv_series.append(s.order)
+        # (compound, series) pairs: every series a compound is evaluated on, by compound.
+        number = {id(comp): k for k, comp in enumerate(compounds)}
+        pairs = sorted(
+            (number[id(dep)], s.order)
+            for s in series
+            for dep in s.dependents
+            if isinstance(dep, CompoundInstance)
+        )
+        inv_comp = [k for k, _ in pairs]
+        inv_series = [row for _, row in pairs]
         # The rate levels anything watches on each rate probe (rules and compounds).
         self.rp_watch_hi = self.rp_enter.copy()
         self.rp_watch_lo = np.full(len(rp), -math.inf)
@@ -509,13 +514,6 @@ def _lower(x: np.ndarray) -> np.ndarray:
     """`x` less a relative margin (infinities stay as they are)."""
     with np.errstate(invalid="ignore"):
         return np.where(np.isfinite(x), x - MARGIN * np.maximum(1.0, np.abs(x)), x)
-
-
-def _series_of(probe: RateProbe | AccumProbe, series: list[Series]) -> int:
-    for s in series:
-        if s.ring is probe.ring:
-            return s.order
-    raise LookupError("probe without a series")
 
 
 def _seasonal(s: Series) -> bool:

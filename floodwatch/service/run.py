@@ -176,7 +176,9 @@ class Service:
                     )
                 )
                 continue
-            got, bad = self.decoders.decode(item.payload, item.fmt, item.fields, item.origin)
+            got, bad = item.decoded or self.decoders.decode(
+                item.payload, item.fmt, item.fields, item.origin
+            )
             if got:
                 item.latest = max(ts_to_ms(r.ts) for r in got)
             readings.extend(got)

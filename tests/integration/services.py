@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -26,6 +27,8 @@ from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
+from floodwatch.sim import simulate
+from floodwatch.testing import T0
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "mosquitto"
@@ -324,3 +327,19 @@ class Tansu:
                 await producer.stop()
 
         asyncio.run(send())
+
+
+def storm_days(days: int) -> list[Reading]:
+    """One storm a day (blocked culvert, flash flood, alternately), 4 gauges every
+    5 minutes, each day cut at midnight so days do not overlap: ~1,150 a day."""
+    readings: list[Reading] = []
+    for day in range(days):
+        start = T0 + timedelta(days=day)
+        storm = simulate(
+            "blocked" if day % 2 == 0 else "flash",
+            start=start,
+            quiet_ponds={"xiawu-pond": 203.8},
+            seed=day,
+        )
+        readings.extend(r for r in storm.readings if r.ts < start + timedelta(days=1))
+    return readings

@@ -5,19 +5,18 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from floodwatch.sim import simulate
-from floodwatch.testing import T0
 from tests.integration.services import (
     Floodwatch,
     Tansu,
     expected_transitions,
     service_config,
     stored_transitions,
+    storm_days,
     wait_for,
 )
 
@@ -45,15 +44,7 @@ def test_readings_from_four_partitions_raise_the_expected_alerts(
 def test_kill_9_five_times_during_a_storm_loses_and_repeats_nothing(
     tmp_path: Path, kafka: Tansu
 ) -> None:
-    readings = []
-    for day in range(18):
-        storm = simulate(
-            "blocked" if day % 2 == 0 else "flash",
-            start=T0 + timedelta(days=day),
-            quiet_ponds={"xiawu-pond": 203.8},
-            seed=day,
-        )
-        readings.extend(r for r in storm.readings if r.ts < T0 + timedelta(days=day + 1))
+    readings = storm_days(18)
     assert len(readings) >= 20_000
     kafka.create_topic("readings", 4)
     cfg = service_config(tmp_path, kafka=kafka.bootstrap)

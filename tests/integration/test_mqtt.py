@@ -13,7 +13,6 @@ import pytest
 
 from floodwatch.readings import Reading
 from floodwatch.sim import simulate
-from floodwatch.testing import T0
 from tests.integration.services import (
     Floodwatch,
     Mosquitto,
@@ -21,6 +20,7 @@ from tests.integration.services import (
     expected_transitions,
     service_config,
     stored_transitions,
+    storm_days,
     wait_for,
 )
 
@@ -88,15 +88,7 @@ def test_kill_9_five_times_during_a_storm_loses_and_repeats_nothing(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     # About 20,000 readings: one storm a day for 18 days, 4 gauges every 5 minutes.
-    readings = []
-    for day in range(18):
-        storm = simulate(
-            "blocked" if day % 2 == 0 else "flash",
-            start=T0 + timedelta(days=day),
-            quiet_ponds={"xiawu-pond": 203.8},
-            seed=day,
-        )
-        readings.extend(r for r in storm.readings if r.ts < T0 + timedelta(days=day + 1))
+    readings = storm_days(18)
     assert len(readings) >= 20_000
     cfg = service_config(tmp_path, mosquitto.port)
     expected = expected_transitions(cfg, readings)
