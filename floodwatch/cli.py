@@ -14,6 +14,7 @@ import click
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ConfigFile
 from floodwatch.readings import Reading, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
@@ -288,8 +289,7 @@ def _show(event: AlertEvent, compiled: CompiledConfig, lang: str) -> None:
         click.echo(f"        {event.message_en}")
 
 
-@main.command()
-@click.option(
+service_config_option = click.option(
     "--config",
     "config_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -297,10 +297,26 @@ def _show(event: AlertEvent, compiled: CompiledConfig, lang: str) -> None:
     show_default=True,
     help="config directory (thresholds and the `service:` section)",
 )
-@click.option("--store", type=click.Path(path_type=Path), help="SQLite store (default: config)")
-@click.option(
+log_format_option = click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+
+
+def _load_or_exit(config_dir: Path) -> LoadedConfig:
+    """Load (and check that it compiles), or exit 2 with every problem listed."""
+    try:
+        loaded = load_config_dir(config_dir)
+        compile_config(loaded)
+        return loaded
+    except ConfigError as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(2)
+
+
+@main.command()
+@service_config_option
+@click.option("--store", type=click.Path(path_type=Path), help="SQLite store (default: config)")
+@log_format_option
 def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     """The live service: MQTT/Kafka in, durable alerts out. Stops on SIGTERM/SIGINT."""
     import asyncio
@@ -309,16 +325,40 @@ def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     from floodwatch.service.run import Service, run_service
 
     setup_logging(log_format)
-    try:
-        loaded = load_config_dir(config_dir)
-    except ConfigError as exc:
-        click.echo(exc.report(), err=True)
-        sys.exit(2)
+    loaded = _load_or_exit(config_dir)
 
     async def main_async() -> int:
         return await run_service(Service(loaded, store=store))
 
     sys.exit(asyncio.run(main_async()))
+
+
+@main.command()
+@service_config_option
+@log_format_option
+def bridge(config_dir: Path, log_format: str) -> None:
+    """Forward MQTT readings into the Kafka topic, keyed by station (service.mqtt and
+    service.kafka); `floodwatch run` instances in one consumer group share the rest."""
+    import asyncio
+
+    from floodwatch.logs import setup_logging
+    from floodwatch.service.run import run_bridge
+
+    setup_logging(log_format)
+    loaded = _load_or_exit(config_dir)
+    sys.exit(asyncio.run(run_bridge(loaded)))
+
+
+@main.command()
+@service_config_option
+@click.option("--partitions", type=int, default=None, help="also print each key's partition")
+def keys(config_dir: Path, partitions: int | None) -> None:
+    """Print the Kafka message key of every station (linked stations share one)."""
+    from floodwatch.ingest.partition import partition_of, station_keys
+
+    for station, key in sorted(station_keys(load(config_dir)).items()):
+        where = f"\t{partition_of(key, partitions)}" if partitions else ""
+        click.echo(f"{station}\t{key}{where}")
 
 
 @main.command()

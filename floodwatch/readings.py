@@ -58,6 +58,7 @@ class RejectReason(enum.StrEnum):
     TOO_EARLY = "too_far_in_future"
     DUPLICATE = "duplicate"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    WRONG_PARTITION = "wrong_partition"
 
 
 class Rejected(msgspec.Struct, frozen=True):

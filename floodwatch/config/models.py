@@ -530,6 +530,12 @@ class KafkaSettings(Model):
 
 class DeadLetterSettings(Model):
     file: str = Field("var/dead-letter.jsonl", description="JSON Lines, one rejected message each")
+    mqtt_topic: str | None = Field(
+        None, description="also publish each record here (QoS 1, via service.mqtt's broker)"
+    )
+    kafka_topic: str | None = Field(
+        None, description="also produce each record here (via service.kafka's cluster)"
+    )
 
 
 class ServiceSettings(Model):
@@ -565,6 +571,14 @@ class ServiceSettings(Model):
         for name, mapping in self.mappings.items():
             for loc, message in mapping.problems():
                 yield ("mappings", name, *loc), message
+        dead = self.dead_letter
+        if dead.mqtt_topic is not None:
+            if self.mqtt is None:
+                yield ("dead_letter", "mqtt_topic"), "needs service.mqtt (the broker to publish to)"
+            elif any(c in dead.mqtt_topic for c in "+#") or not dead.mqtt_topic:
+                yield ("dead_letter", "mqtt_topic"), "a topic to publish to: no wildcards"
+        if dead.kafka_topic is not None and self.kafka is None:
+            yield ("dead_letter", "kafka_topic"), "needs service.kafka (the cluster to produce to)"
 
 
 def _unknown_format(name: str, known: set[str]) -> str:

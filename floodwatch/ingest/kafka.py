@@ -1,29 +1,37 @@
-"""Kafka source (aiokafka): a consumer group, offsets committed after storage.
+"""Kafka source (aiokafka): a consumer group, one engine shard per partition.
 
-Auto-commit is off. The service feeds each message to the engine and stores
-the alerts it caused; an offset is committed only once every reading of every
-message before it has been released by the engine's watermark (its alerts are
-computed and stored), with that watermark in the commit metadata. A rebalance —
-including a `CommitFailedError` when the group moved on — never stops the
-process: the next owner re-reads from the last committed offset, and recording
-alerts is idempotent.
+Auto-commit is off. The service feeds each message to its partition's shard
+and stores the alerts it caused; only then is the offset after it committed.
+A rebalance — including a `CommitFailedError` when the group moved on — never
+stops the process.
 
-After a restart, partitions this process snapshotted resume from the position
-in the snapshot (the engine state already holds everything before it).
+A partition is an independent, ordered stream of the readings of its stations
+(linked stations share a key, see `floodwatch.ingest.partition`), so each
+assigned partition gets its own engine shard with its own event-time clock,
+watching only that partition's stations: a station owned by another instance
+is never taken for a silent gauge here.
 
-Event time across partitions: the engine tolerates disorder only within the
-allowed lateness, but a consumer catching up on a backlog fetches partitions
-in large uneven chunks. So messages are merged across partitions by event time
-before they reach the engine: a message goes on only when every assigned
-partition has a later one waiting or has nothing more to read (its position is
-at its high-water mark) — per-partition watermark alignment.
+When a partition is assigned:
+- If this process made the partition's last commit (recorded in its store)
+  and still has the shard's state (live, or from its snapshot), it carries on
+  from the shard's position; messages fed again after a crash produce
+  transitions the ledger already holds, and they are not announced again.
+- If nobody ever committed it, a fresh shard reads it from the beginning.
+- Otherwise another instance processed it since: a fresh shard rebuilds its
+  state by re-reading the input from (event time of the last committed
+  message − the engine's history horizon) up to the committed offset, with a
+  separate group-less reader, emitting nothing: the alerts of those messages
+  were stored and announced by the instance that committed them. The engine
+  is deterministic and batching does not change its output, so the rebuilt
+  shard is where the previous owner's was, and it goes on from the committed
+  offset — before it emits anything.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +40,12 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from floodwatch.config.models import KafkaSettings
+from floodwatch.ingest.partition import station_keys, stations_of
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import ts_to_ms
 
 if TYPE_CHECKING:
-    from floodwatch.service.run import Service
+    from floodwatch.service.run import Service, Shard
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +68,39 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+async def check_kafka(settings: KafkaSettings, timeout: float = 10.0) -> None:
+    """Connect once (to name an unreachable broker at start); raises ConnectionError."""
+    probe = AIOKafkaConsumer(request_timeout_ms=int(timeout * 1000), **client_options(settings))
+    try:
+        async with asyncio.timeout(timeout):
+            await probe.start()
+            await probe.topics()
+    except (KafkaError, TimeoutError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Kafka at {settings.bootstrap}: {exc}") from exc
+    finally:
+        await probe.stop()
+
+
+def shard_name(tp: TopicPartition) -> str:
+    return f"{tp.topic}/{tp.partition}"
+
+
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, source: KafkaSource) -> None:
         self.source = source
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self.source.commit()
+        # Stop feeding first, then commit where each shard stopped: nothing fed
+        # after the commit, so the next owner starts exactly where this one ended.
+        final = {}
+        for tp in revoked:
+            shard = self.source.service.park_shard(shard_name(tp))
+            if shard is not None and shard.next_offset:
+                final[shard_name(tp)] = shard.next_offset
+        await self.source.commit(final)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        self.source.resume(list(assigned))
+        await self.source.assign(sorted(assigned))
 
 
 class KafkaSource:
@@ -76,34 +109,104 @@ class KafkaSource:
         self.service = service
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
+        self.keys = station_keys(service.compiled)
 
     @property
     def name(self) -> str:
         return f"kafka://{self.settings.bootstrap}/{self.settings.topic}"
 
     async def check(self, timeout: float = 10.0) -> None:
-        probe = AIOKafkaConsumer(
-            request_timeout_ms=int(timeout * 1000), **client_options(self.settings)
-        )
-        try:
-            async with asyncio.timeout(timeout):
-                await probe.start()
-                await probe.topics()
-        except (KafkaError, TimeoutError, OSError) as exc:
-            raise ConnectionError(
-                f"cannot reach Kafka at {self.settings.bootstrap}: {exc}"
-            ) from exc
-        finally:
-            await probe.stop()
+        await check_kafka(self.settings, timeout)
 
-    def resume(self, assigned: list[TopicPartition]) -> None:
-        """Partitions this process has fed before continue where they were fed to."""
+    # -- assignment --------------------------------------------------------------
+
+    async def assign(self, assigned: list[TopicPartition]) -> None:
+        """Give each assigned partition its shard, resumed or rebuilt (see module doc)."""
         assert self.consumer is not None
+        service = self.service
+        # Nothing is fetched for a partition until its shard is ready: the fetcher
+        # runs while this (awaiting) listener rebuilds.
+        self.consumer.pause(*assigned)
         for tp in assigned:
-            position = self.service.kafka_positions.get(f"{tp.topic}/{tp.partition}")
-            if position is not None:
-                self.consumer.seek(tp, position)
-        log.info("kafka partitions assigned: %s", sorted(tp.partition for tp in assigned))
+            name = shard_name(tp)
+            if name in service.shards:
+                self.consumer.resume(tp)
+                continue  # kept through the rebalance
+            partitions = self.consumer.partitions_for_topic(tp.topic) or {tp.partition}
+            stations = frozenset(stations_of(self.keys, len(partitions), tp.partition))
+            committed = await self.consumer.committed(tp)
+            parked = service.parked.get(name)
+            if (
+                parked is not None
+                and parked.stations == stations
+                and committed == service.last_commit(name)
+            ):
+                parked.quiet_until = committed or 0
+                service.take_shard(parked)
+                self.consumer.seek(tp, parked.next_offset)
+                how = f"resumed at offset {parked.next_offset}"
+            elif committed is None:
+                service.take_shard(service.new_shard(name, stations))
+                await self.consumer.seek_to_beginning(tp)
+                how = "new: reading from the beginning"
+            else:
+                shard = service.new_shard(name, stations)
+                how = await self._rebuild(tp, shard, committed)
+                service.take_shard(shard)
+                self.consumer.seek(tp, committed)
+            self.consumer.resume(tp)
+            log.info("kafka partition %s assigned (%d stations): %s", name, len(stations), how)
+        log.info("kafka partitions assigned: %s", [tp.partition for tp in assigned])
+
+    async def _rebuild(self, tp: TopicPartition, shard: Shard, committed: int) -> str:
+        """Feed the shard the input before `committed` that its state depends on."""
+        started = time.monotonic()
+        reader = AIOKafkaConsumer(enable_auto_commit=False, **client_options(self.settings))
+        await reader.start()
+        fed = 0
+        try:
+            reader.assign([tp])
+            first = (await reader.beginning_offsets([tp]))[tp]
+            start = first
+            reader.seek(tp, max(first, committed - 1))
+            last = await self._read(reader, tp, committed, limit=1)
+            if last:
+                begin = max(ts_to_ms(r.ts) for r in last) - shard.engine.history_ms()
+                found = (await reader.offsets_for_times({tp: max(0, begin)}))[tp]
+                start = first if found is None else max(first, min(found.offset, committed - 1))
+            reader.seek(tp, start)
+            while True:
+                readings = await self._read(reader, tp, committed)
+                if readings is None:
+                    break
+                fed += len(readings)
+                shard.engine.process(readings)  # the previous owner announced these
+        finally:
+            await reader.stop()
+        shard.next_offset = shard.quiet_until = committed
+        return (
+            f"rebuilt from offsets {start}–{committed - 1} ({fed} readings, "
+            f"{time.monotonic() - started:.1f} s); alerts before offset {committed} "
+            "were the previous owner's"
+        )
+
+    async def _read(
+        self, reader: AIOKafkaConsumer, tp: TopicPartition, end: int, limit: int | None = None
+    ) -> list[Any] | None:
+        """The next readings before offset `end` (None once `end` is reached)."""
+        if await reader.position(tp) >= end:
+            return None
+        batch = await reader.getmany(tp, timeout_ms=5000, max_records=limit)
+        readings = []
+        for m in batch.get(tp, []):
+            if m.offset < end:
+                got, _ = self.service.decoders.decode(
+                    m.value or b"", self.settings.format, source=f"kafka:{tp.topic}"
+                )
+                readings.extend(got)
+        return readings
+
+    # -- consuming ---------------------------------------------------------------
 
     async def run(self) -> None:
         s = self.settings
@@ -120,11 +223,9 @@ class KafkaSource:
         self.consumer.subscribe([s.topic], listener=_Listener(self))
         await self.consumer.start()
         log.info("kafka consuming %s as group %s", self.name, s.group)
-        waiting: dict[TopicPartition, list[tuple[int, Incoming]]] = {}
         while True:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=2000)
             for tp, messages in batches.items():
-                queue = waiting.setdefault(tp, [])
                 for m in messages:
                     item = Incoming(
                         m.value or b"",
@@ -134,69 +235,21 @@ class KafkaSource:
                         partition=tp.partition,
                         offset=m.offset,
                     )
-                    queue.append((self._event_time(item), item))
-            for item in self._merge(waiting):
-                await self.service.put(item)
+                    await self.service.put(item)
             await self.commit()
 
-    def _event_time(self, item: Incoming) -> int:
-        """Decode once (the service reuses it) and return the latest event time."""
-        item.decoded = self.service.decoders.decode(item.payload, item.fmt, source=item.origin)
-        return max((ts_to_ms(r.ts) for r in item.decoded[0]), default=-(2**62))
-
-    def _merge(self, waiting: dict[TopicPartition, list[tuple[int, Incoming]]]) -> list[Incoming]:
-        """Messages every partition has caught up to, in event-time order."""
-        assert self.consumer is not None
-        assigned = self.consumer.assignment()
-        for tp in [tp for tp in waiting if tp not in assigned]:
-            del waiting[tp]  # revoked: the next owner reads them
-        # A partition with more to read bounds how far the others may go: up to
-        # the latest event time it has delivered. One with nothing more to read
-        # bounds nothing.
-        horizon = None
-        for tp in assigned:
-            if self._caught_up(tp):
-                continue
-            queue = waiting.get(tp)
-            if not queue:
-                return []  # it may still hold older readings
-            head = max(ts for ts, _ in queue)
-            horizon = head if horizon is None else min(horizon, head)
-        out: list[tuple[int, int, int, Incoming]] = []
-        for tp, queue in waiting.items():
-            keep = []
-            for ts, item in queue:
-                if horizon is None or ts <= horizon:
-                    out.append((ts, item.partition, item.offset, item))
-                else:
-                    keep.append((ts, item))
-            waiting[tp] = keep
-        out.sort(key=lambda x: (x[0], x[1], x[2]))
-        return [item for *_, item in out]
-
-    def _caught_up(self, tp: TopicPartition) -> bool:
-        assert self.consumer is not None
-        subscription = self.consumer._subscription.subscription
-        if subscription is None or subscription.assignment is None:
-            return False
-        state = subscription.assignment.state_value(tp)
-        if state is None or not state.has_valid_position or state.highwater is None:
-            return False
-        return bool(state.position >= state.highwater)
-
-    async def commit(self) -> None:
-        """Commit every offset whose readings the engine has released and stored."""
+    async def commit(self, final: dict[str, int] | None = None) -> None:
+        """Commit, per assigned partition, the offset up to which alerts are stored
+        (and the `final` offsets of partitions being revoked)."""
         if self.consumer is None:
             return
-        ready = self.service.kafka_committable()
-        offsets = {}
         assigned = self.consumer.assignment()
-        watermark = json.dumps({"watermark": self.service.engine_watermark()})
-        for key, offset in ready.items():
-            topic, _, partition = key.rpartition("/")
+        offsets = {}
+        for name, offset in {**self.service.committable(), **(final or {})}.items():
+            topic, _, partition = name.rpartition("/")
             tp = TopicPartition(topic, int(partition))
-            if tp in assigned and self.committed.get(key) != offset:
-                offsets[tp] = OffsetAndMetadata(offset, watermark)
+            if tp in assigned and self.committed.get(name) != offset:
+                offsets[tp] = OffsetAndMetadata(offset, "")
         if not offsets:
             return
         try:
@@ -207,8 +260,9 @@ class KafkaSource:
         except KafkaError as exc:
             log.warning("kafka commit failed: %s; will retry", exc)
             return
-        for tp, meta in offsets.items():
-            self.committed[f"{tp.topic}/{tp.partition}"] = meta.offset
+        done = {shard_name(tp): meta.offset for tp, meta in offsets.items()}
+        self.committed.update(done)
+        self.service.record_commits(done)
 
     async def stop(self) -> None:
         if self.consumer is not None:

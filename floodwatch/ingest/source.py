@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from floodwatch.readings import Reading, Rejected
+from floodwatch.readings import Reading, Rejected, RejectReason
 
 
 @dataclass(eq=False)
@@ -30,6 +30,17 @@ class Incoming:
         if self.source == "kafka":
             return f"kafka:{self.topic}/{self.partition}@{self.offset}"
         return f"{self.source}:{self.topic}"
+
+    def unmatched(self) -> Rejected | None:
+        """Why the message cannot be decoded at all (its topic matched no pattern)."""
+        if "_unmatched" not in self.fields:
+            return None
+        return Rejected(
+            RejectReason.BAD_TOPIC,
+            f"topic {self.topic!r} matches no configured pattern",
+            raw=self.payload[:200].decode("utf-8", "replace"),
+            source=self.origin,
+        )
 
 
 class Backoff:

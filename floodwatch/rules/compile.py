@@ -10,8 +10,8 @@ order holds per station. All problems are reported together.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,6 +94,36 @@ class CompiledConfig:
 
     def measure(self, kind: str) -> Measure:
         return MEASURES[kind]
+
+    def subset(self, stations: Iterable[str]) -> CompiledConfig:
+        """The same config watching only `stations` (a Kafka partition's share).
+        A compound rule's stations must all be in or all out: see
+        `floodwatch.ingest.partition`, which keys linked stations together."""
+        keep = set(stations)
+        return replace(
+            self,
+            stations={sid: info for sid, info in self.stations.items() if sid in keep},
+            bindings=tuple(b for b in self.bindings if b.station.id in keep),
+        )
+
+    def linked(self) -> list[set[str]]:
+        """Sets of stations that rules evaluate together (a pond and its outlet gauge)."""
+        return [
+            {b.station.id, *(target.id for target, _ in b.extra["conditions"])}
+            for b in self.bindings
+            if "conditions" in b.extra
+        ]
+
+    def longest_hold_ms(self) -> int:
+        """The longest dwell (for / clear_for) of any level or compound rule."""
+        holds = [0]
+        for b in self.bindings:
+            holds.extend(max(lv.for_ms, lv.clear_ms) for lv in b.levels)
+            for name in ("for_", "clear_for"):
+                value = getattr(b.rule, name, None)
+                if isinstance(value, timedelta):
+                    holds.append(ms(value))
+        return max(holds)
 
 
 class _Issues:

@@ -90,6 +90,10 @@ class _Chunk:
     q: np.ndarray | None  # quality (object array), None when every reading had none
 
 
+JUMP_QUORUM = 2  # stations that must agree before the clock jumps a gap
+JUMP_AFTER = 3  # or early readings in a row with nothing admitted between (all else silent)
+
+
 class Engine:
     def __init__(self, compiled: CompiledConfig, *, fast: bool = True) -> None:
         self.compiled = compiled
@@ -112,6 +116,14 @@ class Engine:
         self._clock: int | None = None
         self._released_before = -(2**62)  # everything below this has gone to the rules
         self._seq = 0
+        # Stations whose latest reading was too far ahead of the clock: station
+        # index -> that reading's time. When enough stations agree (a quorum),
+        # or nothing else has been admitted for several readings, the gap is
+        # real — an outage, or a partition catching up — and the clock jumps;
+        # one station ahead while the rest report is a gauge with a wrong clock.
+        self._ahead: dict[int, int] = {}
+        self._quorum = min(JUMP_QUORUM, len(stations))
+        self._early_run = 0  # readings refused as early since the last one admitted
         self._heap: list[tuple[int, int, Series]] = []
         self.readings_evaluated = 0
         self.readings_fast = 0
@@ -122,6 +134,12 @@ class Engine:
     def clock(self) -> datetime | None:
         """The engine's event-time clock (latest reading time or tick)."""
         return None if self._clock is None else ms_to_dt(self._clock)
+
+    def history_ms(self) -> int:
+        """How far back input must be replayed to rebuild this engine's state: the
+        longest window any series keeps, the longest dwell, the allowed lateness."""
+        window = max((s.window_ms for s in self._rows), default=0)
+        return window + self.compiled.longest_hold_ms() + self._lateness
 
     @property
     def buffered(self) -> int:
@@ -198,7 +216,7 @@ class Engine:
         if len(admitted):
             if self._clock is None:
                 self._tick(int(ts[admitted[0]]))
-            self._hold_back_early(ts, ok, admitted, refused)
+            self._hold_back_early(ts, station_at, ok, admitted, refused)
         for i in sorted(refused):
             reason, detail = refused[i]
             out.rejected.append(Rejected(reason, detail, readings[i]))
@@ -219,24 +237,41 @@ class Engine:
     def _hold_back_early(
         self,
         ts: np.ndarray,
+        station_at: np.ndarray,
         ok: np.ndarray,
         admitted: np.ndarray,
         refused: dict[int, tuple[RejectReason, str]],
     ) -> None:
         """Refuse readings too far ahead of the clock as it stood when each arrived
-        (the clock moves with every admitted reading, so this is sequential)."""
+        (the clock moves with every admitted reading, so this is sequential) —
+        unless readings of a quorum of stations are that far ahead: then event
+        time really jumped (a gap in the stream) and the clock follows."""
         assert self._clock is not None
         clock = self._clock
         t_ok = ts[admitted]
         before = np.maximum.accumulate(np.concatenate(([clock], t_ok[:-1])))
         early = t_ok > before + self._max_future
-        if not early.any():
+        first = int(np.argmax(early)) if early.any() else len(admitted)
+        if first:
+            self._early_run = 0
+            if self._ahead:
+                for station in set(station_at[admitted[:first]].tolist()):
+                    self._ahead.pop(station, None)
+        if first == len(admitted):
             return
-        first = int(np.argmax(early))
         clock = int(before[first])
         for k in range(first, len(admitted)):
             i = int(admitted[k])
             t = int(ts[i])
+            station = int(station_at[i])
+            if t > clock + self._max_future:
+                self._ahead[station] = t
+                horizon = clock + self._max_future
+                agreeing = [a for a in self._ahead.values() if a > horizon]
+                self._early_run += 1
+                if len(agreeing) >= self._quorum or self._early_run >= JUMP_AFTER:
+                    clock = max(clock, min(agreeing))
+                    self._ahead.clear()
             if t > clock + self._max_future:
                 ok[i] = False
                 refused[i] = (
@@ -246,6 +281,8 @@ class Engine:
                 )
             else:
                 clock = max(clock, t)
+                self._ahead.pop(station, None)
+                self._early_run = 0
 
     def _problem(
         self, series: Series | None, station: str, kind: str, value: float, ts: int

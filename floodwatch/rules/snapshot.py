@@ -70,6 +70,7 @@ def capture(engine: Engine) -> dict[str, Any]:
         "clock": engine._clock,
         "released_before": engine._released_before,
         "seq": engine._seq,
+        "ahead": (dict(engine._ahead), engine._early_run),
         "buffer": chunks,
         "counters": (engine.readings_evaluated, engine.readings_fast),
         "columns": {
@@ -101,6 +102,8 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     engine._clock = state["clock"]
     engine._released_before = state["released_before"]
     engine._seq = state["seq"]
+    ahead, engine._early_run = state["ahead"]
+    engine._ahead = dict(ahead)
     engine.readings_evaluated, engine.readings_fast = state["counters"]
     engine._chunks = [
         _Chunk(

@@ -8,11 +8,19 @@ transitions they caused. Only after that commit are the messages acknowledged
 nothing (unacknowledged messages come again) and repeats nothing (transitions
 are recorded idempotently; only new ones are announced).
 
-The engine's state is snapshotted every `snapshot_every` (atomically: temp
+The engine state lives in shards. Over MQTT alone there is one, `local`,
+watching every station. With Kafka there is one per assigned partition,
+watching that partition's stations with its own event-time clock (a partition
+is an independent, ordered stream); MQTT readings are then bridged into the
+Kafka topic, so every reading takes one path. Shards come and go with the
+partitions (see `floodwatch.ingest.kafka`).
+
+The shards' state is snapshotted every `snapshot_every` (atomically: temp
 file, fsync, rename); the inbox keeps the MQTT messages since. A restart loads
 the snapshot and replays the inbox through the engine, step by step as first
-processed, so the engine is exactly where it was. A snapshot or database that
-cannot be read is reported, moved aside, and the service starts anyway.
+processed, so the engine is exactly where it was; Kafka shards resume from the
+offset in the snapshot. A snapshot or database that cannot be read is
+reported, moved aside, and the service starts anyway.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ import logging
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,16 +40,17 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
-from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt, ts_to_ms
+from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
-from floodwatch.service.deadletter import DeadLetter
+from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.store import Store
 
 log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
+LOCAL = "local"  # the shard of an MQTT-only service
 LINGER = 0.002  # seconds a step waits for more messages after the first
 STATS_EVERY = 60.0  # seconds between stats lines (queue depth, counters)
 
@@ -57,8 +65,20 @@ class Stats:
     replayed: int = 0
 
 
+@dataclass
+class Shard:
+    """An engine and where its input stands."""
+
+    name: str  # LOCAL, or the Kafka "topic/partition"
+    engine: Engine
+    stations: frozenset[str] | None = None  # None: every configured station
+    next_offset: int = 0  # Kafka: the next offset to feed
+    quiet_until: int = 0  # Kafka: offsets below were fed before (dead-lettered already)
+    clock_at_input: int | None = None  # event clock when input last arrived
+
+
 class Service:
-    """The live engine with its store, snapshots and dead-letter."""
+    """The live engine shards with their store, snapshots and dead-letter."""
 
     def __init__(
         self,
@@ -74,19 +94,22 @@ class Service:
         self.snapshot_path = Path(str(self.store_path) + ".snapshot")
         self.decoders = Decoders(self.settings.mappings, self.settings.max_payload)
         self.dead_letter = DeadLetter(Path(self.settings.dead_letter.file))
+        self.dead_letter_topics = Publisher(
+            self.dead_letter, self.settings.dead_letter, self.settings.mqtt, self.settings.kafka
+        )
         self.on_alert = on_alert or _log_alert
         self.queue: asyncio.Queue[Incoming] = asyncio.Queue(self.settings.queue_size)
         self.stats = Stats()
-        self.engine = Engine(self.compiled)
+        self.shards: dict[str, Shard] = {}
+        if self.settings.kafka is None:
+            self.shards[LOCAL] = Shard(LOCAL, Engine(self.compiled))
+        # Kafka shards not assigned now (from the snapshot, or revoked): a shard is
+        # taken up again only if nobody committed its partition since (see kafka.py).
+        self.parked: dict[str, Shard] = {}
+        self._committable: dict[str, int] = {}  # Kafka shard -> offset that may be committed
         self.store: Store | None = None
         self.inbox_seq = 0  # last inbox row fed to the engine
-        self.kafka_positions: dict[str, int] = {}  # "topic/partition" -> next offset fed
-        # Per partition, (offset, latest event time in it) of messages fed but whose
-        # readings the watermark has not released yet; and what may be committed.
-        self._kafka_pending: dict[str, deque[tuple[int, int]]] = {}
-        self._kafka_ready: dict[str, int] = {}
         self.last_input = time.monotonic()
-        self.clock_at_input: int | None = None
         self.last_snapshot = time.monotonic()
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
@@ -108,23 +131,73 @@ class Service:
         if self.snapshot_path.exists():
             try:
                 state = snapshot.loads(self.snapshot_path.read_bytes())
-                snapshot.restore(self.engine, state["engine"])
-            except (snapshot.SnapshotError, KeyError, OSError) as exc:
+                self._restore_shards(state["shards"])
+            except (snapshot.SnapshotError, KeyError, TypeError, OSError) as exc:
                 aside = self.snapshot_path.with_name(
                     f"{self.snapshot_path.name}.bad-{int(time.time())}"
                 )
                 self.snapshot_path.rename(aside)
                 log.error("snapshot unusable (%s): moved aside to %s", exc, aside)
-                self.engine = Engine(self.compiled)
+                if LOCAL in self.shards:
+                    self.shards[LOCAL] = Shard(LOCAL, Engine(self.compiled))
+                self.parked = {}
                 state = None
         if state is not None:
             self.inbox_seq = int(state["inbox_seq"])
-            self.kafka_positions = dict(state.get("kafka", {}))
             log.info("engine restored from snapshot (clock %s)", self._clock_text())
         replayed = self._replay_inbox()
         self.stats.replayed = replayed
         if replayed:
             log.info("replayed %d inbox messages on top of the snapshot", replayed)
+
+    def _restore_shards(self, saved: dict[str, dict[str, object]]) -> None:
+        for name, entry in saved.items():
+            if name == LOCAL:
+                if LOCAL in self.shards:
+                    snapshot.restore(self.shards[LOCAL].engine, entry["engine"])  # type: ignore[arg-type]
+                continue
+            if self.settings.kafka is None:
+                continue
+            stations = frozenset(entry["stations"])  # type: ignore[call-overload]
+            shard = self.new_shard(name, stations)
+            snapshot.restore(shard.engine, entry["engine"])  # type: ignore[arg-type]
+            shard.next_offset = int(entry["next_offset"])  # type: ignore[call-overload]
+            self.parked[name] = shard
+
+    # -- Kafka shards ------------------------------------------------------------
+
+    def new_shard(self, name: str, stations: frozenset[str]) -> Shard:
+        """A fresh engine watching only `stations` (one partition's share)."""
+        return Shard(name, Engine(self.compiled.subset(stations)), stations)
+
+    def take_shard(self, shard: Shard) -> None:
+        """Start feeding `shard` (its partition was assigned to this process)."""
+        self.parked.pop(shard.name, None)
+        self.shards[shard.name] = shard
+
+    def park_shard(self, name: str) -> Shard | None:
+        """Stop feeding a shard (its partition was revoked); keep its state aside."""
+        shard = self.shards.pop(name, None)
+        self._committable.pop(name, None)
+        if shard is not None:
+            self.parked[name] = shard
+        return shard
+
+    def committable(self) -> dict[str, int]:
+        """Kafka shard -> the offset up to which every message's alerts are stored."""
+        return dict(self._committable)
+
+    def last_commit(self, name: str) -> int | None:
+        """The offset this process last committed for a partition (None: never)."""
+        assert self.store is not None
+        value = self.store.meta(f"kafka-committed:{name}")
+        return None if value is None else int(value)
+
+    def record_commits(self, offsets: dict[str, int]) -> None:
+        assert self.store is not None
+        with self.store.transaction():
+            for name, offset in offsets.items():
+                self.store.set_meta(f"kafka-committed:{name}", str(offset))
 
     def _replay_inbox(self) -> int:
         """Feed the engine the inbox rows after the snapshot, step by step."""
@@ -149,8 +222,7 @@ class Service:
 
     def _replay_step(self, batch: list[Incoming]) -> None:
         assert self.store is not None
-        readings, _ = self._decode(batch)
-        out = self._feed(batch, readings)
+        out, _ = self._feed(batch)
         with self.store.transaction():
             new = self.store.record(out.alerts)
         for event in new:  # stored before a crash? then not new; else announce now
@@ -158,118 +230,156 @@ class Service:
 
     # -- the processing step -------------------------------------------------------
 
-    def _decode(self, items: list[Incoming]) -> tuple[list[Reading], list[Rejected]]:
-        readings: list[Reading] = []
-        rejected: list[Rejected] = []
-        for item in items:
-            item.latest = -(2**62)
-            if item.source == TICK:
-                continue
-            self.stats.received[item.source] = self.stats.received.get(item.source, 0) + 1
-            if "_unmatched" in item.fields:
-                rejected.append(
-                    Rejected(
-                        RejectReason.BAD_TOPIC,
-                        f"topic {item.topic!r} matches no configured pattern",
-                        raw=item.payload[:200].decode("utf-8", "replace"),
-                        source=item.origin,
-                    )
-                )
-                continue
-            got, bad = item.decoded or self.decoders.decode(
-                item.payload, item.fmt, item.fields, item.origin
-            )
-            if got:
-                item.latest = max(ts_to_ms(r.ts) for r in got)
-            readings.extend(got)
-            rejected.extend(bad)
-        return readings, rejected
+    def _route(self, item: Incoming) -> str:
+        if item.source == "kafka":
+            return f"{item.topic}/{item.partition}"
+        if item.source == TICK:
+            return item.fields.get("shard", LOCAL)
+        return LOCAL
 
-    def _feed(self, items: list[Incoming], readings: list[Reading]) -> EngineOutput:
-        out = self.engine.process(readings)
+    def _decode(self, item: Incoming, shard: Shard) -> tuple[list[Reading], list[Rejected]]:
+        self.stats.received[item.source] = self.stats.received.get(item.source, 0) + 1
+        problem = item.unmatched()
+        if problem is not None:
+            return [], [problem]
+        got, bad = item.decoded or self.decoders.decode(
+            item.payload, item.fmt, item.fields, item.origin
+        )
+        if shard.stations is not None and any(r.station not in shard.stations for r in got):
+            mine = [r for r in got if r.station in shard.stations]
+            bad = bad + [
+                Rejected(
+                    RejectReason.WRONG_PARTITION,
+                    f"station {r.station!r} is keyed to another partition than "
+                    f"{shard.name} (use `floodwatch keys` and Kafka's default partitioner)",
+                    r,
+                    source=item.origin,
+                )
+                for r in got
+                if r.station not in shard.stations
+            ]
+            got = mine
+        return got, bad
+
+    def _feed(self, items: list[Incoming]) -> tuple[EngineOutput, list[Incoming]]:
+        """Run the items through their shards' engines; return what that produced
+        (alerts, and every rejected reading or payload) and the items fed."""
+        out = EngineOutput()
+        groups: dict[str, list[Incoming]] = {}
         for item in items:
-            if item.source == TICK:
-                out.extend(self.engine.advance(ms_to_dt(int(item.payload))))
-        return out
+            groups.setdefault(self._route(item), []).append(item)
+        fed: list[Incoming] = []
+        for name, group in groups.items():
+            shard = self.shards.get(name)
+            if shard is None:
+                continue  # revoked meanwhile: the partition's next owner reads these
+            readings: list[Reading] = []
+            ticks: list[int] = []
+            for item in group:
+                if item.source == TICK:
+                    ticks.append(int(item.payload))
+                    continue
+                if item.source == "kafka" and item.offset < shard.next_offset:
+                    continue  # fed before (a rebalance handed it over again)
+                got, bad = self._decode(item, shard)
+                readings.extend(got)
+                if item.source != "kafka" or item.offset >= shard.quiet_until:
+                    out.rejected.extend(bad)
+                fed.append(item)
+            shard_out = shard.engine.process(readings)
+            for target in ticks:
+                shard_out.extend(shard.engine.advance(ms_to_dt(target)))
+            out.alerts.extend(shard_out.alerts)
+            if not all(i.source == "kafka" and i.offset < shard.quiet_until for i in group):
+                out.rejected.extend(shard_out.rejected)
+            if readings:
+                shard.clock_at_input = shard.engine._clock
+                self.stats.readings += len(readings)
+        return out, fed
 
     def step(self, items: list[Incoming]) -> list[AlertEvent]:
         """Process one batch durably; return the transitions not stored before."""
         assert self.store is not None
-        readings, rejected = self._decode(items)
-        self.stats.readings += len(readings)
         with self.store.transaction():
             logged = [
                 (i.source, i.topic, i.fmt, i.payload) for i in items if i.source in ("mqtt", TICK)
             ]
-            if logged:
+            if logged and LOCAL in self.shards:
                 self.inbox_seq = self.store.log_inbox(logged)
-            out = self._feed(items, readings)
-            rejected.extend(out.rejected)
-            if rejected:
-                self.dead_letter.write(rejected)
+            out, fed = self._feed(items)
+            if out.rejected:
+                self.dead_letter.write(out.rejected)
             new = self.store.record(out.alerts)
-        for r in rejected:
+        for r in out.rejected:
             self.stats.rejected[r.reason.value] = self.stats.rejected.get(r.reason.value, 0) + 1
         for item in items:
             if item.confirm is not None:
                 item.confirm()
+        for item in fed:
             if item.source == "kafka":
-                key = f"{item.topic}/{item.partition}"
-                self.kafka_positions[key] = max(self.kafka_positions.get(key, 0), item.offset + 1)
-                self._kafka_pending.setdefault(key, deque()).append((item.offset, item.latest))
-        released = self.engine_watermark()
-        for key, pending in self._kafka_pending.items():
-            while pending and pending[0][1] < released:
-                self._kafka_ready[key] = pending.popleft()[0] + 1
+                name = self._route(item)
+                shard = self.shards[name]
+                shard.next_offset = max(shard.next_offset, item.offset + 1)
+                self._committable[name] = shard.next_offset
         self.stats.steps += 1
         self.stats.alerts_new += len(new)
         if self.on_stored is not None:
             self.on_stored(items)
         for event in new:
             self.on_alert(event)
-        if readings:
+        if any(i.source != TICK for i in fed):
             self.last_input = time.monotonic()
-            self.clock_at_input = self._clock_ms()
         return new
 
-    def engine_watermark(self) -> int:
-        """Event time below which every reading has been evaluated (and stored)."""
-        return int(self.engine._released_before)
-
-    def kafka_committable(self) -> dict[str, int]:
-        return dict(self._kafka_ready)
+    @property
+    def engine(self) -> Engine:
+        """The engine of an MQTT-only service (its one shard)."""
+        return self.shards[LOCAL].engine
 
     def _clock_ms(self) -> int | None:
-        return self.engine._clock
+        clocks = [s.engine._clock for s in self.shards.values() if s.engine._clock is not None]
+        return max(clocks, default=None)
 
     def _clock_text(self) -> str:
         clock = self._clock_ms()
         return "not started" if clock is None else format_ts(clock)
 
+    def active_alerts(self) -> int:
+        return sum(len(s.engine.active_alerts()) for s in self.shards.values())
+
     def idle_tick(self) -> list[AlertEvent]:
-        """With no input for `idle_advance_after`, move event time with the wall clock."""
+        """With no input for `idle_advance_after`, move each shard's event time on
+        with the wall clock (so a silent network still raises stale alerts)."""
         after = self.settings.idle_advance_after
-        if after is None or self.clock_at_input is None:
+        if after is None:
             return []
         idle = time.monotonic() - self.last_input
         if idle < after.total_seconds():
             return []
-        target = self.clock_at_input + int(idle * 1000)
-        clock = self._clock_ms()
-        if clock is not None and target <= clock + 999:
-            return []
-        return self.step([Incoming(str(target).encode(), TICK, TICK, TICK)])
+        ticks = []
+        for name, shard in self.shards.items():
+            if shard.clock_at_input is None:
+                continue
+            target = shard.clock_at_input + int(idle * 1000)
+            clock = shard.engine._clock
+            if clock is not None and target <= clock + 999:
+                continue
+            ticks.append(Incoming(str(target).encode(), TICK, TICK, TICK, {"shard": name}))
+        return self.step(ticks) if ticks else []
 
     # -- snapshots ---------------------------------------------------------------
 
     def write_snapshot(self) -> None:
         assert self.store is not None
-        state = {
-            "engine": snapshot.capture(self.engine),
-            "inbox_seq": self.inbox_seq,
-            "kafka": dict(self.kafka_positions),
-            "written_at": time.time(),
+        shards = {
+            shard.name: {
+                "engine": snapshot.capture(shard.engine),
+                "stations": sorted(shard.stations) if shard.stations is not None else None,
+                "next_offset": shard.next_offset,
+            }
+            for shard in (*self.parked.values(), *self.shards.values())
         }
+        state = {"shards": shards, "inbox_seq": self.inbox_seq, "written_at": time.time()}
         data = snapshot.dumps(state)
         tmp = self.snapshot_path.with_name(self.snapshot_path.name + ".tmp")
         with open(tmp, "wb") as f:
@@ -288,7 +398,7 @@ class Service:
             f"stats: queue {self.queue.qsize()}/{self.queue.maxsize}; received {st.received}; "
             f"readings {st.readings}; rejected {st.rejected}; steps {st.steps}; "
             f"new alerts {st.alerts_new}; event clock {self._clock_text()}; "
-            f"{len(self.engine.active_alerts())} alerts active"
+            f"{self.active_alerts()} alerts active"
         )
 
     def maybe_log_stats(self) -> None:
@@ -339,29 +449,37 @@ class Service:
             f"{len(c.stations)} stations, {len(c.config.rules)} rules, "
             f"{len(c.bindings)} bindings; store {self.store_path}; "
             f"snapshot every {self.settings.snapshot_every.total_seconds():g}s; "
-            f"event clock {self._clock_text()}; {len(self.engine.active_alerts())} alerts active"
+            f"event clock {self._clock_text()}; {self.active_alerts()} alerts active"
         )
 
 
 async def run_service(service: Service) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.kafka import KafkaSource
     from floodwatch.ingest.mqtt import MqttSource
+    from floodwatch.ingest.partition import station_keys
 
     settings = service.settings
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, service.stopping.set)
-    sources: list[MqttSource] = []
+    _stop_on_signals(service.stopping)
+    kafka = KafkaSource(settings.kafka, service) if settings.kafka is not None else None
+    bridge = None
+    mqtt = None
     if settings.mqtt is not None:
-        sources.append(MqttSource(settings.mqtt, service.put))
-    kafka = None
-    if settings.kafka is not None:
-        from floodwatch.ingest.kafka import KafkaSource
-
-        kafka = KafkaSource(settings.kafka, service)
+        put = service.put
+        if settings.kafka is not None:  # every reading takes one path: through Kafka
+            bridge = Bridge(
+                settings.kafka,
+                station_keys(service.compiled),
+                service.decoders,
+                service.dead_letter,
+                service.stopping,
+            )
+            put = bridge.put
+        mqtt = MqttSource(settings.mqtt, put)
     try:
-        for source in sources:
-            await source.check()
+        if mqtt is not None:
+            await mqtt.check()
         if kafka is not None:
             await kafka.check()
     except ConnectionError as exc:
@@ -371,21 +489,25 @@ async def run_service(service: Service) -> int:
     if service.stopping.is_set():  # asked to stop while starting
         service.close()
         return 0
-    names = [s.name for s in sources] + ([kafka.name] if kafka else [])
+    if bridge is not None:
+        await bridge.start()
+    names = [s.name for s in (mqtt, kafka) if s is not None]
+    if bridge is not None:
+        names[0] += f" (bridged into {settings.kafka.topic})"  # type: ignore[union-attr]
     log.info("%s", service.summary(names))
-    tasks: list[asyncio.Task[object]] = [asyncio.create_task(s.run(), name=s.name) for s in sources]
-    if kafka is not None:
-        tasks.append(asyncio.create_task(kafka.run(), name=kafka.name))
+    tasks: list[asyncio.Task[object]] = [
+        asyncio.create_task(s.run(), name=s.name) for s in (mqtt, kafka) if s is not None
+    ]
+    if service.dead_letter_topics.enabled:
+        tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
     service.stopping.set()
     # Stop intake, let the processor finish the batch in hand, then close.
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await _cancel(tasks)
+    if bridge is not None:
+        await bridge.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(processor, timeout=8)
     if kafka is not None:
@@ -397,7 +519,74 @@ async def run_service(service: Service) -> int:
         error = None if task is stop else task.exception()
         if error is not None:
             raise error
-    return 0
+    return 1 if bridge is not None and bridge.failure is not None else 0
+
+
+async def run_bridge(loaded: LoadedConfig) -> int:
+    """`floodwatch bridge`: MQTT readings into the Kafka topic until SIGTERM/SIGINT."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.kafka import check_kafka
+    from floodwatch.ingest.mqtt import MqttSource
+    from floodwatch.ingest.partition import station_keys
+
+    settings = loaded.config.service
+    if settings.mqtt is None or settings.kafka is None:
+        log.error("the bridge needs both service.mqtt and service.kafka in the config")
+        return 2
+    stopping = asyncio.Event()
+    _stop_on_signals(stopping)
+    dead_letter = DeadLetter(Path(settings.dead_letter.file))
+    bridge = Bridge(
+        settings.kafka,
+        station_keys(compile_config(loaded)),
+        Decoders(settings.mappings, settings.max_payload),
+        dead_letter,
+        stopping,
+    )
+    mqtt = MqttSource(settings.mqtt, bridge.put)
+    topics = Publisher(dead_letter, settings.dead_letter, settings.mqtt, settings.kafka)
+    try:
+        await mqtt.check()
+        await check_kafka(settings.kafka)
+    except ConnectionError as exc:
+        log.error("%s", exc)
+        return 2
+    await bridge.start()
+    log.info(
+        "floodwatch bridge running: %s -> kafka://%s/%s, keyed by station",
+        mqtt.name,
+        settings.kafka.bootstrap,
+        settings.kafka.topic,
+    )
+    receiver = asyncio.create_task(mqtt.run(), name=mqtt.name)
+    extra = [asyncio.create_task(topics.run(), name="dead-letter")] if topics.enabled else []
+    stop: asyncio.Task[object] = asyncio.create_task(_wait(stopping))
+    done, _ = await asyncio.wait([receiver, stop], return_when=asyncio.FIRST_COMPLETED)
+    await _cancel([receiver, *extra])
+    await bridge.stop()
+    dead_letter.close()
+    log.info(
+        "floodwatch bridge stopped: %d readings forwarded, %d rejected",
+        bridge.forwarded,
+        bridge.rejected,
+    )
+    if receiver in done and receiver.exception() is not None:
+        raise receiver.exception()  # type: ignore[misc]
+    return 1 if bridge.failure is not None else 0
+
+
+def _stop_on_signals(stopping: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+
+
+async def _cancel(tasks: list[asyncio.Task[object]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _wait(event: asyncio.Event) -> object:

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from floodwatch.config import load_config_dir
+from floodwatch.ingest.partition import station_keys, stations_of
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
@@ -31,6 +32,7 @@ from floodwatch.sim import simulate
 from floodwatch.testing import T0
 
 ROOT = Path(__file__).resolve().parents[2]
+KEYS = station_keys(compile_config(load_config_dir(ROOT / "config")))  # Kafka message keys
 DEPLOY = ROOT / "deploy" / "mosquitto"
 PASSWORD = "test-secret"
 USERS = (
@@ -170,16 +172,21 @@ def service_config(
 class Floodwatch:
     """`floodwatch run` as a real process."""
 
-    def __init__(self, config: Path, workdir: Path) -> None:
+    def __init__(self, config: Path, workdir: Path, command: str = "run") -> None:
         self.config = config
         self.dir = workdir
+        self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = workdir / "floodwatch.log"
+        self.log = (
+            workdir / f"floodwatch-{command}.log"
+            if command != "run"
+            else workdir / "floodwatch.log"
+        )
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "floodwatch", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "floodwatch", self.command, "--config", str(self.config)],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 cwd=self.dir,
@@ -226,12 +233,23 @@ def key(event: dict[str, object]) -> Key:
     return tuple(str(event[k]) for k in ("rule", "id", "transition", "severity", "ts"))  # type: ignore[return-value]
 
 
-def expected_transitions(config: Path, readings: list[Reading]) -> list[Key]:
-    """What a live service must store for these readings, in this order: the
-    engine's output without the end-of-input flush (a live stream never ends;
-    readings within the allowed lateness of the last one are still held)."""
-    engine = Engine(compile_config(load_config_dir(config)))
-    return sorted(key(e.to_json()) for e in engine.process(readings).alerts)
+def expected_transitions(
+    config: Path, readings: list[Reading], partitions: int | None = None
+) -> list[Key]:
+    """What a live service must store for these readings: the engine's output
+    without the end-of-input flush (a live stream never ends; readings within
+    the allowed lateness of the last one are still held). Over Kafka, each of
+    `partitions` is its own stream with its own engine."""
+    compiled = compile_config(load_config_dir(config))
+    if partitions is None:
+        return sorted(key(e.to_json()) for e in Engine(compiled).process(readings).alerts)
+    keys = station_keys(compiled)
+    found = []
+    for p in range(partitions):
+        mine = stations_of(keys, partitions, p)
+        engine = Engine(compiled.subset(mine))
+        found.extend(engine.process([r for r in readings if r.station in mine]).alerts)
+    return sorted(key(e.to_json()) for e in found)
 
 
 def stored_transitions(db: Path) -> list[Key]:
@@ -303,7 +321,7 @@ class Tansu:
     def produce(
         self, topic: str, readings: Iterable[Reading], pace: float = 0.0, chunk: int = 200
     ) -> None:
-        """Canonical JSON readings keyed by station, in the order given."""
+        """Canonical JSON readings keyed by station (its partition key), in order."""
         from aiokafka import AIOKafkaProducer
 
         async def send() -> None:
@@ -314,7 +332,7 @@ class Tansu:
                 for r in readings:
                     batch.append(
                         await producer.send(
-                            topic, json.dumps(r.to_json()).encode(), key=r.station.encode()
+                            topic, json.dumps(r.to_json()).encode(), key=KEYS[r.station].encode()
                         )
                     )
                     if len(batch) >= chunk:

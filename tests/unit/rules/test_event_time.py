@@ -54,3 +54,42 @@ def test_too_late_and_too_far_in_future_are_rejected_with_reason() -> None:
         "too_late",
         "unknown_station",
     ]
+
+
+def _every_5_min(station: str, kind: str, start: timedelta, count: int) -> list[Reading]:
+    return [
+        Reading(station, kind, 0.0, T0 + start + timedelta(minutes=5 * i)) for i in range(count)
+    ]
+
+
+def test_a_gap_in_the_whole_stream_is_jumped_not_a_stall() -> None:
+    """After an outage longer than max_future (10 min) every station reports from
+    later on: the clock follows instead of refusing the rest of the stream."""
+    before = _every_5_min("maokeng-pond", "level", timedelta(0), 12)
+    before += _every_5_min("maokeng-culvert", "flow", timedelta(0), 12)
+    after = _every_5_min("maokeng-pond", "level", timedelta(hours=3), 12)
+    after += _every_5_min("maokeng-culvert", "flow", timedelta(hours=3), 12)
+    after.sort(key=lambda r: r.ts)
+    engine = Engine(CONFIG)
+    out = engine.process(sorted(before, key=lambda r: r.ts))
+    out.extend(engine.process(after))
+    assert engine.clock == T0 + timedelta(hours=3, minutes=55)
+    assert len([r for r in out.rejected if r.reason is RejectReason.TOO_EARLY]) <= 1
+
+
+def test_one_gauge_alone_after_a_gap_is_followed_after_a_few_readings() -> None:
+    engine = Engine(CONFIG)
+    out = engine.process(_every_5_min("xiawu-pond", "level", timedelta(0), 12))
+    out.extend(engine.process(_every_5_min("xiawu-pond", "level", timedelta(hours=2), 12)))
+    assert engine.clock == T0 + timedelta(hours=2, minutes=55)
+    assert len(out.rejected) == 2  # the first readings after the gap, dead-lettered
+
+
+def test_a_gauge_with_a_wrong_clock_does_not_move_time_while_others_report() -> None:
+    engine = Engine(CONFIG)
+    good = _every_5_min("maokeng-pond", "level", timedelta(0), 24)
+    wrong = _every_5_min("xiawu-pond", "level", timedelta(days=300), 24)
+    stream = [r for pair in zip(good, wrong, strict=True) for r in pair]
+    out = engine.process(stream)
+    assert engine.clock == T0 + timedelta(minutes=115)
+    assert [r.reading.station for r in out.rejected if r.reading] == ["xiawu-pond"] * 24
