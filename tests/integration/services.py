@@ -332,7 +332,9 @@ class Tansu:
                 for r in readings:
                     batch.append(
                         await producer.send(
-                            topic, json.dumps(r.to_json()).encode(), key=KEYS[r.station].encode()
+                            topic,
+                            json.dumps(r.to_json()).encode(),
+                            key=KEYS.get(r.station, r.station).encode(),
                         )
                     )
                     if len(batch) >= chunk:
