@@ -37,9 +37,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from engine import RULES, stations_yaml  # noqa: E402
 
 from floodwatch.config import load_config_dir  # noqa: E402
+from floodwatch.ingest.partition import station_keys  # noqa: E402
 from floodwatch.ingest.source import Incoming  # noqa: E402
 from floodwatch.logs import setup_logging  # noqa: E402
 from floodwatch.readings import Reading  # noqa: E402
+from floodwatch.rules.compile import compile_config  # noqa: E402
 from floodwatch.service.run import Service, run_service  # noqa: E402
 from tests.integration.services import PASSWORD, Mosquitto, Tansu  # noqa: E402
 
@@ -106,7 +108,9 @@ async def kafka_bench(work: Path, n: int) -> None:
     try:
         await asyncio.to_thread(broker.create_topic, "readings", 4)
         data = readings(n, datetime(2026, 7, 7, tzinfo=UTC))
-        await asyncio.to_thread(broker.produce, "readings", data, 0.0, 2000)
+        cfg = config(work, kafka={"bootstrap": broker.bootstrap, "topic": "readings"})
+        keys = station_keys(compile_config(load_config_dir(cfg)))
+        await asyncio.to_thread(broker.produce, "readings", data, 0.0, 2000, keys)
         consumer = AIOKafkaConsumer(
             "readings",
             bootstrap_servers=broker.bootstrap,
@@ -122,7 +126,6 @@ async def kafka_bench(work: Path, n: int) -> None:
             got += sum(len(m) for m in batch.values())
         raw = n / (time.perf_counter() - started)
         await consumer.stop()
-        cfg = config(work, kafka={"bootstrap": broker.bootstrap, "topic": "readings"})
         seconds, service = await drain_service(cfg, n)
         rate = n / seconds
         print(f"kafka  raw aiokafka consumer:   {raw:>10,.0f} readings/s")

@@ -109,6 +109,7 @@ class KafkaSource:
         self.service = service
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
+        self.assigning = False  # a rebalance listener is preparing shards
         self.keys = station_keys(service.compiled)
 
     @property
@@ -124,13 +125,13 @@ class KafkaSource:
         """Give each assigned partition its shard, resumed or rebuilt (see module doc)."""
         assert self.consumer is not None
         service = self.service
-        # Nothing is fetched for a partition until its shard is ready: the fetcher
-        # runs while this (awaiting) listener rebuilds.
-        self.consumer.pause(*assigned)
+        # The consumer keeps fetching while this (awaiting) listener runs: what it
+        # returns meanwhile is dropped (see run), and every partition is sought
+        # again at the end, so it is fetched again from where its shard stands.
+        self.assigning = True
         for tp in assigned:
             name = shard_name(tp)
             if name in service.shards:
-                self.consumer.resume(tp)
                 continue  # kept through the rebalance
             partitions = self.consumer.partitions_for_topic(tp.topic) or {tp.partition}
             stations = frozenset(stations_of(self.keys, len(partitions), tp.partition))
@@ -143,19 +144,20 @@ class KafkaSource:
             ):
                 parked.quiet_until = committed or 0
                 service.take_shard(parked)
-                self.consumer.seek(tp, parked.next_offset)
                 how = f"resumed at offset {parked.next_offset}"
             elif committed is None:
-                service.take_shard(service.new_shard(name, stations))
-                await self.consumer.seek_to_beginning(tp)
+                shard = service.new_shard(name, stations)
+                shard.next_offset = (await self.consumer.beginning_offsets([tp]))[tp]
+                service.take_shard(shard)
                 how = "new: reading from the beginning"
             else:
                 shard = service.new_shard(name, stations)
                 how = await self._rebuild(tp, shard, committed)
                 service.take_shard(shard)
-                self.consumer.seek(tp, committed)
-            self.consumer.resume(tp)
             log.info("kafka partition %s assigned (%d stations): %s", name, len(stations), how)
+        for tp in assigned:
+            self.consumer.seek(tp, service.shards[shard_name(tp)].next_offset)
+        self.assigning = False
         log.info("kafka partitions assigned: %s", [tp.partition for tp in assigned])
 
     async def _rebuild(self, tp: TopicPartition, shard: Shard, committed: int) -> str:
@@ -225,6 +227,8 @@ class KafkaSource:
         log.info("kafka consuming %s as group %s", self.name, s.group)
         while True:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=2000)
+            if self.assigning:
+                continue  # fetched before the shards were ready: fetched again after
             for tp, messages in batches.items():
                 for m in messages:
                     item = Incoming(

@@ -319,9 +319,16 @@ class Tansu:
         asyncio.run(create())
 
     def produce(
-        self, topic: str, readings: Iterable[Reading], pace: float = 0.0, chunk: int = 200
+        self,
+        topic: str,
+        readings: Iterable[Reading],
+        pace: float = 0.0,
+        chunk: int = 200,
+        keys: dict[str, str] | None = None,
     ) -> None:
-        """Canonical JSON readings keyed by station (its partition key), in order."""
+        """Canonical JSON readings keyed by station (its partition key: `keys`, by
+        default the example config's), in order."""
+        keys = keys or KEYS
         from aiokafka import AIOKafkaProducer
 
         async def send() -> None:
@@ -334,7 +341,7 @@ class Tansu:
                         await producer.send(
                             topic,
                             json.dumps(r.to_json()).encode(),
-                            key=KEYS.get(r.station, r.station).encode(),
+                            key=keys[r.station].encode(),
                         )
                     )
                     if len(batch) >= chunk:
