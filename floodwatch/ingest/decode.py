@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,10 @@ MAX_PAYLOAD = 64 * 1024
 MAX_BATCH = 10_000
 EXCERPT = 200
 STATION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+GOOD_IDS = 1_000_000  # valid station ids remembered (a bound against id floods)
+_STATION = attrgetter("station")
+_VALUE = attrgetter("value")
+_TZINFO = attrgetter("ts.tzinfo")
 
 
 class _Partial(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -46,6 +51,7 @@ class _Partial(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _decoder = msgspec.json.Decoder(Reading)
+_many = msgspec.json.Decoder(list[Reading])
 _partial = msgspec.json.Decoder(_Partial)
 _batch = msgspec.json.Decoder(list[msgspec.Raw])
 _any = msgspec.json.Decoder()
@@ -72,6 +78,36 @@ class Decoders:
     ) -> None:
         self.mappings = dict(mappings or {})
         self.max_payload = max_payload
+        self._good_ids: set[str] = set()  # station ids that matched STATION_RE
+
+    def decode_many(self, payloads: list[bytes], fmt: str) -> list[Reading] | None:
+        """The readings of many canonical payloads (one reading each) in one decode
+        call, or None when any of them is not a plain valid reading — then decode
+        them one by one, to reject each bad one with its reason and origin.
+
+        The payloads are joined into one JSON array; that the array has exactly
+        one valid `Reading` per payload proves each payload was one (a payload
+        cannot add or hide an element without breaking the count or the JSON)."""
+        if fmt != "canonical" or not payloads or max(map(len, payloads)) > self.max_payload:
+            return None
+        try:
+            readings = _many.decode(b"[" + b",".join(payloads) + b"]")
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        if len(readings) != len(payloads):
+            return None
+        stations = set(map(_STATION, readings))
+        unchecked = stations - self._good_ids
+        if unchecked:
+            if not all(map(STATION_RE.match, unchecked)):
+                return None
+            if len(self._good_ids) < GOOD_IDS:
+                self._good_ids.update(unchecked)
+        if not all(map(math.isfinite, map(_VALUE, readings))):
+            return None
+        if None in set(map(_TZINFO, readings)):
+            return None
+        return readings
 
     def decode(
         self,

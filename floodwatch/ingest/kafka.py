@@ -199,13 +199,13 @@ class KafkaSource:
         if await reader.position(tp) >= end:
             return None
         batch = await reader.getmany(tp, timeout_ms=5000, max_records=limit)
-        readings = []
-        for m in batch.get(tp, []):
-            if m.offset < end:
-                got, _ = self.service.decoders.decode(
-                    m.value or b"", self.settings.format, source=f"kafka:{tp.topic}"
-                )
-                readings.extend(got)
+        payloads = [m.value or b"" for m in batch.get(tp, []) if m.offset < end]
+        decoders = self.service.decoders
+        readings = decoders.decode_many(payloads, self.settings.format)
+        if readings is None:
+            readings = []
+            for payload in payloads:
+                readings.extend(decoders.decode(payload, self.settings.format)[0])
         return readings
 
     # -- consuming ---------------------------------------------------------------
@@ -230,14 +230,15 @@ class KafkaSource:
             if self.assigning:
                 continue  # fetched before the shards were ready: fetched again after
             for tp, messages in batches.items():
-                for m in messages:
+                if messages:  # one item per partition and fetch: decoded in one go
                     item = Incoming(
-                        m.value or b"",
+                        b"",
                         tp.topic,
                         s.format,
                         "kafka",
                         partition=tp.partition,
-                        offset=m.offset,
+                        offset=messages[0].offset,
+                        batch=[(m.offset, m.value or b"") for m in messages],
                     )
                     await self.service.put(item)
             await self.commit()

@@ -21,7 +21,8 @@ class Incoming:
     fields: dict[str, str] = field(default_factory=dict)  # read from the topic
     confirm: Callable[[], None] | None = None
     partition: int = -1  # Kafka only
-    offset: int = -1
+    offset: int = -1  # Kafka: of the message, or of the batch's first message
+    batch: list[tuple[int, bytes]] | None = None  # Kafka: (offset, payload) fetched together
     latest: int = -(2**62)  # latest event time among its readings (set when decoded)
     decoded: tuple[list[Reading], list[Rejected]] | None = None  # when a source decoded it
 

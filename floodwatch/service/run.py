@@ -33,6 +33,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from floodwatch.alerts.event import AlertEvent
@@ -51,6 +52,7 @@ log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
+_STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first
 STATS_EVERY = 60.0  # seconds between stats lines (queue depth, counters)
 
@@ -237,8 +239,11 @@ class Service:
             return item.fields.get("shard", LOCAL)
         return LOCAL
 
-    def _decode(self, item: Incoming, shard: Shard) -> tuple[list[Reading], list[Rejected]]:
-        self.stats.received[item.source] = self.stats.received.get(item.source, 0) + 1
+    def _decode(
+        self, item: Incoming, shard: Shard, count: bool = True
+    ) -> tuple[list[Reading], list[Rejected]]:
+        if count:
+            self.stats.received[item.source] = self.stats.received.get(item.source, 0) + 1
         problem = item.unmatched()
         if problem is not None:
             return [], [problem]
@@ -261,6 +266,36 @@ class Service:
             got = mine
         return got, bad
 
+    def _feed_batch(
+        self, item: Incoming, shard: Shard, readings: list[Reading], rejected: list[Rejected]
+    ) -> bool:
+        """Decode a fetched Kafka batch (skipping what the shard was fed before);
+        False when none of it was new."""
+        assert item.batch is not None
+        pairs = [(o, p) for o, p in item.batch if o >= shard.next_offset]
+        if not pairs:
+            return False
+        item.offset = pairs[-1][0]  # the last fed: the shard's position follows it
+        self.stats.received["kafka"] = self.stats.received.get("kafka", 0) + len(pairs)
+        got = self.decoders.decode_many([p for _, p in pairs], item.fmt)
+        if got is not None and not self._misplaced(got, shard):
+            readings.extend(got)
+            return True
+        for offset, payload in pairs:
+            one = Incoming(payload, item.topic, item.fmt, "kafka", partition=item.partition)
+            one.offset = offset
+            got, bad = self._decode(one, shard, count=False)
+            readings.extend(got)
+            if offset >= shard.quiet_until:
+                rejected.extend(bad)
+        return True
+
+    @staticmethod
+    def _misplaced(readings: list[Reading], shard: Shard) -> bool:
+        if shard.stations is None:
+            return False
+        return not shard.stations.issuperset(map(_STATION, readings))
+
     def _feed(self, items: list[Incoming]) -> tuple[EngineOutput, list[Incoming]]:
         """Run the items through their shards' engines; return what that produced
         (alerts, and every rejected reading or payload) and the items fed."""
@@ -278,14 +313,15 @@ class Service:
             for item in group:
                 if item.source == TICK:
                     ticks.append(int(item.payload))
-                    continue
-                if item.source == "kafka" and item.offset < shard.next_offset:
-                    continue  # fed before (a rebalance handed it over again)
-                got, bad = self._decode(item, shard)
-                readings.extend(got)
-                if item.source != "kafka" or item.offset >= shard.quiet_until:
-                    out.rejected.extend(bad)
-                fed.append(item)
+                elif item.batch is not None:
+                    if self._feed_batch(item, shard, readings, out.rejected):
+                        fed.append(item)
+                elif item.source != "kafka" or item.offset >= shard.next_offset:
+                    got, bad = self._decode(item, shard)
+                    readings.extend(got)
+                    if item.source != "kafka" or item.offset >= shard.quiet_until:
+                        out.rejected.extend(bad)
+                    fed.append(item)
             shard_out = shard.engine.process(readings)
             for target in ticks:
                 shard_out.extend(shard.engine.advance(ms_to_dt(target)))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from floodwatch.config.models import FieldMapping
-from floodwatch.ingest.decode import decode_payload
+from floodwatch.ingest.decode import Decoders, decode_payload
 from floodwatch.ingest.topics import compile_topic
 
 ONE = {"station": "p1", "kind": "level", "value": 310.2, "ts": "2026-07-07T03:00:00Z"}
@@ -52,3 +55,35 @@ def test_field_mapping_scales_values_and_reads_local_time() -> None:
         json.dumps({**ONE, "ts": 1783393200000}).encode(), "ms", mappings={"ms": epoch}
     )
     assert good[0].ts.isoformat() == "2026-07-07T03:00:00+00:00"
+
+
+PIECES = [
+    json.dumps(ONE).encode(),
+    json.dumps({**ONE, "station": "p2", "value": -1e300}).encode(),
+    json.dumps({**ONE, "station": "bad/id"}).encode(),
+    json.dumps({**ONE, "value": None}).encode(),
+    json.dumps({**ONE, "ts": "2026-07-07T03:00:00"}).encode(),
+    json.dumps([ONE, ONE]).encode(),
+    json.dumps(ONE).encode() + b"," + json.dumps(ONE).encode(),
+    b"]",
+    b"[",
+    b"",
+    b'{"station": "p1", "kind": "level", "value": 1e999, "ts": "2026-07-07T03:00:00Z"}',
+    b"\xff\xfe",
+    b"1",
+]
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=12))
+def test_decoding_a_batch_at_once_gives_what_one_by_one_gives_or_defers(
+    payloads: list[bytes],
+) -> None:
+    """Many payloads in one call: either exactly the readings decoding each gives
+    (when every one is a valid reading), or None (decode them one by one)."""
+    decoders = Decoders()
+    one_by_one = [decoders.decode(p, "canonical") for p in payloads]
+    at_once = decoders.decode_many(payloads, "canonical")
+    if all(len(good) == 1 and not bad for good, bad in one_by_one):
+        assert at_once == [good[0] for good, _ in one_by_one]
+    else:
+        assert at_once is None
