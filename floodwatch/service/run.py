@@ -53,7 +53,8 @@ log = logging.getLogger("floodwatch.service")
 TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
 _STATION = attrgetter("station")
-LINGER = 0.002  # seconds a step waits for more messages after the first
+LINGER = 0.002  # seconds a step waits for more messages after the first …
+LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
 STATS_EVERY = 60.0  # seconds between stats lines (queue depth, counters)
 
 
@@ -463,7 +464,18 @@ class Service:
                 continue
             # Let the sources hand over what has arrived meanwhile (a step costs a
             # commit: one message per step would cap the rate at commits/s).
+            # Each step ends in an fsync, so while messages keep arriving wait a
+            # little longer (up to LINGER_MAX) to store more with one commit.
+            started = time.monotonic()
+            waiting = 0
             await asyncio.sleep(LINGER)
+            while (
+                self.queue.qsize() > waiting
+                and self.queue.qsize() < limit
+                and time.monotonic() - started < LINGER_MAX
+            ):
+                waiting = self.queue.qsize()
+                await asyncio.sleep(LINGER)
             items = [first]
             while len(items) < limit and not self.queue.empty():
                 items.append(self.queue.get_nowait())
