@@ -361,6 +361,30 @@ def keys(config_dir: Path, partitions: int | None) -> None:
         click.echo(f"{station}\t{key}{where}")
 
 
+@main.command("test-rules")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def test_rules(files: tuple[Path, ...]) -> None:
+    """Run rule tests: input series and the alert timeline they must raise.
+    Exit 0 when all pass, 1 when any fails, 2 when a file or config is invalid."""
+    from floodwatch.ruletest import run_tests
+
+    failed = total = 0
+    for file in files:
+        try:
+            outcomes = run_tests(file)
+        except ConfigError as exc:
+            click.echo(exc.report(), err=True)
+            sys.exit(2)
+        for outcome in outcomes:
+            total += 1
+            failed += not outcome.passed
+            click.echo(outcome.report(file))
+    click.echo(f"{total - failed} passed, {failed} failed", err=True)
+    sys.exit(1 if failed else 0)
+
+
 @main.command()
 @click.option("--store", type=click.Path(path_type=Path, exists=True), required=True)
 @click.option("--active", is_flag=True, help="only the alerts firing now")

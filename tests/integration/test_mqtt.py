@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from floodwatch.readings import Reading
 from floodwatch.sim import simulate
@@ -18,6 +21,7 @@ from tests.integration.services import (
     Mosquitto,
     batch_lines,
     expected_transitions,
+    make_certificates,
     service_config,
     stored_transitions,
     storm_days,
@@ -162,3 +166,44 @@ def test_an_unreachable_broker_is_named_at_start(tmp_path: Path) -> None:
     log = fw.log.read_text()
     assert f"cannot reach the MQTT broker at mqtt://127.0.0.1:{port}" in log
     assert "Traceback" not in log
+
+
+def _with_tls(cfg: Path, ca: Path) -> Path:
+    path = cfg / "service.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["service"]["mqtt"]["tls"] = {"ca_file": str(ca)}
+    path.write_text(yaml.safe_dump(doc))
+    return cfg
+
+
+def test_tls_to_the_broker_with_its_ca_and_a_clear_refusal_with_another(tmp_path: Path) -> None:
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    other_ca = make_certificates(tmp_path / "other")[0]
+    broker = Mosquitto(tmp_path / "mosquitto", tls=(ca, cert, key))
+    broker.start()
+    fw = Floodwatch(_with_tls(service_config(tmp_path / "ok", broker.port), ca), tmp_path / "ok")
+    try:
+        fw.start()
+        fw.wait_log("mqtt connected")
+        broker.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        expected = expected_transitions(fw.config, STORM)
+        db = tmp_path / "ok" / "var" / "floodwatch.db"
+        wait_for(lambda: stored_transitions(db) == expected, 30, "alerts stored over TLS")
+        assert fw.stop() == 0
+        # A broker whose certificate our CA did not sign: named at start, exit 2.
+        wrong = _with_tls(service_config(tmp_path / "wrong", broker.port), other_ca)
+        done = subprocess.run(
+            [sys.executable, "-m", "floodwatch", "run", "--config", str(wrong)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path / "wrong",
+        )
+        assert done.returncode == 2
+        assert "cannot reach the MQTT broker" in done.stderr
+        assert "certificate verify failed" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        fw.kill()
+        broker.stop()
