@@ -361,6 +361,115 @@ def keys(config_dir: Path, partitions: int | None) -> None:
         click.echo(f"{station}\t{key}{where}")
 
 
+@main.command()
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=EXAMPLE_CONFIG,
+    show_default=True,
+)
+@click.option(
+    "--input",
+    "history",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="recorded readings: canonical .jsonl, .csv (station,kind,ts,value) or .parquet",
+)
+@click.option(
+    "--events",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="what really happened (YAML): scored as hits, misses, false alarms, lead times",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("backtest-report"),
+    show_default=True,
+)
+@click.option(
+    "--compare",
+    "other_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="another config directory: report what changing to it does",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def backtest(
+    config_dir: Path,
+    history: Path,
+    events: Path | None,
+    report_dir: Path,
+    other_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Run a config over recorded history and write a report (Markdown, HTML, plots)."""
+    from floodwatch.backtest.analysis import compare, load_events, related, run_backtest, score
+    from floodwatch.backtest.report import Report, write_report
+
+    compiled = load(config_dir)
+    other = load(other_dir) if other_dir is not None else None
+    try:
+        scored_against = load_events(events) if events is not None else None
+    except ConfigError as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(2)
+    started = time.perf_counter()
+    runs = []
+    for cfg, label in ((compiled, str(config_dir)), (other, str(other_dir))):
+        if cfg is None:
+            continue
+        with click.progressbar(
+            length=1000, label=f"backtest {label}", file=sys.stderr, hidden=quiet
+        ) as bar:
+            shown = 0
+
+            def progress(done: int, total: int) -> None:
+                nonlocal shown
+                now = int(1000 * done / max(1, total))
+                bar.update(now - shown)
+                shown = now
+
+            try:
+                runs.append(run_backtest(cfg, history, progress))
+            except ValueError as exc:
+                click.echo(f"{history}: {exc}", err=True)
+                sys.exit(2)
+    run, other_run = runs[0], (runs[1] if len(runs) > 1 else None)
+    links = related(compiled)
+    run_score = score(run, scored_against, links) if scored_against else None
+    other_score = score(other_run, scored_against, links) if scored_against and other_run else None
+    report = Report(
+        "floodwatch backtest",
+        config_dir,
+        history,
+        run,
+        compiled,
+        events=scored_against,
+        score=run_score,
+        other_config=other_dir,
+        other=other_run,
+        other_score=other_score,
+        comparison=compare(run, other_run, run_score, other_score) if other_run else None,
+        seconds=time.perf_counter() - started,
+    )
+    files = write_report(report, report_dir)
+    rate = run.readings / max(1e-9, report.seconds)
+    summary = f"{run.readings:,} readings, {len(run.alerts)} alert transitions"
+    if run_score is not None:
+        summary += (
+            f"; events {len(run_score.events)}: {run_score.hits} hits, {run_score.misses} "
+            f"misses, {len(run_score.false_alarms)} false alarms"
+        )
+    if report.comparison is not None:
+        c = report.comparison
+        summary += f"; change: +{len(c.added)} / -{len(c.removed)} transitions"
+    click.echo(summary)
+    click.echo(
+        f"report: {files[0]} and {files[1]} ({report.seconds:.1f} s, {rate:,.0f} readings/s)"
+    )
+
+
 @main.command("test-rules")
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -1,0 +1,1 @@
+"""Backtests: run a config over recorded history, score it against what happened."""
