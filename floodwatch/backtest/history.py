@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from floodwatch.ingest.decode import Decoders
 from floodwatch.readings import Reading, Rejected, RejectReason
@@ -90,28 +91,34 @@ def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
         done += n if kind == "parquet" else int(batch.nbytes)
         ts = batch.column("ts")
         if pa.types.is_string(ts.type) or pa.types.is_large_string(ts.type):
-            text = ts.to_pylist()
-            stamps = [_iso(t) for t in text]
+            stamps = [_iso(t) for t in ts.to_pylist()]
         else:
             unit = ts.type.unit if pa.types.is_timestamp(ts.type) else "ms"
-            ms = pc.cast(ts, pa.timestamp(unit)).cast(pa.int64()).to_numpy(zero_copy_only=False)
-            scale = {"s": 1000, "ms": 1, "us": 0.001, "ns": 0.000001}[unit]
-            stamps = [datetime.fromtimestamp(v * scale / 1000, UTC) for v in ms.tolist()]
-        chunk = Chunk([], done=min(done, total), total=total)
+            raw = pc.cast(ts, pa.timestamp(unit)).cast(pa.int64()).to_numpy(zero_copy_only=False)
+            ms = (raw // {"s": 1, "ms": 1, "us": 1000, "ns": 1_000_000}[unit]) * (
+                1000 if unit == "s" else 1
+            )
+            # A sweep of many stations shares one time: one datetime per distinct time.
+            ms_list = ms.tolist()
+            cache = {v: datetime.fromtimestamp(v / 1000, UTC) for v in set(ms_list)}
+            stamps = [cache[v] for v in ms_list]
+        stations = batch.column("station").to_pylist()
+        kinds = batch.column("kind").to_pylist()
         values = batch.column("value").to_pylist()
-        for station, kind_, stamp, value, raw in zip(
-            batch.column("station").to_pylist(),
-            batch.column("kind").to_pylist(),
-            stamps,
-            values,
-            range(n),
-            strict=True,
+        chunk = Chunk([], done=min(done, total), total=total)
+        if None not in stamps and all(batch.column(c).null_count == 0 for c in COLUMNS):
+            make: Any = Reading  # positional construction in C, one call per row
+            chunk.readings = list(map(make, stations, kinds, map(float, values), stamps))
+            yield chunk
+            continue
+        for row, (station, kind_, stamp, value) in enumerate(
+            zip(stations, kinds, stamps, values, strict=True)
         ):
             if stamp is None or value is None or station is None or kind_ is None:
                 chunk.rejected.append(
                     Rejected(
                         RejectReason.SCHEMA,
-                        f"row {done - n + raw}: a field is empty or the time has no zone",
+                        f"row {done - n + row}: a field is empty or the time has no zone",
                         raw=f"{station},{kind_},{stamp},{value}",
                         source=str(path),
                     )
