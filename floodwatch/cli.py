@@ -328,7 +328,7 @@ def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     loaded = _load_or_exit(config_dir)
 
     async def main_async() -> int:
-        return await run_service(Service(loaded, store=store))
+        return await run_service(Service(loaded, store=store, config_dir=config_dir))
 
     sys.exit(asyncio.run(main_async()))
 

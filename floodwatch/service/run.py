@@ -37,14 +37,17 @@ from operator import attrgetter
 from pathlib import Path
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.config import load_config_dir
+from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
-from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
+from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt, ts_to_ms
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
+from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.store import Store
 
@@ -52,6 +55,7 @@ log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
+CONFIG_RULE = "floodwatch/config"  # the operations alert of a config that does not load
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
 LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
@@ -66,6 +70,8 @@ class Stats:
     alerts_new: int = 0
     steps: int = 0
     replayed: int = 0
+    reloads: int = 0
+    reload_failures: int = 0
 
 
 @dataclass
@@ -89,8 +95,11 @@ class Service:
         *,
         store: Path | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
+        config_dir: Path | None = None,
     ) -> None:
         self.loaded = loaded
+        self.config_dir = config_dir  # reloaded from here (hot reload)
+        self.reload_problem: AlertEvent | None = None  # the open config operations alert
         self.settings: ServiceSettings = loaded.config.service
         self.compiled = compile_config(loaded)
         self.store_path = Path(store or self.settings.store)
@@ -404,6 +413,102 @@ class Service:
             ticks.append(Incoming(str(target).encode(), TICK, TICK, TICK, {"shard": name}))
         return self.step(ticks) if ticks else []
 
+    # -- hot reload ----------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Load the config directory again; if valid, swap it in with every shard's
+        state carried over (`rules/reload.py`); if not, keep running on the current
+        one and raise an operations alert naming file and line. True when swapped."""
+        assert self.config_dir is not None and self.store is not None
+        try:
+            loaded = load_config_dir(self.config_dir)
+            compiled = compile_config(loaded)
+            if self.settings.kafka is not None:
+                from floodwatch.ingest.partition import station_keys
+
+                if station_keys(compiled) != station_keys(self.compiled):
+                    raise ConfigError(
+                        [
+                            ConfigIssue(
+                                self.config_dir,
+                                None,
+                                None,
+                                (),
+                                "the change links stations differently (their Kafka keys "
+                                "change): restart with re-keyed producers to apply it",
+                            )
+                        ]
+                    )
+        except ConfigError as exc:
+            self.stats.reload_failures += 1
+            log.error(
+                "config reload failed; still running on the previous config:\n%s", exc.report()
+            )
+            self._config_alert(exc.issues)
+            return False
+        active = [a for shard in self.shards.values() for a in shard.engine.active_alerts()]
+        report = changes(self.compiled, compiled, active)
+        for shard in (*self.shards.values(), *self.parked.values()):
+            fresh = Engine(compiled if shard.stations is None else compiled.subset(shard.stations))
+            carry_over(shard.engine, fresh)
+            shard.engine = fresh
+        if loaded.config.service != self.settings:
+            log.warning("the service: section changed; restart floodwatch to apply that part")
+        self.loaded, self.compiled = loaded, compiled
+        self.stats.reloads += 1
+        log.info(
+            "config reloaded from %s: %s",
+            self.config_dir,
+            "; ".join(report) if report else "no change to rules, stations or thresholds",
+        )
+        self._config_alert([])
+        self.write_snapshot()
+        return True
+
+    def _config_alert(self, issues: list[ConfigIssue]) -> None:
+        """Raise (or update, or resolve) the `info` operations alert on the config."""
+        from floodwatch.alerts.event import episode_id
+        from floodwatch.alerts.state import Severity, Transition
+
+        assert self.store is not None
+        open_ = self.reload_problem
+        if not issues and open_ is None:
+            return
+        now = int(time.time() * 1000)
+        start = now if open_ is None else ts_to_ms(open_.episode_start)
+        first = str(issues[0]) if issues else ""
+        event = AlertEvent(
+            id=episode_id(CONFIG_RULE, "floodwatch", start),
+            rule=CONFIG_RULE,
+            kind="operations",
+            station="floodwatch",
+            station_name="floodwatch",
+            severity=Severity.INFO,
+            previous_severity=None if open_ is None or not issues else Severity.INFO,
+            transition=Transition.RESOLVED if not issues else Transition.FIRING,
+            ts=ms_to_dt(now),
+            episode_start=ms_to_dt(start),
+            value=None,
+            threshold=None,
+            unit="",
+            message_zh=(
+                f"配置文件有误，仍按原配置运行：{first}" if issues else "配置已更新，错误已消除"
+            ),
+            message_en=(
+                f"config reload failed, still running on the previous config: {first}"
+                if issues
+                else "config reloaded; the error is gone"
+            ),
+            details={"issues": [str(i) for i in issues]},
+        )
+        if issues and open_ is not None:
+            return  # still failing: the alert is up already
+        with self.store.transaction():
+            new = self.store.record([event])
+        self.reload_problem = event if issues else None
+        for e in new:
+            self.on_alert(e)
+
     # -- snapshots ---------------------------------------------------------------
 
     def write_snapshot(self) -> None:
@@ -548,6 +653,8 @@ async def run_service(service: Service) -> int:
     ]
     if service.dead_letter_topics.enabled:
         tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
+    if service.config_dir is not None:
+        tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -568,6 +675,36 @@ async def run_service(service: Service) -> int:
         if error is not None:
             raise error
     return 1 if bridge is not None and bridge.failure is not None else 0
+
+
+async def _watch_config(service: Service) -> None:
+    """Reload on SIGHUP and whenever a YAML file of the config directory changes."""
+    import watchfiles
+
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # we log what we do about it
+    directory = service.config_dir
+    assert directory is not None
+    asked = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, asked.set)
+
+    def yaml_file(change: watchfiles.Change, path: str) -> bool:
+        return path.endswith((".yaml", ".yml"))
+
+    async def watch() -> None:
+        async for _ in watchfiles.awatch(
+            directory, watch_filter=yaml_file, recursive=False, debounce=500
+        ):
+            asked.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        while True:
+            await asked.wait()
+            asked.clear()
+            log.info("config directory changed (or SIGHUP): reloading")
+            service.reload()
+    finally:
+        watcher.cancel()
 
 
 async def run_bridge(loaded: LoadedConfig) -> int:
