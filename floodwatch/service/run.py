@@ -540,7 +540,8 @@ class Service:
             f"stats: queue {self.queue.qsize()}/{self.queue.maxsize}; received {st.received}; "
             f"readings {st.readings}; rejected {st.rejected}; steps {st.steps}; "
             f"new alerts {st.alerts_new}; event clock {self._clock_text()}; "
-            f"{self.active_alerts()} alerts active"
+            f"{self.active_alerts()} alerts active; config reloads {st.reloads}, "
+            f"failed {st.reload_failures}"
         )
 
     def maybe_log_stats(self) -> None:
