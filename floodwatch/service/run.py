@@ -691,9 +691,18 @@ async def _watch_config(service: Service) -> None:
     def yaml_file(change: watchfiles.Change, path: str) -> bool:
         return path.endswith((".yaml", ".yml"))
 
+    # The watcher waits in a thread: it must be told to stop (stop_event, checked
+    # every `step` ms) and awaited, or the process cannot exit.
+    stop = asyncio.Event()
+
     async def watch() -> None:
         async for _ in watchfiles.awatch(
-            directory, watch_filter=yaml_file, recursive=False, debounce=500
+            directory,
+            watch_filter=yaml_file,
+            recursive=False,
+            debounce=500,
+            stop_event=stop,
+            rust_timeout=1000,
         ):
             asked.set()
 
@@ -705,7 +714,9 @@ async def _watch_config(service: Service) -> None:
             log.info("config directory changed (or SIGHUP): reloading")
             service.reload()
     finally:
-        watcher.cancel()
+        stop.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(watcher, timeout=3)
 
 
 async def run_bridge(loaded: LoadedConfig) -> int:
@@ -763,16 +774,26 @@ async def run_bridge(loaded: LoadedConfig) -> int:
 
 def _stop_on_signals(stopping: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
+
+    def stop(sig: signal.Signals) -> None:
+        log.info("%s received: stopping", sig.name)
+        stopping.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, stop, sig)
 
 
 async def _cancel(tasks: list[asyncio.Task[object]]) -> None:
+    """Cancel and wait for the tasks. A cancellation can be lost inside a library
+    (Python 3.11's `asyncio.wait_for` swallows one that lands as its future
+    completes — aiomqtt's subscribe at connect time), so cancel again until done."""
+    while pending := [t for t in tasks if not t.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
     for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s ended with %r while stopping", task.get_name(), task.exception())
 
 
 async def _wait(event: asyncio.Event) -> object:

@@ -207,3 +207,22 @@ def test_tls_to_the_broker_with_its_ca_and_a_clear_refusal_with_another(tmp_path
     finally:
         fw.kill()
         broker.stop()
+
+
+def test_sigterm_right_after_start_still_stops_within_10_s(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """A stop that lands while the MQTT client subscribes (a cancellation Python
+    3.11's wait_for can swallow) must still end the process promptly."""
+    cfg = service_config(tmp_path, mosquitto.port)
+    fw = Floodwatch(cfg, tmp_path)
+    try:
+        for n in range(1, 4):
+            fw.start()
+            fw.wait_log("floodwatch running", count=n)
+            started = time.monotonic()
+            assert fw.stop(timeout=10) == 0
+            assert time.monotonic() - started < 10
+    finally:
+        fw.kill()
+    assert fw.log.read_text().count("SIGTERM received: stopping") == 3
