@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer
 
 from floodwatch.ingest.partition import partition_of
@@ -138,3 +139,39 @@ def test_run_with_both_sources_takes_mqtt_through_kafka_and_publishes_dead_lette
     finally:
         sub.kill()
         fw.kill()
+
+
+def test_two_bridges_share_an_mqtt_5_subscription_and_forward_each_reading_once(
+    tmp_path: Path, mosquitto: Mosquitto, kafka: Tansu
+) -> None:
+    kafka.create_topic("readings", 4)
+    bridges = []
+    for name in ("b1", "b2"):
+        cfg = service_config(tmp_path / name, mosquitto.port, kafka=kafka.bootstrap)
+        path = cfg / "service.yaml"
+        doc = yaml.safe_load(path.read_text())
+        doc["service"]["mqtt"].update(client_id=f"bridge-{name}", shared_group="bridges")
+        path.write_text(yaml.safe_dump(doc))
+        bridges.append(Floodwatch(cfg, tmp_path / name, command="bridge"))
+    try:
+        for bridge in bridges:
+            bridge.start()
+            bridge.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        messages = consume(kafka.bootstrap, "readings", len(STORM))
+        sent = sorted(json.dumps(r.to_json(), sort_keys=True) for r in STORM)
+        got = sorted(json.dumps(json.loads(v), sort_keys=True) for _, _, v in messages)
+        assert got == sent  # every reading once, none twice
+        for bridge in bridges:
+            assert bridge.stop() == 0
+        forwarded = [
+            int(line.split("stopped: ")[1].split(" readings")[0])
+            for bridge in bridges
+            for line in bridge.log.read_text().splitlines()
+            if "floodwatch bridge stopped" in line
+        ]
+        assert sum(forwarded) == len(STORM)
+        assert all(n > 0 for n in forwarded), "the shared subscription did not share"
+    finally:
+        for bridge in bridges:
+            bridge.kill()
