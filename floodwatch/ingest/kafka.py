@@ -110,7 +110,6 @@ class KafkaSource:
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
         self.assigning = False  # a rebalance listener is preparing shards
-        self.keys = station_keys(service.compiled)
 
     @property
     def name(self) -> str:
@@ -133,8 +132,9 @@ class KafkaSource:
             name = shard_name(tp)
             if name in service.shards:
                 continue  # kept through the rebalance
-            partitions = self.consumer.partitions_for_topic(tp.topic) or {tp.partition}
-            stations = frozenset(stations_of(self.keys, len(partitions), tp.partition))
+            partitions = len(self.consumer.partitions_for_topic(tp.topic) or {tp.partition})
+            keys = station_keys(service.compiled)  # the config in force (hot reload)
+            stations = frozenset(stations_of(keys, partitions, tp.partition))
             committed = await self.consumer.committed(tp)
             parked = service.parked.get(name)
             if (
@@ -146,12 +146,12 @@ class KafkaSource:
                 service.take_shard(parked)
                 how = f"resumed at offset {parked.next_offset}"
             elif committed is None:
-                shard = service.new_shard(name, stations)
+                shard = service.new_shard(name, stations, partitions)
                 shard.next_offset = (await self.consumer.beginning_offsets([tp]))[tp]
                 service.take_shard(shard)
                 how = "new: reading from the beginning"
             else:
-                shard = service.new_shard(name, stations)
+                shard = service.new_shard(name, stations, partitions)
                 how = await self._rebuild(tp, shard, committed)
                 service.take_shard(shard)
             log.info("kafka partition %s assigned (%d stations): %s", name, len(stations), how)

@@ -81,6 +81,7 @@ class Shard:
     name: str  # LOCAL, or the Kafka "topic/partition"
     engine: Engine
     stations: frozenset[str] | None = None  # None: every configured station
+    partitions: int = 0  # Kafka: how many partitions the topic had (stations depend on it)
     next_offset: int = 0  # Kafka: the next offset to feed
     quiet_until: int = 0  # Kafka: offsets below were fed before (dead-lettered already)
     clock_at_input: int | None = None  # event clock when input last arrived
@@ -171,16 +172,16 @@ class Service:
             if self.settings.kafka is None:
                 continue
             stations = frozenset(entry["stations"])  # type: ignore[call-overload]
-            shard = self.new_shard(name, stations)
+            shard = self.new_shard(name, stations, int(entry.get("partitions", 0)))  # type: ignore[call-overload]
             snapshot.restore(shard.engine, entry["engine"])  # type: ignore[arg-type]
             shard.next_offset = int(entry["next_offset"])  # type: ignore[call-overload]
             self.parked[name] = shard
 
     # -- Kafka shards ------------------------------------------------------------
 
-    def new_shard(self, name: str, stations: frozenset[str]) -> Shard:
+    def new_shard(self, name: str, stations: frozenset[str], partitions: int = 0) -> Shard:
         """A fresh engine watching only `stations` (one partition's share)."""
-        return Shard(name, Engine(self.compiled.subset(stations)), stations)
+        return Shard(name, Engine(self.compiled.subset(stations)), stations, partitions)
 
     def take_shard(self, shard: Shard) -> None:
         """Start feeding `shard` (its partition was assigned to this process)."""
@@ -426,7 +427,8 @@ class Service:
             if self.settings.kafka is not None:
                 from floodwatch.ingest.partition import station_keys
 
-                if station_keys(compiled) != station_keys(self.compiled):
+                keys = station_keys(compiled)
+                if any(keys.get(s, k) != k for s, k in station_keys(self.compiled).items()):
                     raise ConfigError(
                         [
                             ConfigIssue(
@@ -449,6 +451,12 @@ class Service:
         active = [a for shard in self.shards.values() for a in shard.engine.active_alerts()]
         report = changes(self.compiled, compiled, active)
         for shard in (*self.shards.values(), *self.parked.values()):
+            if shard.partitions:  # a station added to the config may land in this partition
+                from floodwatch.ingest.partition import station_keys, stations_of
+
+                partition = int(shard.name.rpartition("/")[2])
+                mine = stations_of(station_keys(compiled), shard.partitions, partition)
+                shard.stations = frozenset(mine)
             fresh = Engine(compiled if shard.stations is None else compiled.subset(shard.stations))
             carry_over(shard.engine, fresh)
             shard.engine = fresh
@@ -517,6 +525,7 @@ class Service:
             shard.name: {
                 "engine": snapshot.capture(shard.engine),
                 "stations": sorted(shard.stations) if shard.stations is not None else None,
+                "partitions": shard.partitions,
                 "next_offset": shard.next_offset,
             }
             for shard in (*self.parked.values(), *self.shards.values())

@@ -71,3 +71,54 @@ def test_a_reading_in_the_wrong_partition_is_dead_lettered(tmp_path: Path) -> No
     ]
     assert service.stats.readings == 1
     assert service.committable() == {"readings/0": 2}
+
+
+NEW_POND = """
+  - id: {id}
+    name: 新塘
+    type: pond
+    village: {{name: 下坞村, code: "330182104202"}}
+    town: {{name: 凤川镇, code: "330182104"}}
+    interval: 5m
+    levels: {{crest: 205.5, check_flood: 205.1, design_flood: 204.9, flood_limit: 204.2}}
+"""
+
+
+def test_a_reload_that_adds_a_station_gives_it_to_its_partitions_shard(tmp_path: Path) -> None:
+    cfg = service_config(tmp_path, kafka="127.0.0.1:9")
+    service = Service(load_config_dir(cfg), config_dir=cfg)
+    service.open()
+    for p in range(4):
+        keys = station_keys(service.compiled)
+        service.take_shard(
+            service.new_shard(f"readings/{p}", frozenset(stations_of(keys, 4, p)), 4)
+        )
+    stations = cfg / "stations.yaml"
+    stations.write_text(stations.read_text() + NEW_POND.format(id="xinzhai-pond"))
+    assert service.reload()
+    home = partition_of("xinzhai-pond", 4)
+    assert "xinzhai-pond" in (service.shards[f"readings/{home}"].stations or set())
+    assert all(
+        "xinzhai-pond" not in (s.stations or set())
+        for name, s in service.shards.items()
+        if name != f"readings/{home}"
+    )
+    # Evaluating Xiawu together with Maokeng's culvert changes Xiawu's key: its
+    # readings would belong in another partition. Refused; the config in force stays.
+    rules = cfg / "rules.yaml"
+    rules.write_text(
+        rules.read_text().replace(
+            "stations: [maokeng-pond]", "stations: [maokeng-pond, xiawu-pond]"
+        )
+    )
+    stations.write_text(
+        stations.read_text().replace(
+            "      flood_limit: 204.2\n",
+            "      flood_limit: 204.2\n    links: {outlet: maokeng-culvert}\n",
+        )
+    )
+    compile_config(load_config_dir(cfg))  # a valid config in itself
+    assert not service.reload()
+    assert service.reload_problem is not None
+    assert "Kafka keys" in service.reload_problem.message_en
+    service.close()
