@@ -59,6 +59,7 @@ class RejectReason(enum.StrEnum):
     DUPLICATE = "duplicate"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     WRONG_PARTITION = "wrong_partition"
+    DELIVERY = "delivery_refused"  # a destination refused an alert for good (4xx)
 
 
 class Rejected(msgspec.Struct, frozen=True):

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
-from floodwatch.alerts.state import EvacuationStage
+from floodwatch.alerts.state import EvacuationStage, Severity, Status
 from floodwatch.config.errors import Loc
 from floodwatch.config.values import (
     AdminCode,
@@ -538,6 +538,44 @@ class DeadLetterSettings(Model):
     )
 
 
+# -- alert fan-out (`service.notify`) -------------------------------------------------
+
+
+class Destination(Model):
+    type: Literal["webhook", "console"]
+    status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
+    url: str | None = Field(None, description="webhook: where to POST the alert JSON")
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
+
+
+class Route(Model):
+    to: list[Identifier] = Field(min_length=1)
+    status: Status = Status.ACTUAL
+    min_severity: Severity = Severity.INFO
+    rules: list[str] | None = None
+    stations: list[str] | None = None
+    station_types: list[str] | None = None
+    villages: list[str] | None = Field(None, description="village codes")
+    towns: list[str] | None = Field(None, description="town codes")
+
+
+class NotifySettings(Model):
+    destinations: dict[Identifier, Destination] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")
+
+    def problems(self) -> Problems:
+        for name, dest in self.destinations.items():
+            if dest.type == "webhook" and not dest.url:
+                yield ("destinations", name, "url"), "a webhook needs a url"
+        for i, route in enumerate(self.routes):
+            for j, target in enumerate(route.to):
+                if target not in self.destinations:
+                    known = ", ".join(sorted(self.destinations)) or "none"
+                    yield ("routes", i, "to", j), f"no destination {target!r} (known: {known})"
+
+
 class ServiceSettings(Model):
     store: str = Field("var/floodwatch.db", description="SQLite database (alerts, inbox, ledger)")
     snapshot_every: Duration = Field(
@@ -555,6 +593,7 @@ class ServiceSettings(Model):
     mqtt: MqttSettings | None = None
     kafka: KafkaSettings | None = None
     mappings: dict[FormatName, FieldMapping] = Field(default_factory=dict)
+    notify: NotifySettings | None = Field(None, description="where alert transitions go")
 
     def problems(self) -> Problems:
         known = {"canonical", "batch", *self.mappings}
@@ -571,6 +610,9 @@ class ServiceSettings(Model):
         for name, mapping in self.mappings.items():
             for loc, message in mapping.problems():
                 yield ("mappings", name, *loc), message
+        if self.notify is not None:
+            for loc, message in self.notify.problems():
+                yield ("notify", *loc), message
         dead = self.dead_letter
         if dead.mqtt_topic is not None:
             if self.mqtt is None:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
@@ -43,6 +44,7 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.routing import Router, delivery_key
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt, ts_to_ms
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
@@ -50,6 +52,9 @@ from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.store import Store
+
+if TYPE_CHECKING:
+    from floodwatch.notify.deliver import Deliverer
 
 log = logging.getLogger("floodwatch.service")
 
@@ -126,6 +131,8 @@ class Service:
         self.last_snapshot = time.monotonic()
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
+        self.router = Router(self.settings.notify, self.compiled) if self.settings.notify else None
+        self.deliverer: Deliverer | None = None  # started by run_service
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
 
@@ -233,11 +240,24 @@ class Service:
             self._replay_step(batch)
         return count
 
+    def _store_alerts(self, alerts: list[AlertEvent]) -> list[AlertEvent]:
+        """Record transitions and, for those not stored before, their deliveries
+        (inside the caller's transaction); return the new ones."""
+        assert self.store is not None
+        new = self.store.record(alerts)
+        if self.router is not None and new:
+            self.store.enqueue(
+                (delivery_key(e, name), name, e)
+                for e in new
+                for name in self.router.destinations(e)
+            )
+        return new
+
     def _replay_step(self, batch: list[Incoming]) -> None:
         assert self.store is not None
         out, _ = self._feed(batch)
         with self.store.transaction():
-            new = self.store.record(out.alerts)
+            new = self._store_alerts(out.alerts)
         for event in new:  # stored before a crash? then not new; else announce now
             self.on_alert(event)
 
@@ -356,7 +376,7 @@ class Service:
             out, fed = self._feed(items)
             if out.rejected:
                 self.dead_letter.write(out.rejected)
-            new = self.store.record(out.alerts)
+            new = self._store_alerts(out.alerts)
         for r in out.rejected:
             self.stats.rejected[r.reason.value] = self.stats.rejected.get(r.reason.value, 0) + 1
         for item in items:
@@ -370,6 +390,8 @@ class Service:
                 self._committable[name] = shard.next_offset
         self.stats.steps += 1
         self.stats.alerts_new += len(new)
+        if new and self.deliverer is not None:
+            self.deliverer.wake()
         if self.on_stored is not None:
             self.on_stored(items)
         for event in new:
@@ -463,6 +485,8 @@ class Service:
         if loaded.config.service != self.settings:
             log.warning("the service: section changed; restart floodwatch to apply that part")
         self.loaded, self.compiled = loaded, compiled
+        if self.router is not None:
+            self.router.compiled = compiled
         self.stats.reloads += 1
         log.info(
             "config reloaded from %s: %s",
@@ -512,7 +536,9 @@ class Service:
         if issues and open_ is not None:
             return  # still failing: the alert is up already
         with self.store.transaction():
-            new = self.store.record([event])
+            new = self._store_alerts([event])
+        if new and self.deliverer is not None:
+            self.deliverer.wake()
         self.reload_problem = event if issues else None
         for e in new:
             self.on_alert(e)
@@ -665,6 +691,11 @@ async def run_service(service: Service) -> int:
         tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
     if service.config_dir is not None:
         tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))
+    if settings.notify is not None and service.store is not None:
+        from floodwatch.notify.deliver import Deliverer
+
+        service.deliverer = Deliverer(settings.notify, service.store, service.dead_letter)
+        tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)

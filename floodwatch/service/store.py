@@ -6,6 +6,10 @@
   re-reading Kafka) adds nothing twice, and `record` says which are new — only
   those are notified.
 - `active`: the alerts firing now, as of the last transition stored.
+- `outbox`: every delivery of an alert transition to a destination, written
+  in the same transaction as the transition; pending until the destination
+  confirms it (`done`) or refuses it for good (`dead`). A crash loses none; a
+  restart resends only those not confirmed, under the same idempotency key.
 - `inbox`: MQTT messages received since the last engine snapshot, numbered by
   a sequence that never goes back (AUTOINCREMENT: pruning must not make a new
   message look older than the snapshot). They are
@@ -52,7 +56,22 @@ CREATE TABLE IF NOT EXISTS inbox (
     topic TEXT NOT NULL, format TEXT NOT NULL, payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    key TEXT PRIMARY KEY, destination TEXT NOT NULL, event TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at REAL NOT NULL,
+    last_error TEXT, created REAL NOT NULL, done_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, destination, next_at);
 """
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: str  # idempotency key: (alert id, transition, severity, time, destination)
+    destination: str
+    event: str  # the alert event JSON
+    attempts: int
+
 
 _encode = msgspec.json.Encoder()
 
@@ -157,6 +176,57 @@ class Store:
         return [msgspec.json.decode(r[0]) for r in rows]
 
     # -- inbox -------------------------------------------------------------------
+
+    # -- outbox ------------------------------------------------------------------
+
+    def enqueue(self, deliveries: Iterable[tuple[str, str, AlertEvent]]) -> int:
+        """(key, destination, event) rows to deliver (inside a transaction)."""
+        now = time.time()
+        count = 0
+        for key, destination, event in deliveries:
+            body = _encode.encode(event.to_json()).decode()
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO outbox VALUES (?,?,?,'pending',0,?,NULL,?,NULL)",
+                (key, destination, body, now, now),
+            )
+            count += cur.rowcount
+        return count
+
+    def due(self, destination: str, now: float, limit: int = 100) -> list[Delivery]:
+        rows = self.db.execute(
+            "SELECT key, destination, event, attempts FROM outbox WHERE state = 'pending' "
+            "AND destination = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
+            (destination, now, limit),
+        ).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def next_due(self, destination: str) -> float | None:
+        row = self.db.execute(
+            "SELECT min(next_at) FROM outbox WHERE state = 'pending' AND destination = ?",
+            (destination,),
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def delivered(self, key: str, state: str, error: str | None = None) -> None:
+        """Final outcome: 'done' (confirmed) or 'dead' (refused for good)."""
+        self.db.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, done_at = ?, attempts = attempts + 1 "
+            "WHERE key = ?",
+            (state, error, time.time(), key),
+        )
+
+    def retry_at(self, key: str, when: float, error: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE key = ?",
+            (when, error, key),
+        )
+
+    def outbox(self) -> list[dict[str, object]]:
+        rows = self.db.execute(
+            "SELECT key, destination, state, attempts, last_error FROM outbox ORDER BY created"
+        ).fetchall()
+        names = ("key", "destination", "state", "attempts", "last_error")
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def log_inbox(self, rows: Iterable[tuple[str, str, str, bytes]]) -> int:
         """Append one engine step's (source, topic, format, payload) rows, inside a

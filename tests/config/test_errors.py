@@ -13,6 +13,8 @@ from floodwatch.rules.compile import compile_config
 BAD = Path(__file__).parent / "testdata" / "bad"
 
 EXPECTED = {
+    "notify_route": "notify_route.yaml:6:15: service.notify.routes[0].to[0]: no destination "
+    "'dutty' (known: duty)",
     "service_topic": "service_topic.yaml:4:9: service.mqtt.topics[0].pattern: '#' must be the "
     "last level of 'hydro/#/x'",
     "order_levels": "order_levels.yaml:12:13: rules[0].levels.red.enter: must be above orange "

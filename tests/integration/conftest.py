@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services import Mosquitto, Tansu
+from tests.integration.services import Gateway, Mosquitto, Tansu
 
 
 @pytest.fixture
@@ -22,3 +22,11 @@ def kafka(tmp_path: Path) -> Iterator[Tansu]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    server = Gateway()
+    server.start()
+    yield server
+    server.stop()

@@ -401,3 +401,73 @@ def storm_days(days: int) -> list[Reading]:
         )
         readings.extend(r for r in storm.readings if r.ts < start + timedelta(days=1))
     return readings
+
+
+class Gateway:
+    """A real local HTTP server standing in for an SMS gateway or webhook receiver.
+
+    It records every request (path, Idempotency-Key, body) and delivers each
+    key once (an idempotent gateway: a key seen before is acknowledged, not
+    delivered again). It can be told to fail: `fail_until` (monotonic time)
+    answers 500, `hang_until` holds requests unanswered until then, and paths
+    in `refuse` answer 400."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.delivered: dict[str, bytes] = {}
+        self.fail_until = 0.0
+        self.hang_until = 0.0
+        self.refuse: set[str] = set()
+        self.lock = threading.Lock()
+        gateway = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                key = self.headers.get("Idempotency-Key", "")
+                with gateway.lock:
+                    gateway.requests.append((self.path, key, body))
+                while time.monotonic() < gateway.hang_until:
+                    time.sleep(0.05)
+                if self.path in gateway.refuse:
+                    self._answer(400, b'{"error": "bad number"}')
+                elif time.monotonic() < gateway.fail_until:
+                    self._answer(500, b'{"error": "down"}')
+                else:
+                    with gateway.lock:
+                        gateway.delivered.setdefault(key, body)
+                    self._answer(200, b'{"ok": true}')
+
+            def _answer(self, code: int, body: bytes) -> None:
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the client gave up (timeout)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.hang_until = 0.0
+        self.server.shutdown()
+        self.server.server_close()
+
+    def keys(self, path: str) -> list[str]:
+        with self.lock:
+            return [k for p, k, _ in self.requests if p == path]

@@ -1,0 +1,1 @@
+"""Alert fan-out: routing, the durable outbox, delivery workers, destinations."""

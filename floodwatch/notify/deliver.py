@@ -1,0 +1,192 @@
+"""Delivery workers: one per destination, draining the durable outbox.
+
+Each destination has its own task, so a gateway that hangs or fails delays only
+its own deliveries. A worker takes the due rows of its destination from the
+outbox, sends each with a per-attempt timeout and its idempotency key, and
+records the outcome:
+
+- success (2xx) → `done`;
+- a timeout, a connection error, a 5xx or a 429 → tried again after an
+  exponential, jittered wait (1 s, 2 s, 4 s … capped at `retry_max`, 30 s by
+  default), or after the destination's `Retry-After` when it gives one;
+- any other 4xx → `dead` at once (sending it again would fail the same way),
+  with a record in the dead-letter.
+
+The outbox rows are written with the alert transition, in one transaction, so
+a crash loses no delivery; a restart sends again only what was not confirmed,
+under the same key (`Idempotency-Key` header), so a gateway that honours it
+never delivers twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from floodwatch.config.models import Destination, NotifySettings
+from floodwatch.readings import Rejected, RejectReason
+from floodwatch.service.deadletter import DeadLetter
+from floodwatch.service.store import Delivery, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    retry: bool = False
+    after: float | None = None  # seconds the destination asked us to wait
+    error: str = ""
+
+
+Send = Callable[[Delivery], Awaitable[Outcome]]
+
+
+def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
+    assert dest.url is not None
+    url = dest.url
+    timeout = dest.timeout.total_seconds()
+
+    async def send(delivery: Delivery) -> Outcome:
+        headers = {
+            **dest.headers,
+            "Content-Type": "application/json",
+            "Idempotency-Key": delivery.key,
+        }
+        try:
+            response = await client.post(
+                url, content=delivery.event.encode(), headers=headers, timeout=timeout
+            )
+        except httpx.TimeoutException:
+            return Outcome(False, retry=True, error=f"no answer within {timeout:g}s")
+        except httpx.TransportError as exc:
+            return Outcome(False, retry=True, error=f"connection: {exc!r}")
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome(True)
+        error = f"HTTP {status}: {response.text[:200]}"
+        if status >= 500 or status == 429:
+            return Outcome(False, retry=True, after=_retry_after(response), error=error)
+        return Outcome(False, retry=False, error=error)
+
+    return send
+
+
+def console(name: str) -> Send:
+    async def send(delivery: Delivery) -> Outcome:
+        log.info("notify %s: %s", name, delivery.event)
+        return Outcome(True)
+
+    return send
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class Deliverer:
+    """The workers of every configured destination."""
+
+    def __init__(
+        self,
+        settings: NotifySettings,
+        store: Store,
+        dead_letter: DeadLetter,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.dead_letter = dead_letter
+        self.rng = rng or random.Random()
+        self.client = httpx.AsyncClient()
+        self.sends: dict[str, Send] = {
+            name: webhook(dest, self.client) if dest.type == "webhook" else console(name)
+            for name, dest in settings.destinations.items()
+        }
+        self.wakeups = {name: asyncio.Event() for name in self.sends}
+        self.delivered = dict.fromkeys(self.sends, 0)
+        self.failed = dict.fromkeys(self.sends, 0)
+
+    def wake(self) -> None:
+        """New rows may be due (called after each stored step)."""
+        for event in self.wakeups.values():
+            event.set()
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name in self.sends:
+                    group.create_task(self._worker(name), name=f"deliver:{name}")
+        finally:
+            await self.client.aclose()
+
+    def delay(self, attempts: int, asked: float | None) -> float:
+        """Seconds before the next try: Retry-After if given, else 1, 2, 4 … s
+        with full jitter in the upper half, capped at `retry_max`."""
+        cap = self.settings.retry_max.total_seconds()
+        if asked is not None:
+            return min(asked, cap)
+        ceiling = min(cap, 2.0 ** min(attempts, 16))
+        return ceiling * self.rng.uniform(0.5, 1.0)
+
+    async def _worker(self, name: str) -> None:
+        send, wakeup = self.sends[name], self.wakeups[name]
+        while True:
+            wakeup.clear()
+            for delivery in self.store.due(name, time.time()):
+                outcome = await send(delivery)
+                self._record(name, delivery, outcome)
+            upcoming = self.store.next_due(name)
+            wait = None if upcoming is None else max(0.0, upcoming - time.time())
+            if wait == 0.0:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), timeout=wait)
+
+    def _record(self, name: str, delivery: Delivery, outcome: Outcome) -> None:
+        if outcome.ok:
+            self.store.delivered(delivery.key, "done")
+            self.delivered[name] += 1
+            return
+        self.failed[name] += 1
+        if outcome.retry:
+            wait = self.delay(delivery.attempts, outcome.after)
+            self.store.retry_at(delivery.key, time.time() + wait, outcome.error)
+            log.warning(
+                "delivery to %s failed (%s); attempt %d, next in %.1fs",
+                name,
+                outcome.error,
+                delivery.attempts + 1,
+                wait,
+            )
+            return
+        self.store.delivered(delivery.key, "dead", outcome.error)
+        log.error("delivery to %s refused for good: %s (dead-lettered)", name, outcome.error)
+        self.dead_letter.write(
+            [
+                Rejected(
+                    RejectReason.DELIVERY,
+                    f"{name} refused delivery {delivery.key}: {outcome.error}",
+                    raw=delivery.event[:200],
+                    source=f"notify:{name}",
+                )
+            ]
+        )

@@ -1,0 +1,142 @@
+"""Alert delivery through the durable outbox to a real local HTTP gateway."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from floodwatch.alerts.state import Status
+from floodwatch.sim import simulate
+from tests.integration.services import (
+    Floodwatch,
+    Gateway,
+    Mosquitto,
+    batch_lines,
+    expected_transitions,
+    service_config,
+    storm_days,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
+
+
+def notify(url: str, **extra: object) -> dict[str, object]:
+    return {
+        "destinations": {
+            "duty": {"type": "webhook", "url": f"{url}/duty", "timeout": "2s"},
+            "drills": {"type": "webhook", "url": f"{url}/drills", "status": "exercise"},
+            **extra,
+        },
+        "routes": [
+            {"to": ["duty", "drills"]},  # the drill destination can never get a real alert
+            {"to": ["duty", "drills"], "status": "exercise"},
+        ],
+        "retry_max": "5s",
+    }
+
+
+def outbox(db: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT destination, state, attempts FROM outbox").fetchall()
+
+
+def test_a_gateway_down_then_hanging_gets_every_alert_once_after_it_recovers(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    cfg = service_config(tmp_path, mosquitto.port, notify=notify(gateway.url))
+    expected = expected_transitions(cfg, STORM)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    try:
+        fw.wait_log("mqtt connected")
+        now = time.monotonic()
+        gateway.hang_until = now + 4  # no answer at all for 4 s …
+        gateway.fail_until = now + 8  # … then 500 until 8 s
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        wait_for(lambda: len(gateway.delivered) == len(expected), 40, "every alert delivered")
+        recovered = time.monotonic() - gateway.fail_until
+        assert recovered < 30
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    # Each transition delivered once (the idempotent gateway saw retries of a key
+    # only while failing), to the actual-bound destination only.
+    assert sorted(gateway.keys("/drills")) == []
+    bodies = [json.loads(b) for b in gateway.delivered.values()]
+    assert sorted((b["id"], b["transition"], b["ts"]) for b in bodies) == sorted(
+        (k[1], k[2], k[4]) for k in expected
+    )
+    assert all(b["status"] == Status.ACTUAL.value for b in bodies)
+    assert {state for _, state, _ in outbox(tmp_path / "var" / "floodwatch.db")} == {"done"}
+    log = fw.log.read_text()
+    assert "delivery to duty failed (HTTP 500" in log
+    assert "no answer within 2s" in log
+
+
+def test_a_refusal_is_not_retried_and_is_dead_lettered(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    gateway.refuse = {"/bad"}
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        notify={
+            "destinations": {"bad": {"type": "webhook", "url": f"{gateway.url}/bad"}},
+            "routes": [{"to": ["bad"], "min_severity": "orange"}],
+        },
+    )
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        wait_for(
+            lambda: bool(outbox(db)) and all(s == "dead" for _, s, _ in outbox(db)), 30, "dead"
+        )
+        time.sleep(2)  # nothing is tried again
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    rows = outbox(db)
+    assert len(gateway.keys("/bad")) == len(rows) > 0
+    assert all(attempts == 1 for _, _, attempts in rows)
+    dead = (tmp_path / "var" / "dead-letter.jsonl").read_text().splitlines()
+    refused = [json.loads(line) for line in dead if "delivery_refused" in line]
+    assert len(refused) == len(rows)
+    assert "HTTP 400" in refused[0]["detail"]
+
+
+@pytest.mark.slow
+def test_kill_9_during_deliveries_loses_none_and_the_gateway_delivers_none_twice(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    readings = storm_days(4)
+    cfg = service_config(tmp_path, mosquitto.port, notify=notify(gateway.url))
+    expected = expected_transitions(cfg, readings)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    rng = random.Random(4)
+    try:
+        fw.wait_log("mqtt connected")
+        gateway.fail_until = time.monotonic() + 4  # a backlog builds up in the outbox
+        mosquitto.publish("gateway/county-gw", batch_lines(readings), user="county-gw")
+        for n in range(2, 5):
+            time.sleep(rng.uniform(1.0, 3.0))
+            fw.kill()
+            fw.start()
+            fw.wait_log("mqtt connected", count=n)
+        wait_for(lambda: len(gateway.delivered) == len(expected), 60, "every alert delivered")
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    assert len(gateway.delivered) == len(expected)
+    assert gateway.keys("/drills") == []
