@@ -542,11 +542,15 @@ class DeadLetterSettings(Model):
 
 
 class Destination(Model):
-    type: Literal["webhook", "console"]
+    type: Literal["webhook", "console", "kafka"]
     status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
     url: str | None = Field(None, description="webhook: where to POST the alert JSON")
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
+    topic: str | None = Field(None, description="kafka: the alert topic (service.kafka's cluster)")
+    idempotent: bool = Field(
+        True, description="kafka: idempotent producer (the broker must support it)"
+    )
 
 
 class Route(Model):
@@ -569,6 +573,8 @@ class NotifySettings(Model):
         for name, dest in self.destinations.items():
             if dest.type == "webhook" and not dest.url:
                 yield ("destinations", name, "url"), "a webhook needs a url"
+            if dest.type == "kafka" and not dest.topic:
+                yield ("destinations", name, "topic"), "a kafka destination needs a topic"
         for i, route in enumerate(self.routes):
             for j, target in enumerate(route.to):
                 if target not in self.destinations:
@@ -613,6 +619,12 @@ class ServiceSettings(Model):
         if self.notify is not None:
             for loc, message in self.notify.problems():
                 yield ("notify", *loc), message
+            for name, dest in self.notify.destinations.items():
+                if dest.type == "kafka" and self.kafka is None:
+                    yield (
+                        ("notify", "destinations", name, "type"),
+                        "a kafka destination needs service.kafka (the cluster)",
+                    )
         dead = self.dead_letter
         if dead.mqtt_topic is not None:
             if self.mqtt is None:

@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
-from floodwatch.config.models import Destination, NotifySettings
+from floodwatch.config.models import Destination, KafkaSettings, NotifySettings
 from floodwatch.readings import Rejected, RejectReason
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.service.store import Delivery, Store
@@ -80,6 +82,32 @@ def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
     return send
 
 
+def kafka_topic(dest: Destination, producer: Any) -> Send:
+    """The alert JSON to a Kafka topic, keyed by station, with the idempotency key
+    as a header (a consumer deduplicates what a crash made us send again)."""
+    assert dest.topic is not None
+    topic = dest.topic
+    timeout = dest.timeout.total_seconds()
+
+    async def send(delivery: Delivery) -> Outcome:
+        station = json.loads(delivery.event)["station"]
+        try:
+            async with asyncio.timeout(timeout):
+                await producer.send_and_wait(
+                    topic,
+                    delivery.event.encode(),
+                    key=str(station).encode(),
+                    headers=[("idempotency-key", delivery.key.encode())],
+                )
+        except TimeoutError:
+            return Outcome(False, retry=True, error=f"no acknowledgement within {timeout:g}s")
+        except Exception as exc:  # any broker error: tried again
+            return Outcome(False, retry=True, error=f"kafka: {exc!r}")
+        return Outcome(True)
+
+    return send
+
+
 def console(name: str) -> Send:
     async def send(delivery: Delivery) -> Outcome:
         log.info("notify %s: %s", name, delivery.event)
@@ -110,20 +138,39 @@ class Deliverer:
         settings: NotifySettings,
         store: Store,
         dead_letter: DeadLetter,
+        kafka: KafkaSettings | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.dead_letter = dead_letter
+        self.kafka = kafka
         self.rng = rng or random.Random()
         self.client = httpx.AsyncClient()
-        self.sends: dict[str, Send] = {
-            name: webhook(dest, self.client) if dest.type == "webhook" else console(name)
-            for name, dest in settings.destinations.items()
-        }
+        self.producers: dict[str, Any] = {}
+        self.sends: dict[str, Send] = {}
+        for name, dest in settings.destinations.items():
+            if dest.type == "webhook":
+                self.sends[name] = webhook(dest, self.client)
+            elif dest.type == "kafka":
+                self.sends[name] = self._kafka(name, dest)
+            else:
+                self.sends[name] = console(name)
         self.wakeups = {name: asyncio.Event() for name in self.sends}
         self.delivered = dict.fromkeys(self.sends, 0)
         self.failed = dict.fromkeys(self.sends, 0)
+
+    def _kafka(self, name: str, dest: Destination) -> Send:
+        from aiokafka import AIOKafkaProducer
+
+        from floodwatch.ingest.kafka import client_options
+
+        assert self.kafka is not None
+        producer = AIOKafkaProducer(
+            acks="all", enable_idempotence=dest.idempotent, **client_options(self.kafka)
+        )
+        self.producers[name] = producer
+        return kafka_topic(dest, producer)
 
     def wake(self) -> None:
         """New rows may be due (called after each stored step)."""
@@ -132,11 +179,15 @@ class Deliverer:
 
     async def run(self) -> None:
         try:
+            for producer in self.producers.values():
+                await producer.start()
             async with asyncio.TaskGroup() as group:
                 for name in self.sends:
                     group.create_task(self._worker(name), name=f"deliver:{name}")
         finally:
             await self.client.aclose()
+            for producer in self.producers.values():
+                await producer.stop()
 
     def delay(self, attempts: int, asked: float | None) -> float:
         """Seconds before the next try: Retry-After if given, else 1, 2, 4 … s

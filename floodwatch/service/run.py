@@ -694,7 +694,9 @@ async def run_service(service: Service) -> int:
     if settings.notify is not None and service.store is not None:
         from floodwatch.notify.deliver import Deliverer
 
-        service.deliverer = Deliverer(settings.notify, service.store, service.dead_letter)
+        service.deliverer = Deliverer(
+            settings.notify, service.store, service.dead_letter, settings.kafka
+        )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))

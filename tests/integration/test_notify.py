@@ -16,6 +16,7 @@ from tests.integration.services import (
     Floodwatch,
     Gateway,
     Mosquitto,
+    Tansu,
     batch_lines,
     expected_transitions,
     service_config,
@@ -140,3 +141,66 @@ def test_kill_9_during_deliveries_loses_none_and_the_gateway_delivers_none_twice
         fw.kill()
     assert len(gateway.delivered) == len(expected)
     assert gateway.keys("/drills") == []
+
+
+def test_every_transition_goes_to_the_kafka_alert_topic_keyed_by_station(
+    tmp_path: Path, mosquitto: Mosquitto, kafka: Tansu
+) -> None:
+    kafka.create_topic("readings", 4)
+    kafka.create_topic("alerts", 2)
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        kafka=kafka.bootstrap,
+        notify={
+            # tansu has no idempotent producer (InitProducerId); a real cluster does
+            "destinations": {"bus": {"type": "kafka", "topic": "alerts", "idempotent": False}},
+            "routes": [{"to": ["bus"]}],
+        },
+    )
+    expected = expected_transitions(cfg, STORM, partitions=4)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    try:
+        fw.wait_log("kafka partitions assigned", timeout=30)
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        messages = consume_with_headers(kafka.bootstrap, "alerts", len(expected))
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    events = [json.loads(value) for _, value, _ in messages]
+    assert (
+        sorted((e["rule"], e["id"], e["transition"], e["severity"], e["ts"]) for e in events)
+        == expected
+    )
+    assert all(
+        key == e["station"].encode() for (key, _, _), e in zip(messages, events, strict=True)
+    )
+    keys = [dict(headers)["idempotency-key"] for _, _, headers in messages]
+    assert len(set(keys)) == len(keys)
+
+
+def consume_with_headers(
+    bootstrap: str, topic: str, count: int
+) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        got: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
+        try:
+            async with asyncio.timeout(60):
+                while len(got) < count:
+                    batch = await consumer.getmany(timeout_ms=500)
+                    for messages in batch.values():
+                        got.extend((m.key, m.value or b"", list(m.headers)) for m in messages)
+        finally:
+            await consumer.stop()
+        return got
+
+    return asyncio.run(read())
