@@ -542,7 +542,7 @@ class DeadLetterSettings(Model):
 
 
 class Destination(Model):
-    type: Literal["webhook", "console", "kafka"]
+    type: Literal["webhook", "console", "kafka", "influx"]
     status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
     url: str | None = Field(None, description="webhook: where to POST the alert JSON")
     headers: dict[str, str] = Field(default_factory=dict)
@@ -551,6 +551,9 @@ class Destination(Model):
     idempotent: bool = Field(
         True, description="kafka: idempotent producer (the broker must support it)"
     )
+    bucket: str = Field("floodwatch", description="influx: bucket (InfluxDB 2 API)")
+    org: str = Field("floodwatch", description="influx: organisation")
+    token_file: str | None = Field(None, description="influx: file holding the API token")
 
 
 class Route(Model):
@@ -573,6 +576,8 @@ class NotifySettings(Model):
         for name, dest in self.destinations.items():
             if dest.type == "webhook" and not dest.url:
                 yield ("destinations", name, "url"), "a webhook needs a url"
+            if dest.type == "influx" and not dest.url:
+                yield ("destinations", name, "url"), "an influx destination needs a url"
             if dest.type == "kafka" and not dest.topic:
                 yield ("destinations", name, "topic"), "a kafka destination needs a topic"
         for i, route in enumerate(self.routes):

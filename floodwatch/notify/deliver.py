@@ -34,7 +34,8 @@ from typing import Any
 import httpx
 
 from floodwatch.config.models import Destination, KafkaSettings, NotifySettings
-from floodwatch.readings import Rejected, RejectReason
+from floodwatch.readings import Reading, Rejected, RejectReason
+from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.service.store import Delivery, Store
 
@@ -108,6 +109,20 @@ def kafka_topic(dest: Destination, producer: Any) -> Send:
     return send
 
 
+def influx_alerts(influx: Any) -> Send:
+    async def send(delivery: Delivery) -> Outcome:
+        try:
+            await influx.write_alert(delivery.event)
+        except Exception as exc:  # server or connection: tried again
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and 400 <= status < 500 and status != 429:
+                return Outcome(False, retry=False, error=f"influx HTTP {status}: {exc}")
+            return Outcome(False, retry=True, error=f"influx: {exc!r}")
+        return Outcome(True)
+
+    return send
+
+
 def console(name: str) -> Send:
     async def send(delivery: Delivery) -> Outcome:
         log.info("notify %s: %s", name, delivery.event)
@@ -140,6 +155,7 @@ class Deliverer:
         dead_letter: DeadLetter,
         kafka: KafkaSettings | None = None,
         rng: random.Random | None = None,
+        compiled: CompiledConfig | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -148,10 +164,17 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.client = httpx.AsyncClient()
         self.producers: dict[str, Any] = {}
+        self.influx: dict[str, Any] = {}
         self.sends: dict[str, Send] = {}
         for name, dest in settings.destinations.items():
             if dest.type == "webhook":
                 self.sends[name] = webhook(dest, self.client)
+            elif dest.type == "influx":
+                from floodwatch.notify.influx import Influx
+
+                assert compiled is not None
+                self.influx[name] = Influx(dest, compiled)
+                self.sends[name] = influx_alerts(self.influx[name])
             elif dest.type == "kafka":
                 self.sends[name] = self._kafka(name, dest)
             else:
@@ -172,6 +195,11 @@ class Deliverer:
         self.producers[name] = producer
         return kafka_topic(dest, producer)
 
+    def readings(self, readings: list[Reading]) -> None:
+        """A stored step's readings, for the destinations that keep readings."""
+        for influx in self.influx.values():
+            influx.add_readings(readings)
+
     def wake(self) -> None:
         """New rows may be due (called after each stored step)."""
         for event in self.wakeups.values():
@@ -184,8 +212,12 @@ class Deliverer:
             async with asyncio.TaskGroup() as group:
                 for name in self.sends:
                     group.create_task(self._worker(name), name=f"deliver:{name}")
+                for name, influx in self.influx.items():
+                    group.create_task(influx.run_readings(), name=f"readings:{name}")
         finally:
             await self.client.aclose()
+            for influx in self.influx.values():
+                await influx.close()
             for producer in self.producers.values():
                 await producer.stop()
 

@@ -133,6 +133,7 @@ class Service:
         self.stopping = asyncio.Event()
         self.router = Router(self.settings.notify, self.compiled) if self.settings.notify else None
         self.deliverer: Deliverer | None = None  # started by run_service
+        self._step_readings: list[Reading] = []  # readings fed in the current step
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
 
@@ -331,6 +332,7 @@ class Service:
         """Run the items through their shards' engines; return what that produced
         (alerts, and every rejected reading or payload) and the items fed."""
         out = EngineOutput()
+        self._step_readings = []
         groups: dict[str, list[Incoming]] = {}
         for item in items:
             groups.setdefault(self._route(item), []).append(item)
@@ -353,6 +355,7 @@ class Service:
                     if item.source != "kafka" or item.offset >= shard.quiet_until:
                         out.rejected.extend(bad)
                     fed.append(item)
+            self._step_readings.extend(readings)
             shard_out = shard.engine.process(readings)
             for target in ticks:
                 shard_out.extend(shard.engine.advance(ms_to_dt(target)))
@@ -390,8 +393,11 @@ class Service:
                 self._committable[name] = shard.next_offset
         self.stats.steps += 1
         self.stats.alerts_new += len(new)
-        if new and self.deliverer is not None:
-            self.deliverer.wake()
+        if self.deliverer is not None:
+            if self._step_readings:
+                self.deliverer.readings(self._step_readings)
+            if new:
+                self.deliverer.wake()
         if self.on_stored is not None:
             self.on_stored(items)
         for event in new:
@@ -695,7 +701,11 @@ async def run_service(service: Service) -> int:
         from floodwatch.notify.deliver import Deliverer
 
         service.deliverer = Deliverer(
-            settings.notify, service.store, service.dead_letter, settings.kafka
+            settings.notify,
+            service.store,
+            service.dead_letter,
+            settings.kafka,
+            compiled=service.compiled,
         )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
     processor = asyncio.create_task(service.process_forever(), name="engine")

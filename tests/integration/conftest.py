@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services import Gateway, Mosquitto, Tansu
+from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics
 
 
 @pytest.fixture
@@ -27,6 +27,14 @@ def kafka(tmp_path: Path) -> Iterator[Tansu]:
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
     server = Gateway()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    server = VictoriaMetrics(tmp_path / "victoria-metrics")
     server.start()
     yield server
     server.stop()

@@ -471,3 +471,44 @@ class Gateway:
     def keys(self, path: str) -> list[str]:
         with self.lock:
             return [k for p, k, _ in self.requests if p == path]
+
+
+class VictoriaMetrics:
+    """A time-series server with InfluxDB's v2 write API (Debian `victoria-metrics`)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.dir / "victoria-metrics.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    "victoria-metrics",
+                    f"-storageDataPath={self.dir / 'data'}",
+                    f"-httpListenAddr=127.0.0.1:{self.port}",
+                    "-retentionPeriod=100y",
+                    "-search.disableCache",
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def export(self, match: str) -> list[dict[str, object]]:
+        """Every series matching `match`, with its samples (the export API)."""
+        import urllib.parse
+        import urllib.request
+
+        query = urllib.parse.urlencode({"match[]": match, "start": "0"})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=10) as r:
+            return [json.loads(line) for line in r.read().decode().splitlines() if line]

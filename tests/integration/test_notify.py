@@ -17,6 +17,7 @@ from tests.integration.services import (
     Gateway,
     Mosquitto,
     Tansu,
+    VictoriaMetrics,
     batch_lines,
     expected_transitions,
     service_config,
@@ -204,3 +205,38 @@ def consume_with_headers(
         return got
 
     return asyncio.run(read())
+
+
+def test_readings_and_alert_transitions_are_written_to_influx(
+    tmp_path: Path, mosquitto: Mosquitto, victoria: VictoriaMetrics
+) -> None:
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        notify={
+            "destinations": {"tsdb": {"type": "influx", "url": victoria.url}},
+            "routes": [{"to": ["tsdb"]}],
+        },
+    )
+    expected = expected_transitions(cfg, STORM)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+
+    def samples(name: str) -> int:
+        series = victoria.export(f'{{__name__="{name}"}}')
+        return sum(len(s["values"]) for s in series)  # type: ignore[arg-type]
+
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        wait_for(lambda: samples("reading_value") == len(STORM), 60, "readings written")
+        wait_for(lambda: samples("alert_level") == len(expected), 60, "alerts written")
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    series = victoria.export('{__name__="alert_level",station="maokeng-pond"}')
+    labels = [s["metric"] for s in series]
+    assert all(m["village"] == "毛坑村" and m["town"] == "凤川镇" for m in labels)  # type: ignore[index]
+    assert {m["rule"] for m in labels} >= {"pond-level", "culvert-blocked"}  # type: ignore[index]
+    levels = {v for s in series for v in s["values"]}  # type: ignore[attr-defined]
+    assert 0 in levels and 4 in levels  # resolved … red

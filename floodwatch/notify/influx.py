@@ -1,0 +1,127 @@
+"""InfluxDB (v2 write API) for dashboards: readings and alert transitions as points.
+
+- Alert transitions go through the outbox like every destination (durable,
+  retried): measurement `alert`, tags station, rule, severity, transition,
+  status, village, town; fields `level` (severity rank: blue 1 … red 4, 0 when
+  resolved), `value`, `threshold`.
+- Readings are written from the service after each stored step, batched
+  (up to 5,000 a write, at least once a second) from a bounded buffer: a
+  time-series store for dashboards, not a record — if it is away for long the
+  oldest readings beyond the buffer are dropped and counted.
+  Measurement `reading`, tags station, kind, station_type, village, town;
+  field `value`.
+
+Tag values are escaped by influxdb-client's line protocol. Any server with
+the v2 write API works (InfluxDB 2/3; VictoriaMetrics in the tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from influxdb_client import Point, WritePrecision
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+from floodwatch.alerts.state import Severity, Transition
+from floodwatch.config.models import Destination
+from floodwatch.readings import Reading, ts_to_ms
+from floodwatch.rules.compile import CompiledConfig
+
+log = logging.getLogger(__name__)
+
+BUFFER = 200_000
+BATCH = 5_000
+
+
+class Influx:
+    def __init__(self, dest: Destination, compiled: CompiledConfig) -> None:
+        assert dest.url is not None
+        token = Path(dest.token_file).read_text().strip() if dest.token_file else "floodwatch"
+        self.dest = dest
+        self.compiled = compiled
+        self.client = InfluxDBClientAsync(
+            url=dest.url,
+            token=token,
+            org=dest.org,
+            timeout=int(dest.timeout.total_seconds() * 1000),
+        )
+        self.api = self.client.write_api()
+        self.buffer: deque[Reading] = deque(maxlen=BUFFER)
+        self.dropped = 0
+        self.written = 0
+
+    def _place(self, station: str) -> dict[str, str]:
+        info = self.compiled.stations.get(station)
+        if info is None:
+            return {}
+        model = info.model
+        tags = {"station_type": str(model.type)}
+        if model.village is not None:
+            tags["village"] = model.village.name
+        if model.town is not None:
+            tags["town"] = model.town.name
+        return tags
+
+    def alert_point(self, event: dict[str, Any]) -> Point:
+        point = Point("alert")
+        for name in ("station", "rule", "severity", "transition", "status"):
+            point = point.tag(name, str(event[name]))
+        for name, value in self._place(str(event["station"])).items():
+            point = point.tag(name, value)
+        severity = Severity(event["severity"])
+        level = 0 if event["transition"] == Transition.RESOLVED.value else severity.rank
+        point = point.field("level", level)
+        for name in ("value", "threshold"):
+            if isinstance(event.get(name), int | float):
+                point = point.field(name, float(event[name]))
+        return point.time(_ms(str(event["ts"])), WritePrecision.MS)
+
+    def reading_point(self, r: Reading) -> Point:
+        point = Point("reading").tag("station", r.station).tag("kind", r.kind)
+        for name, value in self._place(r.station).items():
+            point = point.tag(name, value)
+        return point.field("value", float(r.value)).time(ts_to_ms(r.ts), WritePrecision.MS)
+
+    async def write_alert(self, body: str) -> None:
+        await self.api.write(self.dest.bucket, self.dest.org, [self.alert_point(json.loads(body))])
+
+    def add_readings(self, readings: list[Reading]) -> None:
+        overflow = len(self.buffer) + len(readings) - BUFFER
+        if overflow > 0:
+            self.dropped += overflow
+        self.buffer.extend(readings)
+
+    async def run_readings(self) -> None:
+        """Write buffered readings in batches until cancelled; retry every 5 s."""
+        while True:
+            if not self.buffer:
+                await asyncio.sleep(1.0)
+                continue
+            batch = [self.buffer[i] for i in range(min(BATCH, len(self.buffer)))]
+            try:
+                await self.api.write(
+                    self.dest.bucket, self.dest.org, [self.reading_point(r) for r in batch]
+                )
+            except Exception as exc:  # any server or connection failure: later
+                log.warning("influx: readings not written (%s); retrying in 5 s", exc)
+                await asyncio.sleep(5.0)
+                continue
+            for _ in batch:
+                self.buffer.popleft()
+            self.written += len(batch)
+            if len(self.buffer) < BATCH:
+                await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _ms(text: str) -> int:
+    from datetime import datetime
+
+    return ts_to_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
