@@ -300,7 +300,26 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise TimeoutError(what)
 
 
-class Tansu:
+class _Server:
+    """A server process on a free loopback port, its output in a log file."""
+
+    dir: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None
+
+    def _launch(self, args: list[str], log_name: str) -> None:
+        with open(self.dir / log_name, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class Tansu(_Server):
     """A Kafka-protocol broker (tansu, memory storage) on a free port."""
 
     def __init__(self, workdir: Path) -> None:
@@ -315,26 +334,10 @@ class Tansu:
 
     def start(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
-        with open(self.dir / "tansu.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(self.binary),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                ],
-                stdout=log,
-                stderr=log,
-            )
-        wait_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
+        self._launch(
+            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            "tansu.log",
+        )
 
     def create_topic(self, name: str, partitions: int) -> None:
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -473,7 +476,7 @@ class Gateway:
             return [k for p, k, _ in self.requests if p == path]
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(_Server):
     """A time-series server with InfluxDB's v2 write API (Debian `victoria-metrics`)."""
 
     def __init__(self, workdir: Path) -> None:
@@ -484,25 +487,16 @@ class VictoriaMetrics:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with open(self.dir / "victoria-metrics.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    "victoria-metrics",
-                    f"-storageDataPath={self.dir / 'data'}",
-                    f"-httpListenAddr=127.0.0.1:{self.port}",
-                    "-retentionPeriod=100y",
-                    "-search.disableCache",
-                ],
-                stdout=log,
-                stderr=log,
-            )
-        wait_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
+        self._launch(
+            [
+                "victoria-metrics",
+                f"-storageDataPath={self.dir / 'data'}",
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                "-retentionPeriod=100y",
+                "-search.disableCache",
+            ],
+            "victoria-metrics.log",
+        )
 
     def export(self, match: str) -> list[dict[str, object]]:
         """Every series matching `match`, with its samples (the export API)."""
