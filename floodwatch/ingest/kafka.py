@@ -1,7 +1,12 @@
 """Kafka source (aiokafka): a consumer group, one engine shard per partition.
 
 Auto-commit is off. The service feeds each message to its partition's shard
-and stores the alerts it caused; only then is the offset after it committed.
+and stores the alerts it caused; right after that SQLite commit, before the
+next step, the offset after it is committed. Between the two commits (a few
+milliseconds) a kill -9 leaves stored but uncommitted messages: the same
+process finds their transitions in its ledger when it comes back, but another
+instance taking the partition over cannot see that ledger and announces them
+again — deliveries carry idempotency keys for that case.
 A rebalance — including a `CommitFailedError` when the group moved on — never
 stops the process.
 
@@ -224,6 +229,7 @@ class KafkaSource:
         )
         self.consumer.subscribe([s.topic], listener=_Listener(self))
         await self.consumer.start()
+        self.service.after_step = self.commit  # right after each step is stored
         log.info("kafka consuming %s as group %s", self.name, s.group)
         while True:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=2000)
@@ -241,7 +247,6 @@ class KafkaSource:
                         batch=[(m.offset, m.value or b"") for m in messages],
                     )
                     await self.service.put(item)
-            await self.commit()
 
     async def commit(self, final: dict[str, int] | None = None) -> None:
         """Commit, per assigned partition, the offset up to which alerts are stored

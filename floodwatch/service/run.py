@@ -31,7 +31,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -136,6 +136,8 @@ class Service:
         self._step_readings: list[Reading] = []  # readings fed in the current step
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
+        # Awaited after each stored step (Kafka: commit the offsets it covers at once).
+        self.after_step: Callable[[], Awaitable[None]] | None = None
 
     # -- start-up ----------------------------------------------------------------
 
@@ -627,6 +629,8 @@ class Service:
             while len(items) < limit and not self.queue.empty():
                 items.append(self.queue.get_nowait())
             self.step(items)
+            if self.after_step is not None:
+                await self.after_step()
             self.maybe_snapshot()
             self.maybe_log_stats()
 
