@@ -91,6 +91,11 @@ def ms_to_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def parse_ts(text: str) -> datetime:
+    """An ISO 8601 time (`Z` or an offset; naive when it has neither)."""
+    return datetime.fromisoformat(text)
+
+
 def format_ts(ts: datetime | int) -> str:
     """ISO 8601 UTC with a `Z`, seconds precision unless sub-second is present."""
     dt = ms_to_dt(ts) if isinstance(ts, int) else ts.astimezone(UTC)

@@ -43,7 +43,7 @@ from floodwatch.config.loader import _from_validation_error
 from floodwatch.config.models import Model
 from floodwatch.config.values import Duration, parse_duration
 from floodwatch.config.yamlpos import parse_yaml
-from floodwatch.readings import KINDS, Reading, format_ts
+from floodwatch.readings import KINDS, Reading, format_ts, parse_ts
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
 
@@ -251,7 +251,7 @@ def _at(text: str, start: datetime) -> datetime:
     except ValueError:
         pass
     try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        ts = parse_ts(text)
     except ValueError:
         raise ValueError(
             f"{text!r} is neither a duration after start (40m, 1h5m) nor an ISO 8601 time"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from floodwatch.ingest.decode import Decoders
-from floodwatch.readings import Reading, Rejected, RejectReason
+from floodwatch.readings import Reading, Rejected, RejectReason, parse_ts
 
 CHUNK = 200_000
 COLUMNS = ("station", "kind", "ts", "value")
@@ -53,14 +53,8 @@ def _jsonl(path: Path) -> Iterator[Chunk]:
                 return
             done += sum(map(len, lines))
             payloads = [line.strip() for line in lines if line.strip()]
-            readings = decoders.decode_many(payloads, "canonical")
-            chunk = Chunk(readings or [], done=done, total=total)
-            if readings is None:
-                for payload in payloads:
-                    got, bad = decoders.decode(payload, "canonical", source=str(path))
-                    chunk.readings.extend(got)
-                    chunk.rejected.extend(bad)
-            yield chunk
+            readings, rejected = decoders.decode_each(payloads, "canonical", source=str(path))
+            yield Chunk(readings, rejected, done=done, total=total)
 
 
 def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
@@ -132,7 +126,7 @@ def _iso(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        ts = parse_ts(text)
     except ValueError:
         return None
     return ts if ts.tzinfo is not None else None

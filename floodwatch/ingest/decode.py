@@ -109,6 +109,21 @@ class Decoders:
             return None
         return readings
 
+    def decode_each(
+        self, payloads: list[bytes], fmt: str, source: str | None = None
+    ) -> tuple[list[Reading], list[Rejected]]:
+        """Many payloads: in one call when all are plain valid readings, else one by one."""
+        readings = self.decode_many(payloads, fmt)
+        if readings is not None:
+            return readings, []
+        rejected: list[Rejected] = []
+        readings = []
+        for payload in payloads:
+            got, bad = self.decode(payload, fmt, source=source)
+            readings.extend(got)
+            rejected.extend(bad)
+        return readings, rejected
+
     def decode(
         self,
         raw: bytes,

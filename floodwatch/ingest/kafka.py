@@ -205,13 +205,7 @@ class KafkaSource:
             return None
         batch = await reader.getmany(tp, timeout_ms=5000, max_records=limit)
         payloads = [m.value or b"" for m in batch.get(tp, []) if m.offset < end]
-        decoders = self.service.decoders
-        readings = decoders.decode_many(payloads, self.settings.format)
-        if readings is None:
-            readings = []
-            for payload in payloads:
-                readings.extend(decoders.decode(payload, self.settings.format)[0])
-        return readings
+        return self.service.decoders.decode_each(payloads, self.settings.format)[0]
 
     # -- consuming ---------------------------------------------------------------
 

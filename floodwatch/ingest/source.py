@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from floodwatch.readings import Reading, Rejected, RejectReason
+from floodwatch.readings import Rejected, RejectReason
 
 
 @dataclass(eq=False)
@@ -23,14 +23,17 @@ class Incoming:
     partition: int = -1  # Kafka only
     offset: int = -1  # Kafka: of the message, or of the batch's first message
     batch: list[tuple[int, bytes]] | None = None  # Kafka: (offset, payload) fetched together
-    latest: int = -(2**62)  # latest event time among its readings (set when decoded)
-    decoded: tuple[list[Reading], list[Rejected]] | None = None  # when a source decoded it
 
     @property
     def origin(self) -> str:
         if self.source == "kafka":
             return f"kafka:{self.topic}/{self.partition}@{self.offset}"
         return f"{self.source}:{self.topic}"
+
+    @property
+    def last_offset(self) -> int:
+        """Kafka: the offset of the message, or of the batch's last one."""
+        return self.batch[-1][0] if self.batch else self.offset
 
     def unmatched(self) -> Rejected | None:
         """Why the message cannot be decoded at all (its topic matched no pattern)."""

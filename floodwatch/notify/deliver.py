@@ -195,6 +195,12 @@ class Deliverer:
         self.producers[name] = producer
         return kafka_topic(dest, producer)
 
+    def reconfigure(self, compiled: CompiledConfig) -> None:
+        """A reloaded config: stations (and their place tags) may have changed."""
+        for influx in self.influx.values():
+            influx.compiled = compiled
+            influx._tags.clear()
+
     def readings(self, readings: list[Reading]) -> None:
         """A stored step's readings, for the destinations that keep readings."""
         for influx in self.influx.values():

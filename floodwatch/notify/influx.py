@@ -29,7 +29,7 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.models import Destination
-from floodwatch.readings import Reading, ts_to_ms
+from floodwatch.readings import Reading, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,17 @@ class Influx:
         )
         self.api = self.client.write_api()
         self.buffer: deque[Reading] = deque(maxlen=BUFFER)
+        self._tags: dict[str, dict[str, str]] = {}  # station -> its place tags
         self.dropped = 0
         self.written = 0
 
     def _place(self, station: str) -> dict[str, str]:
+        tags = self._tags.get(station)
+        if tags is None:
+            tags = self._tags[station] = self._place_tags(station)
+        return tags
+
+    def _place_tags(self, station: str) -> dict[str, str]:
         info = self.compiled.stations.get(station)
         if info is None:
             return {}
@@ -79,7 +86,7 @@ class Influx:
         for name in ("value", "threshold"):
             if isinstance(event.get(name), int | float):
                 point = point.field(name, float(event[name]))
-        return point.time(_ms(str(event["ts"])), WritePrecision.MS)
+        return point.time(ts_to_ms(parse_ts(str(event["ts"]))), WritePrecision.MS)
 
     def reading_point(self, r: Reading) -> Point:
         point = Point("reading").tag("station", r.station).tag("kind", r.kind)
@@ -119,9 +126,3 @@ class Influx:
 
     async def close(self) -> None:
         await self.client.close()
-
-
-def _ms(text: str) -> int:
-    from datetime import datetime
-
-    return ts_to_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))

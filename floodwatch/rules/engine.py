@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
 from operator import attrgetter, eq
+from typing import Any
 
 import numpy as np
 
@@ -168,6 +169,14 @@ class Engine:
         if self._buffered:
             self._evaluate(self._take(math.inf), out)
         return out
+
+    def rule_instances(self) -> list[Any]:
+        """Every (rule, station) instance once, in row order."""
+        seen: dict[int, Any] = {}
+        for s in self._rows:
+            for rule in (*s.rules, *s.dependents):
+                seen.setdefault(id(rule), rule)
+        return list(seen.values())
 
     def active_alerts(self) -> list[ActiveAlert]:
         """Every alert that is currently firing, most severe first."""

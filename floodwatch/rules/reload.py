@@ -33,6 +33,7 @@ from floodwatch.readings import Reading, format_ts, ms_to_dt
 from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import ActiveAlert, Engine
+from floodwatch.rules.snapshot import set_tracker_state, tracker_state
 
 
 def _history(old: Engine) -> list[Reading]:
@@ -61,11 +62,7 @@ def _history(old: Engine) -> list[Reading]:
 
 
 def _instances(engine: Engine) -> dict[tuple[str, str], Any]:
-    found: dict[tuple[str, str], Any] = {}
-    for s in engine._rows:
-        for rule in (*s.rules, *s.dependents):
-            found.setdefault((rule.ctx.rule, rule.ctx.station), rule)
-    return found
+    return {(r.ctx.rule, r.ctx.station): r for r in engine.rule_instances()}
 
 
 def _health(engine: Engine) -> dict[tuple[str, str, str], AlertTracker]:
@@ -75,12 +72,6 @@ def _health(engine: Engine) -> dict[tuple[str, str, str], AlertTracker]:
         if s.health is not None
         for check, tracker in s.health.trackers.items()
     }
-
-
-def _copy_tracker(source: AlertTracker, target: AlertTracker) -> None:
-    target.severity = source.severity
-    target.episode = source.episode
-    target.episode_start = source.episode_start
 
 
 def _copy_latch(source: Any, target: Any) -> None:
@@ -100,9 +91,7 @@ def _reset(rule: Any) -> None:
     fresh = rule.latch.state()
     n = len(fresh["on"])
     rule.latch.restore({"on": [False] * n, "enter_since": [None] * n, "exit_since": [None] * n})
-    rule.tracker.severity = None
-    rule.tracker.episode = None
-    rule.tracker.episode_start = 0
+    set_tracker_state(rule.tracker, (None, None, 0))
 
 
 def carry_over(old: Engine, new: Engine) -> None:
@@ -120,14 +109,12 @@ def carry_over(old: Engine, new: Engine) -> None:
         if before is None:
             _reset(rule)
             continue
-        _copy_tracker(before.tracker, rule.tracker)
+        set_tracker_state(rule.tracker, tracker_state(before.tracker))
         _copy_latch(before, rule)
     old_health = _health(old)
     for check, tracker in _health(new).items():
-        if check in old_health:
-            _copy_tracker(old_health[check], tracker)
-        else:
-            tracker.severity, tracker.episode, tracker.episode_start = None, None, 0
+        saved = tracker_state(old_health[check]) if check in old_health else (None, None, 0)
+        set_tracker_state(tracker, saved)
     # Staleness as the old engine saw it, for the series both have.
     old_series = {(s.station.id, s.kind): s for s in old._rows}
     for s in new._rows:

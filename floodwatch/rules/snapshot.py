@@ -42,19 +42,12 @@ def layout(engine: Engine) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _instances(engine: Engine) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for s in engine._rows:
-        for rule in (*s.rules, *s.dependents):
-            seen.setdefault(id(rule), rule)
-    return list(seen.values())
-
-
-def _tracker(t: AlertTracker) -> tuple[str | None, str | None, int]:
+def tracker_state(t: AlertTracker) -> tuple[str | None, str | None, int]:
+    """An alert's state (severity, episode id, episode start) as plain values."""
     return (t.severity.value if t.severity else None, t.episode, t.episode_start)
 
 
-def _set_tracker(t: AlertTracker, state: tuple[str | None, str | None, int]) -> None:
+def set_tracker_state(t: AlertTracker, state: tuple[str | None, str | None, int]) -> None:
     severity, t.episode, t.episode_start = state
     t.severity = Severity(severity) if severity else None
 
@@ -81,10 +74,10 @@ def capture(engine: Engine) -> dict[str, Any]:
         "health": [
             None
             if s.health is None
-            else {check: _tracker(t) for check, t in s.health.trackers.items()}
+            else {check: tracker_state(t) for check, t in s.health.trackers.items()}
             for s in engine._rows
         ],
-        "instances": [(r.latch.state(), _tracker(r.tracker)) for r in _instances(engine)],
+        "instances": [(r.latch.state(), tracker_state(r.tracker)) for r in engine.rule_instances()],
     }
 
 
@@ -118,10 +111,10 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     for s, saved in zip(engine._rows, state["health"], strict=True):
         if s.health is not None and saved is not None:
             for check, t in s.health.trackers.items():
-                _set_tracker(t, saved[check])
-    for rule, (latch, tracker) in zip(_instances(engine), state["instances"], strict=True):
+                set_tracker_state(t, saved[check])
+    for rule, (latch, tracker) in zip(engine.rule_instances(), state["instances"], strict=True):
         rule.latch.restore(latch)
-        _set_tracker(rule.tracker, tracker)
+        set_tracker_state(rule.tracker, tracker)
     engine._heap = []
     for s in engine._rows:
         if s.stale_ms and s.in_heap:

@@ -133,7 +133,6 @@ class Service:
         self.stopping = asyncio.Event()
         self.router = Router(self.settings.notify, self.compiled) if self.settings.notify else None
         self.deliverer: Deliverer | None = None  # started by run_service
-        self._step_readings: list[Reading] = []  # readings fed in the current step
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
         # Awaited after each stored step (Kafka: commit the offsets it covers at once).
@@ -258,7 +257,7 @@ class Service:
 
     def _replay_step(self, batch: list[Incoming]) -> None:
         assert self.store is not None
-        out, _ = self._feed(batch)
+        out, _, _ = self._feed(batch)
         with self.store.transaction():
             new = self._store_alerts(out.alerts)
         for event in new:  # stored before a crash? then not new; else announce now
@@ -281,9 +280,7 @@ class Service:
         problem = item.unmatched()
         if problem is not None:
             return [], [problem]
-        got, bad = item.decoded or self.decoders.decode(
-            item.payload, item.fmt, item.fields, item.origin
-        )
+        got, bad = self.decoders.decode(item.payload, item.fmt, item.fields, item.origin)
         if shard.stations is not None and any(r.station not in shard.stations for r in got):
             mine = [r for r in got if r.station in shard.stations]
             bad = bad + [
@@ -309,7 +306,6 @@ class Service:
         pairs = [(o, p) for o, p in item.batch if o >= shard.next_offset]
         if not pairs:
             return False
-        item.offset = pairs[-1][0]  # the last fed: the shard's position follows it
         self.stats.received["kafka"] = self.stats.received.get("kafka", 0) + len(pairs)
         got = self.decoders.decode_many([p for _, p in pairs], item.fmt)
         if got is not None and not self._misplaced(got, shard):
@@ -330,11 +326,12 @@ class Service:
             return False
         return not shard.stations.issuperset(map(_STATION, readings))
 
-    def _feed(self, items: list[Incoming]) -> tuple[EngineOutput, list[Incoming]]:
+    def _feed(self, items: list[Incoming]) -> tuple[EngineOutput, list[Incoming], list[Reading]]:
         """Run the items through their shards' engines; return what that produced
-        (alerts, and every rejected reading or payload) and the items fed."""
+        (alerts, and every rejected reading or payload), the items fed and their
+        readings."""
         out = EngineOutput()
-        self._step_readings = []
+        fed_readings: list[Reading] = []
         groups: dict[str, list[Incoming]] = {}
         for item in items:
             groups.setdefault(self._route(item), []).append(item)
@@ -357,17 +354,17 @@ class Service:
                     if item.source != "kafka" or item.offset >= shard.quiet_until:
                         out.rejected.extend(bad)
                     fed.append(item)
-            self._step_readings.extend(readings)
+            fed_readings.extend(readings)
             shard_out = shard.engine.process(readings)
             for target in ticks:
                 shard_out.extend(shard.engine.advance(ms_to_dt(target)))
             out.alerts.extend(shard_out.alerts)
-            if not all(i.source == "kafka" and i.offset < shard.quiet_until for i in group):
+            if not all(i.source == "kafka" and i.last_offset < shard.quiet_until for i in group):
                 out.rejected.extend(shard_out.rejected)
             if readings:
                 shard.clock_at_input = shard.engine._clock
                 self.stats.readings += len(readings)
-        return out, fed
+        return out, fed, fed_readings
 
     def step(self, items: list[Incoming]) -> list[AlertEvent]:
         """Process one batch durably; return the transitions not stored before."""
@@ -378,7 +375,7 @@ class Service:
             ]
             if logged and LOCAL in self.shards:
                 self.inbox_seq = self.store.log_inbox(logged)
-            out, fed = self._feed(items)
+            out, fed, readings = self._feed(items)
             if out.rejected:
                 self.dead_letter.write(out.rejected)
             new = self._store_alerts(out.alerts)
@@ -391,13 +388,13 @@ class Service:
             if item.source == "kafka":
                 name = self._route(item)
                 shard = self.shards[name]
-                shard.next_offset = max(shard.next_offset, item.offset + 1)
+                shard.next_offset = max(shard.next_offset, item.last_offset + 1)
                 self._committable[name] = shard.next_offset
         self.stats.steps += 1
         self.stats.alerts_new += len(new)
         if self.deliverer is not None:
-            if self._step_readings:
-                self.deliverer.readings(self._step_readings)
+            if readings:
+                self.deliverer.readings(readings)
             if new:
                 self.deliverer.wake()
         if self.on_stored is not None:
@@ -495,6 +492,8 @@ class Service:
         self.loaded, self.compiled = loaded, compiled
         if self.router is not None:
             self.router.compiled = compiled
+        if self.deliverer is not None:
+            self.deliverer.reconfigure(compiled)
         self.stats.reloads += 1
         log.info(
             "config reloaded from %s: %s",

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -351,6 +352,28 @@ class Tansu(_Server):
                 await admin.close()
 
         asyncio.run(create())
+
+    def consume(self, topic: str, count: int, timeout: float = 60) -> list[Any]:
+        """The first `count` messages of `topic` (aiokafka ConsumerRecords: partition,
+        key, value, headers), read from the beginning by a group-less consumer."""
+        from aiokafka import AIOKafkaConsumer
+
+        async def read() -> list[Any]:
+            consumer = AIOKafkaConsumer(
+                topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest"
+            )
+            await consumer.start()
+            got: list[Any] = []
+            try:
+                async with asyncio.timeout(timeout):
+                    while len(got) < count:
+                        for messages in (await consumer.getmany(timeout_ms=500)).values():
+                            got.extend(messages)
+            finally:
+                await consumer.stop()
+            return got
+
+        return asyncio.run(read())
 
     def produce(
         self,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from aiokafka import AIOKafkaConsumer
 
 from floodwatch.ingest.partition import partition_of
 from floodwatch.sim import simulate
@@ -30,28 +28,6 @@ pytestmark = pytest.mark.integration
 
 STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
 BAD = [b"\xff\xfe not json", b'{"station": "x/../y", "kind": "level", "value": 1, "ts": 5}']
-
-
-def consume(bootstrap: str, topic: str, count: int) -> list[tuple[int, bytes | None, bytes]]:
-    """(partition, key, value) of the first `count` messages of `topic`."""
-
-    async def read() -> list[tuple[int, bytes | None, bytes]]:
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        got: list[tuple[int, bytes | None, bytes]] = []
-        try:
-            async with asyncio.timeout(30):
-                while len(got) < count:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for tp, messages in batch.items():
-                        got.extend((tp.partition, m.key, m.value or b"") for m in messages)
-        finally:
-            await consumer.stop()
-        return got
-
-    return asyncio.run(read())
 
 
 def test_bridge_forwards_mqtt_readings_keyed_by_station_to_a_consumer_group(
@@ -81,15 +57,15 @@ def test_bridge_forwards_mqtt_readings_keyed_by_station_to_a_consumer_group(
         wait_for(lambda: stored_transitions(db) == expected, 60, "alerts stored")
         # Every reading went in as its own message, keyed by its station's key,
         # in the partition Kafka's default partitioner gives that key.
-        messages = consume(kafka.bootstrap, "readings", len(STORM))
+        messages = kafka.consume("readings", len(STORM))
         assert len(messages) == len(STORM)
-        for partition, key, value in messages:
-            station = json.loads(value)["station"]
-            assert key == KEYS[station].encode()
-            assert partition == partition_of(KEYS[station], 4)
+        for m in messages:
+            station = json.loads(m.value)["station"]
+            assert m.key == KEYS[station].encode()
+            assert m.partition == partition_of(KEYS[station], 4)
         # Bad payloads: dead-lettered by the bridge, in its file and on the topic.
-        dead = consume(kafka.bootstrap, "dead-letter", len(BAD))
-        reasons = sorted(json.loads(value)["reason"] for _, _, value in dead)
+        dead = kafka.consume("dead-letter", len(BAD))
+        reasons = sorted(json.loads(m.value)["reason"] for m in dead)
         assert reasons == ["decode_error", "schema_error"]
         assert bridge.stop() == 0
         assert "readings forwarded" in bridge.log.read_text()
@@ -158,9 +134,9 @@ def test_two_bridges_share_an_mqtt_5_subscription_and_forward_each_reading_once(
             bridge.start()
             bridge.wait_log("mqtt connected")
         mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
-        messages = consume(kafka.bootstrap, "readings", len(STORM))
+        messages = kafka.consume("readings", len(STORM))
         sent = sorted(json.dumps(r.to_json(), sort_keys=True) for r in STORM)
-        got = sorted(json.dumps(json.loads(v), sort_keys=True) for _, _, v in messages)
+        got = sorted(json.dumps(json.loads(m.value), sort_keys=True) for m in messages)
         assert got == sent  # every reading once, none twice
         for bridge in bridges:
             assert bridge.stop() == 0

@@ -165,46 +165,18 @@ def test_every_transition_goes_to_the_kafka_alert_topic_keyed_by_station(
     try:
         fw.wait_log("kafka partitions assigned", timeout=30)
         mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
-        messages = consume_with_headers(kafka.bootstrap, "alerts", len(expected))
+        messages = kafka.consume("alerts", len(expected))
         assert fw.stop() == 0
     finally:
         fw.kill()
-    events = [json.loads(value) for _, value, _ in messages]
+    events = [json.loads(m.value) for m in messages]
     assert (
         sorted((e["rule"], e["id"], e["transition"], e["severity"], e["ts"]) for e in events)
         == expected
     )
-    assert all(
-        key == e["station"].encode() for (key, _, _), e in zip(messages, events, strict=True)
-    )
-    keys = [dict(headers)["idempotency-key"] for _, _, headers in messages]
+    assert all(m.key == e["station"].encode() for m, e in zip(messages, events, strict=True))
+    keys = [dict(m.headers)["idempotency-key"] for m in messages]
     assert len(set(keys)) == len(keys)
-
-
-def consume_with_headers(
-    bootstrap: str, topic: str, count: int
-) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer
-
-    async def read() -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        got: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
-        try:
-            async with asyncio.timeout(60):
-                while len(got) < count:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for messages in batch.values():
-                        got.extend((m.key, m.value or b"", list(m.headers)) for m in messages)
-        finally:
-            await consumer.stop()
-        return got
-
-    return asyncio.run(read())
 
 
 def test_readings_and_alert_transitions_are_written_to_influx(
