@@ -1,4 +1,4 @@
-"""floodwatch command line: check | schema | replay | simulate | demo."""
+"""floodwatch command line: check | schema | replay | simulate | demo | run | … (`--help`)."""
 
 from __future__ import annotations
 
@@ -505,3 +505,13 @@ def alerts(store: Path, active: bool) -> None:
     for event in db.active() if active else db.transitions():
         _write_jsonl(sys.stdout, event)
     db.close()
+
+
+def _duty_commands() -> None:
+    from floodwatch.cli_duty import ack, silence, unanswered
+
+    for command in (silence, ack, unanswered):
+        main.add_command(command)
+
+
+_duty_commands()

@@ -28,9 +28,9 @@ from pydantic import ValidationError
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.backtest.history import read_history
+from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.loader import _from_validation_error
-from floodwatch.config.models import Model
 from floodwatch.config.values import Duration
 from floodwatch.config.yamlpos import parse_yaml
 from floodwatch.rules.compile import CompiledConfig

@@ -1,7 +1,7 @@
 """Load a config directory: every `*.yaml` / `*.yml` file in it, joined.
 
 Each file may hold `engine:` and `service:` (each in at most one file),
-`stations:` and `rules:`.
+`stations:`, `rules:`, `people:` and `rosters:` (lists, joined).
 Problems are collected from all files and reported together, each with file,
 line, column and key path.
 """
@@ -16,20 +16,22 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.models import (
     RULE_MODELS,
     Config,
     ConfigFile,
     EngineSettings,
-    Model,
     RuleBase,
     ServiceSettings,
     Station,
 )
+from floodwatch.config.notify import Person
 from floodwatch.config.yamlpos import Located, parse_yaml
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
+LISTS = ("stations", "rules", "people", "rosters")  # sections joined across files
 
 
 @dataclass
@@ -39,6 +41,7 @@ class LoadedConfig:
     config: Config
     origins: dict[str, list[tuple[Located, int]]] = field(default_factory=dict)
     engine_origin: Located | None = None
+    service_origin: Located | None = None
 
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
         """A problem at a path of the joined config, placed in its file."""
@@ -48,6 +51,8 @@ class LoadedConfig:
             return _issue_at(located, local, message)
         if loc and loc[0] == "engine" and self.engine_origin is not None:
             return _issue_at(self.engine_origin, loc, message)
+        if loc and loc[0] == "service" and self.service_origin is not None:
+            return _issue_at(self.service_origin, loc, message)
         return ConfigIssue(None, None, None, loc, message)
 
 
@@ -64,12 +69,10 @@ def load_config_dir(directory: Path | str) -> LoadedConfig:
 
 def load_config_files(files: Iterable[Path]) -> LoadedConfig:
     issues: list[ConfigIssue] = []
-    stations: list[Station] = []
-    rules: list[Any] = []
-    loaded = LoadedConfig(config=Config(), origins={"stations": [], "rules": []})
+    lists: dict[str, list[Any]] = {name: [] for name in LISTS}
+    loaded = LoadedConfig(config=Config(), origins={name: [] for name in LISTS})
     engine: EngineSettings | None = None
     service: ServiceSettings | None = None
-    service_origin: Located | None = None
     for file in files:
         parsed = _load_file(file, issues)
         if parsed is None:
@@ -87,29 +90,26 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
             else:
                 engine, loaded.engine_origin = model.engine, located
         if model.service is not None:
-            if service is not None and service_origin is not None:
+            if service is not None and loaded.service_origin is not None:
                 issues.append(
                     _issue_at(
                         located,
                         ("service",),
-                        f"service settings are already given in {service_origin.file}",
+                        f"service settings are already given in {loaded.service_origin.file}",
                     )
                 )
             else:
-                service, service_origin = model.service, located
-        for index, station in enumerate(model.stations):
-            stations.append(station)
-            loaded.origins["stations"].append((located, index))
-        for index, rule in enumerate(model.rules):
-            rules.append(rule)
-            loaded.origins["rules"].append((located, index))
+                service, loaded.service_origin = model.service, located
+        for name in LISTS:
+            for index, item in enumerate(getattr(model, name)):
+                lists[name].append(item)
+                loaded.origins[name].append((located, index))
     if issues:
         raise ConfigError(issues)
     loaded.config = Config(
         engine=engine or EngineSettings(),
         service=service or ServiceSettings(),
-        stations=stations,
-        rules=rules,
+        **lists,
     )
     return loaded
 
@@ -148,7 +148,7 @@ def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFi
     if model.service is not None:
         for loc, message in model.service.problems():
             issues.append(_issue_at(located, ("service", *loc), message))
-    for section in ("stations", "rules"):
+    for section in LISTS:
         for index, item in enumerate(getattr(model, section)):
             for loc, message in item.problems():
                 issues.append(_issue_at(located, (section, index, *loc), _named(item, message)))
@@ -156,7 +156,7 @@ def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFi
 
 
 def _named(item: Model, message: str) -> str:
-    kind = "station" if isinstance(item, Station) else "rule"
+    kind = {Station: "station", Person: "person"}.get(type(item), "rule")
     ident = getattr(item, "id", None)
     return f"{message} ({kind} {ident!r})" if ident else message
 

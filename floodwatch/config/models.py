@@ -9,14 +9,14 @@ these models: the compile step turns them into immutable runtime rules.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import Field, Strict, StringConstraints
 
-from floodwatch.alerts.state import EvacuationStage, Severity, Status
-from floodwatch.config.errors import Loc
+from floodwatch.alerts.state import EvacuationStage
+from floodwatch.config.base import Model, Problems
+from floodwatch.config.notify import NotifySettings, Person, Roster
 from floodwatch.config.values import (
     AdminCode,
     Duration,
@@ -29,7 +29,6 @@ from floodwatch.config.values import (
 from floodwatch.ingest.topics import compile_topic
 from floodwatch.readings import Kind
 
-Problems = Iterator[tuple[Loc, str]]
 StationType = Literal["pond", "reservoir", "rain_gauge", "culvert", "river"]
 LinkName = Literal["outlet", "rain_gauge", "upstream", "downstream"]
 WarningSeverity = Literal["blue", "yellow", "orange", "red"]
@@ -41,14 +40,6 @@ DEFAULT_REPORTS: dict[str, list[Kind]] = {
     "rain_gauge": ["rain"],
     "culvert": ["flow"],
 }
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    def problems(self) -> Problems:
-        """Local invariants of this model, as (path relative to it, message)."""
-        return iter(())
 
 
 class Area(Model):
@@ -538,53 +529,14 @@ class DeadLetterSettings(Model):
     )
 
 
-# -- alert fan-out (`service.notify`) -------------------------------------------------
-
-
-class Destination(Model):
-    type: Literal["webhook", "console", "kafka", "influx"]
-    status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
-    url: str | None = Field(None, description="webhook: where to POST the alert JSON")
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
-    topic: str | None = Field(None, description="kafka: the alert topic (service.kafka's cluster)")
-    idempotent: bool = Field(
-        True, description="kafka: idempotent producer (the broker must support it)"
+class HttpSettings(Model):
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8080, ge=1, le=65535, description="port to listen on")
+    sms_reply_token_file: str | None = Field(
+        None,
+        description="file holding the token an SMS gateway must send with replies "
+        "(?token= or X-Token); without it the reply webhook is off",
     )
-    bucket: str = Field("floodwatch", description="influx: bucket (InfluxDB 2 API)")
-    org: str = Field("floodwatch", description="influx: organisation")
-    token_file: str | None = Field(None, description="influx: file holding the API token")
-
-
-class Route(Model):
-    to: list[Identifier] = Field(min_length=1)
-    status: Status = Status.ACTUAL
-    min_severity: Severity = Severity.INFO
-    rules: list[str] | None = None
-    stations: list[str] | None = None
-    station_types: list[str] | None = None
-    villages: list[str] | None = Field(None, description="village codes")
-    towns: list[str] | None = Field(None, description="town codes")
-
-
-class NotifySettings(Model):
-    destinations: dict[Identifier, Destination] = Field(default_factory=dict)
-    routes: list[Route] = Field(default_factory=list)
-    retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")
-
-    def problems(self) -> Problems:
-        for name, dest in self.destinations.items():
-            if dest.type == "webhook" and not dest.url:
-                yield ("destinations", name, "url"), "a webhook needs a url"
-            if dest.type == "influx" and not dest.url:
-                yield ("destinations", name, "url"), "an influx destination needs a url"
-            if dest.type == "kafka" and not dest.topic:
-                yield ("destinations", name, "topic"), "a kafka destination needs a topic"
-        for i, route in enumerate(self.routes):
-            for j, target in enumerate(route.to):
-                if target not in self.destinations:
-                    known = ", ".join(sorted(self.destinations)) or "none"
-                    yield ("routes", i, "to", j), f"no destination {target!r} (known: {known})"
 
 
 class ServiceSettings(Model):
@@ -605,6 +557,9 @@ class ServiceSettings(Model):
     kafka: KafkaSettings | None = None
     mappings: dict[FormatName, FieldMapping] = Field(default_factory=dict)
     notify: NotifySettings | None = Field(None, description="where alert transitions go")
+    http: HttpSettings | None = Field(
+        None, description="the HTTP server (SMS replies; the command center)"
+    )
 
     def problems(self) -> Problems:
         known = {"canonical", "batch", *self.mappings}
@@ -630,6 +585,11 @@ class ServiceSettings(Model):
                         ("notify", "destinations", name, "type"),
                         "a kafka destination needs service.kafka (the cluster)",
                     )
+                if dest.type == "broadcast" and self.mqtt is None:
+                    yield (
+                        ("notify", "destinations", name, "type"),
+                        "a broadcast destination needs service.mqtt (the broker)",
+                    )
         dead = self.dead_letter
         if dead.mqtt_topic is not None:
             if self.mqtt is None:
@@ -651,6 +611,10 @@ class ConfigFile(Model):
     service: ServiceSettings | None = None
     stations: list[Station] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list, description="who can be notified")
+    rosters: list[Roster] = Field(
+        default_factory=list, description="who answers for each station, village and town"
+    )
 
 
 class Config(Model):
@@ -660,3 +624,7 @@ class Config(Model):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     stations: list[Station] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list, description="who can be notified")
+    rosters: list[Roster] = Field(
+        default_factory=list, description="who answers for each station, village and town"
+    )

@@ -26,31 +26,50 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
-from floodwatch.config.models import Destination, KafkaSettings, NotifySettings
+from floodwatch.config.models import KafkaSettings, MqttSettings
+from floodwatch.config.notify import Destination, NotifySettings
+from floodwatch.notify.ledger import Ledger
+from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.service.store import Delivery, Store
 
+# Called with (destination, failing since, error) when a destination has been
+# failing for longer than its `failing_after`, or refused a delivery; and with
+# (destination, None, "") when it works again.
+Trouble = Callable[[str, float | None, str], None]
+
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    retry: bool = False
-    after: float | None = None  # seconds the destination asked us to wait
-    error: str = ""
-
-
 Send = Callable[[Delivery], Awaitable[Outcome]]
+
+
+class Channel(Protocol):
+    """A destination's way of sending. `deliver` is called by the destination's
+    worker with the rows that are due (oldest first), never concurrently with
+    itself; it returns what happened to every row it was given (a row may go
+    out together with others, e.g. an SMS grouping). It never raises for a
+    failed delivery: failures are Outcomes, and the worker retries."""
+
+    async def deliver(self, due: list[Delivery]) -> list[Sent]: ...
+
+
+class OneByOne:
+    """A channel that sends each row on its own."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+    async def deliver(self, due: list[Delivery]) -> list[Sent]:
+        return [Sent([row], await self.send(row)) for row in due]
 
 
 def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
@@ -68,17 +87,9 @@ def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
             response = await client.post(
                 url, content=delivery.event.encode(), headers=headers, timeout=timeout
             )
-        except httpx.TimeoutException:
-            return Outcome(False, retry=True, error=f"no answer within {timeout:g}s")
-        except httpx.TransportError as exc:
-            return Outcome(False, retry=True, error=f"connection: {exc!r}")
-        status = response.status_code
-        if 200 <= status < 300:
-            return Outcome(True)
-        error = f"HTTP {status}: {response.text[:200]}"
-        if status >= 500 or status == 429:
-            return Outcome(False, retry=True, after=_retry_after(response), error=error)
-        return Outcome(False, retry=False, error=error)
+        except httpx.HTTPError as exc:
+            return http_failure(exc, timeout)
+        return classify_http(response)
 
     return send
 
@@ -131,20 +142,6 @@ def console(name: str) -> Send:
     return send
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
 class Deliverer:
     """The workers of every configured destination."""
 
@@ -156,6 +153,9 @@ class Deliverer:
         kafka: KafkaSettings | None = None,
         rng: random.Random | None = None,
         compiled: CompiledConfig | None = None,
+        mqtt: MqttSettings | None = None,
+        config_dir: Path | None = None,
+        on_trouble: Trouble | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -165,23 +165,49 @@ class Deliverer:
         self.client = httpx.AsyncClient()
         self.producers: dict[str, Any] = {}
         self.influx: dict[str, Any] = {}
-        self.sends: dict[str, Send] = {}
+        self.channels: dict[str, Channel] = {}
+        self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
+        self.on_trouble = on_trouble
         for name, dest in settings.destinations.items():
-            if dest.type == "webhook":
-                self.sends[name] = webhook(dest, self.client)
-            elif dest.type == "influx":
-                from floodwatch.notify.influx import Influx
+            self.channels[name] = self._channel(name, dest, compiled, mqtt, config_dir)
+        self.wakeups = {name: asyncio.Event() for name in self.channels}
+        self.delivered = dict.fromkeys(self.channels, 0)
+        self.failed = dict.fromkeys(self.channels, 0)
+        self.failing_since: dict[str, float] = {}
+        self.reported: set[str] = set()  # destinations with an open operations alert
 
-                assert compiled is not None
-                self.influx[name] = Influx(dest, compiled)
-                self.sends[name] = influx_alerts(self.influx[name])
-            elif dest.type == "kafka":
-                self.sends[name] = self._kafka(name, dest)
-            else:
-                self.sends[name] = console(name)
-        self.wakeups = {name: asyncio.Event() for name in self.sends}
-        self.delivered = dict.fromkeys(self.sends, 0)
-        self.failed = dict.fromkeys(self.sends, 0)
+    def _channel(
+        self,
+        name: str,
+        dest: Destination,
+        compiled: CompiledConfig | None,
+        mqtt: MqttSettings | None,
+        config_dir: Path | None,
+    ) -> Channel:
+        if dest.type == "webhook":
+            return OneByOne(webhook(dest, self.client))
+        if dest.type == "influx":
+            from floodwatch.notify.influx import Influx
+
+            assert compiled is not None
+            self.influx[name] = Influx(dest, compiled)
+            self.background[f"readings:{name}"] = self.influx[name].run_readings
+            return OneByOne(influx_alerts(self.influx[name]))
+        if dest.type == "kafka":
+            return OneByOne(self._kafka(name, dest))
+        if dest.type == "sms":
+            from floodwatch.notify.sms import SmsChannel
+
+            via = self.settings.answer.via if self.settings.answer else []
+            return SmsChannel(name, dest, self.store, self.client, config_dir, via)
+        if dest.type == "broadcast":
+            from floodwatch.notify.broadcast import BroadcastChannel
+
+            assert mqtt is not None and compiled is not None
+            channel = BroadcastChannel(name, dest, mqtt, Ledger(self.store.db), compiled)
+            self.background[f"broadcast:{name}"] = channel.run
+            return channel
+        return OneByOne(console(name))
 
     def _kafka(self, name: str, dest: Destination) -> Send:
         from aiokafka import AIOKafkaProducer
@@ -200,6 +226,11 @@ class Deliverer:
         for influx in self.influx.values():
             influx.compiled = compiled
             influx._tags.clear()
+        from floodwatch.notify.broadcast import BroadcastChannel
+
+        for channel in self.channels.values():
+            if isinstance(channel, BroadcastChannel):
+                channel.compiled = compiled
 
     def readings(self, readings: list[Reading]) -> None:
         """A stored step's readings, for the destinations that keep readings."""
@@ -216,10 +247,10 @@ class Deliverer:
             for producer in self.producers.values():
                 await producer.start()
             async with asyncio.TaskGroup() as group:
-                for name in self.sends:
+                for name in self.channels:
                     group.create_task(self._worker(name), name=f"deliver:{name}")
-                for name, influx in self.influx.items():
-                    group.create_task(influx.run_readings(), name=f"readings:{name}")
+                for name, run in self.background.items():
+                    group.create_task(run(), name=name)
         finally:
             await self.client.aclose()
             for influx in self.influx.values():
@@ -237,12 +268,13 @@ class Deliverer:
         return ceiling * self.rng.uniform(0.5, 1.0)
 
     async def _worker(self, name: str) -> None:
-        send, wakeup = self.sends[name], self.wakeups[name]
+        channel, wakeup = self.channels[name], self.wakeups[name]
         while True:
             wakeup.clear()
-            for delivery in self.store.due(name, time.time()):
-                outcome = await send(delivery)
-                self._record(name, delivery, outcome)
+            due = self.store.due(name, time.time())
+            if due:
+                for sent in await channel.deliver(due):
+                    self._record(name, sent)
             upcoming = self.store.next_due(name)
             wait = None if upcoming is None else max(0.0, upcoming - time.time())
             if wait == 0.0:
@@ -250,32 +282,63 @@ class Deliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), timeout=wait)
 
-    def _record(self, name: str, delivery: Delivery, outcome: Outcome) -> None:
-        if outcome.ok:
-            self.store.delivered(delivery.key, "done")
-            self.delivered[name] += 1
+    def _record(self, name: str, sent: Sent) -> None:
+        outcome, keys = sent.outcome, [row.key for row in sent.rows]
+        if outcome.held is not None:
+            self.store.hold(keys, outcome.held)
             return
-        self.failed[name] += 1
+        if outcome.ok:
+            self.store.delivered(keys, "done")
+            self.delivered[name] += len(keys)
+            self.failing_since.pop(name, None)
+            if name in self.reported:
+                self.reported.discard(name)
+                log.info("destination %s works again", name)
+                if self.on_trouble is not None:
+                    self.on_trouble(name, None, "")
+            return
+        self.failed[name] += len(keys)
+        self.failing_since.setdefault(name, time.time())
         if outcome.retry:
-            wait = self.delay(delivery.attempts, outcome.after)
-            self.store.retry_at(delivery.key, time.time() + wait, outcome.error)
+            attempts = max(row.attempts for row in sent.rows)
+            wait = self.delay(attempts, outcome.after)
+            self.store.retry_at(keys, time.time() + wait, outcome.error)
             log.warning(
                 "delivery to %s failed (%s); attempt %d, next in %.1fs",
                 name,
                 outcome.error,
-                delivery.attempts + 1,
+                attempts + 1,
                 wait,
             )
+            self._check_failing(name, outcome.error)
             return
-        self.store.delivered(delivery.key, "dead", outcome.error)
+        self.store.delivered(keys, "dead", outcome.error)
         log.error("delivery to %s refused for good: %s (dead-lettered)", name, outcome.error)
         self.dead_letter.write(
             [
                 Rejected(
                     RejectReason.DELIVERY,
-                    f"{name} refused delivery {delivery.key}: {outcome.error}",
-                    raw=delivery.event[:200],
+                    f"{name} refused delivery {row.key}: {outcome.error}",
+                    raw=row.event[:200],
                     source=f"notify:{name}",
                 )
+                for row in sent.rows
             ]
         )
+        self._report(name, f"refused: {outcome.error}")
+
+    def _check_failing(self, name: str, error: str) -> None:
+        """Checked after each failed attempt (at most `retry_max` apart)."""
+        since = self.failing_since.get(name)
+        failing_after = self.settings.destinations[name].failing_after.total_seconds()
+        if since is not None and time.time() - since >= failing_after:
+            self._report(name, error)
+
+    def _report(self, name: str, error: str) -> None:
+        if name in self.reported:
+            return
+        self.reported.add(name)
+        since = self.failing_since.get(name, time.time())
+        log.error("destination %s failing since %s: %s", name, time.ctime(since), error)
+        if self.on_trouble is not None:
+            self.on_trouble(name, since, error)

@@ -28,7 +28,7 @@ from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config.models import Destination
+from floodwatch.config.notify import Destination
 from floodwatch.readings import Reading, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 

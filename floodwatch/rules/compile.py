@@ -164,6 +164,10 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
                     f"links to unknown station {target!r} (station {station.id!r})"
                     + _suggest(target, stations),
                 )
+    from floodwatch.notify.rosters import check as check_rosters
+
+    for loc, message in check_rosters(config):
+        issues.add(loc, message)
     bindings: list[Binding] = []
     seen_rules: set[str] = set()
     for index, rule in enumerate(config.rules):

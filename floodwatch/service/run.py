@@ -31,21 +31,23 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.operations import OperationsAlerts
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
-from floodwatch.notify.routing import Router, delivery_key
-from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt, ts_to_ms
+from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.notify.routing import Router
+from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
@@ -61,6 +63,7 @@ log = logging.getLogger("floodwatch.service")
 TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
 CONFIG_RULE = "floodwatch/config"  # the operations alert of a config that does not load
+DELIVERY_RULE = "floodwatch/delivery"  # … of a destination failing or refusing
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
 LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
@@ -105,7 +108,7 @@ class Service:
     ) -> None:
         self.loaded = loaded
         self.config_dir = config_dir  # reloaded from here (hot reload)
-        self.reload_problem: AlertEvent | None = None  # the open config operations alert
+        self.operations = OperationsAlerts()  # open `info` alerts about floodwatch itself
         self.settings: ServiceSettings = loaded.config.service
         self.compiled = compile_config(loaded)
         self.store_path = Path(store or self.settings.store)
@@ -131,7 +134,8 @@ class Service:
         self.last_snapshot = time.monotonic()
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
-        self.router = Router(self.settings.notify, self.compiled) if self.settings.notify else None
+        self.dispatcher: Dispatcher | None = None  # with the store (open)
+        self.http_server: object | None = None  # uvicorn, when service.http is set
         self.deliverer: Deliverer | None = None  # started by run_service
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
@@ -143,6 +147,8 @@ class Service:
     def open(self) -> None:
         """Open the store, restore the engine (snapshot + inbox). Synchronous."""
         self.store = Store(self.store_path)
+        if self.settings.notify is not None:
+            self.dispatcher = Dispatcher(Router(self.settings.notify, self.compiled), self.store)
         if self.store.moved_aside:
             log.error("store was unreadable: moved aside to %s", self.store.moved_aside)
         self._restore()
@@ -247,12 +253,8 @@ class Service:
         (inside the caller's transaction); return the new ones."""
         assert self.store is not None
         new = self.store.record(alerts)
-        if self.router is not None and new:
-            self.store.enqueue(
-                (delivery_key(e, name), name, e)
-                for e in new
-                for name in self.router.destinations(e)
-            )
+        if self.dispatcher is not None and new:
+            self.dispatcher.dispatch(new, time.time())
         return new
 
     def _replay_step(self, batch: list[Incoming]) -> None:
@@ -490,8 +492,8 @@ class Service:
         if loaded.config.service != self.settings:
             log.warning("the service: section changed; restart floodwatch to apply that part")
         self.loaded, self.compiled = loaded, compiled
-        if self.router is not None:
-            self.router.compiled = compiled
+        if self.dispatcher is not None and self.settings.notify is not None:
+            self.dispatcher.router = Router(self.settings.notify, compiled)
         if self.deliverer is not None:
             self.deliverer.reconfigure(compiled)
         self.stats.reloads += 1
@@ -505,50 +507,62 @@ class Service:
         return True
 
     def _config_alert(self, issues: list[ConfigIssue]) -> None:
-        """Raise (or update, or resolve) the `info` operations alert on the config."""
-        from floodwatch.alerts.event import episode_id
-        from floodwatch.alerts.state import Severity, Transition
-
-        assert self.store is not None
-        open_ = self.reload_problem
-        if not issues and open_ is None:
-            return
+        """Raise (or resolve) the `info` operations alert on the config."""
         now = int(time.time() * 1000)
-        start = now if open_ is None else ts_to_ms(open_.episode_start)
-        first = str(issues[0]) if issues else ""
-        event = AlertEvent(
-            id=episode_id(CONFIG_RULE, "floodwatch", start),
-            rule=CONFIG_RULE,
-            kind="operations",
-            station="floodwatch",
-            station_name="floodwatch",
-            severity=Severity.INFO,
-            previous_severity=None if open_ is None or not issues else Severity.INFO,
-            transition=Transition.RESOLVED if not issues else Transition.FIRING,
-            ts=ms_to_dt(now),
-            episode_start=ms_to_dt(start),
-            value=None,
-            threshold=None,
-            unit="",
-            message_zh=(
-                f"配置文件有误，仍按原配置运行：{first}" if issues else "配置已更新，错误已消除"
-            ),
-            message_en=(
-                f"config reload failed, still running on the previous config: {first}"
-                if issues
-                else "config reloaded; the error is gone"
-            ),
-            details={"issues": [str(i) for i in issues]},
-        )
-        if issues and open_ is not None:
-            return  # still failing: the alert is up already
+        if issues:
+            first = str(issues[0])
+            event = self.operations.raise_(
+                CONFIG_RULE,
+                "config",
+                now,
+                f"配置文件有误，仍按原配置运行：{first}",
+                f"config reload failed, still running on the previous config: {first}",
+                {"issues": [str(i) for i in issues]},
+            )
+        else:
+            event = self.operations.resolve(
+                CONFIG_RULE,
+                "config",
+                now,
+                "配置已更新，错误已消除",
+                "config reloaded; the error is gone",
+            )
+        self._announce_operations(event)
+
+    def destination_trouble(self, name: str, since: float | None, error: str) -> None:
+        """A destination failing for too long or refusing (or working again)."""
+        now = int(time.time() * 1000)
+        if since is not None:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+            event = self.operations.raise_(
+                DELIVERY_RULE,
+                name,
+                now,
+                f"通知渠道{name}自{when}起发送失败：{error}",
+                f"destination {name} failing since {when}: {error}",
+                {"since": since, "error": error},
+            )
+        else:
+            event = self.operations.resolve(
+                DELIVERY_RULE, name, now, f"通知渠道{name}已恢复", f"destination {name} works again"
+            )
+        self._announce_operations(event)
+
+    def _announce_operations(self, event: AlertEvent | None) -> None:
+        if event is None:
+            return
+        assert self.store is not None
         with self.store.transaction():
             new = self._store_alerts([event])
         if new and self.deliverer is not None:
             self.deliverer.wake()
-        self.reload_problem = event if issues else None
         for e in new:
             self.on_alert(e)
+
+    @property
+    def reload_problem(self) -> AlertEvent | None:
+        """The open config operations alert."""
+        return self.operations.open.get((CONFIG_RULE, "config"))
 
     # -- snapshots ---------------------------------------------------------------
 
@@ -709,8 +723,14 @@ async def run_service(service: Service) -> int:
             service.dead_letter,
             settings.kafka,
             compiled=service.compiled,
+            mqtt=settings.mqtt,
+            config_dir=service.config_dir,
+            on_trouble=service.destination_trouble,
         )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
+        tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
+    if settings.http is not None:
+        tasks.append(asyncio.create_task(_serve_http(service), name="http"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -731,6 +751,37 @@ async def run_service(service: Service) -> int:
         if error is not None:
             raise error
     return 1 if bridge is not None and bridge.failure is not None else 0
+
+
+async def _serve_http(service: Service) -> None:
+    import uvicorn
+
+    from floodwatch.web.app import create_app
+
+    settings = service.settings.http
+    assert settings is not None
+    app = create_app(settings, service.dispatcher)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan="off"
+    )
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the service handles signals
+            yield
+
+    server = Server(config)
+    service.http_server = server
+    await server.serve()
+
+
+async def _follow_up(service: Service) -> None:
+    """Every second: call-and-answer resends and escalations, reminders."""
+    assert service.dispatcher is not None and service.deliverer is not None
+    while True:
+        await asyncio.sleep(1.0)
+        if service.dispatcher.follow_up(time.time()):
+            service.deliverer.wake()
 
 
 async def _watch_config(service: Service) -> None:

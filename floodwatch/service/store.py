@@ -35,6 +35,7 @@ import msgspec
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
+from floodwatch.notify.ledger import SCHEMA as LEDGER
 from floodwatch.readings import ts_to_ms
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,37 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, destination, next_at);
 """
+# Columns added after the first release (a store created before gets them).
+OUTBOX_COLUMNS = {
+    "alert": "TEXT NOT NULL DEFAULT ''",  # alert id
+    "recipient": "TEXT NOT NULL DEFAULT ''",  # JSON of the person (sms), '' otherwise
+    "note": "TEXT NOT NULL DEFAULT ''",  # '' (a transition), reminder, resend, escalation, refresh
+    "batch": "TEXT",  # sms: the key of the grouped message this row went out in
+}
 
 
 @dataclass(frozen=True)
 class Delivery:
-    key: str  # idempotency key: (alert id, transition, severity, time, destination)
+    key: str  # idempotency key: (alert id, recipient, transition, severity, time, destination)
     destination: str
     event: str  # the alert event JSON
     attempts: int
+    recipient: str = ""  # JSON of the person (sms)
+    note: str = ""  # why it is sent: '' (a transition), reminder, resend, escalation, refresh
+    batch: str | None = None  # sms: the grouped message it is part of
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A delivery to enqueue."""
+
+    key: str
+    destination: str
+    event: AlertEvent
+    recipient: str = ""
+    note: str = ""
+    after: float = 0.0  # seconds to hold it (sms grouping)
 
 
 _encode = msgspec.json.Encoder()
@@ -103,6 +127,11 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+            for name, spec in OUTBOX_COLUMNS.items():
+                if name not in columns:
+                    db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {spec}")
+            db.executescript(LEDGER)
             db.execute("SELECT count(*) FROM transitions").fetchone()
             check = db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
@@ -179,26 +208,91 @@ class Store:
 
     # -- outbox ------------------------------------------------------------------
 
-    def enqueue(self, deliveries: Iterable[tuple[str, str, AlertEvent]]) -> int:
-        """(key, destination, event) rows to deliver (inside a transaction)."""
+    def enqueue(self, deliveries: Iterable[Outgoing], state: str = "pending") -> int:
+        """Rows to deliver (inside a transaction); `state` 'silenced' records them
+        as not to be sent. A key enqueued before is left as it is."""
         now = time.time()
         count = 0
-        for key, destination, event in deliveries:
-            body = _encode.encode(event.to_json()).decode()
+        for i, d in enumerate(deliveries):  # `created` keeps the order given
+            body = _encode.encode(d.event.to_json()).decode()
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO outbox VALUES (?,?,?,'pending',0,?,NULL,?,NULL)",
-                (key, destination, body, now, now),
+                "INSERT OR IGNORE INTO outbox (key, destination, event, state, attempts, "
+                "next_at, created, alert, recipient, note) VALUES (?,?,?,?,0,?,?,?,?,?)",
+                (
+                    d.key,
+                    d.destination,
+                    body,
+                    state,
+                    now + d.after,
+                    now + i * 1e-5,
+                    d.event.id,
+                    d.recipient,
+                    d.note,
+                ),
             )
             count += cur.rowcount
         return count
 
+    _DELIVERY = "key, destination, event, attempts, recipient, note, batch, created"
+
     def due(self, destination: str, now: float, limit: int = 100) -> list[Delivery]:
         rows = self.db.execute(
-            "SELECT key, destination, event, attempts FROM outbox WHERE state = 'pending' "
+            f"SELECT {self._DELIVERY} FROM outbox WHERE state = 'pending' "
             "AND destination = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
             (destination, now, limit),
         ).fetchall()
         return [Delivery(*row) for row in rows]
+
+    def pending_for(self, destination: str, recipient: str) -> list[Delivery]:
+        """Every pending row of one recipient at one destination, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {self._DELIVERY} FROM outbox WHERE state = 'pending' "
+            "AND destination = ? AND recipient = ? ORDER BY created, key",
+            (destination, recipient),
+        ).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def in_batch(self, batch: str) -> list[Delivery]:
+        rows = self.db.execute(
+            f"SELECT {self._DELIVERY} FROM outbox WHERE batch = ? ORDER BY created, key",
+            (batch,),
+        ).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def set_batch(self, keys: Iterable[str], batch: str) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE outbox SET batch = ? WHERE key = ?", [(batch, k) for k in keys])
+
+    def sent_to(self, destination: str, recipient: str, since: float) -> int:
+        """Messages (batches count once) confirmed to `recipient` since `since`."""
+        row = self.db.execute(
+            "SELECT count(DISTINCT coalesce(batch, key)) FROM outbox WHERE destination = ? "
+            "AND recipient = ? AND state = 'done' AND done_at >= ?",
+            (destination, recipient, since),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def deliveries_of(self, alert: str) -> list[dict[str, object]]:
+        """Every delivery of one alert with its outcome (the alert's timeline)."""
+        rows = self.db.execute(
+            "SELECT destination, recipient, note, state, attempts, last_error, created, done_at, "
+            "json_extract(event, '$.transition'), json_extract(event, '$.severity') "
+            "FROM outbox WHERE alert = ? ORDER BY created, key",
+            (alert,),
+        ).fetchall()
+        names = (
+            "destination",
+            "recipient",
+            "note",
+            "state",
+            "attempts",
+            "last_error",
+            "created",
+            "done_at",
+            "transition",
+            "severity",
+        )
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def next_due(self, destination: str) -> float | None:
         row = self.db.execute(
@@ -207,25 +301,49 @@ class Store:
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    def delivered(self, key: str, state: str, error: str | None = None) -> None:
+    def delivered(self, keys: Iterable[str], state: str, error: str | None = None) -> None:
         """Final outcome: 'done' (confirmed) or 'dead' (refused for good)."""
-        self.db.execute(
-            "UPDATE outbox SET state = ?, last_error = ?, done_at = ?, attempts = attempts + 1 "
-            "WHERE key = ?",
-            (state, error, time.time(), key),
-        )
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET state = ?, last_error = ?, done_at = ?, "
+                "attempts = attempts + 1 WHERE key = ?",
+                [(state, error, now, key) for key in keys],
+            )
 
-    def retry_at(self, key: str, when: float, error: str) -> None:
-        self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE key = ?",
-            (when, error, key),
-        )
+    def retry_at(self, keys: Iterable[str], when: float, error: str) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
+                "WHERE key = ?",
+                [(when, error, key) for key in keys],
+            )
+
+    def hold(self, keys: Iterable[str], until: float) -> None:
+        """Postpone without counting an attempt (a recipient's rate limit)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET next_at = ? WHERE key = ?", [(until, key) for key in keys]
+            )
 
     def outbox(self) -> list[dict[str, object]]:
         rows = self.db.execute(
-            "SELECT key, destination, state, attempts, last_error FROM outbox ORDER BY created"
+            "SELECT key, destination, state, attempts, last_error, recipient, note, batch, "
+            "created, done_at, alert FROM outbox ORDER BY created, key"
         ).fetchall()
-        names = ("key", "destination", "state", "attempts", "last_error")
+        names = (
+            "key",
+            "destination",
+            "state",
+            "attempts",
+            "last_error",
+            "recipient",
+            "note",
+            "batch",
+            "created",
+            "done_at",
+            "alert",
+        )
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def log_inbox(self, rows: Iterable[tuple[str, str, str, bytes]]) -> int:

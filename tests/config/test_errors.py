@@ -13,6 +13,13 @@ from floodwatch.rules.compile import compile_config
 BAD = Path(__file__).parent / "testdata" / "bad"
 
 EXPECTED = {
+    "roster_person": "roster_person.yaml:6:46: rosters[0].patrol[0]: no person 'wang-qaing' in "
+    "people",
+    "roster_role": "roster_role.yaml:6:31: rosters[0].patrol: not a role of a village (roles: "
+    "warning_officer)",
+    "sms_recipients": "sms_recipients.yaml:6:50: service.notify.routes[0].recipients[1]: unknown "
+    "recipient 'pond.technical'; expected one of station.administrative, station.technical, "
+    "station.patrol, village.warning_officer, town.flood_lead, or person:<id>",
     "notify_route": "notify_route.yaml:6:15: service.notify.routes[0].to[0]: no destination "
     "'dutty' (known: duty)",
     "service_topic": "service_topic.yaml:4:9: service.mqtt.topics[0].pattern: '#' must be the "

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config import load_config_dir
-from floodwatch.config.models import NotifySettings
+from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.routing import Router, delivery_key
 from floodwatch.rules.compile import compile_config
 

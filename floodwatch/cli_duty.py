@@ -1,0 +1,176 @@
+"""Duty commands on a running service's store: silence, ack, unanswered.
+
+They write to the same SQLite store the service uses (WAL: the service keeps
+running); the service reads silences and acknowledgements every second.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from floodwatch.config.values import parse_duration
+from floodwatch.notify.ledger import Ledger
+from floodwatch.service.store import Store
+
+store_option = click.option(
+    "--store",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="the service's SQLite store (service.store)",
+)
+
+
+def _open(store: Path) -> tuple[Store, Ledger]:
+    db = Store(store)
+    return db, Ledger(db.db)
+
+
+def _when(text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        return time.time() + parse_duration(text).total_seconds()
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{text!r}: give a time (2026-07-15T18:00+08:00) or a duration from now (2h)"
+        ) from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{text!r}: give the offset, e.g. +08:00")
+    return moment.timestamp()
+
+
+def _local(ts: float) -> str:
+    return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="minutes")
+
+
+@click.group()
+def silence() -> None:
+    """Silences / maintenance windows: matching alerts are recorded, not sent."""
+
+
+@silence.command("add")
+@store_option
+@click.option("--station", "stations", multiple=True, help="station id (repeatable)")
+@click.option("--rule", "rules", multiple=True, help="rule id (repeatable)")
+@click.option("--village", "villages", multiple=True, help="village code (repeatable)")
+@click.option("--town", "towns", multiple=True, help="town code (repeatable)")
+@click.option(
+    "--start", default=None, help="time with offset, or a duration from now (default: now)"
+)
+@click.option("--end", required=True, help="time with offset, or a duration from now (e.g. 4h)")
+@click.option("--author", required=True)
+@click.option("--reason", required=True)
+def silence_add(
+    store: Path,
+    stations: tuple[str, ...],
+    rules: tuple[str, ...],
+    villages: tuple[str, ...],
+    towns: tuple[str, ...],
+    start: str | None,
+    end: str,
+    author: str,
+    reason: str,
+) -> None:
+    """Create a silence; prints its id."""
+    db, ledger = _open(store)
+    now = time.time()
+    try:
+        with db.transaction():
+            made = ledger.add_silence(
+                starts=_when(start, now),
+                ends=_when(end, now),
+                author=author,
+                reason=reason,
+                stations=stations,
+                rules=rules,
+                villages=villages,
+                towns=towns,
+            )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    click.echo(made.id)
+
+
+@silence.command("list")
+@store_option
+@click.option("--all", "show_all", is_flag=True, help="also ended and future ones")
+def silence_list(store: Path, show_all: bool) -> None:
+    """Silences in force now (JSON Lines)."""
+    db, ledger = _open(store)
+    for s in ledger.silences(None if show_all else time.time()):
+        out = s.to_json()
+        out["starts"], out["ends"] = _local(s.starts), _local(s.ends)
+        click.echo(json.dumps(out, ensure_ascii=False))
+    db.close()
+
+
+@silence.command("end")
+@store_option
+@click.argument("silence_id")
+def silence_end(store: Path, silence_id: str) -> None:
+    """End a silence now."""
+    db, ledger = _open(store)
+    with db.transaction():
+        ended = ledger.end_silence(silence_id, time.time())
+    db.close()
+    if not ended:
+        click.echo(f"no silence {silence_id!r} in force", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@store_option
+@click.argument("alert_id")
+@click.option("--by", required=True, help="who acknowledges (the duty officer's name)")
+@click.option("--comment", default="", help="what is being done")
+def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
+    """Acknowledge an alert: ends its call-and-answer escalation and reminders."""
+    db, ledger = _open(store)
+    try:
+        exists = db.db.execute(
+            "SELECT 1 FROM transitions WHERE id = ? LIMIT 1", (alert_id,)
+        ).fetchone()
+        if exists is None:
+            click.echo(f"no alert {alert_id!r} in {store}", err=True)
+            sys.exit(1)
+        with db.transaction():
+            ledger.acknowledge(alert_id, by, "cli", comment, time.time())
+    finally:
+        db.close()
+
+
+@click.command()
+@store_option
+def unanswered(store: Path) -> None:
+    """Active alerts whose call-and-answer went unanswered, with who was called."""
+    db, ledger = _open(store)
+    for event in db.active():
+        alert = str(event["id"])
+        people = ledger.unanswered(alert)
+        if people and ledger.follow(alert) is not None:
+            click.echo(
+                json.dumps(
+                    {
+                        "alert": alert,
+                        "severity": event["severity"],
+                        "station": event["station"],
+                        "unanswered": [
+                            {"name": p.name, "phone": p.phone, "role": p.role} for p in people
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    db.close()

@@ -1,0 +1,292 @@
+"""Config models of the alert fan-out (`service.notify`) and of the rosters.
+
+`people:` and `rosters:` are top-level sections (lists, joined across files);
+`service.notify` holds destinations, routes and the notification policy. Local
+invariants live here; references between them (people named by rosters and
+routes) are checked when the config is compiled (`floodwatch.notify.rosters`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, Strict, StringConstraints
+
+from floodwatch.alerts.state import Severity, Status
+from floodwatch.config.base import Model, Problems
+from floodwatch.config.values import AdminCode, Duration, Identifier, Text
+
+Phone = Annotated[str, Strict(), StringConstraints(pattern=r"^\+?[0-9]{5,20}$")]
+
+# One person id or a list of them.
+PersonIds = Annotated[list[Identifier], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+STATION_ROLES = ("administrative", "technical", "patrol")  # 行政 / 技术 / 巡查责任人
+ROLE_ZH = {
+    "administrative": "行政责任人",
+    "technical": "技术责任人",
+    "patrol": "巡查责任人",
+    "warning_officer": "村预警员",
+    "flood_lead": "镇防汛负责人",
+}
+ROLES = (
+    *(f"station.{r}" for r in STATION_ROLES),
+    "village.warning_officer",
+    "town.flood_lead",
+)
+RECIPIENT_HELP = f"one of {', '.join(ROLES)}, or person:<id>"
+
+
+def parse_recipient(value: str) -> tuple[str, str] | None:
+    """('role', 'station.patrol') or ('person', 'zhang-wei'); None if neither."""
+    if value in ROLES:
+        return "role", value
+    if value.startswith("person:") and len(value) > len("person:"):
+        return "person", value.removeprefix("person:")
+    return None
+
+
+class Person(Model):
+    id: Identifier
+    name: Text
+    phone: Phone
+
+
+class Roster(Model):
+    """Who answers for one station, village or town (exactly one of the three)."""
+
+    station: Identifier | None = None
+    village: AdminCode | None = None
+    town: AdminCode | None = None
+    administrative: PersonIds = Field(default_factory=list, description="行政责任人")
+    technical: PersonIds = Field(default_factory=list, description="技术责任人")
+    patrol: PersonIds = Field(default_factory=list, description="巡查责任人")
+    warning_officer: PersonIds = Field(default_factory=list, description="村预警员")
+    flood_lead: PersonIds = Field(default_factory=list, description="镇防汛负责人")
+
+    @property
+    def scope(self) -> str:
+        return "station" if self.station else "village" if self.village else "town"
+
+    @property
+    def subject(self) -> str:
+        return self.station or self.village or self.town or ""
+
+    def roles(self) -> dict[str, list[str]]:
+        return {
+            role: list(getattr(self, role))
+            for role in (*STATION_ROLES, "warning_officer", "flood_lead")
+            if getattr(self, role)
+        }
+
+    def problems(self) -> Problems:
+        given = [k for k in ("station", "village", "town") if getattr(self, k) is not None]
+        if len(given) != 1:
+            yield (), "a roster names exactly one of station, village or town"
+            return
+        allowed = {
+            "station": set(STATION_ROLES),
+            "village": {"warning_officer"},
+            "town": {"flood_lead"},
+        }[given[0]]
+        for role in self.roles():
+            if role not in allowed:
+                yield (role,), f"not a role of a {given[0]} (roles: {', '.join(sorted(allowed))})"
+
+
+class SmsProvider(Model):
+    """How to talk to the SMS gateway.
+
+    `generic`: POST `url` with `headers` and a body rendered from `body` (a
+    Jinja2 template given `phone`, `text`, `key`), sent as JSON (`format: json`,
+    the template must render a JSON object) or as a form. Success is a 2xx
+    and, if `success_field` is set, that field of the JSON answer equal to
+    `success_value`.
+    `yunpian`: the Yunpian v2 single-send API (see docs/notify.md), `url`
+    defaulting to https://sms.yunpian.com/v2/sms/single_send.json, the API key
+    read from `api_key_file`.
+    """
+
+    type: Literal["generic", "yunpian"] = "generic"
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    format: Literal["json", "form"] = "json"
+    body: str = Field(
+        '{"phone": {{ phone|tojson }}, "text": {{ text|tojson }}, "id": {{ key|tojson }}}',
+        description="generic: Jinja2 template of the request body",
+    )
+    success_field: str | None = None
+    success_value: str | int | None = None
+    api_key_file: str | None = Field(None, description="yunpian: file holding the API key")
+
+
+class RateLimit(Model):
+    count: int = Field(ge=1)
+    per: Duration
+
+
+class Destination(Model):
+    type: Literal["webhook", "console", "kafka", "influx", "sms", "broadcast"]
+    status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
+    url: str | None = Field(None, description="webhook: where to POST the alert JSON")
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
+    failing_after: Duration = Field(
+        timedelta(minutes=5),
+        description="failing this long raises an info operations alert",
+    )
+    topic: str | None = Field(
+        None,
+        description="kafka: the alert topic (service.kafka's cluster); broadcast: the CAP "
+        "topic with {village_code} (default floodwatch/broadcast/{village_code})",
+    )
+    idempotent: bool = Field(
+        True, description="kafka: idempotent producer (the broker must support it)"
+    )
+    bucket: str = Field("floodwatch", description="influx: bucket (InfluxDB 2 API)")
+    org: str = Field("floodwatch", description="influx: organisation")
+    token_file: str | None = Field(None, description="influx: file holding the API token")
+    # -- sms
+    provider: SmsProvider | None = Field(None, description="sms: the gateway")
+    template: str | None = Field(
+        None, description="sms: Jinja2 template file (relative to the config directory)"
+    )
+    segment_chars: int = Field(70, ge=20, description="sms: characters per segment (Chinese)")
+    max_segments: int = Field(3, ge=1, description="sms: longer texts are trimmed")
+    rate_limit: RateLimit | None = Field(
+        RateLimit(count=6, per=timedelta(minutes=10)),
+        description="sms: per recipient; later messages wait (and are grouped), never dropped",
+    )
+    group_wait: Duration = Field(
+        timedelta(seconds=10),
+        description="sms: alerts for one recipient within this window go as one message",
+    )
+    # -- broadcast
+    json_topic: str = Field(
+        "floodwatch/broadcast-json/{village_code}",
+        description="broadcast: the JSON twin with the sentence to speak",
+    )
+    expiry: Duration = Field(
+        timedelta(hours=6),
+        description="broadcast: MQTT message expiry and CAP <expires>; a warning still "
+        "active is published again after half of it",
+    )
+    sender: str = Field("floodwatch@example.gov.cn", description="broadcast: CAP <sender>")
+
+    def problems(self) -> Problems:
+        if self.type in ("webhook", "influx") and not self.url:
+            yield ("url",), f"a {self.type} destination needs a url"
+        if self.type == "kafka" and not self.topic:
+            yield ("topic",), "a kafka destination needs a topic"
+        if self.type == "sms":
+            if self.provider is None:
+                yield ("provider",), "an sms destination needs a provider"
+            elif self.provider.type == "generic" and not self.provider.url:
+                yield ("provider", "url"), "a generic sms provider needs a url"
+            elif self.provider.type == "yunpian" and not self.provider.api_key_file:
+                yield ("provider", "api_key_file"), "yunpian needs api_key_file"
+        if self.type == "broadcast":
+            for key, topic in (("topic", self.topic), ("json_topic", self.json_topic)):
+                if topic is not None and (
+                    "{village_code}" not in topic or any(c in topic for c in "+#")
+                ):
+                    yield (key,), "a topic with {village_code} and no wildcards"
+
+
+class Route(Model):
+    to: list[Identifier] = Field(min_length=1)
+    status: Status = Status.ACTUAL
+    min_severity: Severity = Severity.INFO
+    rules: list[str] | None = None
+    stations: list[str] | None = None
+    station_types: list[str] | None = None
+    villages: list[str] | None = Field(None, description="village codes")
+    towns: list[str] | None = Field(None, description="town codes")
+    recipients: list[str] = Field(
+        default_factory=list, description=f"sms: who gets it ({RECIPIENT_HELP})"
+    )
+    remind_every: Duration | None = Field(
+        None, description="send again at this interval while active and unacknowledged"
+    )
+
+    def problems(self) -> Problems:
+        for i, recipient in enumerate(self.recipients):
+            if parse_recipient(recipient) is None:
+                yield (
+                    ("recipients", i),
+                    f"unknown recipient {recipient!r}; expected {RECIPIENT_HELP}",
+                )
+        if self.remind_every is not None and self.remind_every < timedelta(minutes=1):
+            yield ("remind_every",), "at least 1m"
+
+
+class AnswerPolicy(Model):
+    """Call-and-answer (叫应): a warning the responsible persons must acknowledge.
+
+    The persons a route sends the warning to over `via` are called; unanswered
+    after `after`, they are called again (`resends` times), then each tier of
+    `escalate` in turn. An acknowledgement (an SMS reply or the command
+    center) ends it; what nobody answered stays on the unanswered list.
+    """
+
+    severities: list[Severity] = Field(default_factory=lambda: [Severity.ORANGE, Severity.RED])
+    after: Duration = Field(timedelta(minutes=5))
+    resends: int = Field(1, ge=0)
+    via: list[Identifier] = Field(min_length=1, description="sms destinations that call")
+    escalate: list[list[str]] = Field(
+        default_factory=lambda: [["village.warning_officer"], ["town.flood_lead"]],
+        description="the next tiers, in order",
+    )
+
+    def problems(self) -> Problems:
+        if self.after < timedelta(seconds=1):
+            yield ("after",), "at least 1s"
+        for i, tier in enumerate(self.escalate):
+            for j, recipient in enumerate(tier):
+                if parse_recipient(recipient) is None:
+                    yield (
+                        ("escalate", i, j),
+                        f"unknown recipient {recipient!r}; expected {RECIPIENT_HELP}",
+                    )
+
+
+class SmsReply(Model):
+    """Where the SMS gateway posts replies (acknowledgements), on `service.http`."""
+
+    token_file: str | None = Field(
+        None, description="file holding the token the gateway sends (?token= or X-Token)"
+    )
+
+
+class NotifySettings(Model):
+    destinations: dict[Identifier, Destination] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")
+    answer: AnswerPolicy | None = Field(None, description="call-and-answer (叫应)")
+
+    def problems(self) -> Problems:
+        for name, dest in self.destinations.items():
+            for loc, message in dest.problems():
+                yield ("destinations", name, *loc), message
+        known = ", ".join(sorted(self.destinations)) or "none"
+        for i, route in enumerate(self.routes):
+            for j, target in enumerate(route.to):
+                if target not in self.destinations:
+                    yield ("routes", i, "to", j), f"no destination {target!r} (known: {known})"
+            for loc, message in route.problems():
+                yield ("routes", i, *loc), message
+            sms = [t for t in route.to if t in self.destinations and self._is_sms(t)]
+            if sms and not route.recipients:
+                yield ("routes", i, "recipients"), f"route to sms {sms[0]!r} names no recipients"
+        if self.answer is not None:
+            for loc, message in self.answer.problems():
+                yield ("answer", *loc), message
+            for j, name in enumerate(self.answer.via):
+                if name not in self.destinations or not self._is_sms(name):
+                    yield ("answer", "via", j), f"no sms destination {name!r}"
+
+    def _is_sms(self, name: str) -> bool:
+        return self.destinations[name].type == "sms"
+
+    def broadcasts(self) -> list[str]:
+        return [n for n, d in self.destinations.items() if d.type == "broadcast"]

@@ -1,0 +1,199 @@
+"""Village broadcast messages: CAP 1.2 XML and its JSON twin. Pure.
+
+One message per alert transition per village. `msgType` is Alert for the
+first message of an alert in a village, Update (with `references` to the
+previous message) while it changes, Cancel on the all-clear. Times carry the
+local offset (+08:00), no `Z`, no fractions, as the OASIS schema requires.
+The JSON twin carries a ready-to-speak Chinese sentence for the loudspeaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH
+from floodwatch.alerts.state import Severity
+from floodwatch.readings import parse_ts
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+CAP_SEVERITY = {
+    Severity.RED: "Extreme",
+    Severity.ORANGE: "Severe",
+    Severity.YELLOW: "Moderate",
+    Severity.BLUE: "Minor",
+}
+URGENCY = {
+    Severity.RED: "Immediate",
+    Severity.ORANGE: "Expected",
+    Severity.YELLOW: "Expected",
+    Severity.BLUE: "Future",
+}
+ACTION_ZH = {
+    "Evacuate": "请立即转移。",
+    "Prepare": "请做好转移准备。",
+    "Monitor": "请注意防范，听从村干部安排。",
+    "AllClear": "请听从村干部安排。",
+}
+
+
+@dataclass(frozen=True)
+class Village:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last message sent about the same alert in the same village."""
+
+    identifier: str
+    sent: str
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    identifier: str
+    sent: str
+    msg_type: str  # Alert, Update, Cancel
+    xml: str
+    json: dict[str, Any]
+
+
+def cap_time(ts: datetime, zone: ZoneInfo) -> str:
+    """2026-07-15T06:50:00+08:00: local offset, whole seconds."""
+    return ts.astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def response_type(event: dict[str, Any]) -> str:
+    if event["transition"] == "resolved":
+        return "AllClear"
+    stage = event.get("stage")
+    severity = Severity(event["severity"])
+    if stage == "evacuate" or (stage is None and severity is Severity.RED):
+        return "Evacuate"
+    if stage == "prepare" or (stage is None and severity is Severity.ORANGE):
+        return "Prepare"
+    return "Monitor"
+
+
+def sentence(event: dict[str, Any], village: Village, crest: float | None, response: str) -> str:
+    """What the loudspeaker says, e.g. 芭蕉村请注意：茂坑山塘水位距坝顶0.4米，
+    预计35分钟后漫顶，请立即转移。"""
+    prefix = EXERCISE_ZH if event.get("status") == "exercise" else ""
+    station = event["station_name"]
+    head = f"{prefix}{village.name}请注意："
+    if event["transition"] == "resolved":
+        return f"{head}{station}预警已解除。{ACTION_ZH['AllClear']}"
+    details = event.get("details") or {}
+    level = details.get("level")
+    if level is None and event.get("unit") == "m" and event["kind"] == "level":
+        level = event.get("value")
+    minutes = (event.get("forecast") or {}).get("minutes_to_crest")
+    colour = COLOUR_ZH[Severity(event["severity"])]
+    if crest is not None and isinstance(level, int | float):
+        what = f"{station}水位距坝顶{max(0.0, crest - level):.1f}米"
+        if minutes is not None:
+            what += f"，预计{round(minutes)}分钟后漫顶"
+    elif event["kind"] == "rainfall" and event.get("value") is not None:
+        window = details.get("window", "")
+        what = f"{station}{window}累计雨量{event['value']:.0f}毫米，已达{colour}预警"
+    else:
+        what = f"{station}发布{colour}预警"
+    return f"{head}{what}，{ACTION_ZH[response]}"
+
+
+def identifier(sender: str, alert_id: str, transition: str, sent: str, village: str) -> str:
+    digest = hashlib.sha256(f"{alert_id}\x1f{transition}\x1f{sent}\x1f{village}".encode())
+    return f"{sender.split('@', maxsplit=1)[0]}-{digest.hexdigest()[:20]}"
+
+
+def build(
+    event: dict[str, Any],
+    village: Village,
+    *,
+    sender: str,
+    zone: ZoneInfo,
+    expiry: timedelta,
+    previous: Previous | None,
+    crest: float | None = None,
+    sent_at: datetime | None = None,
+) -> Broadcast:
+    """The CAP message and JSON twin of one transition for one village.
+
+    `sent_at` defaults to the event time, so the same transition always gives
+    the same message (a resend after a crash is identical).
+    """
+    ts = parse_ts(event["ts"])
+    sent_dt = sent_at or ts
+    sent = cap_time(sent_dt, zone)
+    resolved = event["transition"] == "resolved"
+    msg_type = "Cancel" if resolved else ("Update" if previous is not None else "Alert")
+    ident = identifier(sender, event["id"], event["transition"], sent, village.code)
+    severity = Severity(event["severity"])
+    response = response_type(event)
+    status = "Exercise" if event.get("status") == "exercise" else "Actual"
+    expires = cap_time(sent_dt + expiry, zone)
+    speak = sentence(event, village, crest, response)
+    headline = str(event["message_zh"]).split("】")[0] + "】" if "】" in event["message_zh"] else ""
+    event_name = "暴雨预警" if event["kind"] == "rainfall" else "山塘水库险情预警"
+    references = (
+        f"<references>{escape(sender)},{escape(previous.identifier)},{previous.sent}</references>"
+        if previous is not None
+        else ""
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<alert xmlns="{CAP_NS}">'
+        f"<identifier>{ident}</identifier>"
+        f"<sender>{escape(sender)}</sender>"
+        f"<sent>{sent}</sent>"
+        f"<status>{status}</status>"
+        f"<msgType>{msg_type}</msgType>"
+        "<scope>Public</scope>"
+        f"{references}"
+        "<info>"
+        "<language>zh-CN</language>"
+        f"<category>{'Met' if event['kind'] == 'rainfall' else 'Safety'}</category>"
+        f"<event>{event_name}</event>"
+        f"<responseType>{response}</responseType>"
+        f"<urgency>{'Past' if resolved else URGENCY.get(severity, 'Unknown')}</urgency>"
+        f"<severity>{CAP_SEVERITY.get(severity, 'Unknown')}</severity>"
+        f"<certainty>{'Observed' if resolved else 'Likely'}</certainty>"
+        f"<expires>{expires}</expires>"
+        "<senderName>floodwatch</senderName>"
+        f"<headline>{escape(headline + event['station_name'])}</headline>"
+        f"<description>{escape(event['message_zh'])}</description>"
+        f"<instruction>{escape(speak)}</instruction>"
+        f"<parameter><valueName>floodwatch:alert</valueName><value>{escape(event['id'])}</value>"
+        "</parameter>"
+        "<area>"
+        f"<areaDesc>{escape(village.name)}</areaDesc>"
+        f"<geocode><valueName>GB/T 2260</valueName><value>{village.code}</value></geocode>"
+        "</area>"
+        "</info>"
+        "</alert>\n"
+    )
+    twin = {
+        "identifier": ident,
+        "sent": sent,
+        "expires": expires,
+        "status": status,
+        "msgType": msg_type,
+        "references": None
+        if previous is None
+        else f"{sender},{previous.identifier},{previous.sent}",
+        "village": {"code": village.code, "name": village.name},
+        "severity": severity.value,
+        "cap_severity": CAP_SEVERITY.get(severity, "Unknown"),
+        "responseType": response,
+        "alert": event["id"],
+        "station": event["station"],
+        "station_name": event["station_name"],
+        "text": speak,
+    }
+    return Broadcast(ident, sent, msg_type, xml, twin)

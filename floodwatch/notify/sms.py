@@ -1,0 +1,276 @@
+"""SMS: texts from templates, split to the provider's limit, grouped per recipient.
+
+A destination of type `sms` holds one outbox row per (alert transition,
+recipient). Its worker takes the due rows; each row of a recipient that is
+not yet part of a message pulls in every other pending row of the same
+recipient (alerts that came within `group_wait`) and they go out as one
+message, whose membership is written to the outbox before it is sent, so a
+crash resends the same message under the same idempotency key. A recipient
+who got `rate_limit.count` messages within `rate_limit.per` waits (and what
+waits is grouped); nothing is dropped.
+
+Texts come from a Jinja2 template engineers can edit (sandboxed, undefined
+names are errors). A text longer than one segment (70 characters for Chinese)
+is sent as numbered parts, at most `max_segments`; beyond that it is trimmed
+with "…". Every part of a drill starts with 【演练】; an actual warning never
+carries it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import jinja2
+import jinja2.sandbox
+
+from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH
+from floodwatch.alerts.state import Severity
+from floodwatch.config.notify import Destination, SmsProvider
+from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
+from floodwatch.service.store import Delivery, Store
+
+DEFAULT_TEMPLATE = (
+    "{{ note }}{{ message }}{% if reply_code %}收到请回复{{ reply_code }}。{% endif %}"
+)
+NOTES_ZH = {
+    "reminder": "【提醒·未确认】",
+    "resend": "【再次叫应】",
+    "escalation": "【叫应未复·升级报告】",
+    "refresh": "",
+}
+YUNPIAN_URL = "https://sms.yunpian.com/v2/sms/single_send.json"
+YUNPIAN_RETRY = {8, 9, 22, 33, 53}  # Yunpian codes for "too many to this number now"
+
+
+def reply_code(alert_id: str) -> str:
+    """The 4-digit code a person replies with to acknowledge one alert."""
+    return str(1000 + int(hashlib.sha256(alert_id.encode()).hexdigest()[:8], 16) % 9000)
+
+
+class Texts:
+    """Renders one alert transition for one person from the template."""
+
+    def __init__(self, template: str | None, config_dir: Path | None) -> None:
+        source = DEFAULT_TEMPLATE
+        if template is not None:
+            path = Path(template)
+            if not path.is_absolute() and config_dir is not None:
+                path = config_dir / path
+            source = path.read_text(encoding="utf-8")
+        env = jinja2.sandbox.SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self.template = env.from_string(source)
+
+    def render(self, delivery: Delivery, answer: bool) -> str:
+        event = json.loads(delivery.event)
+        recipient = json.loads(delivery.recipient) if delivery.recipient else {}
+        message = str(event["message_zh"]).removeprefix(EXERCISE_ZH)
+        forecast = event.get("forecast") or {}
+        context: dict[str, Any] = {
+            "event": event,
+            "message": message,
+            "note": NOTES_ZH.get(delivery.note.split(":")[0], ""),
+            "station": event["station_name"],
+            "colour": COLOUR_ZH[Severity(event["severity"])],
+            "transition": event["transition"],
+            "value": event.get("value"),
+            "threshold": event.get("threshold"),
+            "unit": event.get("unit", ""),
+            "minutes_to_crest": forecast.get("minutes_to_crest"),
+            "recipient": recipient.get("name", ""),
+            "role": recipient.get("role", ""),
+            "reply_code": reply_code(event["id"]) if answer else "",
+        }
+        return " ".join(self.template.render(context).split())
+
+
+def compose(texts: list[str], exercise: bool) -> str:
+    """One message out of one or more alert texts (the drill prefix once, first)."""
+    body = [t.replace(EXERCISE_ZH, "") for t in texts]
+    text = (
+        body[0]
+        if len(body) == 1
+        else f"【{len(body)}条预警】" + "".join(f"{i}.{t}" for i, t in enumerate(body, 1))
+    )
+    return (EXERCISE_ZH if exercise else "") + text
+
+
+def segments(text: str, chars: int, max_segments: int) -> list[str]:
+    """Parts of at most `chars` characters each, numbered "(1/2)" when more than
+    one, at most `max_segments` (the last trimmed with "…"). A drill's prefix
+    starts every part."""
+    prefix = EXERCISE_ZH if text.startswith(EXERCISE_ZH) else ""
+    body = text.removeprefix(prefix)
+    if len(text) <= chars:
+        return [text]
+    room = chars - len(prefix) - len("(9/9)")
+    parts = [body[i : i + room] for i in range(0, len(body), room)]
+    if len(parts) > max_segments:
+        parts = parts[:max_segments]
+        parts[-1] = parts[-1][:-1] + "…"
+    total = len(parts)
+    return [f"{prefix}{part}({i}/{total})" for i, part in enumerate(parts, 1)]
+
+
+class Provider(Protocol):
+    """One SMS gateway. `send` is called once per part, with a key unique to the
+    part and stable across retries; it never raises (failures are Outcomes)."""
+
+    async def send(self, phone: str, text: str, key: str) -> Outcome: ...
+
+
+class GenericProvider:
+    def __init__(self, settings: SmsProvider, client: httpx.AsyncClient, timeout: float) -> None:
+        assert settings.url is not None
+        self.settings = settings
+        self.client = client
+        self.timeout = timeout
+        env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+        self.body = env.from_string(settings.body)
+
+    async def send(self, phone: str, text: str, key: str) -> Outcome:
+        s = self.settings
+        rendered = self.body.render(phone=phone, text=text, key=key)
+        headers = {**s.headers, "Idempotency-Key": key}
+        if s.format == "json":
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            request: dict[str, Any] = {"content": rendered.encode()}
+        else:
+            request = {"data": json.loads(rendered)}
+        try:
+            response = await self.client.post(
+                s.url or "", headers=headers, timeout=self.timeout, **request
+            )
+        except httpx.HTTPError as exc:
+            return http_failure(exc, self.timeout)
+        outcome = classify_http(response)
+        if outcome.ok and s.success_field is not None:
+            answer = _json(response)
+            if answer.get(s.success_field) != s.success_value:
+                return Outcome(False, error=f"gateway answered {response.text[:200]}")
+        return outcome
+
+
+class YunpianProvider:
+    """Yunpian (云片) v2 single send: a form POST of apikey, mobile, text and uid
+    (our key); the answer is JSON with `code` 0 on success."""
+
+    def __init__(self, settings: SmsProvider, client: httpx.AsyncClient, timeout: float) -> None:
+        assert settings.api_key_file is not None
+        self.url = settings.url or YUNPIAN_URL
+        self.api_key = Path(settings.api_key_file).read_text().strip()
+        self.client = client
+        self.timeout = timeout
+
+    async def send(self, phone: str, text: str, key: str) -> Outcome:
+        form = {"apikey": self.api_key, "mobile": phone, "text": text, "uid": key}
+        headers = {"Accept": "application/json;charset=utf-8"}
+        try:
+            response = await self.client.post(
+                self.url, data=form, headers=headers, timeout=self.timeout
+            )
+        except httpx.HTTPError as exc:
+            return http_failure(exc, self.timeout)
+        answer = _json(response)
+        code = answer.get("code")
+        if response.status_code == 200 and code == 0:
+            return Outcome(True)
+        error = f"yunpian HTTP {response.status_code} code {code}: {answer.get('msg', '')}"
+        if code in YUNPIAN_RETRY:
+            return Outcome(False, retry=True, after=60.0, error=error)
+        outcome = classify_http(response)
+        return Outcome(False, retry=outcome.retry, after=outcome.after, error=error)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def provider(dest: Destination, client: httpx.AsyncClient) -> Provider:
+    assert dest.provider is not None
+    timeout = dest.timeout.total_seconds()
+    if dest.provider.type == "yunpian":
+        return YunpianProvider(dest.provider, client, timeout)
+    return GenericProvider(dest.provider, client, timeout)
+
+
+class SmsChannel:
+    """The sms destination's delivery: grouping, rate limit, parts."""
+
+    def __init__(
+        self,
+        name: str,
+        dest: Destination,
+        store: Store,
+        client: httpx.AsyncClient,
+        config_dir: Path | None,
+        answer_via: Iterable[str] = (),
+    ) -> None:
+        self.name = name
+        self.dest = dest
+        self.store = store
+        self.provider = provider(dest, client)
+        self.texts = Texts(dest.template, config_dir)
+        self.calls = name in set(answer_via)  # its texts ask for a reply
+
+    async def deliver(self, due: list[Delivery]) -> list[Sent]:
+        out: list[Sent] = []
+        seen: set[str] = set()
+        for row in due:
+            if row.key in seen:
+                continue
+            rows = self._message(row)
+            seen.update(r.key for r in rows)
+            held = self._held(row.recipient)
+            if held is not None:
+                out.append(Sent(rows, Outcome(False, held=held)))
+                continue
+            out.append(Sent(rows, await self._send(rows)))
+        return out
+
+    def _message(self, row: Delivery) -> list[Delivery]:
+        """The rows that go out together with `row` (fixed once chosen)."""
+        if row.batch is not None:
+            return self.store.in_batch(row.batch) or [row]
+        rows = self.store.pending_for(self.name, row.recipient) or [row]
+        batch = rows[0].key if len(rows) == 1 else _batch_key(rows)
+        self.store.set_batch([r.key for r in rows], batch)
+        return [Delivery(**{**r.__dict__, "batch": batch}) for r in rows]
+
+    def _held(self, recipient: str) -> float | None:
+        limit = self.dest.rate_limit
+        if limit is None:
+            return None
+        now = time.time()
+        per = limit.per.total_seconds()
+        if self.store.sent_to(self.name, recipient, now - per) < limit.count:
+            return None
+        return now + per / limit.count
+
+    async def _send(self, rows: list[Delivery]) -> Outcome:
+        person = json.loads(rows[0].recipient)
+        exercise = json.loads(rows[0].event).get("status") == "exercise"
+        text = compose([self.texts.render(r, self.calls) for r in rows], exercise)
+        parts = segments(text, self.dest.segment_chars, self.dest.max_segments)
+        batch = rows[0].batch or rows[0].key
+        for i, part in enumerate(parts):
+            key = batch if len(parts) == 1 else f"{batch}-{i + 1}"
+            outcome = await self.provider.send(person["phone"], part, key)
+            if not outcome.ok:
+                return outcome
+        return Outcome(True)
+
+
+def _batch_key(rows: list[Delivery]) -> str:
+    return hashlib.sha256("\x1f".join(sorted(r.key for r in rows)).encode()).hexdigest()[:32]

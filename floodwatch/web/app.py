@@ -1,0 +1,93 @@
+"""The HTTP server of `floodwatch run` (Starlette on uvicorn).
+
+Routes now: `GET /healthz` and `POST /api/sms/reply`, the SMS gateway's reply
+push (an acknowledgement of a call-and-answer warning). The reply webhook
+needs the token of `service.http.sms_reply_token_file`, given as `?token=` or
+an `X-Token` header; it accepts a JSON body `{"mobile"|"phone"|"from": …,
+"text": …}`, the same as a form, or Yunpian's reply push (a form field
+`sms_reply` holding that JSON).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from floodwatch.config.models import HttpSettings
+from floodwatch.notify.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+MAX_BODY = 16_384
+
+
+def create_app(settings: HttpSettings, dispatcher: Dispatcher | None) -> Starlette:
+    token = (
+        Path(settings.sms_reply_token_file).read_text(encoding="utf-8").strip()
+        if settings.sms_reply_token_file
+        else None
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def sms_reply(request: Request) -> JSONResponse:
+        if dispatcher is None or token is None:
+            return _error(404, "the SMS reply webhook is not configured")
+        given = request.query_params.get("token") or request.headers.get("x-token") or ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _error(401, "wrong or missing token")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, f"body larger than {MAX_BODY} bytes")
+        try:
+            fields = await _fields(request, body)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        phone = fields.get("mobile") or fields.get("phone") or fields.get("from")
+        text = fields.get("text")
+        if not isinstance(phone, str) or not isinstance(text, str):
+            return _error(400, "need the sender's number (mobile, phone or from) and text")
+        alerts = dispatcher.reply(phone, text, time.time())
+        return JSONResponse({"acknowledged": alerts})
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/api/sms/reply", sms_reply, methods=["POST"]),
+        ]
+    )
+
+
+async def _fields(request: Request, body: bytes) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("application/json"):
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if "sms_reply" in fields:  # Yunpian's reply push
+        try:
+            data = json.loads(fields["sms_reply"])
+        except ValueError as exc:
+            raise ValueError(f"sms_reply is not JSON: {exc}") from exc
+        if isinstance(data, dict):
+            return data
+    return fields
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

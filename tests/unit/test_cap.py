@@ -1,0 +1,164 @@
+"""Village broadcast messages: CAP 1.2 valid against the OASIS schema (xmllint),
+Alert → Update → Cancel with references, the sentence to speak."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from floodwatch.config import load_config_dir
+from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
+from floodwatch.replay import run_readings
+from floodwatch.rules.compile import compile_config
+from floodwatch.sim import simulate
+
+XSD = Path(__file__).parents[1] / "reference" / "cap12.xsd"
+CONFIG = compile_config(load_config_dir("config"))
+STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)
+MAOKENG = Village("330182104201", "毛坑村")
+NS = {"cap": CAP_NS}
+
+
+def validate(xml: str, tmp_path: Path) -> None:
+    """xmllint --schema: the message is valid CAP 1.2."""
+    path = tmp_path / "message.xml"
+    path.write_text(xml, encoding="utf-8")
+    result = subprocess.run(
+        ["xmllint", "--noout", "--schema", str(XSD), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def sequence(alert_rule: str) -> list[tuple[dict[str, Any], Broadcast]]:
+    """The CAP messages of one alert of the storm, each referencing the previous."""
+    events = [e.to_json() for e in STORM.alerts if e.rule == alert_rule]
+    assert events, alert_rule
+    out = []
+    previous = None
+    for event in events:
+        message = build(
+            event,
+            MAOKENG,
+            sender="floodwatch@330182",
+            zone=CONFIG.zone,
+            expiry=timedelta(hours=6),
+            previous=previous,
+            crest=312.0,
+        )
+        out.append((event, message))
+        previous = Previous(message.identifier, message.sent)
+    return out
+
+
+def test_every_message_of_the_overtopping_alert_is_valid_cap_in_order(tmp_path: Path) -> None:
+    messages = sequence("pond-overtop")
+    types = [m.msg_type for _, m in messages]
+    assert types[0] == "Alert"
+    assert types[-1] == "Cancel"
+    assert set(types[1:-1]) == {"Update"}
+    for (_, message), (_, earlier) in zip(messages[1:], messages, strict=False):
+        root = ElementTree.fromstring(message.xml.split("\n", 1)[1])
+        refs = root.findtext("cap:references", namespaces=NS)
+        assert refs == f"floodwatch@330182,{earlier.identifier},{earlier.sent}"
+    for _, message in messages:
+        validate(message.xml, tmp_path)
+
+
+def test_times_carry_the_local_offset_without_z_or_fractions() -> None:
+    for _, message in sequence("pond-overtop"):
+        for tag in ("sent", "expires"):
+            values = re.findall(f"<{tag}>([^<]*)</{tag}>", message.xml)
+            assert values
+            for value in values:
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", value), value
+
+
+@pytest.mark.parametrize(
+    ("severity", "cap"),
+    [("red", "Extreme"), ("orange", "Severe"), ("yellow", "Moderate"), ("blue", "Minor")],
+)
+def test_severity_maps_to_cap(severity: str, cap: str) -> None:
+    event = next(e.to_json() for e in STORM.alerts if e.severity.value == severity)
+    message = build(
+        event,
+        MAOKENG,
+        sender="floodwatch@330182",
+        zone=CONFIG.zone,
+        expiry=timedelta(hours=1),
+        previous=None,
+    )
+    assert f"<severity>{cap}</severity>" in message.xml
+    assert message.json["cap_severity"] == cap
+
+
+def test_red_overtopping_says_how_far_below_the_crest_and_to_evacuate() -> None:
+    red = next(
+        (e, m)
+        for e, m in sequence("pond-overtop")
+        if e["severity"] == "red" and e["transition"] != "resolved"
+    )
+    event, message = red
+    assert "<responseType>Evacuate</responseType>" in message.xml
+    text = message.json["text"]
+    level = event["details"]["level"]
+    minutes = round(event["forecast"]["minutes_to_crest"])
+    assert text == (
+        f"毛坑村请注意：毛坑山塘水位距坝顶{312.0 - level:.1f}米，"
+        f"预计{minutes}分钟后漫顶，请立即转移。"
+    )
+    assert "<geocode><valueName>GB/T 2260</valueName><value>330182104201</value>" in message.xml
+
+
+def test_the_all_clear_is_a_cancel_with_allclear() -> None:
+    _, message = sequence("pond-overtop")[-1]
+    assert message.msg_type == "Cancel"
+    assert "<responseType>AllClear</responseType>" in message.xml
+    assert message.json["text"] == "毛坑村请注意：毛坑山塘预警已解除。请听从村干部安排。"
+
+
+def test_rain_stages_map_to_prepare_and_evacuate(tmp_path: Path) -> None:
+    staged = [e.to_json() for e in STORM.alerts if e.stage is not None]
+    assert {e["stage"] for e in staged} == {"prepare", "evacuate"}
+    for event in staged:
+        message = build(
+            event,
+            MAOKENG,
+            sender="floodwatch@330182",
+            zone=CONFIG.zone,
+            expiry=timedelta(hours=6),
+            previous=None,
+        )
+        expected = "Evacuate" if event["stage"] == "evacuate" else "Prepare"
+        assert f"<responseType>{expected}</responseType>" in message.xml
+        validate(message.xml, tmp_path)
+
+
+def test_a_drill_is_an_exercise_and_says_so(tmp_path: Path) -> None:
+    event = {**STORM.alerts[3].to_json(), "status": "exercise"}
+    event["message_zh"] = "【演练】" + str(event["message_zh"])
+    message = build(
+        event,
+        MAOKENG,
+        sender="floodwatch@330182",
+        zone=CONFIG.zone,
+        expiry=timedelta(hours=6),
+        previous=None,
+    )
+    assert "<status>Exercise</status>" in message.xml
+    assert message.json["text"].startswith("【演练】毛坑村请注意")
+    validate(message.xml, tmp_path)
+
+
+def test_the_same_transition_gives_the_same_message() -> None:
+    event = STORM.alerts[5].to_json()
+    args = {"sender": "s@x", "zone": CONFIG.zone, "expiry": timedelta(hours=1), "previous": None}
+    assert build(event, MAOKENG, **args).xml == build(event, MAOKENG, **args).xml  # type: ignore[arg-type]

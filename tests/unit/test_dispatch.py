@@ -1,0 +1,183 @@
+"""Dispatch timelines on a fake clock: call-and-answer (resend, escalation,
+unanswered), acknowledgement, reminders, silences, following an alert."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from msgspec.structs import replace
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.state import Severity, Transition
+from floodwatch.config import load_config_dir
+from floodwatch.config.notify import NotifySettings
+from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.notify.routing import Router
+from floodwatch.rules.compile import compile_config
+from floodwatch.service.store import Store
+
+CONFIG = compile_config(load_config_dir("config"))
+T = 1_800_000_000.0  # the fake wall clock, seconds
+SETTINGS = {
+    "destinations": {
+        "sms": {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}},
+        "board": {"type": "console"},
+    },
+    "routes": [
+        {
+            "to": ["sms"],
+            "min_severity": "orange",
+            "recipients": ["station.patrol", "station.technical", "station.administrative"],
+        },
+        {"to": ["board"], "min_severity": "blue", "remind_every": "30m"},
+    ],
+    "answer": {"via": ["sms"], "after": "5m", "resends": 1},
+}
+
+
+def event(
+    severity: Severity = Severity.RED,
+    transition: Transition = Transition.FIRING,
+    minute: int = 0,
+    station: str = "maokeng-pond",
+) -> AlertEvent:
+    ts = datetime(2026, 7, 7, 6, minute, tzinfo=UTC)
+    return AlertEvent(
+        id=f"{station}:pond-overtop:abc",
+        rule="pond-overtop",
+        kind="time_to_crest",
+        station=station,
+        station_name="毛坑山塘",
+        severity=severity,
+        previous_severity=None,
+        transition=transition,
+        ts=ts,
+        episode_start=datetime(2026, 7, 7, 6, 0, tzinfo=UTC),
+        value=28.0,
+        threshold=30.0,
+        unit="min",
+        message_zh="【红色预警】毛坑村毛坑山塘……",
+        message_en="",
+    )
+
+
+@pytest.fixture
+def dispatcher(tmp_path: Path) -> Dispatcher:
+    store = Store(tmp_path / "fw.db")
+    return Dispatcher(Router(NotifySettings.model_validate(SETTINGS), CONFIG), store)
+
+
+def store_(d: Dispatcher, e: AlertEvent, now: float) -> None:
+    with d.store.transaction():
+        new = d.store.record([e])
+        d.dispatch(new, now)
+
+
+def sms_rows(d: Dispatcher, state: str = "pending") -> list[tuple[str, str]]:
+    """(note, person) of the sms outbox rows, in order."""
+    return [
+        (str(r["note"]), json.loads(str(r["recipient"]))["name"])
+        for r in d.store.outbox()
+        if r["destination"] == "sms" and r["state"] == state
+    ]
+
+
+def test_unanswered_red_is_resent_then_escalated_tier_by_tier(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    store_(d, event(), T)
+    first = [("", "王强"), ("", "李娜"), ("", "张伟")]
+    assert sms_rows(d) == first
+    assert d.follow_up(T + 299) == 0
+    assert d.follow_up(T + 300) == 3
+    resent = [("resend:1", n) for _, n in first]
+    assert sms_rows(d) == first + resent
+    assert d.follow_up(T + 599) == 0
+    assert d.follow_up(T + 600) == 1
+    assert sms_rows(d)[-1] == ("escalation:2", "陈军")  # the village's warning officer
+    assert d.follow_up(T + 900) == 1
+    assert sms_rows(d)[-1] == ("escalation:3", "郑磊")  # the town's flood-control lead
+    assert d.follow_up(T + 1200) == 0
+    d.follow_up(T + 3600)  # (a reminder to the board)
+    assert len(sms_rows(d)) == 8
+    unanswered = {p.name for p in d.ledger.unanswered(event().id)}
+    assert unanswered == {"王强", "李娜", "张伟", "陈军", "郑磊"}
+    assert d.ledger.follow(event().id)[3] == "unanswered"  # type: ignore[index]
+
+
+def test_an_acknowledgement_stops_the_escalation(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    store_(d, event(), T)
+    with d.store.transaction():
+        d.ledger.acknowledge(event().id, "值班员刘洋", "web", "已电话联系王强", T + 120)
+    assert d.follow_up(T + 300) == 0
+    assert d.follow_up(T + 3600) == 0  # (no reminder either: acknowledged)
+    assert [n for n, _ in sms_rows(d)] == ["", "", ""]
+    assert d.ledger.unanswered(event().id) == []
+
+
+def test_an_sms_reply_with_the_code_acknowledges(dispatcher: Dispatcher) -> None:
+    from floodwatch.notify.sms import reply_code
+
+    d = dispatcher
+    store_(d, event(), T)
+    assert d.reply("+86 138-0000-0003", f"收到 {reply_code(event().id)}", T + 60) == [event().id]
+    assert d.ledger.acks(event().id)[0]["by"] == "王强"
+    assert d.follow_up(T + 300) == 0
+    assert d.reply("13999999999", "1", T + 61) == []  # nobody's number
+
+
+def test_resolving_ends_the_calls(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    store_(d, event(), T)
+    store_(d, event(Severity.RED, Transition.RESOLVED, minute=30), T + 100)
+    assert d.follow_up(T + 3600) == 0
+    assert [n for n, _ in sms_rows(d)] == ["", "", "", "", "", ""]  # the all-clear, once
+
+
+def test_a_downgrade_reaches_everyone_who_heard_the_warning(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    store_(d, event(), T)
+    # yellow is below the sms route's orange, but the people told of red hear it
+    store_(d, event(Severity.YELLOW, Transition.DOWNGRADED, minute=20), T + 100)
+    assert sms_rows(d)[3:] == [("", "王强"), ("", "李娜"), ("", "张伟")]
+    assert d.follow_up(T + 400) == 0  # below the call-and-answer severities: calls end
+
+
+def test_reminders_while_unacknowledged(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    store_(d, event(Severity.BLUE), T)
+    d.follow_up(T + 1)
+    assert d.follow_up(T + 1800) == 0
+    assert d.follow_up(T + 1801) == 1
+    assert d.follow_up(T + 3000) == 0
+    assert d.follow_up(T + 3602) == 1
+    notes = [r["note"] for r in d.store.outbox() if r["destination"] == "board"]
+    assert notes == ["", "reminder:1", "reminder:2"]
+    with d.store.transaction():
+        d.ledger.acknowledge(event().id, "值班员", "web", "", T + 3700)
+    assert d.follow_up(T + 9000) == 0
+
+
+def test_a_silenced_alert_is_recorded_but_not_sent(dispatcher: Dispatcher) -> None:
+    d = dispatcher
+    with d.store.transaction():
+        d.ledger.add_silence(
+            starts=T - 10,
+            ends=T + 3600,
+            author="李工",
+            reason="水位计检修",
+            stations=["maokeng-pond"],
+        )
+    store_(d, event(), T)
+    assert sms_rows(d) == []
+    assert len(sms_rows(d, "silenced")) == 3
+    assert d.store.transitions()[0]["id"] == event().id  # recorded all the same
+    assert d.follow_up(T + 600) == 0  # and nobody is called
+    other = replace(event(station="xiawu-pond"), id="xiawu-pond:pond-overtop:abc")
+    store_(d, other, T + 5)
+    assert [n for _, n in sms_rows(d)] == ["周明", "孙丽", "赵刚"]  # another pond: sent
+    store_(d, replace(event(), id="later"), T + 3601)  # the silence is over
+    assert len(sms_rows(d)) == 6

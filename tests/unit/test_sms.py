@@ -1,0 +1,92 @@
+"""SMS texts: templates, segments of at most 70 characters, the drill prefix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from floodwatch.config import load_config_dir
+from floodwatch.notify.sms import Texts, compose, reply_code, segments
+from floodwatch.replay import run_readings
+from floodwatch.rules.compile import compile_config
+from floodwatch.service.store import Delivery
+from floodwatch.sim import simulate
+
+CONFIG = compile_config(load_config_dir("config"))
+STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)
+PERSON = json.dumps(
+    {"person": "wang-qiang", "name": "王强", "phone": "13800000003", "role": "station.patrol"},
+    ensure_ascii=False,
+)
+
+
+def row(event: dict[str, object], note: str = "") -> Delivery:
+    return Delivery("k", "sms", json.dumps(event, ensure_ascii=False), 0, PERSON, note)
+
+
+def test_the_default_text_is_the_alert_message_with_the_reply_code() -> None:
+    event = next(e for e in STORM.alerts if e.severity.value == "red").to_json()
+    text = Texts(None, None).render(row(event), answer=True)
+    assert text == f"{event['message_zh']}收到请回复{reply_code(str(event['id']))}。"
+
+
+def test_engineers_edit_the_template(tmp_path: Path) -> None:
+    (tmp_path / "sms.j2").write_text(
+        "{{ recipient }}：{{ station }}{{ colour }}预警，水位{{ '%.2f'|format(value) }}{{ unit }}"
+        "{% if minutes_to_crest %}，{{ minutes_to_crest|round|int }}分钟后漫顶{% endif %}。",
+        encoding="utf-8",
+    )
+    event = next(
+        e for e in STORM.alerts if e.rule == "pond-overtop" and e.severity.value == "red"
+    ).to_json()
+    text = Texts("sms.j2", tmp_path).render(row(event), answer=False)
+    minutes = round(event["forecast"]["minutes_to_crest"])  # type: ignore[index]
+    assert text.startswith("王强：毛坑山塘红色预警，水位")
+    assert text.endswith(f"，{minutes}分钟后漫顶。")
+
+
+def test_reminders_and_escalations_say_so() -> None:
+    event = STORM.alerts[4].to_json()
+    texts = Texts(None, None)
+    assert texts.render(row(event, "reminder:1"), False).startswith("【提醒·未确认】")
+    assert texts.render(row(event, "escalation:2"), False).startswith("【叫应未复·升级报告】")
+
+
+@given(st.text(min_size=1, max_size=400), st.booleans(), st.integers(1, 5))
+def test_segments_fit_the_limit_and_keep_the_drill_prefix(
+    body: str, exercise: bool, most: int
+) -> None:
+    text = ("【演练】" if exercise else "") + body
+    parts = segments(text, 70, most)
+    assert 1 <= len(parts) <= most
+    assert all(len(p) <= 70 for p in parts)
+    if exercise:
+        assert all(p.startswith("【演练】") for p in parts)
+    if len(parts) > 1:
+        assert all(p.endswith(f"/{len(parts)})") for p in parts)
+
+
+def test_a_long_text_is_split_in_order_and_trimmed_beyond_the_last_segment() -> None:
+    text = "甲" * 150
+    two = segments(text, 70, 3)
+    assert [p[-5:] for p in two] == ["(1/3)", "(2/3)", "(3/3)"]
+    assert "".join(p[:-5] for p in two) == text
+    trimmed = segments("乙" * 300, 70, 2)
+    assert len(trimmed) == 2 and trimmed[-1].endswith("…(2/2)")
+
+
+def test_grouped_alerts_go_as_one_numbered_message() -> None:
+    texts = [e.message_zh for e in STORM.alerts[:3]]
+    message = compose(texts, exercise=False)
+    assert message.startswith("【3条预警】1.")
+    assert "2." in message and "3." in message
+
+
+def test_a_drill_carries_the_prefix_once_first_and_an_actual_warning_never() -> None:
+    drill = compose(["【演练】【红色预警】甲", "【演练】【橙色预警】乙"], exercise=True)
+    assert drill.startswith("【演练】【2条预警】") and drill.count("【演练】") == 1
+    actual = compose([e.message_zh for e in STORM.alerts[:5]], exercise=False)
+    assert "演练" not in actual
