@@ -163,7 +163,7 @@ class Destination(Model):
     )
     # -- broadcast
     json_topic: str = Field(
-        "floodwatch/broadcast-json/{village_code}",
+        "floodwatch/broadcast/{village_code}/json",
         description="broadcast: the JSON twin with the sentence to speak",
     )
     expiry: Duration = Field(

@@ -290,7 +290,9 @@ class Deliverer:
         if outcome.ok:
             self.store.delivered(keys, "done")
             self.delivered[name] += len(keys)
-            self.failing_since.pop(name, None)
+            if self.failing_since.pop(name, None) is not None:
+                # it works again: what waits for a retry goes now, not at its turn
+                self.store.retry_now(name, time.time())
             if name in self.reported:
                 self.reported.discard(name)
                 log.info("destination %s works again", name)

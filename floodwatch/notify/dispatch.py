@@ -65,9 +65,8 @@ class Dispatcher:
     # -- new transitions (inside the recording transaction) --------------------------
 
     def dispatch(self, events: Iterable[AlertEvent], now: float) -> int:
-        """Enqueue the deliveries of new transitions; returns how many."""
-        sent: list[Outgoing] = []
-        silenced: list[Outgoing] = []
+        """Enqueue the deliveries of new transitions, in order; returns how many."""
+        count = 0
         for event in events:
             targets = self.router.targets(event)
             targets += [t for t in self._followed(event) if t not in targets]
@@ -78,12 +77,11 @@ class Dispatcher:
             )
             if silence is not None:
                 log.info("alert %s %s silenced by %s", event.id, event.transition, silence.id)
-                silenced += rows
+                self.store.enqueue(rows, state="silenced")
                 continue
-            sent += rows
+            count += self.store.enqueue(rows)
             self._answer_on(event, targets, now)
-        self.store.enqueue(silenced, state="silenced")
-        return self.store.enqueue(sent)
+        return count
 
     def _outgoing(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:
         return Outgoing(

@@ -119,6 +119,12 @@ def segments(text: str, chars: int, max_segments: int) -> list[str]:
     return [f"{prefix}{part}({i}/{total})" for i, part in enumerate(parts, 1)]
 
 
+def fits(text: str, dest: Destination) -> bool:
+    """Whether `text` (without a drill prefix) goes in `max_segments` untrimmed."""
+    room = dest.segment_chars - len(EXERCISE_ZH) - len("(9/9)")
+    return len(text) <= dest.segment_chars or len(text) <= room * dest.max_segments
+
+
 class Provider(Protocol):
     """One SMS gateway. `send` is called once per part, with a key unique to the
     part and stable across retries; it never raises (failures are Outcomes)."""
@@ -240,13 +246,28 @@ class SmsChannel:
         return out
 
     def _message(self, row: Delivery) -> list[Delivery]:
-        """The rows that go out together with `row` (fixed once chosen)."""
+        """The rows that go out together with `row` (fixed once chosen): the
+        recipient's pending rows, oldest first, as many as fit in
+        `max_segments` without trimming (at least `row`)."""
         if row.batch is not None:
             return self.store.in_batch(row.batch) or [row]
-        rows = self.store.pending_for(self.name, row.recipient) or [row]
+        pending = [r for r in self.store.pending_for(self.name, row.recipient) if r.batch is None]
+        rows = [row]
+        texts = [self._text(row)]
+        for other in pending:
+            if other.key == row.key:
+                continue
+            text = self._text(other)
+            if not fits(compose([*texts, text], False), self.dest):
+                break
+            rows.append(other)
+            texts.append(text)
         batch = rows[0].key if len(rows) == 1 else _batch_key(rows)
         self.store.set_batch([r.key for r in rows], batch)
         return [Delivery(**{**r.__dict__, "batch": batch}) for r in rows]
+
+    def _text(self, row: Delivery) -> str:
+        return self.texts.render(row, self.calls)
 
     def _held(self, recipient: str) -> float | None:
         limit = self.dest.rate_limit
@@ -261,7 +282,7 @@ class SmsChannel:
     async def _send(self, rows: list[Delivery]) -> Outcome:
         person = json.loads(rows[0].recipient)
         exercise = json.loads(rows[0].event).get("status") == "exercise"
-        text = compose([self.texts.render(r, self.calls) for r in rows], exercise)
+        text = compose([self._text(r) for r in rows], exercise)
         parts = segments(text, self.dest.segment_chars, self.dest.max_segments)
         batch = rows[0].batch or rows[0].key
         for i, part in enumerate(parts):

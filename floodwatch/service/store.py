@@ -319,6 +319,16 @@ class Store:
                 [(when, error, key) for key in keys],
             )
 
+    def retry_now(self, destination: str, now: float) -> None:
+        """Rows waiting for a retry (not those held for grouping or a rate
+        limit) become due now."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET next_at = ? WHERE state = 'pending' AND destination = ? "
+                "AND attempts > 0 AND next_at > ?",
+                (now, destination, now),
+            )
+
     def hold(self, keys: Iterable[str], until: float) -> None:
         """Postpone without counting an attempt (a recipient's rate limit)."""
         with self.transaction() as db:

@@ -443,6 +443,8 @@ class Gateway:
         import threading
 
         self.requests: list[tuple[str, str, bytes]] = []
+        self.times: list[float] = []  # monotonic time of each request
+        self.accepted: list[str] = []  # keys answered 200, in order (repeats included)
         self.delivered: dict[str, bytes] = {}
         self.fail_until = 0.0
         self.hang_until = 0.0
@@ -456,6 +458,7 @@ class Gateway:
                 key = self.headers.get("Idempotency-Key", "")
                 with gateway.lock:
                     gateway.requests.append((self.path, key, body))
+                    gateway.times.append(time.monotonic())
                 while time.monotonic() < gateway.hang_until:
                     time.sleep(0.05)
                 if self.path in gateway.refuse:
@@ -464,6 +467,8 @@ class Gateway:
                     self._answer(500, b'{"error": "down"}')
                 else:
                     with gateway.lock:
+                        if key not in gateway.delivered:
+                            gateway.accepted.append(key)
                         gateway.delivered.setdefault(key, body)
                     self._answer(200, b'{"ok": true}')
 
@@ -497,6 +502,77 @@ class Gateway:
     def keys(self, path: str) -> list[str]:
         with self.lock:
             return [k for p, k, _ in self.requests if p == path]
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        """The delivered bodies sent to `path` (JSON), one per key."""
+        with self.lock:
+            keys = {k for p, k, _ in self.requests if p == path}
+            return [json.loads(b) for k, b in self.delivered.items() if k in keys]
+
+
+class Subscriber:
+    """mosquitto_sub in the background (a village box floodwatch did not write):
+    every message as (topic, retained, payload)."""
+
+    def __init__(self, broker: Mosquitto, topic: str, user: str = "broadcast") -> None:
+        self.out = broker.dir / f"sub-{abs(hash((topic, time.monotonic())))}.log"
+        self.args = [
+            "mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", user,
+            "-P", PASSWORD, "-V", "5", "-q", "1", "-t", topic, "-F", "%t|%r|%x",
+        ]  # fmt: skip
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Subscriber:
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+        time.sleep(0.3)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+
+    def messages(self) -> list[tuple[str, bool, bytes]]:
+        out = []
+        for line in self.out.read_text().splitlines():
+            parts = line.split("|")
+            if len(parts) == 3:
+                out.append((parts[0], parts[1] == "1", bytes.fromhex(parts[2])))
+        return out
+
+    @staticmethod
+    def retained(broker: Mosquitto, topic: str, user: str = "broadcast") -> list[bytes]:
+        """What a box connecting now receives at once (the retained messages)."""
+        result = subprocess.run(
+            [
+                "mosquitto_sub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(broker.port),
+                "-u",
+                user,
+                "-P",
+                PASSWORD,
+                "-V",
+                "5",
+                "-t",
+                topic,
+                "-F",
+                "%r|%x",
+                "-W",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return [
+            bytes.fromhex(line.split("|")[1])
+            for line in result.stdout.splitlines()
+            if line.startswith("1|")
+        ]
 
 
 class VictoriaMetrics(_Server):

@@ -1,0 +1,316 @@
+"""The fan-out end to end: a blocked-culvert storm over real mosquitto and a
+Kafka-protocol broker reaches the SMS gateway (a real local HTTP server), the
+village broadcast topic (CAP 1.2, validated with xmllint), the Kafka alert
+topic and InfluxDB (victoria-metrics); call-and-answer escalates and stops on
+an SMS reply; outages of the SMS gateway do not slow the other destinations."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+
+from floodwatch.config import load_config_dir
+from floodwatch.notify.cap import CAP_NS
+from floodwatch.notify.sms import reply_code
+from floodwatch.rules.compile import compile_config
+from floodwatch.rules.engine import Engine
+from floodwatch.sim import simulate
+from tests.integration.services import (
+    Floodwatch,
+    Gateway,
+    Mosquitto,
+    Subscriber,
+    Tansu,
+    VictoriaMetrics,
+    batch_lines,
+    expected_transitions,
+    free_port,
+    service_config,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
+_RED = next(
+    e.ts
+    for e in Engine(compile_config(load_config_dir("config"))).process(STORM).alerts
+    if e.rule == "pond-overtop" and e.severity.value == "red"
+)
+UNTIL_RED = [r for r in STORM if r.ts <= _RED + timedelta(minutes=10)]  # red, still standing
+XSD = Path(__file__).parents[1] / "reference" / "cap12.xsd"
+VILLAGE = "330182104201"  # 毛坑村
+POND_PEOPLE = {"13800000003": "王强", "13800000002": "李娜", "13800000001": "张伟"}
+WARNING_OFFICER = {"13800000007": "陈军"}
+TOWN_LEAD = {"13800000009": "郑磊"}
+NS = {"cap": CAP_NS}
+
+
+def sms(url: str, **extra: object) -> dict[str, object]:
+    return {
+        "type": "sms",
+        "provider": {"url": url},
+        "timeout": "2s",
+        "group_wait": "0s",
+        "rate_limit": None,
+        **extra,
+    }
+
+
+def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def validate(xml: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "cap.xml"
+    path.write_bytes(xml)
+    result = subprocess.run(
+        ["xmllint", "--noout", "--schema", str(XSD), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_blocked_culvert_storm_reaches_every_destination(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    kafka: Tansu,
+    gateway: Gateway,
+    victoria: VictoriaMetrics,
+) -> None:
+    kafka.create_topic("readings", 4)
+    kafka.create_topic("alerts", 1)
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        kafka=kafka.bootstrap,
+        notify={
+            "destinations": {
+                "sms": sms(f"{gateway.url}/sms"),
+                "village": {"type": "broadcast", "sender": "floodwatch@330182"},
+                "bus": {"type": "kafka", "topic": "alerts", "idempotent": False},
+                "tsdb": {"type": "influx", "url": victoria.url},
+            },
+            "routes": [
+                {
+                    "to": ["sms"],
+                    "min_severity": "orange",
+                    "station_types": ["pond"],
+                    "recipients": [
+                        "station.patrol",
+                        "station.technical",
+                        "station.administrative",
+                        "village.warning_officer",
+                    ],
+                },
+                {"to": ["village"], "min_severity": "orange", "rules": ["pond-overtop"]},
+                {"to": ["bus", "tsdb"]},
+            ],
+        },
+    )
+    expected = expected_transitions(cfg, STORM, partitions=4)
+    box = Subscriber(mosquitto, f"floodwatch/broadcast/{VILLAGE}").start()
+    twin = Subscriber(mosquitto, f"floodwatch/broadcast/{VILLAGE}/json").start()
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        fw.wait_log("kafka partitions assigned", timeout=30)
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        kafka_messages = kafka.consume("alerts", len(expected))
+        wait_for(
+            lambda: (
+                bool(rows(db, "SELECT 1 FROM outbox"))
+                and not rows(db, "SELECT 1 FROM outbox WHERE state != 'done'")
+            ),
+            60,
+            "every delivery done",
+        )
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+        box.stop()
+        twin.stop()
+
+    # SMS: every transition of a pond alert from its first orange on, to the
+    # pond's three responsible persons and the village's warning officer.
+    by_alert: dict[str, list[tuple[str, str, str]]] = {}
+    for _rule, alert, transition, severity, ts in expected:
+        if alert.startswith("maokeng-pond:"):
+            by_alert.setdefault(alert, []).append((ts, transition, severity))
+    want = set()
+    for alert, transitions in by_alert.items():
+        heard = False
+        for _, transition, severity in sorted(transitions):
+            heard = heard or severity in ("orange", "red")
+            if heard:
+                want |= {(alert, transition, p) for p in ("王强", "李娜", "张伟", "陈军")}
+    got = {
+        (alert, json.loads(event)["transition"], json.loads(recipient)["name"])
+        for alert, event, recipient in rows(
+            db, "SELECT alert, event, recipient FROM outbox WHERE destination = 'sms'"
+        )
+    }
+    assert got == want
+    texts = gateway.bodies("/sms")
+    assert {t["phone"] for t in texts} == set(POND_PEOPLE) | set(WARNING_OFFICER)
+    assert all(len(t["text"]) <= 70 for t in texts)
+    assert not any("演练" in t["text"] for t in texts)
+    assert any("红色预警" in t["text"] and "毛坑山塘" in t["text"] for t in texts)
+
+    # Village broadcast: Alert → Update … → Cancel, valid CAP, references chained.
+    messages = [(retained, payload) for _, retained, payload in box.messages()]
+    assert messages and all(retained is False for retained, _ in messages)  # live, not stale
+    roots = [ElementTree.fromstring(p.split(b"\n", 1)[1]) for _, p in messages]
+    types = [r.findtext("cap:msgType", namespaces=NS) for r in roots]
+    assert types[0] == "Alert" and types[-1] == "Cancel" and set(types[1:-1]) == {"Update"}
+    for before, after in itertools.pairwise(roots):
+        ident = before.findtext("cap:identifier", namespaces=NS)
+        assert f",{ident}," in (after.findtext("cap:references", namespaces=NS) or "")
+    for _, payload in messages:
+        validate(payload, tmp_path)
+    spoken = [json.loads(p)["text"] for _, _, p in twin.messages()]
+    assert len(spoken) == len(messages)
+    assert any(s.endswith("请立即转移。") and "距坝顶" in s for s in spoken)
+    assert spoken[-1] == "毛坑村请注意：毛坑山塘预警已解除。请听从村干部安排。"
+
+    # A box connecting now hears the all-clear, not the stale warning.
+    retained = Subscriber.retained(mosquitto, f"floodwatch/broadcast/{VILLAGE}")
+    assert len(retained) == 1
+    assert b"<msgType>Cancel</msgType>" in retained[0]
+
+    # Kafka: every transition; InfluxDB: the transitions as points.
+    events = [json.loads(m.value) for m in kafka_messages]
+    assert sorted(
+        (e["rule"], e["id"], e["transition"], e["severity"], e["ts"]) for e in events
+    ) == (expected)
+    series = victoria.export('{__name__="alert_level"}')
+    assert sum(len(s["values"]) for s in series) == len(expected)  # type: ignore[arg-type]
+
+
+def answer_config(tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway) -> tuple[Path, int]:
+    port = free_port()
+    (tmp_path / "reply-token").write_text("s3cret\n")
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        idle_advance_after=None,  # the event clock stays in July while the wall clock runs
+        http={"port": port, "sms_reply_token_file": str(tmp_path / "reply-token")},
+        notify={
+            "destinations": {"sms": sms(f"{gateway.url}/sms")},
+            "routes": [
+                {
+                    "to": ["sms"],
+                    "min_severity": "red",
+                    "rules": ["pond-overtop"],
+                    "recipients": ["station.patrol", "station.technical", "station.administrative"],
+                }
+            ],
+            "answer": {"via": ["sms"], "after": "3s", "resends": 1, "severities": ["red"]},
+        },
+    )
+    return cfg, port
+
+
+def calls(gateway: Gateway) -> list[tuple[float, str, str]]:
+    """(seconds since the first, name, whole text) of each SMS message the gateway
+    accepted (its parts, keyed "<message>-<n>", joined)."""
+    with gateway.lock:
+        seen = [
+            (t, k, json.loads(b))
+            for t, (p, k, b) in zip(gateway.times, gateway.requests, strict=True)
+            if p == "/sms" and k in gateway.delivered
+        ]
+    people = POND_PEOPLE | WARNING_OFFICER | TOWN_LEAD
+    messages: dict[str, tuple[float, str, str]] = {}
+    for t, k, body in seen:
+        message = re.sub(r"-[0-9]$", "", k)
+        text = re.sub(r"\([0-9]/[0-9]\)$", "", body["text"])
+        if message in messages:
+            first, name, before = messages[message]
+            messages[message] = (first, name, before + text)
+        else:
+            messages[message] = (t, people[body["phone"]], text)
+    start = min((t for t, _, _ in messages.values()), default=0.0)
+    return [(t - start, n, text) for t, n, text in messages.values()]
+
+
+def test_an_unanswered_red_warning_is_resent_then_escalated(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    cfg, _ = answer_config(tmp_path, mosquitto, gateway)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(UNTIL_RED), user="county-gw")
+        wait_for(lambda: any(n == "郑磊" for _, n, _ in calls(gateway)), 40, "the town lead called")
+        time.sleep(4)  # nothing after the last tier
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    log = calls(gateway)
+    names = [n for _, n, _ in log]
+    assert names[:3] == ["王强", "李娜", "张伟"]  # the call …
+    assert names[3:6] == ["王强", "李娜", "张伟"]  # … again after 3 s
+    assert names[6:] == ["陈军", "郑磊"]  # then the village, then the town
+    times = [t for t, _, _ in log]
+    assert 2.5 < times[3] < 5.5 and 5.5 < times[6] < 8.5 and 8.5 < times[7] < 11.5
+    assert all(text.startswith("【再次叫应】") for _, _, text in log[3:6])
+    assert log[6][2].startswith("【叫应未复·升级报告】")
+    db = tmp_path / "var" / "floodwatch.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "floodwatch", "unanswered", "--store", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    unanswered = json.loads(out.splitlines()[0])
+    assert {p["name"] for p in unanswered["unanswered"]} == {"王强", "李娜", "张伟", "陈军", "郑磊"}
+
+
+def test_an_sms_reply_acknowledges_and_stops_the_escalation(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    cfg, port = answer_config(tmp_path, mosquitto, gateway)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(UNTIL_RED), user="county-gw")
+        wait_for(lambda: len(calls(gateway)) >= 3, 30, "the first call")
+        text = calls(gateway)[0][2]
+        code = text.rsplit("回复", 1)[1][:4]
+        url = f"http://127.0.0.1:{port}/api/sms/reply"
+        assert httpx.post(url, json={"mobile": "13800000003", "text": code}).status_code == 401
+        answer = httpx.post(
+            url, params={"token": "s3cret"}, json={"mobile": "13800000003", "text": code}
+        )
+        assert answer.status_code == 200
+        alert = answer.json()["acknowledged"][0]
+        assert reply_code(alert) == code
+        bad = httpx.post(url, params={"token": "s3cret"}, content=b"{", headers={
+            "Content-Type": "application/json"})  # fmt: skip
+        assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+        time.sleep(8)  # past the resend and the first escalation
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    assert [n for _, n, _ in calls(gateway)] == ["王强", "李娜", "张伟"]
+    acks = rows(tmp_path / "var" / "floodwatch.db", "SELECT by, via FROM acks")
+    assert acks == [("王强", "sms")]
