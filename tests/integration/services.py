@@ -168,6 +168,7 @@ def service_config(
     mqtt_port: int | None = None,
     kafka: str | None = None,
     protocol: str = "5",
+    kafka_topic: str = "readings",
     **service: object,
 ) -> Path:
     """A config directory: the example thresholds plus a `service:` section."""
@@ -196,7 +197,7 @@ def service_config(
             ],
         }
     if kafka is not None:
-        settings["kafka"] = {"bootstrap": kafka, "topic": "readings", "session_timeout": "6s"}
+        settings["kafka"] = {"bootstrap": kafka, "topic": kafka_topic, "session_timeout": "6s"}
     (cfg / "service.yaml").write_text(yaml.safe_dump({"service": settings}))
     return cfg
 

@@ -314,3 +314,128 @@ def test_an_sms_reply_acknowledges_and_stops_the_escalation(
     assert [n for _, n, _ in calls(gateway)] == ["王强", "李娜", "张伟"]
     acks = rows(tmp_path / "var" / "floodwatch.db", "SELECT by, via FROM acks")
     assert acks == [("王强", "sms")]
+
+
+def latencies(db: Path, destination: str) -> list[float]:
+    """Seconds from enqueued to confirmed, of each alert delivery to `destination`
+    (not the operations alerts about the outage itself)."""
+    found = rows(
+        db,
+        f"SELECT done_at - created FROM outbox WHERE destination = '{destination}' "
+        "AND state = 'done' AND alert NOT LIKE 'floodwatch/%'",
+    )
+    return sorted(r[0] for r in found)
+
+
+def p99(values: list[float]) -> float:
+    return values[min(len(values) - 1, int(len(values) * 0.99))]
+
+
+def outage_run(
+    workdir: Path,
+    mosquitto: Mosquitto,
+    kafka: Tansu,
+    failing: Gateway,
+    hanging: Gateway,
+    fault: bool,
+) -> tuple[Path, float]:
+    """One paced storm through Kafka; returns the store and when the SMS
+    gateways recovered (monotonic; 0 without a fault)."""
+    topic = f"readings-{workdir.name}"
+    kafka.create_topic(topic, 4)
+    people = ["station.patrol", "station.technical", "station.administrative"]
+    cfg = service_config(
+        workdir,
+        mosquitto.port,
+        kafka=kafka.bootstrap,
+        kafka_topic=topic,
+        notify={
+            "destinations": {
+                "sms": sms(f"{failing.url}/sms", failing_after="20s"),
+                "sms2": sms(f"{hanging.url}/sms", failing_after="20s"),
+                "village": {"type": "broadcast", "sender": "floodwatch@330182"},
+                "bus": {"type": "kafka", "topic": "alerts", "idempotent": False},
+            },
+            "routes": [
+                {"to": ["sms", "sms2"], "min_severity": "yellow", "recipients": people},
+                {"to": ["village"], "min_severity": "blue", "station_types": ["pond"]},
+                {"to": ["bus"]},
+            ],
+        },
+    )
+    fw = Floodwatch(cfg, workdir)
+    fw.start()
+    db = workdir / "var" / "floodwatch.db"
+    recovered = 0.0
+    try:
+        fw.wait_log("kafka partitions assigned", timeout=30)
+        if fault:
+            recovered = time.monotonic() + 60
+            failing.fail_until = recovered  # 500 for 60 s
+            hanging.hang_until = recovered  # no answer for 60 s
+        kafka.produce(topic, STORM, pace=0.05, chunk=4)  # one sweep every 50 ms
+        wait_for(
+            lambda: (
+                bool(rows(db, "SELECT 1 FROM outbox"))
+                and not rows(db, "SELECT 1 FROM outbox WHERE state != 'done'")
+            ),
+            120,
+            "every delivery done",
+        )
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    return db, recovered
+
+
+@pytest.mark.slow
+def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
+    tmp_path: Path, mosquitto: Mosquitto, kafka: Tansu, gateway: Gateway
+) -> None:
+    kafka.create_topic("alerts", 1)
+    hanging = Gateway()
+    hanging.start()
+    try:
+        calm, _ = outage_run(tmp_path / "calm", mosquitto, kafka, gateway, hanging, fault=False)
+        first = len(gateway.requests)  # what the gateway saw from here on is the outage run
+        stormy, recovered = outage_run(
+            tmp_path / "outage", mosquitto, kafka, gateway, hanging, fault=True
+        )
+        done = time.monotonic()
+    finally:
+        hanging.stop()
+    # every SMS delivered within 30 s of the recovery, none twice (by key)
+    assert done - recovered < 30
+    assert len(gateway.accepted) == len(set(gateway.accepted))
+    assert len(hanging.accepted) == len(set(hanging.accepted))
+    # the same alerts to the same people as without the outage (grouped differently)
+    sql = (
+        "SELECT destination, alert, json_extract(event, '$.transition'), recipient FROM outbox "
+        "WHERE alert NOT LIKE 'floodwatch/%'"
+    )
+    assert sorted(rows(stormy, sql)) == sorted(rows(calm, sql))
+    # retries spread by jitter: the failing gateway saw each message's second try
+    # at different delays
+    with gateway.lock:
+        tries: dict[str, list[float]] = {}
+        for t, (_, k, _) in zip(gateway.times[first:], gateway.requests[first:], strict=True):
+            tries.setdefault(k, []).append(t)
+    gaps = [ts[1] - ts[0] for ts in tries.values() if len(ts) >= 3]
+    assert len(gaps) >= 3 and max(gaps) - min(gaps) > 0.1
+    # the other destinations as fast as without the outage
+    for destination in ("village", "bus"):
+        before, during = latencies(calm, destination), latencies(stormy, destination)
+        assert len(before) == len(during) > 10
+        assert p99(during) < p99(before) + 0.100, (destination, p99(before), p99(during))
+        print(f"{destination}: p99 {p99(before) * 1000:.1f} ms calm, {p99(during) * 1000:.1f} ms")
+    # "SMS gateway failing since …": an info operations alert per gateway, resolved
+    operations = [
+        (json.loads(e)["details"]["subject"], json.loads(e)["transition"])
+        for (e,) in rows(stormy, "SELECT event FROM transitions WHERE rule = 'floodwatch/delivery'")
+    ]
+    assert sorted(operations) == [
+        ("sms", "firing"),
+        ("sms", "resolved"),
+        ("sms2", "firing"),
+        ("sms2", "resolved"),
+    ]

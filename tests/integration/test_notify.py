@@ -21,6 +21,7 @@ from tests.integration.services import (
     batch_lines,
     expected_transitions,
     service_config,
+    stored_transitions,
     storm_days,
     wait_for,
 )
@@ -115,6 +116,9 @@ def test_a_refusal_is_not_retried_and_is_dead_lettered(
     refused = [json.loads(line) for line in dead if "delivery_refused" in line]
     assert len(refused) == len(rows)
     assert "HTTP 400" in refused[0]["detail"]
+    operations = [k for k in stored_transitions(db) if k[0] == "floodwatch/delivery"]
+    assert [k[2] for k in operations] == ["firing"]  # "bad refused: HTTP 400 …", once
+    assert "destination bad failing since" in fw.log.read_text()
 
 
 @pytest.mark.slow
