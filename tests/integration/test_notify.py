@@ -126,8 +126,16 @@ def test_kill_9_during_deliveries_loses_none_and_the_gateway_delivers_none_twice
     tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
 ) -> None:
     readings = storm_days(4)
-    cfg = service_config(tmp_path, mosquitto.port, notify=notify(gateway.url))
+    settings = notify(
+        gateway.url,
+        sms={"type": "sms", "provider": {"url": f"{gateway.url}/sms"}, "group_wait": "1s"},
+    )
+    settings["routes"].append(  # type: ignore[attr-defined]
+        {"to": ["sms"], "min_severity": "yellow", "recipients": ["station.patrol"]}
+    )
+    cfg = service_config(tmp_path, mosquitto.port, notify=settings)
     expected = expected_transitions(cfg, readings)
+    db = tmp_path / "var" / "floodwatch.db"
     fw = Floodwatch(cfg, tmp_path)
     fw.start()
     rng = random.Random(4)
@@ -140,12 +148,25 @@ def test_kill_9_during_deliveries_loses_none_and_the_gateway_delivers_none_twice
             fw.kill()
             fw.start()
             fw.wait_log("mqtt connected", count=n)
-        wait_for(lambda: len(gateway.delivered) == len(expected), 60, "every alert delivered")
+        wait_for(
+            lambda: (
+                len(set(gateway.keys("/duty")) & set(gateway.delivered)) == len(expected)
+                and {s for _, s, _ in outbox(db)} == {"done"}
+            ),
+            60,
+            "every alert delivered",
+        )
         assert fw.stop() == 0
     finally:
         fw.kill()
-    assert len(gateway.delivered) == len(expected)
+    assert len(set(gateway.keys("/duty"))) == len(expected)
     assert gateway.keys("/drills") == []
+    # SMS, grouped per recipient: every message once, though it was being sent
+    # when the process was killed (its membership is stored before it is sent)
+    assert len(gateway.accepted) == len(set(gateway.accepted))
+    assert all(b["text"].startswith("【") for b in gateway.bodies("/sms"))
+    sms_rows = [r for r in outbox(db) if r[0] == "sms"]
+    assert len(sms_rows) > 10
 
 
 def test_every_transition_goes_to_the_kafka_alert_topic_keyed_by_station(
