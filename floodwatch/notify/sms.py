@@ -102,6 +102,12 @@ def compose(texts: list[str], exercise: bool) -> str:
     return (EXERCISE_ZH if exercise else "") + text
 
 
+def message_text(texts: Texts, rows: list[Delivery], answer: bool) -> str:
+    """The whole text of one message carrying `rows` (one recipient's)."""
+    exercise = json.loads(rows[0].event).get("status") == "exercise"
+    return compose([texts.render(r, answer) for r in rows], exercise)
+
+
 def segments(text: str, chars: int, max_segments: int) -> list[str]:
     """Parts of at most `chars` characters each, numbered "(1/2)" when more than
     one, at most `max_segments` (the last trimmed with "…"). A drill's prefix
@@ -281,8 +287,7 @@ class SmsChannel:
 
     async def _send(self, rows: list[Delivery]) -> Outcome:
         person = json.loads(rows[0].recipient)
-        exercise = json.loads(rows[0].event).get("status") == "exercise"
-        text = compose([self._text(r) for r in rows], exercise)
+        text = message_text(self.texts, rows, self.calls)
         parts = segments(text, self.dest.segment_chars, self.dest.max_segments)
         batch = rows[0].batch or rows[0].key
         for i, part in enumerate(parts):

@@ -243,6 +243,11 @@ class Store:
         ).fetchall()
         return [Delivery(*row) for row in rows]
 
+    def due_any(self) -> list[Delivery]:
+        """Every row, whatever its state or destination (tests, inspection)."""
+        rows = self.db.execute(f"SELECT {self._DELIVERY} FROM outbox ORDER BY created, key")
+        return [Delivery(*row) for row in rows.fetchall()]
+
     def pending_for(self, destination: str, recipient: str) -> list[Delivery]:
         """Every pending row of one recipient at one destination, oldest first."""
         rows = self.db.execute(

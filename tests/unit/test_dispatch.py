@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.state import Severity, Status, Transition, transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
+from floodwatch.notify.sms import Texts, message_text, segments
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.store import Store
 
@@ -181,3 +184,77 @@ def test_a_silenced_alert_is_recorded_but_not_sent(dispatcher: Dispatcher) -> No
     assert [n for _, n in sms_rows(d)] == ["周明", "孙丽", "赵刚"]  # another pond: sent
     store_(d, replace(event(), id="later"), T + 3601)  # the silence is over
     assert len(sms_rows(d)) == 6
+
+
+DRILL_DESTINATIONS = {
+    f"{status[0]}_{kind}": {
+        "type": kind,
+        "status": status,
+        **({"provider": {"url": "http://127.0.0.1:9/"}} if kind == "sms" else {}),
+    }
+    for status in ("actual", "exercise")
+    for kind in ("sms", "broadcast", "console")
+}
+drill_routes = st.lists(
+    st.fixed_dictionaries(
+        {
+            "to": st.lists(st.sampled_from(sorted(DRILL_DESTINATIONS)), min_size=1, max_size=4),
+            "status": st.sampled_from(["actual", "exercise"]),
+            "min_severity": st.sampled_from([s.value for s in Severity]),
+            "recipients": st.just(["station.patrol", "village.warning_officer"]),
+            "remind_every": st.sampled_from([None, "1m"]),
+        }
+    ),
+    max_size=5,
+)
+severities = st.lists(st.sampled_from([None, *Severity]), min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(drill_routes, st.sampled_from(sorted(CONFIG.stations)), severities, st.booleans())
+def test_no_path_sends_a_drill_to_an_actual_destination_or_back(
+    tmp_path_factory: pytest.TempPathFactory,
+    chosen: list[dict[str, object]],
+    station: str,
+    path: list[Severity | None],
+    drill: bool,
+) -> None:
+    """Routes, alerts followed by those who heard them, call-and-answer resends
+    and escalations, reminders: every row goes to a destination of the alert's
+    own status, and only a drill's texts say 演练."""
+    settings_ = NotifySettings.model_validate(
+        {
+            "destinations": DRILL_DESTINATIONS,
+            "routes": chosen,
+            "answer": {"via": ["a_sms", "e_sms"], "after": "1s", "severities": ["blue", "red"]},
+        }
+    )
+    store = Store(tmp_path_factory.mktemp("drill") / "fw.db")
+    d = Dispatcher(Router(settings_, CONFIG), store)
+    status = Status.EXERCISE if drill else Status.ACTUAL
+    before: Severity | None = None
+    for i, severity in enumerate([*path, None]):
+        change = transition(before, severity)
+        if change is not None:
+            e = replace(
+                event(severity or before or Severity.BLUE, change, minute=i, station=station),
+                status=status,
+                message_zh=("【演练】" if drill else "") + "【红色预警】毛坑山塘",
+            )
+            store_(d, e, T + i)
+            d.follow_up(T + i + 0.5)
+        before = severity
+    for k in range(1, 8):
+        d.follow_up(T + 60 * k)
+    texts = Texts(None, None)
+    for row in store.due_any():
+        body = json.loads(row.event)
+        assert DRILL_DESTINATIONS[row.destination]["status"] == body["status"] == status.value
+        if row.destination.endswith("sms"):
+            parts = segments(message_text(texts, [row], True), 70, 3)
+            assert (
+                all(p.startswith("【演练】") for p in parts)
+                if drill
+                else "演练" not in "".join(parts)
+            )
+    store.close()
