@@ -439,3 +439,82 @@ def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
         ("sms2", "firing"),
         ("sms2", "resolved"),
     ]
+
+
+def floodwatch_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "floodwatch", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_a_silence_from_the_cli_keeps_alerts_recorded_but_unsent(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        notify={
+            "destinations": {"sms": sms(f"{gateway.url}/sms")},
+            "routes": [{"to": ["sms"], "min_severity": "yellow", "recipients": ["station.patrol"]}],
+        },
+    )
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        fw.wait_log("mqtt connected")
+        made = floodwatch_cli(
+            "silence", "add", "--store", str(db), "--station", "maokeng-pond",
+            "--end", "2h", "--author", "李工", "--reason", "水位计检修",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        silence_id = made.stdout.strip()
+        listed = [json.loads(line) for line in floodwatch_cli(
+            "silence", "list", "--store", str(db)).stdout.splitlines()]  # fmt: skip
+        assert [(s["id"], s["stations"], s["author"]) for s in listed] == [
+            (silence_id, ["maokeng-pond"], "李工")
+        ]
+        mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
+        fw.wait_log("silenced by", timeout=20)
+        time.sleep(2)
+        assert floodwatch_cli("silence", "end", "--store", str(db), silence_id).returncode == 0
+        assert floodwatch_cli("silence", "list", "--store", str(db)).stdout == ""
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    states = {s for (s,) in rows(db, "SELECT DISTINCT state FROM outbox")}
+    assert states == {"silenced"}
+    assert gateway.requests == []
+    assert rows(db, "SELECT count(*) FROM transitions WHERE station = 'maokeng-pond'")[0][0] > 5
+    bad = floodwatch_cli("silence", "add", "--store", str(db), "--end", "1h", "--author", "x",
+                         "--reason", "y")  # fmt: skip
+    assert bad.returncode == 2 and "at least one station, rule, village or town" in bad.stderr
+
+
+def test_a_standing_warning_is_kept_fresh_and_an_expired_one_never_replayed(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        idle_advance_after=None,
+        notify={
+            "destinations": {"village": {"type": "broadcast", "expiry": "3s"}},
+            "routes": [{"to": ["village"], "min_severity": "red", "rules": ["pond-overtop"]}],
+        },
+    )
+    topic = f"floodwatch/broadcast/{VILLAGE}"
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(UNTIL_RED), user="county-gw")
+        wait_for(lambda: bool(Subscriber.retained(mosquitto, topic)), 20, "the red warning")
+        time.sleep(5)  # longer than the expiry: the warning still stands, so it is there
+        standing = Subscriber.retained(mosquitto, topic)
+        assert len(standing) == 1 and b"<severity>Extreme</severity>" in standing[0]
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    time.sleep(4)  # nobody refreshes it now: it expires at the broker
+    assert Subscriber.retained(mosquitto, topic) == []
