@@ -97,7 +97,7 @@ def compose(texts: list[str], exercise: bool) -> str:
     text = (
         body[0]
         if len(body) == 1
-        else f"【{len(body)}条预警】" + "".join(f"{i}.{t}" for i, t in enumerate(body, 1))
+        else f"【{len(body)}条预警信息】" + "".join(f"{i}.{t}" for i, t in enumerate(body, 1))
     )
     return (EXERCISE_ZH if exercise else "") + text
 

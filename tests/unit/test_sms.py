@@ -81,12 +81,12 @@ def test_a_long_text_is_split_in_order_and_trimmed_beyond_the_last_segment() -> 
 def test_grouped_alerts_go_as_one_numbered_message() -> None:
     texts = [e.message_zh for e in STORM.alerts[:3]]
     message = compose(texts, exercise=False)
-    assert message.startswith("【3条预警】1.")
+    assert message.startswith("【3条预警信息】1.")
     assert "2." in message and "3." in message
 
 
 def test_a_drill_carries_the_prefix_once_first_and_an_actual_warning_never() -> None:
     drill = compose(["【演练】【红色预警】甲", "【演练】【橙色预警】乙"], exercise=True)
-    assert drill.startswith("【演练】【2条预警】") and drill.count("【演练】") == 1
+    assert drill.startswith("【演练】【2条预警信息】") and drill.count("【演练】") == 1
     actual = compose([e.message_zh for e in STORM.alerts[:5]], exercise=False)
     assert "演练" not in actual
