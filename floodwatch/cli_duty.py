@@ -174,3 +174,12 @@ def unanswered(store: Path) -> None:
                 )
             )
     db.close()
+
+
+@click.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def hash_password_cmd(password: str) -> None:
+    """Print the scrypt hash of a password for `service.http.users`."""
+    from floodwatch.web.auth import hash_password
+
+    click.echo(hash_password(password))

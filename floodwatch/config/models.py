@@ -529,6 +529,12 @@ class DeadLetterSettings(Model):
     )
 
 
+class HttpUser(Model):
+    name: Text
+    role: Literal["viewer", "operator", "admin"]
+    password_hash: str = Field(description="from `floodwatch hash-password`")
+
+
 class HttpSettings(Model):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
@@ -537,6 +543,11 @@ class HttpSettings(Model):
         description="file holding the token an SMS gateway must send with replies "
         "(?token= or X-Token); without it the reply webhook is off",
     )
+    users: list[HttpUser] = Field(default_factory=list, description="command-center accounts")
+    token_file: str | None = Field(
+        None, description="API tokens for machine clients: `TOKEN ROLE NAME` per line"
+    )
+    session_ttl: Duration = Field(timedelta(hours=12), description="how long a login lasts")
 
 
 class ServiceSettings(Model):

@@ -115,6 +115,7 @@ class KafkaSource:
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
         self.assigning = False  # a rebalance listener is preparing shards
+        self.consuming = False  # in the group, fetching (readiness)
 
     @property
     def name(self) -> str:
@@ -225,6 +226,7 @@ class KafkaSource:
         await self.consumer.start()
         self.service.after_step = self.commit  # right after each step is stored
         log.info("kafka consuming %s as group %s", self.name, s.group)
+        self.consuming = True
         while True:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=2000)
             if self.assigning:

@@ -168,6 +168,8 @@ class Deliverer:
         self.channels: dict[str, Channel] = {}
         self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
         self.on_trouble = on_trouble
+        # Called with (destination, seconds from stored to confirmed) of each delivery.
+        self.on_delivered: Callable[[str, float], None] | None = None
         for name, dest in settings.destinations.items():
             self.channels[name] = self._channel(name, dest, compiled, mqtt, config_dir)
         self.wakeups = {name: asyncio.Event() for name in self.channels}
@@ -290,6 +292,10 @@ class Deliverer:
         if outcome.ok:
             self.store.delivered(keys, "done")
             self.delivered[name] += len(keys)
+            if self.on_delivered is not None:
+                now = time.time()
+                for row in sent.rows:
+                    self.on_delivered(name, now - row.created)
             if self.failing_since.pop(name, None) is not None:
                 # it works again: what waits for a retry goes now, not at its turn
                 self.store.retry_now(name, time.time())

@@ -135,8 +135,13 @@ class Service:
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
         self.dispatcher: Dispatcher | None = None  # with the store (open)
-        self.http_server: object | None = None  # uvicorn, when service.http is set
         self.deliverer: Deliverer | None = None  # started by run_service
+        # Called with every new transition once stored (the command center's stream).
+        self.alert_listeners: list[Callable[[AlertEvent], None]] = []
+        # Called with each stored step's readings (the command center's stations).
+        self.reading_listeners: list[Callable[[list[Reading]], None]] = []
+        # What must be true to be ready (sources connected), as (name, check).
+        self.readiness: list[tuple[str, Callable[[], bool]]] = []
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
         # Awaited after each stored step (Kafka: commit the offsets it covers at once).
@@ -262,8 +267,7 @@ class Service:
         out, _, _ = self._feed(batch)
         with self.store.transaction():
             new = self._store_alerts(out.alerts)
-        for event in new:  # stored before a crash? then not new; else announce now
-            self.on_alert(event)
+        self._announce(new)  # stored before a crash? then not new; else announce now
 
     # -- the processing step -------------------------------------------------------
 
@@ -401,8 +405,10 @@ class Service:
                 self.deliverer.wake()
         if self.on_stored is not None:
             self.on_stored(items)
-        for event in new:
-            self.on_alert(event)
+        if readings:
+            for listener in self.reading_listeners:
+                listener(readings)
+        self._announce(new)
         if any(i.source != TICK for i in fed):
             self.last_input = time.monotonic()
         return new
@@ -411,6 +417,10 @@ class Service:
     def engine(self) -> Engine:
         """The engine of an MQTT-only service (its one shard)."""
         return self.shards[LOCAL].engine
+
+    def clock_ms(self) -> int | None:
+        """The event clock (the latest of the shards'), epoch ms."""
+        return self._clock_ms()
 
     def _clock_ms(self) -> int | None:
         clocks = [s.engine._clock for s in self.shards.values() if s.engine._clock is not None]
@@ -556,8 +566,21 @@ class Service:
             new = self._store_alerts([event])
         if new and self.deliverer is not None:
             self.deliverer.wake()
-        for e in new:
-            self.on_alert(e)
+        self._announce(new)
+
+    def _announce(self, new: list[AlertEvent]) -> None:
+        for event in new:
+            self.on_alert(event)
+            for listener in self.alert_listeners:
+                listener(event)
+
+    def not_ready(self) -> list[str]:
+        """Why the service is not ready (empty: ready): a source not connected,
+        the store not writable."""
+        problems = [f"{name} not connected" for name, ready in self.readiness if not ready()]
+        if self.store is None or not self.store.writable():
+            problems.append("store not writable")
+        return problems
 
     @property
     def reload_problem(self) -> AlertEvent | None:
@@ -689,6 +712,9 @@ async def run_service(service: Service) -> int:
             )
             put = bridge.put
         mqtt = MqttSource(settings.mqtt, put)
+        service.readiness.append(("mqtt", mqtt.connected.is_set))
+    if kafka is not None:
+        service.readiness.append(("kafka", lambda: kafka.consuming))
     try:
         if mqtt is not None:
             await mqtt.check()
@@ -754,16 +780,18 @@ async def run_service(service: Service) -> int:
 
 
 async def _serve_http(service: Service) -> None:
+    """The command center: API, page, stream, metrics (`floodwatch.web`)."""
     import uvicorn
 
-    from floodwatch.web.app import create_app
+    from floodwatch.web.live import Live
 
     settings = service.settings.http
     assert settings is not None
-    app = create_app(settings, service.dispatcher)
+    live = Live(service)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="off"
-    )
+        live.app(settings), host=settings.host, port=settings.port, log_level="warning",
+        lifespan="off",
+    )  # fmt: skip
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -771,8 +799,10 @@ async def _serve_http(service: Service) -> None:
             yield
 
     server = Server(config)
-    service.http_server = server
-    await server.serve()
+    log.info("command center on http://%s:%d/", settings.host, settings.port)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(live.publish_stations())
+        group.create_task(server.serve())
 
 
 async def _follow_up(service: Service) -> None:

@@ -1,9 +1,8 @@
-"""The HTTP server of `floodwatch run` (Starlette on uvicorn).
+"""The SMS gateway's reply push: `POST /api/sms/reply` (an acknowledgement of a
+call-and-answer warning).
 
-Routes now: `GET /healthz` and `POST /api/sms/reply`, the SMS gateway's reply
-push (an acknowledgement of a call-and-answer warning). The reply webhook
-needs the token of `service.http.sms_reply_token_file`, given as `?token=` or
-an `X-Token` header; it accepts a JSON body `{"mobile"|"phone"|"from": …,
+It needs the token of `service.http.sms_reply_token_file`, given as `?token=`
+or an `X-Token` header; it accepts a JSON body `{"mobile"|"phone"|"from": …,
 "text": …}`, the same as a form, or Yunpian's reply push (a form field
 `sms_reply` holding that JSON).
 """
@@ -12,34 +11,29 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.dispatch import Dispatcher
 
-log = logging.getLogger(__name__)
 MAX_BODY = 16_384
 
 
-def create_app(settings: HttpSettings, dispatcher: Dispatcher | None) -> Starlette:
+def sms_reply_route(app: FastAPI, settings: HttpSettings, dispatcher: Dispatcher | None) -> None:
     token = (
         Path(settings.sms_reply_token_file).read_text(encoding="utf-8").strip()
         if settings.sms_reply_token_file
         else None
     )
 
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
+    @app.post("/api/sms/reply")
     async def sms_reply(request: Request) -> JSONResponse:
+        """An SMS reply from a called person (token of the SMS gateway required)."""
         if dispatcher is None or token is None:
             return _error(404, "the SMS reply webhook is not configured")
         given = request.query_params.get("token") or request.headers.get("x-token") or ""
@@ -58,13 +52,6 @@ def create_app(settings: HttpSettings, dispatcher: Dispatcher | None) -> Starlet
             return _error(400, "need the sender's number (mobile, phone or from) and text")
         alerts = dispatcher.reply(phone, text, time.time())
         return JSONResponse({"acknowledged": alerts})
-
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/api/sms/reply", sms_reply, methods=["POST"]),
-        ]
-    )
 
 
 async def _fields(request: Request, body: bytes) -> dict[str, Any]:

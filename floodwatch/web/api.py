@@ -1,0 +1,386 @@
+"""The command center's HTTP API and page, served by `floodwatch run` (and
+`floodwatch demo`) on uvicorn.
+
+Every route has an explicit access rule in `ACCESS` (public, viewer, operator
+or admin), enforced in one place (`authorize`, a dependency of the whole
+app); a route without a rule is refused (fail closed), and a test enumerates
+the routes. Errors are JSON `{"error": "..."}`, never a traceback; bodies are
+limited in size and validated by pydantic models. OpenAPI is published at
+`/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from floodwatch.config.models import HttpSettings
+from floodwatch.notify.ledger import Ledger
+from floodwatch.readings import format_ts, ms_to_dt
+from floodwatch.web import board
+from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_password
+from floodwatch.web.auth import read_token_file as read_tokens
+from floodwatch.web.metrics import registry_for
+from floodwatch.web.stream import Hub
+
+if TYPE_CHECKING:
+    from floodwatch.service.run import Service
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 65_536
+PUBLIC = "public"
+
+# (method, path) -> the least role it needs, or PUBLIC (with why).
+ACCESS: dict[tuple[str, str], Role | str] = {
+    ("GET", "/healthz"): PUBLIC,  # health checks
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/"): PUBLIC,  # the page shell; it logs in before it shows anything
+    ("GET", "/static"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,  # the API's description, no data
+    ("POST", "/api/login"): PUBLIC,  # rate-limited
+    ("POST", "/api/sms/reply"): PUBLIC,  # checks the SMS gateway's own token
+    ("GET", "/api/me"): Role.VIEWER,
+    ("GET", "/api/status"): Role.VIEWER,
+    ("GET", "/api/alerts"): Role.VIEWER,
+    ("GET", "/api/alerts/{alert_id}"): Role.VIEWER,
+    ("POST", "/api/alerts/{alert_id}/ack"): Role.OPERATOR,
+    ("GET", "/api/silences"): Role.VIEWER,
+    ("POST", "/api/silences"): Role.OPERATOR,
+    ("DELETE", "/api/silences/{silence_id}"): Role.OPERATOR,
+    ("GET", "/api/stations"): Role.VIEWER,
+    ("GET", "/api/stations/{station_id}"): Role.VIEWER,
+    ("GET", "/api/stream"): Role.VIEWER,
+    ("GET", "/metrics"): Role.VIEWER,
+}
+
+
+def principal(request: Request) -> Principal:
+    """Who is asking (set by `authorize`, which runs first for every route)."""
+    who = getattr(request.state, "principal", None)
+    if who is None:
+        raise HTTPException(401, "log in first (Authorization: Bearer <token>)")
+    return who  # type: ignore[no-any-return]
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Login(Body):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Ack(Body):
+    comment: str = Field("", max_length=500)
+
+
+class NewSilence(Body):
+    stations: list[str] = Field(default_factory=list, max_length=100)
+    rules: list[str] = Field(default_factory=list, max_length=100)
+    villages: list[str] = Field(default_factory=list, max_length=100)
+    towns: list[str] = Field(default_factory=list, max_length=100)
+    starts: datetime | None = None
+    ends: datetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board.Recent) -> FastAPI:
+    from floodwatch.web.sms_reply import sms_reply_route
+
+    store = service.store
+    assert store is not None
+    ledger = Ledger(store.db)
+    users = {u.name: u for u in settings.users}
+    machine = read_tokens(settings.token_file)
+    tokens = Tokens(_secret(service), settings.session_ttl.total_seconds())
+    limiter = LoginLimiter()
+    registry = registry_for(service)
+
+    def authorize(request: Request) -> Principal | None:
+        route = request.scope.get("route")
+        path = getattr(route, "path", request.url.path)
+        rule = ACCESS.get((request.method, path))
+        if rule is None:
+            raise HTTPException(403, f"no access rule for {request.method} {path}")
+        if rule == PUBLIC:
+            return None
+        who = _principal(request, tokens, machine)
+        if who is None:
+            raise HTTPException(401, "log in first (Authorization: Bearer <token>)")
+        assert isinstance(rule, Role)
+        if who.role < rule:
+            raise HTTPException(403, f"needs the {rule.name.lower()} role")
+        request.state.principal = who
+        return who
+
+    app = FastAPI(
+        title="floodwatch command center",
+        version="1",
+        dependencies=[Depends(authorize)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    _errors(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return _error(413, f"body larger than {MAX_BODY} bytes")
+        response: Response = await call_next(request)
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        problems = service.not_ready()
+        if problems:
+            return JSONResponse({"ready": False, "problems": problems}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.post("/api/login")
+    def login(body: Login, request: Request) -> dict[str, Any]:
+        now = time.time()
+        client = request.client.host if request.client else "?"
+        keys = [f"ip:{client}", f"name:{body.name}"]
+        wait = limiter.blocked(keys, now)
+        if wait > 0:
+            raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s")
+        user = users.get(body.name)
+        if user is None or not check_password(body.password, user.password_hash):
+            limiter.failed(keys, now)
+            raise HTTPException(401, "wrong name or password")
+        who = Principal(user.name, Role.parse(user.role))
+        log.info("login: %s (%s) from %s", who.name, user.role, client)
+        return {"token": tokens.issue(who, now), "name": who.name, "role": user.role}
+
+    @app.get("/api/me")
+    def me(who: Who) -> dict[str, str]:
+        return {"name": who.name, "role": who.role.name.lower()}
+
+    @app.get("/api/status")
+    def status() -> dict[str, Any]:
+        clock = service.clock_ms()
+        drills = store.db.execute("SELECT count(*) FROM active WHERE event LIKE ?", (
+            '%"status":"exercise"%',)).fetchone()[0]  # fmt: skip
+        return {
+            "exercise": service.compiled.exercise or drills > 0,
+            "event_clock": format_ts(ms_to_dt(clock)) if clock is not None else None,
+            "ready": not service.not_ready(),
+        }
+
+    @app.get("/api/alerts")
+    def alerts(
+        active: bool = False,
+        severity: Annotated[list[str] | None, Query()] = None,
+        station: str | None = None,
+        town: str | None = None,
+        rule: str | None = None,
+        status: Literal["actual", "exercise"] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> list[dict[str, Any]]:
+        """Active alerts (most severe first, then oldest) or the transition history."""
+        rows = store.active() if active else store.transitions()[::-1]
+        towns = {
+            sid: info.model.town.code
+            for sid, info in service.compiled.stations.items()
+            if info.model.town is not None
+        }
+        out = []
+        for event in rows:
+            if severity and event["severity"] not in severity:
+                continue
+            if station and event["station"] != station:
+                continue
+            if town and towns.get(str(event["station"])) != town:
+                continue
+            if rule and event["rule"] != rule:
+                continue
+            if status and event["status"] != status:
+                continue
+            ts = datetime.fromisoformat(str(event["ts"]).replace("Z", "+00:00"))
+            if (since and ts < since) or (until and ts > until):
+                continue
+            out.append(board.alert_summary(event, ledger, store) if active else event)
+            if len(out) >= limit:
+                break
+        if active:
+            rank = {s: i for i, s in enumerate(["red", "orange", "yellow", "blue", "info"])}
+            out.sort(key=lambda e: (rank[str(e["severity"])], str(e["episode_start"])))
+        return out
+
+    @app.get("/api/alerts/{alert_id}")
+    def alert(alert_id: str) -> dict[str, Any]:
+        found = board.timeline(alert_id, ledger, store)
+        if found is None:
+            raise HTTPException(404, f"no alert {alert_id!r}")
+        return found
+
+    @app.post("/api/alerts/{alert_id}/ack")
+    def ack(alert_id: str, body: Ack, who: Who) -> dict[str, Any]:
+        if board.timeline(alert_id, ledger, store) is None:
+            raise HTTPException(404, f"no alert {alert_id!r}")
+        now = time.time()
+        with store.transaction():
+            ledger.acknowledge(alert_id, who.name, "web", body.comment, now)
+        log.info("alert %s acknowledged by %s: %s", alert_id, who.name, body.comment)
+        hub.publish({"event": "ack", "data": _json({"id": alert_id, "by": who.name})})
+        return {"acknowledged": alert_id, "by": who.name, "at": now}
+
+    @app.get("/api/silences")
+    def silences(all: bool = False) -> list[dict[str, object]]:
+        return [s.to_json() for s in ledger.silences(None if all else time.time())]
+
+    @app.post("/api/silences", status_code=201)
+    def new_silence(body: NewSilence, who: Who) -> dict[str, object]:
+        now = time.time()
+        try:
+            with store.transaction():
+                made = ledger.add_silence(
+                    starts=body.starts.timestamp() if body.starts else now,
+                    ends=body.ends.timestamp(),
+                    author=who.name,
+                    reason=body.reason,
+                    stations=body.stations,
+                    rules=body.rules,
+                    villages=body.villages,
+                    towns=body.towns,
+                )
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return made.to_json()
+
+    @app.delete("/api/silences/{silence_id}")
+    def end_silence(silence_id: str) -> dict[str, str]:
+        with store.transaction():
+            ended = ledger.end_silence(silence_id, time.time())
+        if not ended:
+            raise HTTPException(404, f"no silence {silence_id!r} in force")
+        return {"ended": silence_id}
+
+    @app.get("/api/stations")
+    def stations() -> list[dict[str, Any]]:
+        return board.station_rows(service.compiled, recent, store.active(), service.clock_ms())
+
+    @app.get("/api/stations/{station_id}")
+    def station(station_id: str) -> dict[str, Any]:
+        info = service.compiled.stations.get(station_id)
+        if info is None:
+            raise HTTPException(404, f"no station {station_id!r}")
+        row = next(
+            r
+            for r in board.station_rows(
+                service.compiled, recent, store.active(), service.clock_ms()
+            )
+            if r["id"] == station_id
+        )
+        clock = service.clock_ms() or int(time.time() * 1000)
+        start = clock - board.DAY_MS
+        series = {
+            kind: [[ms, v] for ms, v in recent.since(station_id, kind, start)]
+            for kind in info.model.kinds
+        }
+        history = [
+            e for e in store.transitions() if e["station"] == station_id and _ms(e["ts"]) >= start
+        ]
+        return {
+            **row,
+            "series": series,
+            "thresholds": board.thresholds(service.compiled, station_id, clock),
+            "alerts": history,
+            "from": start,
+            "to": clock,
+        }
+
+    @app.get("/api/stream")
+    async def stream(request: Request) -> EventSourceResponse:
+        last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        return EventSourceResponse(hub.events(store, last), ping=15)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    sms_reply_route(app, settings, service.dispatcher)
+    return app
+
+
+def _principal(request: Request, tokens: Tokens, machine: dict[str, Principal]) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    token = token or request.query_params.get("token", "")  # EventSource cannot set headers
+    if not token:
+        return None
+    return machine.get(token) or tokens.check(token, time.time())
+
+
+def _secret(service: Service) -> bytes:
+    """The session-signing secret, made once and kept in the store."""
+    import secrets
+
+    assert service.store is not None
+    stored = service.store.meta("http_secret")
+    if stored is None:
+        stored = secrets.token_hex(32)
+        with service.store.transaction():
+            service.store.set_meta("http_secret", stored)
+    return bytes.fromhex(stored)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10]]
+        return _error(422, "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, "internal error (logged)")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _json(data: object) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _ms(ts: object) -> int:
+    return int(datetime.fromisoformat(str(ts).replace("Z", "+00:00")).timestamp() * 1000)

@@ -1,0 +1,202 @@
+"""What the command center shows, assembled from the service: stations with
+their latest readings, alerts with their timelines, recent series.
+
+`Recent` keeps the last 24 h (event time) of every station's readings in
+memory, fed after each stored step; after a restart it fills again as
+readings arrive (the alert history itself is in the store).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from floodwatch.alerts.state import Severity
+from floodwatch.notify.ledger import Ledger
+from floodwatch.notify.routing import Target
+from floodwatch.readings import Reading, format_ts, ms_to_dt, ts_to_ms
+from floodwatch.rules.compile import CompiledConfig
+
+if TYPE_CHECKING:
+    from floodwatch.service.store import Store
+
+DAY_MS = 24 * 3600 * 1000
+SPARK_MS = 6 * 3600 * 1000  # the stations table's sparkline: the last 6 h
+HEALTH_RULE = "sensor-health"
+
+
+class Recent:
+    """Per (station, kind): (event time ms, value), the last 24 h, in time order."""
+
+    def __init__(self, horizon_ms: int = DAY_MS) -> None:
+        self.horizon_ms = horizon_ms
+        self.series: dict[tuple[str, str], deque[tuple[int, float]]] = {}
+
+    def add(self, readings: list[Reading]) -> None:
+        for r in readings:
+            ts = ts_to_ms(r.ts)
+            points = self.series.setdefault((r.station, r.kind), deque())
+            if not points or ts >= points[-1][0]:
+                points.append((ts, r.value))
+            else:  # late reading: keep the order
+                items = list(points)
+                bisect.insort(items, (ts, r.value))
+                points.clear()
+                points.extend(items)
+            while points and points[0][0] < points[-1][0] - self.horizon_ms:
+                points.popleft()
+
+    def latest(self, station: str, kind: str) -> tuple[int, float] | None:
+        points = self.series.get((station, kind))
+        return points[-1] if points else None
+
+    def since(self, station: str, kind: str, start_ms: int) -> list[tuple[int, float]]:
+        return [p for p in self.series.get((station, kind), ()) if p[0] >= start_ms]
+
+
+def alert_summary(event: dict[str, Any], ledger: Ledger, store: Store) -> dict[str, Any]:
+    """An active alert as the board lists it: the event plus acknowledgement,
+    unanswered calls and delivery status."""
+    alert = str(event["id"])
+    deliveries = store.db.execute(
+        "SELECT state, count(*) FROM outbox WHERE alert = ? GROUP BY state", (alert,)
+    ).fetchall()
+    acks = ledger.acks(alert)
+    return {
+        **event,
+        "acknowledged": acks[-1] if acks else None,
+        "unanswered": [r.name for r in ledger.unanswered(alert)],
+        "deliveries": dict(deliveries),
+    }
+
+
+def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
+    """One alert with every transition, delivery attempt, acknowledgement,
+    call and escalation."""
+    transitions = [
+        json.loads(r[0])
+        for r in store.db.execute(
+            "SELECT event FROM transitions WHERE id = ? ORDER BY ts, stored_at", (alert,)
+        )
+    ]
+    if not transitions:
+        return None
+    active = store.db.execute("SELECT 1 FROM active WHERE id = ?", (alert,)).fetchone()
+    deliveries = store.deliveries_of(alert)
+    for d in deliveries:
+        d["recipient"] = Target("", str(d["recipient"])).recipient_id if d["recipient"] else ""
+    follow = ledger.follow(alert)
+    return {
+        "id": alert,
+        "active": active is not None,
+        "current": transitions[-1],
+        "transitions": transitions,
+        "deliveries": deliveries,
+        "acknowledgements": ledger.acks(alert),
+        "calls": [
+            {
+                "name": c.recipient.name,
+                "role": c.recipient.role,
+                "tier": c.tier,
+                "called_at": c.called_at,
+                "answered_at": c.answered_at,
+            }
+            for c in ledger.calls(alert)
+        ],
+        "call_state": follow[3] if follow else None,
+        "unanswered": [r.name for r in ledger.unanswered(alert)],
+    }
+
+
+def station_rows(
+    compiled: CompiledConfig, recent: Recent, active: list[dict[str, Any]], clock_ms: int | None
+) -> list[dict[str, Any]]:
+    """Every station: type, place, latest readings and their age (by the event
+    clock), current alert level, sensor health."""
+    by_station: dict[str, list[dict[str, Any]]] = {}
+    for event in active:
+        by_station.setdefault(str(event["station"]), []).append(event)
+    out = []
+    for sid, info in compiled.stations.items():
+        model = info.model
+        alerts = by_station.get(sid, [])
+        warnings = [Severity(a["severity"]) for a in alerts if a["severity"] != "info"]
+        level = max(warnings, key=lambda s: s.rank) if warnings else None
+        latest = {}
+        for kind in model.kinds:
+            point = recent.latest(sid, kind)
+            if point is not None:
+                latest[kind] = {
+                    "value": point[1],
+                    "ts": format_ts(ms_to_dt(point[0])),
+                    "age_s": None if clock_ms is None else (clock_ms - point[0]) / 1000,
+                }
+        main = model.kinds[0]
+        spark = recent.since(sid, main, (clock_ms or 0) - SPARK_MS)
+        step = max(1, len(spark) // 72)
+        lines = [
+            line
+            for line in thresholds(compiled, sid, clock_ms or 0)
+            if line["kind"] == "level" and "severity" in line
+        ]
+        out.append(
+            {
+                "id": sid,
+                "spark": [[ms, v] for ms, v in spark[::step]],
+                "spark_kind": main,
+                "lines": lines if main == "level" else [],
+                "name": model.name,
+                "name_en": model.name_en or sid,
+                "type": model.type,
+                "village": model.village.name if model.village else None,
+                "town": model.town.name if model.town else None,
+                "latest": latest,
+                "level": level.value if level else None,
+                "health": sorted(
+                    str(a.get("details", {}).get("check", a["rule"]))
+                    for a in alerts
+                    if a["severity"] == "info"
+                ),
+            }
+        )
+    return out
+
+
+def thresholds(compiled: CompiledConfig, station: str, at_ms: int) -> list[dict[str, Any]]:
+    """The lines to draw on a station's chart: warning levels of its level and
+    rainfall rules (rainfall: per window), the dam crest."""
+    lines: list[dict[str, Any]] = []
+    info = compiled.stations.get(station)
+    if info is None:
+        return lines
+    if info.model.levels is not None and info.model.levels.crest is not None:
+        lines.append({"kind": "level", "label": "坝顶 crest", "value": info.model.levels.crest})
+    for binding in compiled.bindings:
+        if binding.station.id != station:
+            continue
+        rule: Any = binding.rule
+        if rule.kind == "level":
+            for level in binding.levels:
+                lines.append(
+                    {
+                        "kind": "level",
+                        "rule": rule.id,
+                        "severity": level.severity.value,
+                        "value": level.enter.at(at_ms),
+                    }
+                )
+        elif rule.kind == "rainfall":
+            for severity, spec in rule.levels.items():
+                for window, mm in spec.within.items():
+                    lines.append(
+                        {
+                            "kind": "rain",
+                            "rule": rule.id,
+                            "severity": severity,
+                            "window": window,
+                            "value": mm,
+                        }
+                    )
+    return lines

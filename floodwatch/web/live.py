@@ -1,0 +1,64 @@
+"""Wires the command center to a running service: the app, the stream hub fed
+by the service's listeners, and the readings it keeps for charts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.config.models import HttpSettings
+from floodwatch.readings import Reading, ts_to_ms
+from floodwatch.web import board
+from floodwatch.web.api import create_app
+from floodwatch.web.stream import Hub
+
+if TYPE_CHECKING:
+    from floodwatch.service.run import Service
+
+STATIONS_EVERY = 1.0  # seconds between `stations` events (only those that changed)
+
+
+class Live:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.hub = Hub()
+        self.recent = board.Recent()
+        self.dirty: set[str] = set()
+        service.alert_listeners.append(self._alert)
+        service.reading_listeners.append(self._readings)
+
+    def app(self, settings: HttpSettings) -> FastAPI:
+        return create_app(settings, self.service, self.hub, self.recent)
+
+    def _readings(self, readings: list[Reading]) -> None:
+        self.recent.add(readings)
+        self.dirty.update(r.station for r in readings)
+
+    def _alert(self, event: AlertEvent) -> None:
+        store = self.service.store
+        assert store is not None
+        row = store.db.execute(
+            "SELECT rowid FROM transitions WHERE id = ? AND transition = ? AND severity = ? "
+            "AND ts = ?",
+            (event.id, event.transition.value, event.severity.value, ts_to_ms(event.ts)),
+        ).fetchone()
+        if row is not None:
+            self.hub.alert(int(row[0]), event.to_json())
+        self.dirty.add(event.station)
+
+    async def publish_stations(self) -> None:
+        while True:
+            await asyncio.sleep(STATIONS_EVERY)
+            if not self.dirty or not self.hub.clients or self.service.store is None:
+                continue
+            changed, self.dirty = self.dirty, set()
+            rows = board.station_rows(
+                self.service.compiled,
+                self.recent,
+                self.service.store.active(),
+                self.service.clock_ms(),
+            )
+            self.hub.stations([r for r in rows if r["id"] in changed])

@@ -1,0 +1,103 @@
+"""`/metrics` in the Prometheus text format.
+
+Counters the service keeps anyway (readings in by source, dead letters by
+reason, deliveries and failures by destination) are read at scrape time by a
+collector, so the hot path pays nothing; the delivery latency histogram is
+observed by the delivery workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from floodwatch.alerts.state import Severity
+
+if TYPE_CHECKING:
+    from floodwatch.service.run import Service
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class ServiceCollector(Collector):
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.service
+        readings = CounterMetricFamily(
+            "floodwatch_messages_received", "Messages received, by source", labels=["source"]
+        )
+        for source, n in s.stats.received.items():
+            readings.add_metric([source], n)
+        yield readings
+        decoded = CounterMetricFamily("floodwatch_readings", "Readings decoded and fed")
+        decoded.add_metric([], s.stats.readings)
+        yield decoded
+        dead = CounterMetricFamily(
+            "floodwatch_dead_letters",
+            "Rejected messages and readings, by reason",
+            labels=["reason"],
+        )
+        for reason, n in s.stats.rejected.items():
+            dead.add_metric([reason], n)
+        yield dead
+        lag = GaugeMetricFamily(
+            "floodwatch_engine_lag_seconds",
+            "Wall clock minus the engine's event clock (how far behind real time)",
+        )
+        clock = s.clock_ms()
+        if clock is not None:
+            lag.add_metric([], time.time() - clock / 1000)
+        yield lag
+        active = GaugeMetricFamily(
+            "floodwatch_active_alerts", "Alerts firing now, by severity", labels=["severity"]
+        )
+        counts = dict.fromkeys((v.value for v in Severity), 0)
+        if s.store is not None:
+            for severity, n in s.store.db.execute(
+                "SELECT severity, count(*) FROM active GROUP BY severity"
+            ):
+                counts[severity] = n
+        for severity, n in counts.items():
+            active.add_metric([severity], n)
+        yield active
+        if s.deliverer is not None:
+            ok = CounterMetricFamily(
+                "floodwatch_deliveries",
+                "Deliveries confirmed, by destination",
+                labels=["destination"],
+            )
+            failed = CounterMetricFamily(
+                "floodwatch_delivery_failures",
+                "Failed delivery attempts, by destination",
+                labels=["destination"],
+            )
+            for name in s.deliverer.channels:
+                ok.add_metric([name], s.deliverer.delivered[name])
+                failed.add_metric([name], s.deliverer.failed[name])
+            yield ok
+            yield failed
+        queue = GaugeMetricFamily("floodwatch_queue_depth", "Messages waiting for the engine")
+        queue.add_metric([], s.queue.qsize())
+        yield queue
+
+
+def registry_for(service: Service) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(service))
+    latency = Histogram(
+        "floodwatch_delivery_latency_seconds",
+        "From a delivery stored to confirmed, by destination",
+        ["destination"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    if service.deliverer is not None:
+        service.deliverer.on_delivered = lambda name, seconds: latency.labels(name).observe(seconds)
+    return registry
