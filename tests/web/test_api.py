@@ -1,0 +1,277 @@
+"""The command center's HTTP API, in process (FastAPI's TestClient) on a real
+service with a store: access rules, auth failures, bad bodies, alerts,
+acknowledgement, silences, stations, metrics, the stream's catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.routing import Mount
+
+from floodwatch.config import load_config_dir
+from floodwatch.ingest.source import Incoming
+from floodwatch.readings import Reading
+from floodwatch.service.run import Service
+from floodwatch.sim import simulate
+from floodwatch.web.api import ACCESS, PUBLIC
+from floodwatch.web.auth import Role
+from floodwatch.web.demo import demo_settings
+from floodwatch.web.live import Live
+
+STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
+
+
+def sweeps(readings: list[Reading]) -> list[Incoming]:
+    by_ts: dict[object, list[Reading]] = {}
+    for r in readings:
+        by_ts.setdefault(r.ts, []).append(r)
+    return [
+        Incoming(json.dumps([r.to_json() for r in rs]).encode(), "t", "batch", "mqtt")
+        for _, rs in sorted(by_ts.items())  # type: ignore[type-var]
+    ]
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Service, Live, TestClient]]:
+    loaded = demo_settings(load_config_dir("config"), tmp_path, 8080)  # port unused here
+    service = Service(loaded)
+    service.open()
+    live = Live(service)
+    settings = loaded.config.service.http
+    assert settings is not None
+    with TestClient(live.app(settings), raise_server_exceptions=False) as client:
+        yield service, live, client
+    service.close()
+
+
+def token(client: TestClient, name: str = "duty") -> dict[str, str]:
+    answer = client.post("/api/login", json={"name": name, "password": "floodwatch"})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def feed(service: Service, readings: list[Reading]) -> None:
+    for item in sweeps(readings):
+        service.step([item])
+
+
+def test_every_route_has_an_explicit_access_rule(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    found = set()
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            found.add(("GET", route.path))
+            continue
+        for method in getattr(route, "methods", None) or {"GET"}:
+            if method == "HEAD":
+                continue
+            found.add((method, route.path))
+            assert (method, route.path) in ACCESS, f"{method} {route.path} has no access rule"
+    assert found == set(ACCESS), f"rules for routes that do not exist: {set(ACCESS) - found}"
+
+
+def _concrete(path: str) -> str:
+    return (
+        path.replace("{alert_id}", "x")
+        .replace("{silence_id}", "x")
+        .replace("{station_id}", "maokeng-pond")
+    )
+
+
+def test_every_protected_route_needs_a_token_and_the_right_role(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    _, _, client = setup
+    viewer = token(client, "guest")
+    for (method, path), rule in ACCESS.items():
+        if rule == PUBLIC:
+            continue
+        url = _concrete(path)
+        if path == "/api/stream":
+            continue  # an endless stream: checked below without a token only
+        answer = client.request(method, url, json={} if method == "POST" else None)
+        assert answer.status_code == 401, (method, path, answer.text)
+        assert "log in" in answer.json()["error"]
+        bad = client.request(method, url, headers={"Authorization": "Bearer forged.token"})
+        assert bad.status_code == 401, (method, path)
+        if rule is Role.OPERATOR:
+            denied = client.request(method, url, headers=viewer, json={})
+            assert denied.status_code == 403, (method, path, denied.text)
+            assert denied.json() == {"error": "needs the operator role"}
+    assert client.get("/api/stream").status_code == 401
+
+
+def test_public_routes_answer_without_a_token(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"ready": True}
+    assert client.get("/openapi.json").json()["info"]["title"] == "floodwatch command center"
+    assert "防汛预警指挥台" in client.get("/").text
+    assert client.get("/static/app.js").status_code == 200
+
+
+def test_readyz_names_what_is_not_ready(setup: tuple[Service, Live, TestClient]) -> None:
+    service, _, client = setup
+    service.readiness.append(("mqtt", lambda: False))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json() == {"ready": False, "problems": ["mqtt not connected"]}
+
+
+def test_bad_bodies_get_clear_json_errors(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    operator = token(client)
+    missing = client.post("/api/login", json={"name": "duty"})
+    assert missing.status_code == 422
+    assert missing.json() == {"error": "body.password: Field required"}
+    extra = client.post("/api/silences", headers=operator, json={"ends": "2h", "why": 1})
+    assert extra.status_code == 422 and "body.ends" in extra.json()["error"]
+    garbage = client.post(
+        "/api/login", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert garbage.status_code == 422 and "error" in garbage.json()
+    huge = client.post("/api/login", content=b"x" * 70_000)
+    assert huge.status_code == 413 and "larger than" in huge.json()["error"]
+    empty = client.post(
+        "/api/silences",
+        headers=operator,
+        json={"ends": "2030-01-01T00:00:00+08:00", "reason": "测试"},
+    )
+    assert empty.status_code == 400
+    assert "at least one station" in empty.json()["error"]
+    assert client.get("/api/alerts/nope", headers=operator).json() == {"error": "no alert 'nope'"}
+    assert client.get("/nowhere").json() == {"error": "Not Found"}
+
+
+def test_logins_are_rate_limited(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    for _ in range(5):
+        wrong = client.post("/api/login", json={"name": "duty", "password": "guess"})
+        assert wrong.status_code == 401
+    blocked = client.post("/api/login", json={"name": "duty", "password": "floodwatch"})
+    assert blocked.status_code == 429 and "too many failed logins" in blocked.json()["error"]
+
+
+def test_alerts_timeline_and_acknowledgement(setup: tuple[Service, Live, TestClient]) -> None:
+    service, _, client = setup
+    feed(service, STORM[: len(STORM) // 2])
+    viewer, operator = token(client, "guest"), token(client)
+    active = client.get("/api/alerts", params={"active": "true"}, headers=viewer).json()
+    assert active, "the storm raised alerts"
+    ranks = ["red", "orange", "yellow", "blue", "info"]
+    assert [ranks.index(a["severity"]) for a in active] == sorted(
+        ranks.index(a["severity"]) for a in active
+    )
+    red = client.get(
+        "/api/alerts", params={"active": "true", "severity": "red"}, headers=viewer
+    ).json()
+    assert red and all(a["severity"] == "red" for a in red)
+    history = client.get(
+        "/api/alerts", params={"station": "maokeng-rain", "limit": 3}, headers=viewer
+    ).json()
+    assert len(history) == 3 and {a["station"] for a in history} == {"maokeng-rain"}
+    alert = red[0]["id"]
+    done = client.post(f"/api/alerts/{alert}/ack", headers=operator, json={"comment": "已派人"})
+    assert done.status_code == 200 and done.json()["by"] == "duty"
+    timeline = client.get(f"/api/alerts/{alert}", headers=viewer).json()
+    assert timeline["acknowledgements"][0]["comment"] == "已派人"
+    assert timeline["transitions"][0]["transition"] == "firing"
+    again = client.get("/api/alerts", params={"active": "true"}, headers=viewer).json()
+    assert next(a for a in again if a["id"] == alert)["acknowledged"]["by"] == "duty"
+
+
+def test_silences_from_the_api(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    operator = token(client)
+    made = client.post(
+        "/api/silences",
+        headers=operator,
+        json={"stations": ["maokeng-pond"], "ends": "2099-01-01T00:00:00+08:00", "reason": "检修"},
+    )
+    assert made.status_code == 201 and made.json()["author"] == "duty"
+    listed = client.get("/api/silences", headers=operator).json()
+    assert [s["id"] for s in listed] == [made.json()["id"]]
+    assert client.delete(f"/api/silences/{made.json()['id']}", headers=operator).status_code == 200
+    assert client.get("/api/silences", headers=operator).json() == []
+
+
+def test_stations_with_latest_readings_series_and_thresholds(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    service, _, client = setup
+    feed(service, STORM[: len(STORM) // 2])
+    viewer = token(client, "guest")
+    stations = {s["id"]: s for s in client.get("/api/stations", headers=viewer).json()}
+    assert set(stations) == {"maokeng-pond", "maokeng-culvert", "maokeng-rain", "xiawu-pond"}
+    pond = stations["maokeng-pond"]
+    assert pond["latest"]["level"]["age_s"] == 0 and pond["type"] == "pond"
+    assert pond["level"] in ("blue", "yellow", "orange", "red")
+    one = client.get("/api/stations/maokeng-pond", headers=viewer).json()
+    assert len(one["series"]["level"]) > 100
+    assert {"kind": "level", "label": "坝顶 crest", "value": 312.0} in one["thresholds"]
+    assert any(t.get("severity") == "red" for t in one["thresholds"])
+    assert client.get("/api/stations/nope", headers=viewer).status_code == 404
+
+
+def test_metrics_parse_and_move_as_readings_flow(setup: tuple[Service, Live, TestClient]) -> None:
+    service, _, client = setup
+    viewer = token(client, "guest")
+
+    def scrape() -> dict[str, float]:
+        text = client.get("/metrics", headers=viewer).text
+        out = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                out[f"{sample.name}{{{labels}}}"] = sample.value
+        return out
+
+    before = scrape()
+    feed(service, STORM[:400])
+    after = scrape()
+    assert (
+        after["floodwatch_readings_total{}"] - before.get("floodwatch_readings_total{}", 0) == 400
+    )
+    assert after["floodwatch_messages_received_total{source=mqtt}"] > 0
+    assert "floodwatch_engine_lag_seconds{}" in after
+    assert sum(v for k, v in after.items() if k.startswith("floodwatch_active_alerts")) >= 1
+
+
+def test_the_stream_catches_a_client_up_from_its_last_event_id(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    service, live, _ = setup
+    feed(service, STORM[:600])
+    assert service.store is not None
+    rows = service.store.db.execute("SELECT rowid FROM transitions ORDER BY rowid").fetchall()
+    assert len(rows) >= 3
+    seen = rows[1][0]
+
+    async def first(n: int) -> list[dict[str, object]]:
+        out = []
+        async for item in live.hub.events(service.store, f"a{seen}"):  # type: ignore[arg-type]
+            out.append(item)
+            if len(out) == n:
+                break
+        return out
+
+    got = asyncio.run(first(len(rows) - 2 + 1))
+    assert [g["id"] for g in got[:-1]] == [f"a{r[0]}" for r in rows[2:]]
+    assert got[-1]["event"] == "hello"
+
+
+def test_a_route_without_a_rule_is_refused(
+    setup: tuple[Service, Live, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, client = setup
+    operator = token(client)
+    monkeypatch.delitem(ACCESS, ("GET", "/api/me"))
+    answer = client.get("/api/me", headers=operator)
+    assert answer.status_code == 403
+    assert answer.json() == {"error": "no access rule for GET /api/me"}
