@@ -7,7 +7,8 @@ recipient (alerts that came within `group_wait`) and they go out as one
 message, whose membership is written to the outbox before it is sent, so a
 crash resends the same message under the same idempotency key. A recipient
 who got `rate_limit.count` messages within `rate_limit.per` waits (and what
-waits is grouped); nothing is dropped.
+waits is grouped); nothing is dropped, and a message raising an orange or red
+warning, or calling for an answer, never waits.
 
 Texts come from a Jinja2 template engineers can edit (sandboxed, undefined
 names are errors). A text longer than one segment (70 characters for Chinese)
@@ -244,7 +245,7 @@ class SmsChannel:
                 continue
             rows = self._message(row)
             seen.update(r.key for r in rows)
-            held = self._held(row.recipient)
+            held = None if any(_urgent(r) for r in rows) else self._held(row.recipient)
             if held is not None:
                 out.append(Sent(rows, Outcome(False, held=held)))
                 continue
@@ -296,6 +297,18 @@ class SmsChannel:
             if not outcome.ok:
                 return outcome
         return Outcome(True)
+
+
+def _urgent(row: Delivery) -> bool:
+    """Never held by the rate limit: an orange or red warning raised, and the
+    calls of call-and-answer."""
+    if row.note.startswith(("resend", "escalation")):
+        return True
+    event = json.loads(row.event)
+    return event["severity"] in ("orange", "red") and event["transition"] in (
+        "firing",
+        "escalated",
+    )
 
 
 def _batch_key(rows: list[Delivery]) -> str:

@@ -193,6 +193,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return {
             "exercise": service.compiled.exercise or drills > 0,
             "event_clock": format_ts(ms_to_dt(clock)) if clock is not None else None,
+            "timezone": service.compiled.zone.key,
             "ready": not service.not_ready(),
         }
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 
+import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
-from floodwatch.notify.sms import Texts, compose, reply_code, segments
+from floodwatch.config.notify import Destination
+from floodwatch.notify.outcome import Outcome
+from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code, segments
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.store import Delivery
+from floodwatch.service.store import Delivery, Outgoing, Store
 from floodwatch.sim import simulate
 
 CONFIG = compile_config(load_config_dir("config"))
@@ -90,3 +96,52 @@ def test_a_drill_carries_the_prefix_once_first_and_an_actual_warning_never() -> 
     assert drill.startswith("【演练】【2条预警信息】") and drill.count("【演练】") == 1
     actual = compose([e.message_zh for e in STORM.alerts[:5]], exercise=False)
     assert "演练" not in actual
+
+
+class Recorder:
+    """The provider protocol, recording instead of sending (the gateway itself is
+    tested against a real HTTP server in tests/integration)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send(self, phone: str, text: str, key: str) -> Outcome:
+        self.sent.append((phone, text, key))
+        return Outcome(True)
+
+
+def test_the_rate_limit_holds_routine_messages_but_never_a_raised_warning(tmp_path: Path) -> None:
+    store = Store(tmp_path / "fw.db")
+    dest = Destination.model_validate(
+        {
+            "type": "sms",
+            "provider": {"url": "http://127.0.0.1:9/"},
+            "rate_limit": {"count": 2, "per": "10m"},
+            "group_wait": "0s",
+        }
+    )
+    channel = SmsChannel("sms", dest, store, httpx.AsyncClient(), None)
+    channel.provider = recorder = Recorder()
+    blue = [e for e in STORM.alerts if e.severity.value in ("blue", "yellow")][:3]
+    orange = next(
+        e for e in STORM.alerts if e.severity.value == "orange" and e.transition.value == "firing"
+    )
+
+    def deliver(event: AlertEvent) -> Outcome:
+        with store.transaction():
+            store.enqueue([Outgoing(f"k-{event.id}-{event.ts}", "sms", event, recipient=PERSON)])
+        sent = asyncio.run(channel.deliver(store.due("sms", time.time() + 1)))
+        assert len(sent) == 1
+        outcome = sent[0].outcome
+        keys = [r.key for r in sent[0].rows]
+        if outcome.ok:
+            store.delivered(keys, "done")
+        elif outcome.held is not None:
+            store.hold(keys, outcome.held)  # as the delivery worker does
+        return outcome
+
+    assert [deliver(e).ok for e in blue[:2]] == [True, True]
+    held = deliver(blue[2])
+    assert not held.ok and held.held is not None and held.held > time.time()
+    assert deliver(orange).ok  # an orange warning raised: never held
+    assert len(recorder.sent) >= 3

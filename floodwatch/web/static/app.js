@@ -22,11 +22,13 @@ const state = {
   token: localStorage.getItem("fw-token"),
   me: null, alerts: [], stations: new Map(), seen: new Set(), source: null, ackId: null,
   clock: null, // the service's event clock (ms): durations are measured against it
+  tz: undefined, // the service's time zone (times are shown in it, not the browser's)
 };
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const en = () => state.lang === "en";
+const when = (t, opts = {}) => new Date(t).toLocaleString(en() ? "en-GB" : "zh-CN", { timeZone: state.tz, ...opts });
 
 function translate() {
   document.documentElement.lang = en() ? "en" : "zh-CN";
@@ -62,7 +64,7 @@ function show(which) {
 function setClock(ms) {
   if (!ms || (state.clock && ms <= state.clock)) return;
   state.clock = ms;
-  $("#clock").textContent = new Date(ms).toLocaleString(en() ? "en-GB" : "zh-CN");
+  $("#clock").textContent = when(ms);
 }
 
 function since(iso) {
@@ -122,7 +124,7 @@ function renderStations() {
       const [zh, enName, unit] = KINDS[k] || [k, k, ""];
       return `${en() ? enName : zh} ${fmt(v.value, unit)}`;
     }).join("<br>");
-    const ts = Object.values(s.latest || {}).map((v) => new Date(v.ts).toLocaleString(en() ? "en-GB" : "zh-CN")).join("<br>");
+    const ts = Object.values(s.latest || {}).map((v) => when(v.ts)).join("<br>");
     const level = s.level ? `<span class="dot ${s.level}"></span> ${en() ? COLOURS_EN[s.level] : COLOURS[s.level]}` : "";
     const health = (s.health || []).map((h) => `<span class="warn">⚠ ${en() ? h : (HEALTH[h] || h)}</span>`).join(" ") || (en() ? "ok" : "正常");
     return `<tr data-station="${esc(s.id)}"><td><a href="#station/${esc(s.id)}">${esc(en() ? s.name_en : s.name)}</a></td>
@@ -146,6 +148,7 @@ function alarm() {
 
 async function loadAlerts(fresh) {
   const status = await api("/api/status");
+  state.tz = status.timezone;
   if (status.event_clock) setClock(Date.parse(status.event_clock));
   state.alerts = await api("/api/alerts?active=true");
   let loud = false;
@@ -238,10 +241,10 @@ async function stationPage(id) {
   for (const b of bands) if (b.severity !== "info") svg.push(`<rect x="${x(b.start)}" y="${pad}" width="${Math.max(1, x(b.end) - x(b.start))}" height="${H - 2 * pad}" fill="var(--${b.severity})" opacity="0.15"/>`);
   for (const l of lines) svg.push(`<line x1="${pad}" x2="${W - pad}" y1="${y(l.value)}" y2="${y(l.value)}" stroke="var(--${l.severity || "info"})" stroke-dasharray="6 4"/><text x="${W - pad + 4}" y="${y(l.value) + 4}" fill="#ccc" font-size="12">${esc(l.label || (en() ? COLOURS_EN[l.severity] : COLOURS[l.severity]))} ${(+l.value).toFixed(2)}</text>`);
   if (pts.length) svg.push(`<path d="${pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("")}" fill="none" stroke="#9cd0ff" stroke-width="2"/>`);
-  for (let h = 0; h <= 24; h += 6) { const t = s.from + h * 3600000; svg.push(`<text x="${x(t)}" y="${H - pad + 18}" fill="#aaa" font-size="12" text-anchor="middle">${new Date(t).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" })}</text>`); }
+  for (let h = 0; h <= 24; h += 6) { const t = s.from + h * 3600000; svg.push(`<text x="${x(t)}" y="${H - pad + 18}" fill="#aaa" font-size="12" text-anchor="middle">${when(t, { hour: "2-digit", minute: "2-digit", year: undefined, month: undefined, day: undefined })}</text>`); }
   svg.push(`<text x="${pad}" y="${pad - 10}" fill="#ccc" font-size="14">${kind === "rain" ? (en() ? "1 h rain (mm)" : "1小时雨量(毫米)") : (en() ? "level (m)" : "水位(米)")}</text></svg>`);
   $("#station-chart").innerHTML = svg.join("");
-  $("#station-alerts").innerHTML = s.alerts.slice(-20).reverse().map((a) => `<p><span class="badge ${a.severity}">${COLOURS[a.severity]}</span> ${esc(a.transition)} ${new Date(a.ts).toLocaleString("zh-CN")} — ${esc(en() ? a.message_en : a.message_zh)}</p>`).join("");
+  $("#station-alerts").innerHTML = s.alerts.slice(-20).reverse().map((a) => `<p><span class="badge ${a.severity}">${COLOURS[a.severity]}</span> ${esc(a.transition)} ${when(a.ts)} — ${esc(en() ? a.message_en : a.message_zh)}</p>`).join("");
 }
 
 async function route() {
