@@ -71,7 +71,7 @@ async def run_demo_board(
             live.app(http), host=http.host, port=http.port, log_level="warning", lifespan="off"
         )
         server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve() if _free(http.port) else _nothing(stay))
         publishing = asyncio.create_task(live.publish_stations())
         try:
             for ts, readings in sweeps:
@@ -89,6 +89,24 @@ async def run_demo_board(
             active = [AlertEvent.from_json(e) for e in service.store.active()]  # type: ignore[union-attr]
             service.close()
         return active
+
+
+def _free(port: int) -> bool:
+    """Whether the board's port can be had (else the demo runs without it)."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            print(f"port {port} is taken: no board this time (use --port)")
+            return False
+    return True
+
+
+async def _nothing(stay: bool) -> None:
+    if stay:
+        await asyncio.Event().wait()
 
 
 @contextlib.contextmanager
