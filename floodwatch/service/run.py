@@ -37,8 +37,11 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from floodwatch.alerts.event import AlertEvent
+import msgspec
+
+from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.operations import OperationsAlerts
+from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
@@ -64,6 +67,7 @@ TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
 CONFIG_RULE = "floodwatch/config"  # the operations alert of a config that does not load
 DELIVERY_RULE = "floodwatch/delivery"  # … of a destination failing or refusing
+DRILL_RULE = "floodwatch/drill"  # a drill started by a duty officer
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
 LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
@@ -537,7 +541,58 @@ class Service:
                 "配置已更新，错误已消除",
                 "config reloaded; the error is gone",
             )
-        self._announce_operations(event)
+        self._record_and_announce(event)
+
+    def start_drill(self, station: str, severity: Severity, by: str) -> AlertEvent:
+        """A drill (演练) alert at `station`, started by a duty officer: status
+        exercise end to end, so only exercise-bound destinations get it."""
+        from floodwatch.alerts.messages import COLOUR_ZH
+
+        info = self.compiled.stations[station]
+        now = int(time.time() * 1000)
+        colour = COLOUR_ZH[severity]
+        event = AlertEvent(
+            id=episode_id(DRILL_RULE, station, now),
+            rule=DRILL_RULE,
+            kind="drill",
+            station=station,
+            station_name=info.model.name,
+            severity=severity,
+            previous_severity=None,
+            transition=Transition.FIRING,
+            ts=ms_to_dt(now),
+            episode_start=ms_to_dt(now),
+            value=None,
+            threshold=None,
+            unit="",
+            status=Status.EXERCISE,
+            message_zh=f"【演练】【{colour}预警】{info.place.zh}{colour}预警演练（{by}发起），"
+            "请按预案组织演练。",
+            message_en=f"[EXERCISE] [{severity.value.upper()} warning] {info.place.en}: a "
+            f"{severity.value} warning drill started by {by}; run the drill as planned.",
+            details={"by": by},
+        )
+        self._record_and_announce(event)
+        return event
+
+    def end_drill(self, alert_id: str) -> AlertEvent | None:
+        """Resolve a drill started by `start_drill`; None if no such drill is active."""
+        assert self.store is not None
+        for body in self.store.active():
+            if body["id"] == alert_id and body["rule"] == DRILL_RULE:
+                started = AlertEvent.from_json(body)
+                now = ms_to_dt(int(time.time() * 1000))
+                event = msgspec.structs.replace(
+                    started,
+                    transition=Transition.RESOLVED,
+                    previous_severity=started.severity,
+                    ts=now,
+                    message_zh=f"【演练】【预警解除】{started.station_name}预警演练结束。",
+                    message_en=f"[EXERCISE] [All clear] {started.station_name}: the drill is over.",
+                )
+                self._record_and_announce(event)
+                return event
+        return None
 
     def destination_trouble(self, name: str, since: float | None, error: str) -> None:
         """A destination failing for too long or refusing (or working again)."""
@@ -556,9 +611,9 @@ class Service:
             event = self.operations.resolve(
                 DELIVERY_RULE, name, now, f"通知渠道{name}已恢复", f"destination {name} works again"
             )
-        self._announce_operations(event)
+        self._record_and_announce(event)
 
-    def _announce_operations(self, event: AlertEvent | None) -> None:
+    def _record_and_announce(self, event: AlertEvent | None) -> None:
         if event is None:
             return
         assert self.store is not None

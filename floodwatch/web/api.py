@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt
@@ -55,14 +56,16 @@ ACCESS: dict[tuple[str, str], Role | str] = {
     ("GET", "/api/me"): Role.VIEWER,
     ("GET", "/api/status"): Role.VIEWER,
     ("GET", "/api/alerts"): Role.VIEWER,
-    ("GET", "/api/alerts/{alert_id}"): Role.VIEWER,
-    ("POST", "/api/alerts/{alert_id}/ack"): Role.OPERATOR,
+    ("GET", "/api/alerts/{alert_id:path}"): Role.VIEWER,
+    ("POST", "/api/alerts/{alert_id:path}/ack"): Role.OPERATOR,
     ("GET", "/api/silences"): Role.VIEWER,
     ("POST", "/api/silences"): Role.OPERATOR,
     ("DELETE", "/api/silences/{silence_id}"): Role.OPERATOR,
     ("GET", "/api/stations"): Role.VIEWER,
     ("GET", "/api/stations/{station_id}"): Role.VIEWER,
     ("GET", "/api/stream"): Role.VIEWER,
+    ("POST", "/api/drills"): Role.OPERATOR,
+    ("DELETE", "/api/drills/{alert_id:path}"): Role.OPERATOR,
     ("GET", "/metrics"): Role.VIEWER,
 }
 
@@ -89,6 +92,11 @@ class Login(Body):
 
 class Ack(Body):
     comment: str = Field("", max_length=500)
+
+
+class NewDrill(Body):
+    station: str = Field(min_length=1, max_length=64)
+    severity: Literal["blue", "yellow", "orange", "red"]
 
 
 class NewSilence(Body):
@@ -239,14 +247,14 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
             out.sort(key=lambda e: (rank[str(e["severity"])], str(e["episode_start"])))
         return out
 
-    @app.get("/api/alerts/{alert_id}")
+    @app.get("/api/alerts/{alert_id:path}")
     def alert(alert_id: str) -> dict[str, Any]:
         found = board.timeline(alert_id, ledger, store)
         if found is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
         return found
 
-    @app.post("/api/alerts/{alert_id}/ack")
+    @app.post("/api/alerts/{alert_id:path}/ack")
     def ack(alert_id: str, body: Ack, who: Who) -> dict[str, Any]:
         if board.timeline(alert_id, ledger, store) is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
@@ -287,6 +295,23 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         if not ended:
             raise HTTPException(404, f"no silence {silence_id!r} in force")
         return {"ended": silence_id}
+
+    @app.post("/api/drills", status_code=201)
+    def start_drill(body: NewDrill, who: Who) -> dict[str, Any]:
+        """Start a drill (演练) alert at a station: status exercise end to end."""
+        if body.station not in service.compiled.stations:
+            raise HTTPException(404, f"no station {body.station!r}")
+        event = service.start_drill(body.station, Severity(body.severity), who.name)
+        log.info("drill %s started by %s", event.id, who.name)
+        return event.to_json()
+
+    @app.delete("/api/drills/{alert_id:path}")
+    def end_drill(alert_id: str, who: Who) -> dict[str, Any]:
+        event = service.end_drill(alert_id)
+        if event is None:
+            raise HTTPException(404, f"no drill {alert_id!r} running")
+        log.info("drill %s ended by %s", alert_id, who.name)
+        return event.to_json()
 
     @app.get("/api/stations")
     def stations() -> list[dict[str, Any]]:

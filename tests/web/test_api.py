@@ -78,7 +78,7 @@ def test_every_route_has_an_explicit_access_rule(setup: tuple[Service, Live, Tes
 
 def _concrete(path: str) -> str:
     return (
-        path.replace("{alert_id}", "x")
+        path.replace("{alert_id:path}", "x")
         .replace("{silence_id}", "x")
         .replace("{station_id}", "maokeng-pond")
     )
@@ -275,3 +275,23 @@ def test_a_route_without_a_rule_is_refused(
     answer = client.get("/api/me", headers=operator)
     assert answer.status_code == 403
     assert answer.json() == {"error": "no access rule for GET /api/me"}
+
+
+def test_a_drill_is_an_exercise_end_to_end(setup: tuple[Service, Live, TestClient]) -> None:
+    _, _, client = setup
+    operator, viewer = token(client), token(client, "guest")
+    body = {"station": "xiawu-pond", "severity": "red"}
+    assert client.post("/api/drills", headers=viewer, json=body).status_code == 403
+    started = client.post("/api/drills", headers=operator, json=body)
+    assert started.status_code == 201
+    drill = started.json()
+    assert drill["status"] == "exercise" and drill["message_zh"].startswith("【演练】")
+    assert client.get("/api/status", headers=viewer).json()["exercise"] is True
+    active = client.get("/api/alerts", params={"active": "true"}, headers=viewer).json()
+    assert [a["id"] for a in active] == [drill["id"]]
+    ended = client.delete(f"/api/drills/{drill['id']}", headers=operator)
+    assert ended.status_code == 200 and ended.json()["transition"] == "resolved"
+    assert client.get("/api/status", headers=viewer).json()["exercise"] is False
+    assert client.delete(f"/api/drills/{drill['id']}", headers=operator).status_code == 404
+    bad = client.post("/api/drills", headers=operator, json={"station": "x", "severity": "pink"})
+    assert bad.status_code == 422 and "severity" in bad.json()["error"]
