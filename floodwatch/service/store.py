@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT, created REAL NOT NULL, done_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, destination, next_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    key TEXT NOT NULL, at REAL NOT NULL, outcome TEXT NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_key ON attempts (key);
 """
 # Columns added after the first release (a store created before gets them).
 OUTBOX_COLUMNS = {
@@ -280,24 +284,24 @@ class Store:
     def deliveries_of(self, alert: str) -> list[dict[str, object]]:
         """Every delivery of one alert with its outcome (the alert's timeline)."""
         rows = self.db.execute(
-            "SELECT destination, recipient, note, state, attempts, last_error, created, done_at, "
+            "SELECT key, destination, recipient, note, state, attempts, last_error, created, "
+            "done_at, "
             "json_extract(event, '$.transition'), json_extract(event, '$.severity') "
             "FROM outbox WHERE alert = ? ORDER BY created, key",
             (alert,),
         ).fetchall()
-        names = (
-            "destination",
-            "recipient",
-            "note",
-            "state",
-            "attempts",
-            "last_error",
-            "created",
-            "done_at",
-            "transition",
-            "severity",
-        )
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        names = ("key", "destination", "recipient", "note", "state", "attempts", "last_error",
+                 "created", "done_at", "transition", "severity")  # fmt: skip
+        out = [dict(zip(names, row, strict=True)) for row in rows]
+        for delivery in out:
+            delivery["tries"] = [
+                {"at": at, "outcome": outcome, "error": error}
+                for at, outcome, error in self.db.execute(
+                    "SELECT at, outcome, error FROM attempts WHERE key = ? ORDER BY at",
+                    (delivery["key"],),
+                )
+            ]
+        return out
 
     def next_due(self, destination: str) -> float | None:
         row = self.db.execute(
@@ -309,7 +313,11 @@ class Store:
     def delivered(self, keys: Iterable[str], state: str, error: str | None = None) -> None:
         """Final outcome: 'done' (confirmed) or 'dead' (refused for good)."""
         now = time.time()
+        keys = list(keys)
         with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO attempts VALUES (?,?,?,?)", [(k, now, state, error) for k in keys]
+            )
             db.executemany(
                 "UPDATE outbox SET state = ?, last_error = ?, done_at = ?, "
                 "attempts = attempts + 1 WHERE key = ?",
@@ -317,7 +325,12 @@ class Store:
             )
 
     def retry_at(self, keys: Iterable[str], when: float, error: str) -> None:
+        keys = list(keys)
         with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO attempts VALUES (?,?,'failed',?)",
+                [(k, time.time(), error) for k in keys],
+            )
             db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
                 "WHERE key = ?",

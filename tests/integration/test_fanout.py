@@ -26,7 +26,9 @@ from floodwatch.notify.cap import CAP_NS
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
+from floodwatch.service.store import Store
 from floodwatch.sim import simulate
+from tests.capcheck import validate
 from tests.integration.services import (
     Floodwatch,
     Gateway,
@@ -50,7 +52,6 @@ _RED = next(
     if e.rule == "pond-overtop" and e.severity.value == "red"
 )
 UNTIL_RED = [r for r in STORM if r.ts <= _RED + timedelta(minutes=10)]  # red, still standing
-XSD = Path(__file__).parents[1] / "reference" / "cap12.xsd"
 VILLAGE = "330182104201"  # 毛坑村
 POND_PEOPLE = {"13800000003": "王强", "13800000002": "李娜", "13800000001": "张伟"}
 WARNING_OFFICER = {"13800000007": "陈军"}
@@ -72,18 +73,6 @@ def sms(url: str, **extra: object) -> dict[str, object]:
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()
-
-
-def validate(xml: bytes, tmp_path: Path) -> None:
-    path = tmp_path / "cap.xml"
-    path.write_bytes(xml)
-    result = subprocess.run(
-        ["xmllint", "--noout", "--schema", str(XSD), str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def test_a_blocked_culvert_storm_reaches_every_destination(
@@ -282,6 +271,13 @@ def test_an_unanswered_red_warning_is_resent_then_escalated(
     ).stdout
     unanswered = json.loads(out.splitlines()[0])
     assert {p["name"] for p in unanswered["unanswered"]} == {"王强", "李娜", "张伟", "陈军", "郑磊"}
+    # the alert's timeline: each delivery with its attempts and why it was sent
+    store = Store(db)
+    deliveries = store.deliveries_of(unanswered["alert"])
+    store.close()
+    assert [d["note"] for d in deliveries] == ["", "", "", "resend:1", "resend:1", "resend:1",
+                                               "escalation:2", "escalation:3"]  # fmt: skip
+    assert all(d["tries"][-1]["outcome"] == "done" for d in deliveries)
 
 
 def test_an_sms_reply_acknowledges_and_stops_the_escalation(

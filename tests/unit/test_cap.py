@@ -4,7 +4,6 @@ Alert → Update → Cancel with references, the sentence to speak."""
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,29 @@ from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
+from tests.capcheck import validate
 
-XSD = Path(__file__).parents[1] / "reference" / "cap12.xsd"
 CONFIG = compile_config(load_config_dir("config"))
 STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)
 MAOKENG = Village("330182104201", "毛坑村")
 NS = {"cap": CAP_NS}
 
 
-def validate(xml: str, tmp_path: Path) -> None:
-    """xmllint --schema: the message is valid CAP 1.2."""
-    path = tmp_path / "message.xml"
-    path.write_text(xml, encoding="utf-8")
-    result = subprocess.run(
-        ["xmllint", "--noout", "--schema", str(XSD), str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
+def message_for(
+    event: dict[str, Any],
+    previous: Previous | None = None,
+    expiry: timedelta = timedelta(hours=6),
+    crest: float | None = None,
+) -> Broadcast:
+    return build(
+        event,
+        MAOKENG,
+        sender="floodwatch@330182",
+        zone=CONFIG.zone,
+        expiry=expiry,
+        previous=previous,
+        crest=crest,
     )
-    assert result.returncode == 0, result.stderr
 
 
 def sequence(alert_rule: str) -> list[tuple[dict[str, Any], Broadcast]]:
@@ -45,15 +48,7 @@ def sequence(alert_rule: str) -> list[tuple[dict[str, Any], Broadcast]]:
     out = []
     previous = None
     for event in events:
-        message = build(
-            event,
-            MAOKENG,
-            sender="floodwatch@330182",
-            zone=CONFIG.zone,
-            expiry=timedelta(hours=6),
-            previous=previous,
-            crest=312.0,
-        )
+        message = message_for(event, previous, crest=312.0)
         out.append((event, message))
         previous = Previous(message.identifier, message.sent)
     return out
@@ -88,14 +83,7 @@ def test_times_carry_the_local_offset_without_z_or_fractions() -> None:
 )
 def test_severity_maps_to_cap(severity: str, cap: str) -> None:
     event = next(e.to_json() for e in STORM.alerts if e.severity.value == severity)
-    message = build(
-        event,
-        MAOKENG,
-        sender="floodwatch@330182",
-        zone=CONFIG.zone,
-        expiry=timedelta(hours=1),
-        previous=None,
-    )
+    message = message_for(event, expiry=timedelta(hours=1))
     assert f"<severity>{cap}</severity>" in message.xml
     assert message.json["cap_severity"] == cap
 
@@ -129,14 +117,7 @@ def test_rain_stages_map_to_prepare_and_evacuate(tmp_path: Path) -> None:
     staged = [e.to_json() for e in STORM.alerts if e.stage is not None]
     assert {e["stage"] for e in staged} == {"prepare", "evacuate"}
     for event in staged:
-        message = build(
-            event,
-            MAOKENG,
-            sender="floodwatch@330182",
-            zone=CONFIG.zone,
-            expiry=timedelta(hours=6),
-            previous=None,
-        )
+        message = message_for(event)
         expected = "Evacuate" if event["stage"] == "evacuate" else "Prepare"
         assert f"<responseType>{expected}</responseType>" in message.xml
         validate(message.xml, tmp_path)
@@ -145,14 +126,7 @@ def test_rain_stages_map_to_prepare_and_evacuate(tmp_path: Path) -> None:
 def test_a_drill_is_an_exercise_and_says_so(tmp_path: Path) -> None:
     event = {**STORM.alerts[3].to_json(), "status": "exercise"}
     event["message_zh"] = "【演练】" + str(event["message_zh"])
-    message = build(
-        event,
-        MAOKENG,
-        sender="floodwatch@330182",
-        zone=CONFIG.zone,
-        expiry=timedelta(hours=6),
-        previous=None,
-    )
+    message = message_for(event)
     assert "<status>Exercise</status>" in message.xml
     assert message.json["text"].startswith("【演练】毛坑村请注意")
     validate(message.xml, tmp_path)
