@@ -97,6 +97,12 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             page.click("#ack-ok")
             expect(card.locator(".acked")).to_contain_text("刘洋", timeout=5_000)
             acked = time.monotonic()
+            # the service restarts: the page notices, reconnects by itself, still logged in
+            fw.stop()
+            expect(page.locator("#link.down")).to_be_visible(timeout=10_000)
+            fw.start()
+            expect(page.locator("#link.up")).to_be_visible(timeout=20_000)
+            expect(card.locator(".acked")).to_contain_text("刘洋")
             browser.close()
         calls_at_ack = len(gateway.delivered)
         time.sleep(max(0.0, 7 - (time.monotonic() - acked)))  # past a resend and an escalation
