@@ -78,6 +78,7 @@ STATS_EVERY = 60.0  # seconds between stats lines (queue depth, counters)
 class Stats:
     received: dict[str, int] = field(default_factory=dict)
     readings: int = 0
+    readings_by_source: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     alerts_new: int = 0
     steps: int = 0
@@ -374,6 +375,9 @@ class Service:
             if readings:
                 shard.clock_at_input = shard.engine._clock
                 self.stats.readings += len(readings)
+                source = next((i.source for i in group if i.source != TICK), TICK)
+                by = self.stats.readings_by_source
+                by[source] = by.get(source, 0) + len(readings)
         return out, fed, fed_readings
 
     def step(self, items: list[Incoming]) -> list[AlertEvent]:

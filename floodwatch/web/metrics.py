@@ -36,8 +36,11 @@ class ServiceCollector(Collector):
         for source, n in s.stats.received.items():
             readings.add_metric([source], n)
         yield readings
-        decoded = CounterMetricFamily("floodwatch_readings", "Readings decoded and fed")
-        decoded.add_metric([], s.stats.readings)
+        decoded = CounterMetricFamily(
+            "floodwatch_readings", "Readings decoded and fed to the engine", labels=["source"]
+        )
+        for source, n in s.stats.readings_by_source.items():
+            decoded.add_metric([source], n)
         yield decoded
         dead = CounterMetricFamily(
             "floodwatch_dead_letters",
