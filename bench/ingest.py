@@ -42,7 +42,8 @@ from floodwatch.ingest.source import Incoming  # noqa: E402
 from floodwatch.logs import setup_logging  # noqa: E402
 from floodwatch.readings import Reading  # noqa: E402
 from floodwatch.rules.compile import compile_config  # noqa: E402
-from floodwatch.service.run import Service, run_service  # noqa: E402
+from floodwatch.service.lifecycle import run_service  # noqa: E402
+from floodwatch.service.run import Service  # noqa: E402
 from tests.integration.services import PASSWORD, Mosquitto, Tansu  # noqa: E402
 
 STATIONS = 300

@@ -359,7 +359,8 @@ def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     import asyncio
 
     from floodwatch.logs import setup_logging
-    from floodwatch.service.run import Service, run_service
+    from floodwatch.service.lifecycle import run_service
+    from floodwatch.service.run import Service
 
     setup_logging(log_format)
     loaded = _load_or_exit(config_dir)
@@ -379,7 +380,7 @@ def bridge(config_dir: Path, log_format: str) -> None:
     import asyncio
 
     from floodwatch.logs import setup_logging
-    from floodwatch.service.run import run_bridge
+    from floodwatch.service.lifecycle import run_bridge
 
     setup_logging(log_format)
     loaded = _load_or_exit(config_dir)

@@ -1,0 +1,274 @@
+"""`floodwatch run` and `floodwatch bridge` as processes: sources, the
+processing task, deliveries, follow-ups, the HTTP server, config watching,
+signals and an orderly shutdown, wired around a `Service` (`service/run.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from floodwatch.config.loader import LoadedConfig
+from floodwatch.ingest.decode import Decoders
+from floodwatch.rules.compile import compile_config
+from floodwatch.service.deadletter import DeadLetter, Publisher
+
+if TYPE_CHECKING:
+    pass
+
+from floodwatch.service.run import Service
+
+log = logging.getLogger("floodwatch.service")
+
+
+async def run_service(service: Service) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.kafka import KafkaSource
+    from floodwatch.ingest.mqtt import MqttSource
+    from floodwatch.ingest.partition import station_keys
+
+    settings = service.settings
+    _stop_on_signals(service.stopping)
+    kafka = KafkaSource(settings.kafka, service) if settings.kafka is not None else None
+    bridge = None
+    mqtt = None
+    if settings.mqtt is not None:
+        put = service.put
+        if settings.kafka is not None:  # every reading takes one path: through Kafka
+            bridge = Bridge(
+                settings.kafka,
+                station_keys(service.compiled),
+                service.decoders,
+                service.dead_letter,
+                service.stopping,
+            )
+            put = bridge.put
+        mqtt = MqttSource(settings.mqtt, put)
+        service.readiness.append(("mqtt", mqtt.connected.is_set))
+    if kafka is not None:
+        service.readiness.append(("kafka", lambda: kafka.consuming))
+    try:
+        if mqtt is not None:
+            await mqtt.check()
+        if kafka is not None:
+            await kafka.check()
+    except ConnectionError as exc:
+        log.error("%s", exc)
+        return 2
+    service.open()
+    if service.stopping.is_set():  # asked to stop while starting
+        service.close()
+        return 0
+    if bridge is not None:
+        await bridge.start()
+    names = [s.name for s in (mqtt, kafka) if s is not None]
+    if bridge is not None:
+        names[0] += f" (bridged into {settings.kafka.topic})"  # type: ignore[union-attr]
+    log.info("%s", service.summary(names))
+    tasks: list[asyncio.Task[object]] = [
+        asyncio.create_task(s.run(), name=s.name) for s in (mqtt, kafka) if s is not None
+    ]
+    if service.dead_letter_topics.enabled:
+        tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
+    if service.config_dir is not None:
+        tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))
+    if settings.notify is not None and service.store is not None:
+        from floodwatch.notify.deliver import Deliverer
+
+        service.deliverer = Deliverer(
+            settings.notify,
+            service.store,
+            service.dead_letter,
+            settings.kafka,
+            compiled=service.compiled,
+            mqtt=settings.mqtt,
+            config_dir=service.config_dir,
+            on_trouble=service.destination_trouble,
+        )
+        tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
+        tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
+    if settings.http is not None:
+        tasks.append(asyncio.create_task(_serve_http(service), name="http"))
+    processor = asyncio.create_task(service.process_forever(), name="engine")
+    stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
+    done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    service.stopping.set()
+    # Stop intake, let the processor finish the batch in hand, then close.
+    await _cancel(tasks)
+    if bridge is not None:
+        await bridge.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(processor, timeout=8)
+    if kafka is not None:
+        await kafka.stop()
+    service.close()
+    log.info("%s", service.stats_line())
+    log.info("floodwatch stopped")
+    for task in done:
+        error = None if task is stop else task.exception()
+        if error is not None:
+            raise error
+    return 1 if bridge is not None and bridge.failure is not None else 0
+
+
+async def _serve_http(service: Service) -> None:
+    """The command center: API, page, stream, metrics (`floodwatch.web`)."""
+    import uvicorn
+
+    from floodwatch.web.live import Live
+
+    settings = service.settings.http
+    assert settings is not None
+    live = Live(service)
+    config = uvicorn.Config(
+        live.app(settings), host=settings.host, port=settings.port, log_level="warning",
+        lifespan="off",
+    )  # fmt: skip
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the service handles signals
+            yield
+
+    server = Server(config)
+    log.info("command center on http://%s:%d/", settings.host, settings.port)
+    async with asyncio.TaskGroup() as group:
+        group.create_task(live.publish_stations())
+        group.create_task(server.serve())
+
+
+async def _follow_up(service: Service) -> None:
+    """Every second: call-and-answer resends and escalations, reminders."""
+    assert service.dispatcher is not None and service.deliverer is not None
+    while True:
+        await asyncio.sleep(1.0)
+        if service.dispatcher.follow_up(time.time()):
+            service.deliverer.wake()
+
+
+async def _watch_config(service: Service) -> None:
+    """Reload on SIGHUP and whenever a YAML file of the config directory changes."""
+    import watchfiles
+
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # we log what we do about it
+    directory = service.config_dir
+    assert directory is not None
+    asked = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, asked.set)
+
+    def yaml_file(change: watchfiles.Change, path: str) -> bool:
+        return path.endswith((".yaml", ".yml"))
+
+    # The watcher waits in a thread: it must be told to stop (stop_event, checked
+    # every `step` ms) and awaited, or the process cannot exit.
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        async for _ in watchfiles.awatch(
+            directory,
+            watch_filter=yaml_file,
+            recursive=False,
+            debounce=500,
+            stop_event=stop,
+            rust_timeout=1000,
+        ):
+            asked.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        while True:
+            await asked.wait()
+            asked.clear()
+            log.info("config directory changed (or SIGHUP): reloading")
+            service.reload()
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(watcher, timeout=3)
+
+
+async def run_bridge(loaded: LoadedConfig) -> int:
+    """`floodwatch bridge`: MQTT readings into the Kafka topic until SIGTERM/SIGINT."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.kafka import check_kafka
+    from floodwatch.ingest.mqtt import MqttSource
+    from floodwatch.ingest.partition import station_keys
+
+    settings = loaded.config.service
+    if settings.mqtt is None or settings.kafka is None:
+        log.error("the bridge needs both service.mqtt and service.kafka in the config")
+        return 2
+    stopping = asyncio.Event()
+    _stop_on_signals(stopping)
+    dead_letter = DeadLetter(Path(settings.dead_letter.file))
+    bridge = Bridge(
+        settings.kafka,
+        station_keys(compile_config(loaded)),
+        Decoders(settings.mappings, settings.max_payload),
+        dead_letter,
+        stopping,
+    )
+    mqtt = MqttSource(settings.mqtt, bridge.put)
+    topics = Publisher(dead_letter, settings.dead_letter, settings.mqtt, settings.kafka)
+    try:
+        await mqtt.check()
+        await check_kafka(settings.kafka)
+    except ConnectionError as exc:
+        log.error("%s", exc)
+        return 2
+    await bridge.start()
+    log.info(
+        "floodwatch bridge running: %s -> kafka://%s/%s, keyed by station",
+        mqtt.name,
+        settings.kafka.bootstrap,
+        settings.kafka.topic,
+    )
+    receiver = asyncio.create_task(mqtt.run(), name=mqtt.name)
+    extra = [asyncio.create_task(topics.run(), name="dead-letter")] if topics.enabled else []
+    stop: asyncio.Task[object] = asyncio.create_task(_wait(stopping))
+    done, _ = await asyncio.wait([receiver, stop], return_when=asyncio.FIRST_COMPLETED)
+    await _cancel([receiver, *extra])
+    await bridge.stop()
+    dead_letter.close()
+    log.info(
+        "floodwatch bridge stopped: %d readings forwarded, %d rejected",
+        bridge.forwarded,
+        bridge.rejected,
+    )
+    if receiver in done and receiver.exception() is not None:
+        raise receiver.exception()  # type: ignore[misc]
+    return 1 if bridge.failure is not None else 0
+
+
+def _stop_on_signals(stopping: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def stop(sig: signal.Signals) -> None:
+        log.info("%s received: stopping", sig.name)
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig)
+
+
+async def _cancel(tasks: list[asyncio.Task[object]]) -> None:
+    """Cancel and wait for the tasks. A cancellation can be lost inside a library
+    (Python 3.11's `asyncio.wait_for` swallows one that lands as its future
+    completes — aiomqtt's subscribe at connect time), so cancel again until done."""
+    while pending := [t for t in tasks if not t.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s ended with %r while stopping", task.get_name(), task.exception())
+
+
+async def _wait(event: asyncio.Event) -> object:
+    return await event.wait()
