@@ -10,7 +10,9 @@ const T = {
     active: "Active alerts", stations: "Stations", station: "Station", village: "Village",
     latest: "Latest", age: "Reading time", last6h: "Last 6 h", level: "Warning", health: "Sensor",
     back: "← back", ack: "Acknowledge alert", comment: "What is being done", cancel: "Cancel",
-    confirm: "Acknowledge", none: "No active alerts",
+    confirm: "Acknowledge", none: "No active alerts", drillstart: "Drill",
+    drilltitle: "Start a warning drill", drillhelp: "Drill alerts go to exercise destinations only; every text says EXERCISE.",
+    drillgo: "Start drill",
   },
 };
 const COLOURS = { red: "红色", orange: "橙色", yellow: "黄色", blue: "蓝色", info: "设备" };
@@ -52,6 +54,7 @@ async function api(path, options = {}) {
 
 function logout() {
   state.token = null; localStorage.removeItem("fw-token");
+  $("#drill-start").hidden = true;
   if (state.source) state.source.close();
   show("login");
 }
@@ -91,6 +94,8 @@ function renderAlerts() {
     const ack = a.acknowledged
       ? `<span class="acked">✔ ${esc(a.acknowledged.by)} ${en() ? "acknowledged" : "已确认"}${a.acknowledged.comment ? "：" + esc(a.acknowledged.comment) : ""}</span>`
       : `<button type="button" class="ack" data-id="${esc(a.id)}">${en() ? "Acknowledge" : "确认"}</button>`;
+    const endDrill = a.rule === "floodwatch/drill" && state.me && state.me.role !== "viewer"
+      ? `<button type="button" class="end-drill" data-id="${esc(a.id)}">${en() ? "End drill" : "结束演练"}</button>` : "";
     const unanswered = a.unanswered && a.unanswered.length && !a.acknowledged
       ? `<span class="unanswered">${en() ? "unanswered" : "未叫应"}：${a.unanswered.map(esc).join("、")}</span>` : "";
     return `<article class="alert ${a.severity} ${a.status}" id="alert-${esc(a.id)}" data-severity="${a.severity}">
@@ -98,12 +103,18 @@ function renderAlerts() {
       <span class="where">${esc(place)}</span><span class="muted">${esc(a.rule)}</span>
       ${a.status === "exercise" ? `<span class="badge yellow">${en() ? "EXERCISE" : "演练"}</span>` : ""}</div>
       <div class="msg">${esc(en() ? a.message_en : a.message_zh)}</div>
-      <div class="facts"><span>${en() ? "value" : "当前"} <b>${fmt(a.value, a.unit)}</b> / ${en() ? "line" : "预警线"} <b>${fmt(a.threshold, a.unit)}</b></span>
+      <div class="facts">${a.value === null && a.threshold === null ? "" : `<span>${en() ? "value" : "当前"} <b>${fmt(a.value, a.unit)}</b> / ${en() ? "line" : "预警线"} <b>${fmt(a.threshold, a.unit)}</b></span>`}
       ${crest}<span>${en() ? "active" : "持续"} <b>${since(a.episode_start)}</b></span>
       ${sent}</div>
-      <div class="facts">${ack} ${unanswered}</div></article>`;
+      <div class="facts">${ack} ${endDrill} ${unanswered}</div></article>`;
   }).join("");
   for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+  for (const b of box.querySelectorAll("button.end-drill")) {
+    b.onclick = async () => {
+      await api(`/api/drills/${encodeURIComponent(b.dataset.id)}`, { method: "DELETE" });
+      await loadAlerts(false);
+    };
+  }
 }
 
 function spark(st) {
@@ -264,12 +275,26 @@ $("#login-form").onsubmit = async (e) => {
   } catch (err) { $("#login-error").textContent = err.message; }
 };
 $("#logout").onclick = logout;
+$("#drill-start").onclick = () => {
+  const select = $("#drill-form").elements.namedItem("station");
+  select.innerHTML = [...state.stations.values()].map((s) => `<option value="${esc(s.id)}">${esc(en() ? s.name_en : s.name)}</option>`).join("");
+  $("#drill-dialog").showModal();
+};
+$("#drill-cancel").onclick = () => $("#drill-dialog").close();
+$("#drill-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const f = $("#drill-form").elements;
+  $("#drill-dialog").close();
+  await api("/api/drills", { method: "POST", body: JSON.stringify({ station: f.namedItem("station").value, severity: f.namedItem("severity").value }) });
+  await loadAlerts(true);
+};
 $("#lang").onclick = () => { state.lang = en() ? "zh" : "en"; localStorage.setItem("fw-lang", state.lang); translate(); renderAlerts(); renderStations(); };
 window.onhashchange = () => route().catch(() => {});
 
 async function start() {
   try { state.me = await api("/api/me"); } catch (e) { return; }
   $("#who").textContent = `${state.me.name} (${state.me.role})`;
+  $("#drill-start").hidden = state.me.role === "viewer";
   await route();
   connect();
 }
