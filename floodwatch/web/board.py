@@ -85,8 +85,10 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
         return None
     active = store.db.execute("SELECT 1 FROM active WHERE id = ?", (alert,)).fetchone()
     deliveries = store.deliveries_of(alert)
-    for d in deliveries:
-        d["recipient"] = Target("", str(d["recipient"])).recipient_id if d["recipient"] else ""
+    for d in deliveries:  # a person by name (and id), a village by its code
+        raw = str(d["recipient"])
+        d["recipient_id"] = Target("", raw).recipient_id if raw else ""
+        d["recipient"] = json.loads(raw)["name"] if raw.startswith("{") else raw
     follow = ledger.follow(alert)
     return {
         "id": alert,

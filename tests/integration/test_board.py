@@ -90,6 +90,7 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             expect(card).to_be_visible(timeout=2_000)
             seen = time.monotonic() - published
             assert seen < 2.0
+            print(f"red alert on the board {seen:.2f} s after its readings were published")
             assert "毛坑山塘" in card.inner_text()
             wait_for(lambda: len(gateway.delivered) >= 1, 10, "the call")
             card.locator("button.ack").click()
@@ -97,6 +98,12 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             page.click("#ack-ok")
             expect(card.locator(".acked")).to_contain_text("刘洋", timeout=5_000)
             acked = time.monotonic()
+            # its timeline: the call, its delivery, the acknowledgement
+            card.locator("a.where").click()
+            detail = page.locator("#alert-detail")
+            expect(detail).to_contain_text("已电话联系王强", timeout=5_000)
+            expect(detail).to_contain_text("王强")
+            page.go_back()
             # the service restarts: the page notices, reconnects by itself, still logged in
             fw.stop()
             expect(page.locator("#link.down")).to_be_visible(timeout=10_000)

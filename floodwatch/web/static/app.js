@@ -60,7 +60,7 @@ function logout() {
 }
 
 function show(which) {
-  for (const id of ["login", "board", "station"]) $("#" + id).hidden = id !== which;
+  for (const id of ["login", "board", "station", "alert"]) $("#" + id).hidden = id !== which;
   $("#logout").hidden = which === "login";
 }
 
@@ -100,7 +100,7 @@ function renderAlerts() {
       ? `<span class="unanswered">${en() ? "unanswered" : "未叫应"}：${a.unanswered.map(esc).join("、")}</span>` : "";
     return `<article class="alert ${a.severity} ${a.status}" id="alert-${esc(a.id)}" data-severity="${a.severity}">
       <div class="head"><span class="badge ${a.severity}">${en() ? COLOURS_EN[a.severity] : COLOURS[a.severity]}</span>
-      <span class="where">${esc(place)}</span><span class="muted">${esc(a.rule)}</span>
+      <a class="where" href="#alert/${encodeURIComponent(a.id)}">${esc(place)}</a><span class="muted">${esc(a.rule)}</span>
       ${a.status === "exercise" ? `<span class="badge yellow">${en() ? "EXERCISE" : "演练"}</span>` : ""}</div>
       <div class="msg">${esc(en() ? a.message_en : a.message_zh)}</div>
       <div class="facts">${a.value === null && a.threshold === null ? "" : `<span>${en() ? "value" : "当前"} <b>${fmt(a.value, a.unit)}</b> / ${en() ? "line" : "预警线"} <b>${fmt(a.threshold, a.unit)}</b></span>`}
@@ -258,8 +258,37 @@ async function stationPage(id) {
   $("#station-alerts").innerHTML = s.alerts.slice(-20).reverse().map((a) => `<p><span class="badge ${a.severity}">${COLOURS[a.severity]}</span> ${esc(a.transition)} ${when(a.ts)} — ${esc(en() ? a.message_en : a.message_zh)}</p>`).join("");
 }
 
+const STATES = { done: "已送达", pending: "待发送", dead: "失败", silenced: "已静默" };
+const NOTES = { reminder: "提醒", resend: "再次叫应", escalation: "升级", refresh: "刷新" };
+
+async function alertPage(id) {
+  show("alert");
+  const t = await api(`/api/alerts/${encodeURIComponent(id)}`);
+  const c = t.current;
+  const rows = (items, cells) => items.map((i) => `<tr>${cells(i).map((x) => `<td>${x}</td>`).join("")}</tr>`).join("");
+  const time = (s) => (s ? when(s * 1000) : "—");
+    $("#alert-detail").innerHTML = `
+    <h2><span class="badge ${c.severity}">${en() ? COLOURS_EN[c.severity] : COLOURS[c.severity]}</span>
+      ${esc(c.station_name)} · ${esc(c.rule)} ${t.active ? "" : (en() ? "(ended)" : "（已结束）")}</h2>
+    <p>${esc(en() ? c.message_en : c.message_zh)}</p>
+    <h3>${en() ? "Transitions" : "预警过程"}</h3>
+    <table><thead><tr><th>${en() ? "time" : "时间"}</th><th>${en() ? "change" : "变化"}</th><th>${en() ? "level" : "等级"}</th><th>${en() ? "value" : "数值"}</th></tr></thead>
+    <tbody>${rows(t.transitions, (e) => [when(e.ts), esc(e.transition), `<span class="badge ${e.severity}">${COLOURS[e.severity]}</span>`, fmt(e.value, e.unit)])}</tbody></table>
+    <h3>${en() ? "Deliveries" : "发送记录"}</h3>
+    <table><thead><tr><th>${en() ? "destination" : "渠道"}</th><th>${en() ? "to" : "接收"}</th><th>${en() ? "why" : "类型"}</th><th>${en() ? "state" : "状态"}</th><th>${en() ? "attempts" : "尝试"}</th><th>${en() ? "last error" : "最近错误"}</th></tr></thead>
+    <tbody>${rows(t.deliveries, (d) => [esc(d.destination), esc(d.recipient), esc(en() ? (d.note || d.transition) : (NOTES[(d.note || "").split(":")[0]] || d.transition)),
+      esc(en() ? d.state : (STATES[d.state] || d.state)), `${d.tries.length} · ${d.tries.map((x) => time(x.at).split(" ").pop()).join(", ")}`, esc(d.tries.filter((x) => x.error).map((x) => x.error).pop() || "")])}</tbody></table>
+    <h3>${en() ? "Call-and-answer" : "叫应"} ${t.call_state ? `(${esc(t.call_state)})` : ""}</h3>
+    <table><thead><tr><th>${en() ? "person" : "人员"}</th><th>${en() ? "tier" : "层级"}</th><th>${en() ? "called" : "呼叫时间"}</th><th>${en() ? "answered" : "回复时间"}</th></tr></thead>
+    <tbody>${rows(t.calls, (x) => [esc(x.name), x.tier, time(x.called_at), x.answered_at ? time(x.answered_at) : `<span class="unanswered">${en() ? "no answer" : "未回复"}</span>`])}</tbody></table>
+    <h3>${en() ? "Acknowledgements" : "确认记录"}</h3>
+    <table><tbody>${rows(t.acknowledgements, (k) => [esc(k.by), esc(k.via), time(k.at), esc(k.comment)]) || `<tr><td class="muted">${en() ? "none" : "无"}</td></tr>`}</tbody></table>`;
+}
+
 async function route() {
   if (!state.token) { show("login"); return; }
+  const alertMatch = location.hash.match(/^#alert\/(.+)$/);
+  if (alertMatch) { await alertPage(decodeURIComponent(alertMatch[1])); return; }
   const m = location.hash.match(/^#station\/(.+)$/);
   if (m) { await stationPage(decodeURIComponent(m[1])); return; }
   show("board");
