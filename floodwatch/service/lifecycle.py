@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -21,6 +22,7 @@ from floodwatch.service.deadletter import DeadLetter, Publisher
 if TYPE_CHECKING:
     pass
 
+from floodwatch.service import operations
 from floodwatch.service.run import Service
 
 log = logging.getLogger("floodwatch.service")
@@ -89,7 +91,7 @@ async def run_service(service: Service) -> int:
             compiled=service.compiled,
             mqtt=settings.mqtt,
             config_dir=service.config_dir,
-            on_trouble=service.destination_trouble,
+            on_trouble=functools.partial(operations.destination_trouble, service),
         )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
         tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))

@@ -35,11 +35,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import msgspec
-
-from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.operations import OperationsAlerts
-from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
@@ -54,6 +51,7 @@ from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service.deadletter import DeadLetter, Publisher
+from floodwatch.service.operations import CONFIG_RULE
 from floodwatch.service.store import Store
 
 if TYPE_CHECKING:
@@ -63,9 +61,6 @@ log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
 LOCAL = "local"  # the shard of an MQTT-only service
-CONFIG_RULE = "floodwatch/config"  # the operations alert of a config that does not load
-DELIVERY_RULE = "floodwatch/delivery"  # … of a destination failing or refusing
-DRILL_RULE = "floodwatch/drill"  # a drill started by a duty officer
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
 LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
@@ -523,99 +518,13 @@ class Service:
         return True
 
     def _config_alert(self, issues: list[ConfigIssue]) -> None:
-        """Raise (or resolve) the `info` operations alert on the config."""
-        now = int(time.time() * 1000)
-        if issues:
-            first = str(issues[0])
-            event = self.operations.raise_(
-                CONFIG_RULE,
-                "config",
-                now,
-                f"配置文件有误，仍按原配置运行：{first}",
-                f"config reload failed, still running on the previous config: {first}",
-                {"issues": [str(i) for i in issues]},
-            )
-        else:
-            event = self.operations.resolve(
-                CONFIG_RULE,
-                "config",
-                now,
-                "配置已更新，错误已消除",
-                "config reloaded; the error is gone",
-            )
-        self._record_and_announce(event)
+        from floodwatch.service import operations
 
-    def start_drill(self, station: str, severity: Severity, by: str) -> AlertEvent:
-        """A drill (演练) alert at `station`, started by a duty officer: status
-        exercise end to end, so only exercise-bound destinations get it."""
-        from floodwatch.alerts.messages import COLOUR_ZH
+        operations.config_alert(self, issues)
 
-        info = self.compiled.stations[station]
-        now = int(time.time() * 1000)
-        colour = COLOUR_ZH[severity]
-        event = AlertEvent(
-            id=episode_id(DRILL_RULE, station, now),
-            rule=DRILL_RULE,
-            kind="drill",
-            station=station,
-            station_name=info.model.name,
-            severity=severity,
-            previous_severity=None,
-            transition=Transition.FIRING,
-            ts=ms_to_dt(now),
-            episode_start=ms_to_dt(now),
-            value=None,
-            threshold=None,
-            unit="",
-            status=Status.EXERCISE,
-            message_zh=f"【演练】【{colour}预警】{info.place.zh}{colour}预警演练（{by}发起），"
-            "请按预案组织演练。",
-            message_en=f"[EXERCISE] [{severity.value.upper()} warning] {info.place.en}: a "
-            f"{severity.value} warning drill started by {by}; run the drill as planned.",
-            details={"by": by},
-        )
-        self._record_and_announce(event)
-        return event
-
-    def end_drill(self, alert_id: str) -> AlertEvent | None:
-        """Resolve a drill started by `start_drill`; None if no such drill is active."""
-        assert self.store is not None
-        for body in self.store.active():
-            if body["id"] == alert_id and body["rule"] == DRILL_RULE:
-                started = AlertEvent.from_json(body)
-                now = ms_to_dt(int(time.time() * 1000))
-                event = msgspec.structs.replace(
-                    started,
-                    transition=Transition.RESOLVED,
-                    previous_severity=started.severity,
-                    ts=now,
-                    message_zh=f"【演练】【预警解除】{started.station_name}预警演练结束。",
-                    message_en=f"[EXERCISE] [All clear] {started.station_name}: the drill is over.",
-                )
-                self._record_and_announce(event)
-                return event
-        return None
-
-    def destination_trouble(self, name: str, since: float | None, error: str) -> None:
-        """A destination failing for too long or refusing (or working again)."""
-        now = int(time.time() * 1000)
-        if since is not None:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
-            event = self.operations.raise_(
-                DELIVERY_RULE,
-                name,
-                now,
-                f"通知渠道{name}自{when}起发送失败：{error}",
-                f"destination {name} failing since {when}: {error}",
-                {"since": since, "error": error},
-            )
-        else:
-            event = self.operations.resolve(
-                DELIVERY_RULE, name, now, f"通知渠道{name}已恢复", f"destination {name} works again"
-            )
-        self._record_and_announce(event)
-
-    def _record_and_announce(self, event: AlertEvent | None) -> None:
+    def record_and_announce(self, event: AlertEvent | None) -> None:
+        """Store an alert made outside the engine (operations, drills) with its
+        deliveries, and announce it if it is new."""
         if event is None:
             return
         assert self.store is not None

@@ -30,6 +30,7 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt
+from floodwatch.service import operations
 from floodwatch.web import board
 from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_password
 from floodwatch.web.auth import read_token_file as read_tokens
@@ -301,13 +302,13 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         """Start a drill (演练) alert at a station: status exercise end to end."""
         if body.station not in service.compiled.stations:
             raise HTTPException(404, f"no station {body.station!r}")
-        event = service.start_drill(body.station, Severity(body.severity), who.name)
+        event = operations.start_drill(service, body.station, Severity(body.severity), who.name)
         log.info("drill %s started by %s", event.id, who.name)
         return event.to_json()
 
     @app.delete("/api/drills/{alert_id:path}")
     def end_drill(alert_id: str, who: Who) -> dict[str, Any]:
-        event = service.end_drill(alert_id)
+        event = operations.end_drill(service, alert_id)
         if event is None:
             raise HTTPException(404, f"no drill {alert_id!r} running")
         log.info("drill %s ended by %s", alert_id, who.name)
