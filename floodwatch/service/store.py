@@ -77,6 +77,15 @@ OUTBOX_COLUMNS = {
 }
 
 
+# On columns added later, so made after them. The outbox keeps every delivery
+# (the alerts' history): lookups by alert and by recipient must not scan it.
+OUTBOX_INDEXES = """
+CREATE INDEX IF NOT EXISTS outbox_alert ON outbox (alert);
+CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (destination, recipient, state, done_at);
+CREATE INDEX IF NOT EXISTS transitions_station ON transitions (station, ts);
+"""
+
+
 @dataclass(frozen=True)
 class Delivery:
     key: str  # idempotency key: (alert id, recipient, transition, severity, time, destination)
@@ -135,6 +144,7 @@ class Store:
             for name, spec in OUTBOX_COLUMNS.items():
                 if name not in columns:
                     db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {spec}")
+            db.executescript(OUTBOX_INDEXES)
             db.executescript(LEDGER)
             db.execute("SELECT count(*) FROM transitions").fetchone()
             check = db.execute("PRAGMA quick_check").fetchone()
@@ -202,6 +212,44 @@ class Store:
 
     def transitions(self) -> list[dict[str, object]]:
         rows = self.db.execute("SELECT event FROM transitions ORDER BY ts, id, transition")
+        return [msgspec.json.decode(r[0]) for r in rows]
+
+    def history(
+        self,
+        *,
+        stations: list[str] | None = None,
+        rule: str | None = None,
+        status: str | None = None,
+        severities: list[str] | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, object]]:
+        """Stored transitions matching every given filter, newest first."""
+        where: list[str] = []
+        args: list[object] = []
+        if stations is not None:
+            where.append(f"station IN ({','.join('?' * len(stations))})")
+            args += stations
+        if rule is not None:
+            where.append("rule = ?")
+            args.append(rule)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if severities:
+            where.append(f"severity IN ({','.join('?' * len(severities))})")
+            args += severities
+        if since_ms is not None:
+            where.append("ts >= ?")
+            args.append(since_ms)
+        if until_ms is not None:
+            where.append("ts <= ?")
+            args.append(until_ms)
+        sql = "SELECT event FROM transitions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.db.execute(sql + " ORDER BY ts DESC, id LIMIT ?", (*args, limit))
         return [msgspec.json.decode(r[0]) for r in rows]
 
     def active(self) -> list[dict[str, object]]:

@@ -218,35 +218,44 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[dict[str, Any]]:
-        """Active alerts (most severe first, then oldest) or the transition history."""
-        rows = store.active() if active else store.transitions()[::-1]
-        towns = {
-            sid: info.model.town.code
-            for sid, info in service.compiled.stations.items()
-            if info.model.town is not None
-        }
+        """Active alerts (most severe first, then oldest) or the transition history
+        (newest first)."""
+        stations = None if station is None else [station]
+        if town is not None:
+            in_town = [
+                sid
+                for sid, info in service.compiled.stations.items()
+                if info.model.town is not None and info.model.town.code == town
+            ]
+            stations = in_town if stations is None else [s for s in stations if s in in_town]
+        since_ms = None if since is None else int(since.timestamp() * 1000)
+        until_ms = None if until is None else int(until.timestamp() * 1000)
+        if not active:
+            return store.history(
+                stations=stations,
+                rule=rule,
+                status=status,
+                severities=severity,
+                since_ms=since_ms,
+                until_ms=until_ms,
+                limit=limit,
+            )
         out = []
-        for event in rows:
-            if severity and event["severity"] not in severity:
+        for event in store.active():
+            ts = _ms(event["ts"])
+            if (
+                (severity and event["severity"] not in severity)
+                or (stations is not None and event["station"] not in stations)
+                or (rule and event["rule"] != rule)
+                or (status and event["status"] != status)
+                or (since_ms is not None and ts < since_ms)
+                or (until_ms is not None and ts > until_ms)
+            ):
                 continue
-            if station and event["station"] != station:
-                continue
-            if town and towns.get(str(event["station"])) != town:
-                continue
-            if rule and event["rule"] != rule:
-                continue
-            if status and event["status"] != status:
-                continue
-            ts = datetime.fromisoformat(str(event["ts"]).replace("Z", "+00:00"))
-            if (since and ts < since) or (until and ts > until):
-                continue
-            out.append(board.alert_summary(event, ledger, store) if active else event)
-            if len(out) >= limit:
-                break
-        if active:
-            rank = {s: i for i, s in enumerate(["red", "orange", "yellow", "blue", "info"])}
-            out.sort(key=lambda e: (rank[str(e["severity"])], str(e["episode_start"])))
-        return out
+            out.append(board.alert_summary(event, ledger, store))
+        rank = {s: i for i, s in enumerate(["red", "orange", "yellow", "blue", "info"])}
+        out.sort(key=lambda e: (rank[str(e["severity"])], str(e["episode_start"])))
+        return out[:limit]
 
     @app.get("/api/alerts/{alert_id:path}")
     def alert(alert_id: str) -> dict[str, Any]:
@@ -336,9 +345,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
             kind: [[ms, v] for ms, v in recent.since(station_id, kind, start)]
             for kind in info.model.kinds
         }
-        history = [
-            e for e in store.transitions() if e["station"] == station_id and _ms(e["ts"]) >= start
-        ]
+        history = store.history(stations=[station_id], since_ms=start, limit=5000)[::-1]
         return {
             **row,
             "series": series,

@@ -176,6 +176,15 @@ def test_alerts_timeline_and_acknowledgement(setup: tuple[Service, Live, TestCli
         "/api/alerts", params={"station": "maokeng-rain", "limit": 3}, headers=viewer
     ).json()
     assert len(history) == 3 and {a["station"] for a in history} == {"maokeng-rain"}
+    assert [a["ts"] for a in history] == sorted((a["ts"] for a in history), reverse=True)
+    since = history[1]["ts"]
+    later = client.get(
+        "/api/alerts",
+        params={"town": "330182104", "since": since, "severity": ["red", "orange"]},
+        headers=viewer,
+    ).json()
+    assert later and all(a["ts"] >= since and a["severity"] in ("red", "orange") for a in later)
+    assert client.get("/api/alerts", params={"town": "999"}, headers=viewer).json() == []
     alert = red[0]["id"]
     done = client.post(f"/api/alerts/{alert}/ack", headers=operator, json={"comment": "已派人"})
     assert done.status_code == 200 and done.json()["by"] == "duty"
