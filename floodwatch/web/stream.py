@@ -30,9 +30,11 @@ class Hub:
         for queue in list(self.clients):
             try:
                 queue.put_nowait(event)
-            except asyncio.QueueFull:  # too slow: it reconnects and catches up
+            except asyncio.QueueFull:  # too slow: its stream ends; it reconnects and catches up
                 self.clients.discard(queue)
-                queue.put_nowait(None) if queue.empty() else None
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
 
     def alert(self, rowid: int, event: dict[str, Any]) -> None:
         self.publish({"id": f"a{rowid}", "event": "alert", "data": json.dumps(event)})

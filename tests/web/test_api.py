@@ -303,3 +303,22 @@ def test_a_drill_is_an_exercise_end_to_end(setup: tuple[Service, Live, TestClien
     assert client.delete(f"/api/drills/{drill['id']}", headers=operator).status_code == 404
     bad = client.post("/api/drills", headers=operator, json={"station": "x", "severity": "pink"})
     assert bad.status_code == 422 and "severity" in bad.json()["error"]
+
+
+def test_a_client_too_slow_for_the_stream_is_ended_so_it_reconnects(
+    setup: tuple[Service, Live, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, live, _ = setup
+    monkeypatch.setattr("floodwatch.web.stream.QUEUE", 3)
+
+    async def slow_client() -> list[str]:
+        stream = live.hub.events(service.store, None)  # type: ignore[arg-type]
+        got = [str((await anext(stream))["event"])]  # hello
+        for i in range(10):  # published while the client reads nothing
+            live.hub.publish({"event": "stations", "data": str(i)})
+        async for item in stream:
+            got.append(str(item["event"]))
+        return got
+
+    assert asyncio.run(slow_client()) == ["hello"]  # ended: it reconnects and catches up
+    assert live.hub.clients == set()
