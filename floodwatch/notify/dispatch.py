@@ -15,7 +15,9 @@ by default), firing or escalated:
   officer, then the town's flood-control lead, by default);
 - then the alert stays on the unanswered list (shown in the command center).
 An acknowledgement by anyone called, or by the command center, ends it; so
-does the alert resolving or falling below the policy's severities.
+does the alert resolving or falling below the policy's severities. An
+acknowledgement holds until the alert is raised again: escalated (say orange →
+red), it is called afresh and must be answered again.
 
 Once an alert has gone to a destination (and person, and village), its later
 transitions go there too, whatever their severity: the people and villages
@@ -78,6 +80,8 @@ class Dispatcher:
             if silence is not None:
                 log.info("alert %s %s silenced by %s", event.id, event.transition, silence.id)
                 self.store.enqueue(rows, state="silenced")
+                if event.transition is Transition.RESOLVED:
+                    self.ledger.close_follow(event.id)
                 continue
             count += self.store.enqueue(rows)
             self._answer_on(event, targets, now)

@@ -177,12 +177,29 @@ class Ledger:
         return [{"by": r[0], "via": r[1], "comment": r[2], "at": r[3]} for r in rows]
 
     def acknowledged(self, alert: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM acks WHERE alert = ? LIMIT 1", (alert,)).fetchone()
-        return row is not None
+        """Whether someone acknowledged the alert since it was last raised (fired
+        or escalated): a warning raised to red after an orange was acknowledged
+        must be answered again."""
+        return self.current_ack(alert) is not None
+
+    def current_ack(self, alert: str) -> dict[str, object] | None:
+        """The latest acknowledgement since the alert was last raised, if any."""
+        row = self.db.execute(
+            "SELECT by, via, comment, at FROM acks WHERE alert = ? AND at * 1000 >= coalesce("
+            "(SELECT max(stored_at) FROM transitions WHERE id = ? "
+            "AND transition IN ('firing', 'escalated')), 0) ORDER BY at DESC LIMIT 1",
+            (alert, alert),
+        ).fetchone()
+        return (
+            None if row is None else {"by": row[0], "via": row[1], "comment": row[2], "at": row[3]}
+        )
 
     def record_call(self, alert: str, recipient: Recipient, tier: int, now: float) -> None:
+        """A person called (again): unanswered until they answer this call."""
         self.db.execute(
-            "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,NULL)",
+            "INSERT INTO calls VALUES (?,?,?,?,?,NULL) ON CONFLICT (alert, person) DO UPDATE "
+            "SET recipient = excluded.recipient, tier = excluded.tier, "
+            "called_at = excluded.called_at, answered_at = NULL",
             (alert, recipient.person, json.dumps(recipient.__dict__), tier, now),
         )
 
@@ -227,7 +244,8 @@ class Ledger:
     def start_follow(self, alert: str, severity: str, now: float, next_at: float) -> None:
         self.db.execute(
             "INSERT INTO follow VALUES (?,?,?,0,?,'calling') ON CONFLICT (alert) DO UPDATE "
-            "SET severity = excluded.severity",
+            "SET severity = excluded.severity, started = excluded.started, step = 0, "
+            "next_at = excluded.next_at, state = 'calling'",
             (alert, severity, now, next_at),
         )
 

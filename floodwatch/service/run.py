@@ -255,9 +255,10 @@ class Service:
         """Record transitions and, for those not stored before, their deliveries
         (inside the caller's transaction); return the new ones."""
         assert self.store is not None
-        new = self.store.record(alerts)
+        now = time.time()
+        new = self.store.record(alerts, now)
         if self.dispatcher is not None and new:
-            self.dispatcher.dispatch(new, time.time())
+            self.dispatcher.dispatch(new, now)
         return new
 
     def _replay_step(self, batch: list[Incoming]) -> None:

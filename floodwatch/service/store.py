@@ -178,10 +178,11 @@ class Store:
 
     # -- alerts ------------------------------------------------------------------
 
-    def record(self, events: Iterable[AlertEvent]) -> list[AlertEvent]:
-        """Store transitions (inside a transaction); return those not stored before."""
+    def record(self, events: Iterable[AlertEvent], at: float | None = None) -> list[AlertEvent]:
+        """Store transitions (inside a transaction) as stored at wall-clock time
+        `at` (default: now); return those not stored before."""
         new = []
-        now = int(time.time() * 1000)
+        now = int((time.time() if at is None else at) * 1000)
         for e in events:
             body = _encode.encode(e.to_json()).decode()
             ts = ts_to_ms(e.ts)

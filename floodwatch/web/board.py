@@ -63,10 +63,9 @@ def alert_summary(event: dict[str, Any], ledger: Ledger, store: Store) -> dict[s
     deliveries = store.db.execute(
         "SELECT state, count(*) FROM outbox WHERE alert = ? GROUP BY state", (alert,)
     ).fetchall()
-    acks = ledger.acks(alert)
     return {
         **event,
-        "acknowledged": acks[-1] if acks else None,
+        "acknowledged": ledger.current_ack(alert),
         "unanswered": [r.name for r in ledger.unanswered(alert)],
         "deliveries": dict(deliveries),
     }

@@ -75,7 +75,7 @@ def dispatcher(tmp_path: Path) -> Dispatcher:
 
 def store_(d: Dispatcher, e: AlertEvent, now: float) -> None:
     with d.store.transaction():
-        new = d.store.record([e])
+        new = d.store.record([e], now)
         d.dispatch(new, now)
 
 
@@ -258,3 +258,24 @@ def test_no_path_sends_a_drill_to_an_actual_destination_or_back(
                 else "演练" not in "".join(parts)
             )
     store.close()
+
+
+def test_a_warning_raised_after_it_was_acknowledged_must_be_answered_again(
+    dispatcher: Dispatcher,
+) -> None:
+    d = dispatcher
+    d.policy = d.policy.model_copy(update={"severities": [Severity.ORANGE, Severity.RED]})  # type: ignore[union-attr]
+    store_(d, event(Severity.ORANGE), T)
+    with d.store.transaction():
+        d.ledger.acknowledge(event().id, "王强", "sms", "1234", T + 60)
+    assert d.ledger.acknowledged(event().id)
+    assert d.follow_up(T + 300) == 0  # answered: no resend
+    store_(d, event(Severity.RED, Transition.ESCALATED, minute=30), T + 600)
+    assert not d.ledger.acknowledged(event().id)  # the orange answer does not cover red
+    assert {p.name for p in d.ledger.unanswered(event().id)} == {"王强", "李娜", "张伟"}
+    assert d.follow_up(T + 899) == 0
+    assert d.follow_up(T + 900) == 3  # called again for red
+    assert [n for n, _ in sms_rows(d)][-3:] == ["resend:1"] * 3
+    with d.store.transaction():
+        d.ledger.acknowledge(event().id, "李娜", "web", "", T + 950)
+    assert d.follow_up(T + 1200) == 0
