@@ -275,7 +275,13 @@ class Deliverer:
             wakeup.clear()
             due = self.store.due(name, time.time())
             if due:
-                for sent in await channel.deliver(due):
+                try:
+                    results = await channel.deliver(due)
+                except Exception as exc:  # a bug must not stop this destination for good
+                    log.exception("delivery to %s: unexpected failure; tried again later", name)
+                    error = f"unexpected: {exc!r}"
+                    results = [Sent([row], Outcome(False, retry=True, error=error)) for row in due]
+                for sent in results:
                     self._record(name, sent)
             upcoming = self.store.next_due(name)
             wait = None if upcoming is None else max(0.0, upcoming - time.time())

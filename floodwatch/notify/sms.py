@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,6 +46,7 @@ NOTES_ZH = {
     "escalation": "【叫应未复·升级报告】",
     "refresh": "",
 }
+log = logging.getLogger(__name__)
 YUNPIAN_URL = "https://sms.yunpian.com/v2/sms/single_send.json"
 YUNPIAN_RETRY = {8, 9, 22, 33, 53}  # Yunpian codes for "too many to this number now"
 
@@ -55,19 +57,31 @@ def reply_code(alert_id: str) -> str:
 
 
 class Texts:
-    """Renders one alert transition for one person from the template."""
+    """Renders one alert transition for one person from the template.
+
+    A template that cannot be read or parsed, or that fails on an alert (an
+    unknown name, a filter on a missing value), is reported in the log with
+    the reason and the alert goes out with the default text: a broken
+    template never keeps a warning from being sent."""
 
     def __init__(self, template: str | None, config_dir: Path | None) -> None:
-        source = DEFAULT_TEMPLATE
+        env = jinja2.sandbox.SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self.default = env.from_string(DEFAULT_TEMPLATE)
+        self.template = self.default
+        self.name = "the default template"
         if template is not None:
             path = Path(template)
             if not path.is_absolute() and config_dir is not None:
                 path = config_dir / path
-            source = path.read_text(encoding="utf-8")
-        env = jinja2.sandbox.SandboxedEnvironment(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-        )
-        self.template = env.from_string(source)
+            self.name = str(path)
+            try:
+                self.template = env.from_string(path.read_text(encoding="utf-8"))
+            except (OSError, jinja2.TemplateError) as exc:
+                line = getattr(exc, "lineno", None)
+                where = f"{path}:{line}" if line else str(path)
+                log.error("SMS template %s unusable (%s); sending the default text", where, exc)
 
     def render(self, delivery: Delivery, answer: bool) -> str:
         event = json.loads(delivery.event)
@@ -89,7 +103,13 @@ class Texts:
             "role": recipient.get("role", ""),
             "reply_code": reply_code(event["id"]) if answer else "",
         }
-        return " ".join(self.template.render(context).split())
+        try:
+            text = self.template.render(context)
+        except Exception as exc:  # any template failure: the default text goes instead
+            log.error("SMS template %s failed on %s (%s); sent the default text",
+                      self.name, event["id"], exc)  # fmt: skip
+            text = self.default.render(context)
+        return " ".join(text.split())
 
 
 def compose(texts: list[str], exercise: bool) -> str:

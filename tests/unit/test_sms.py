@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -145,3 +146,16 @@ def test_the_rate_limit_holds_routine_messages_but_never_a_raised_warning(tmp_pa
     assert not held.ok and held.held is not None and held.held > time.time()
     assert deliver(orange).ok  # an orange warning raised: never held
     assert len(recorder.sent) >= 3
+
+
+def test_a_broken_template_never_keeps_a_warning_from_being_sent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = next(e for e in STORM.alerts if e.severity.value == "red").to_json()
+    (tmp_path / "typo.j2").write_text("{{ statoin }}水位{{ value }}", encoding="utf-8")
+    (tmp_path / "syntax.j2").write_text("{% if %}", encoding="utf-8")
+    for name in ("typo.j2", "syntax.j2", "missing.j2"):
+        text = Texts(name, tmp_path).render(row(event), answer=False)
+        assert text == event["message_zh"]  # the default text
+    assert "typo.j2 failed" in caplog.text and "syntax.j2:1" in caplog.text
+    assert "missing.j2 unusable" in caplog.text
