@@ -140,9 +140,13 @@ async def _serve_http(service: Service) -> None:
 
     server = Server(config)
     log.info("command center on http://%s:%d/", settings.host, settings.port)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(live.publish_stations())
-        group.create_task(server.serve())
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(live.publish_stations())
+            group.create_task(server.serve())
+    finally:
+        if service.store is not None:
+            live.recent.flush(service.store)  # the charts' last seconds too
 
 
 async def _follow_up(service: Service) -> None:

@@ -2,8 +2,8 @@
 their latest readings, alerts with their timelines, recent series.
 
 `Recent` keeps the last 24 h (event time) of every station's readings in
-memory, fed after each stored step; after a restart it fills again as
-readings arrive (the alert history itself is in the store).
+memory, fed after each stored step, and in the store (so charts survive a
+restart).
 """
 
 from __future__ import annotations
@@ -27,26 +27,59 @@ SPARK_MS = 6 * 3600 * 1000  # the stations table's sparkline: the last 6 h
 HEALTH_RULE = "sensor-health"
 
 
+RECENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS recent_readings (
+    station TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (station, kind, ts)
+);
+"""
+
+
 class Recent:
-    """Per (station, kind): (event time ms, value), the last 24 h, in time order."""
+    """Per (station, kind): (event time ms, value), the last 24 h, in time order.
+
+    Kept in memory for the charts and written to the store every few seconds
+    (`flush`), so the charts survive a restart (`load`)."""
 
     def __init__(self, horizon_ms: int = DAY_MS) -> None:
         self.horizon_ms = horizon_ms
         self.series: dict[tuple[str, str], deque[tuple[int, float]]] = {}
+        self.unsaved: list[tuple[str, str, int, float]] = []
 
     def add(self, readings: list[Reading]) -> None:
         for r in readings:
             ts = ts_to_ms(r.ts)
-            points = self.series.setdefault((r.station, r.kind), deque())
-            if not points or ts >= points[-1][0]:
-                points.append((ts, r.value))
-            else:  # late reading: keep the order
-                items = list(points)
-                bisect.insort(items, (ts, r.value))
-                points.clear()
-                points.extend(items)
-            while points and points[0][0] < points[-1][0] - self.horizon_ms:
-                points.popleft()
+            self.unsaved.append((r.station, r.kind, ts, r.value))
+            self._add(r.station, r.kind, ts, r.value)
+
+    def load(self, store: Store) -> None:
+        store.db.executescript(RECENT_SCHEMA)
+        for station, kind, ts, value in store.db.execute(
+            "SELECT station, kind, ts, value FROM recent_readings ORDER BY ts"
+        ):
+            self._add(station, kind, ts, value)
+
+    def flush(self, store: Store) -> None:
+        """Write what arrived since the last flush; forget what left the window."""
+        if not self.unsaved:
+            return
+        rows, self.unsaved = self.unsaved, []
+        newest = max(points[-1][0] for points in self.series.values() if points)
+        with store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO recent_readings VALUES (?,?,?,?)", rows)
+            db.execute("DELETE FROM recent_readings WHERE ts < ?", (newest - self.horizon_ms,))
+
+    def _add(self, station: str, kind: str, ts: int, value: float) -> None:
+        points = self.series.setdefault((station, kind), deque())
+        if not points or ts >= points[-1][0]:
+            points.append((ts, value))
+        else:  # late reading: keep the order
+            items = list(points)
+            bisect.insort(items, (ts, value))
+            points.clear()
+            points.extend(items)
+        while points and points[0][0] < points[-1][0] - self.horizon_ms:
+            points.popleft()
 
     def latest(self, station: str, kind: str) -> tuple[int, float] | None:
         points = self.series.get((station, kind))

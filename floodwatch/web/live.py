@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from floodwatch.service.run import Service
 
 STATIONS_EVERY = 1.0  # seconds between `stations` events (only those that changed)
+SAVE_EVERY = 5  # … and every this many of them, the recent readings go to the store
 
 
 class Live:
@@ -26,6 +27,8 @@ class Live:
         self.service = service
         self.hub = Hub()
         self.recent = board.Recent()
+        if service.store is not None:
+            self.recent.load(service.store)
         self.dirty: set[str] = set()
         service.alert_listeners.append(self._alert)
         service.reading_listeners.append(self._readings)
@@ -50,8 +53,14 @@ class Live:
         self.dirty.add(event.station)
 
     async def publish_stations(self) -> None:
+        """Every second: the stations that changed, to the stream; every few
+        seconds the recent readings to the store."""
+        ticks = 0
         while True:
             await asyncio.sleep(STATIONS_EVERY)
+            ticks += 1
+            if ticks % SAVE_EVERY == 0 and self.service.store is not None:
+                self.recent.flush(self.service.store)
             if not self.dirty or not self.hub.clients or self.service.store is None:
                 continue
             changed, self.dirty = self.dirty, set()

@@ -322,3 +322,16 @@ def test_a_client_too_slow_for_the_stream_is_ended_so_it_reconnects(
 
     assert asyncio.run(slow_client()) == ["hello"]  # ended: it reconnects and catches up
     assert live.hub.clients == set()
+
+
+def test_the_charts_survive_a_restart(
+    setup: tuple[Service, Live, TestClient], tmp_path: Path
+) -> None:
+    service, live, _ = setup
+    feed(service, STORM[:300])
+    assert service.store is not None
+    live.recent.flush(service.store)
+    before = live.recent.since("maokeng-pond", "level", 0)
+    again = Live(service)  # what a restarted service builds on the same store
+    assert again.recent.since("maokeng-pond", "level", 0) == before
+    assert len(before) == sum(r.station == "maokeng-pond" for r in STORM[:300])
