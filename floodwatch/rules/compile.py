@@ -168,6 +168,8 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
 
     for loc, message in check_rosters(config):
         issues.add(loc, message)
+    for loc, message in _check_templates(loaded):
+        issues.add(loc, message)
     bindings: list[Binding] = []
     seen_rules: set[str] = set()
     for index, rule in enumerate(config.rules):
@@ -192,6 +194,21 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
         max_future_ms=ms(config.engine.max_future),
         exercise=config.engine.exercise,
     )
+
+
+def _check_templates(loaded: LoadedConfig) -> Iterator[tuple[Loc, str]]:
+    """SMS templates parse (relative paths: next to the file with `service:`)."""
+    notify = loaded.config.service.notify
+    if notify is None or loaded.service_origin is None:
+        return
+    from floodwatch.notify.sms import template_problem
+
+    base = loaded.service_origin.file.parent
+    for name, dest in notify.destinations.items():
+        if dest.type == "sms" and dest.template is not None:
+            problem = template_problem(dest.template, base)
+            if problem is not None:
+                yield ("service", "notify", "destinations", name, "template"), problem
 
 
 def _suggest(name: str, known: dict[str, StationInfo]) -> str:

@@ -90,3 +90,25 @@ def test_schema_is_valid_json_schema() -> None:
     result = CliRunner().invoke(main, ["schema"])
     assert result.exit_code == 0
     assert '"stations"' in result.output and '"for"' in result.output
+
+
+def test_an_sms_template_that_does_not_parse_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "sms.j2").write_text(
+        "{{ message }}\n{% if reply_code %}回复", "utf-8"
+    )
+    (tmp_path / "service.yaml").write_text(
+        "service:\n"
+        "  notify:\n"
+        "    destinations:\n"
+        "      sms: {type: sms, provider: {url: 'http://127.0.0.1:9/'},\n"
+        "            template: templates/sms.j2}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_config(load_config_dir(tmp_path))
+    [issue] = [str(i).replace(f"{tmp_path}/", "") for i in caught.value.issues]
+    assert issue.startswith(
+        "service.yaml:5:13: service.notify.destinations.sms.template: template "
+        "templates/sms.j2:2: Unexpected end of template."
+    )
