@@ -262,6 +262,10 @@ class NotifySettings(Model):
     destinations: dict[Identifier, Destination] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")
+    keep: Duration = Field(
+        timedelta(days=400),
+        description="finished deliveries (and their attempts) older than this are pruned",
+    )
     answer: AnswerPolicy | None = Field(None, description="call-and-answer (叫应)")
 
     def problems(self) -> Problems:

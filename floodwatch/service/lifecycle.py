@@ -150,12 +150,22 @@ async def _serve_http(service: Service) -> None:
 
 
 async def _follow_up(service: Service) -> None:
-    """Every second: call-and-answer resends and escalations, reminders."""
+    """Every second: call-and-answer resends and escalations, reminders; every
+    hour: finished deliveries older than `notify.keep` pruned."""
     assert service.dispatcher is not None and service.deliverer is not None
+    assert service.store is not None and service.settings.notify is not None
+    keep = service.settings.notify.keep.total_seconds()
+    pruned_at = 0.0
     while True:
         await asyncio.sleep(1.0)
-        if service.dispatcher.follow_up(time.time()):
+        now = time.time()
+        if service.dispatcher.follow_up(now):
             service.deliverer.wake()
+        if now - pruned_at >= 3600:
+            pruned_at = now
+            gone = service.store.prune_deliveries(now - keep)
+            if gone:
+                log.info("pruned %d deliveries finished over %.0f days ago", gone, keep / 86400)
 
 
 async def _watch_config(service: Service) -> None:

@@ -386,6 +386,18 @@ class Store:
                 [(when, error, key) for key in keys],
             )
 
+    def prune_deliveries(self, before: float) -> int:
+        """Forget finished deliveries (done, dead, silenced) finished or made
+        before `before`, with their attempts; pending ones are kept whatever
+        their age. Returns how many."""
+        with self.transaction() as db:
+            old = "state != 'pending' AND coalesce(done_at, created) < ?"
+            db.execute(
+                f"DELETE FROM attempts WHERE key IN (SELECT key FROM outbox WHERE {old})",
+                (before,),
+            )
+            return db.execute(f"DELETE FROM outbox WHERE {old}", (before,)).rowcount
+
     def retry_now(self, destination: str, now: float) -> None:
         """Rows waiting for a retry (not those held for grouping or a rate
         limit) become due now."""

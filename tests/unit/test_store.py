@@ -29,3 +29,28 @@ def test_an_older_outbox_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path)
     assert [d.key for d in store.due("duty", 1.0)] == ["k1"]  # still to be delivered
     assert store.moved_aside is None
     store.close()
+
+
+def test_finished_deliveries_are_pruned_but_pending_ones_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "fw.db")
+    rows = [  # key, state, created, done_at
+        ("old-done", "done", 100, 110),
+        ("old-dead", "dead", 100, 120),
+        ("old-silenced", "silenced", 100, None),
+        ("old-pending", "pending", 100, None),
+        ("new-done", "done", 900, 910),
+    ]
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO outbox (key, destination, event, state, attempts, next_at, created, "
+            "done_at) VALUES (?, 'sms', '{}', ?, 1, 0, ?, ?)",
+            rows,
+        )
+        db.executemany(
+            "INSERT INTO attempts VALUES (?, ?, 'done', NULL)",
+            [("old-done", 110), ("new-done", 910)],
+        )
+    assert store.prune_deliveries(before=500) == 3
+    assert [r["key"] for r in store.outbox()] == ["old-pending", "new-done"]
+    assert store.db.execute("SELECT key FROM attempts").fetchall() == [("new-done",)]
+    store.close()
