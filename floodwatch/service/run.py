@@ -50,8 +50,8 @@ from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
+from floodwatch.service import operations
 from floodwatch.service.deadletter import DeadLetter, Publisher
-from floodwatch.service.operations import CONFIG_RULE
 from floodwatch.service.store import Store
 
 if TYPE_CHECKING:
@@ -422,14 +422,11 @@ class Service:
 
     def clock_ms(self) -> int | None:
         """The event clock (the latest of the shards'), epoch ms."""
-        return self._clock_ms()
-
-    def _clock_ms(self) -> int | None:
         clocks = [s.engine._clock for s in self.shards.values() if s.engine._clock is not None]
         return max(clocks, default=None)
 
     def _clock_text(self) -> str:
-        clock = self._clock_ms()
+        clock = self.clock_ms()
         return "not started" if clock is None else format_ts(clock)
 
     def active_alerts(self) -> int:
@@ -487,7 +484,7 @@ class Service:
             log.error(
                 "config reload failed; still running on the previous config:\n%s", exc.report()
             )
-            self._config_alert(exc.issues)
+            operations.config_alert(self, exc.issues)
             return False
         active = [a for shard in self.shards.values() for a in shard.engine.active_alerts()]
         report = changes(self.compiled, compiled, active)
@@ -514,14 +511,9 @@ class Service:
             self.config_dir,
             "; ".join(report) if report else "no change to rules, stations or thresholds",
         )
-        self._config_alert([])
+        operations.config_alert(self, [])
         self.write_snapshot()
         return True
-
-    def _config_alert(self, issues: list[ConfigIssue]) -> None:
-        from floodwatch.service import operations
-
-        operations.config_alert(self, issues)
 
     def record_and_announce(self, event: AlertEvent | None) -> None:
         """Store an alert made outside the engine (operations, drills) with its
@@ -552,7 +544,7 @@ class Service:
     @property
     def reload_problem(self) -> AlertEvent | None:
         """The open config operations alert."""
-        return self.operations.open.get((CONFIG_RULE, "config"))
+        return self.operations.open.get((operations.CONFIG_RULE, "config"))
 
     # -- snapshots ---------------------------------------------------------------
 

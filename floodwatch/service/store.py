@@ -296,7 +296,7 @@ class Store:
         ).fetchall()
         return [Delivery(*row) for row in rows]
 
-    def due_any(self) -> list[Delivery]:
+    def deliveries(self) -> list[Delivery]:
         """Every row, whatever its state or destination (tests, inspection)."""
         rows = self.db.execute(f"SELECT {self._DELIVERY} FROM outbox ORDER BY created, key")
         return [Delivery(*row) for row in rows.fetchall()]

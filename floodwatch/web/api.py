@@ -11,6 +11,7 @@ limited in size and validated by pydantic models. OpenAPI is published at
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime
@@ -29,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.ledger import Ledger
-from floodwatch.readings import format_ts, ms_to_dt
+from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
 from floodwatch.web import board
 from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_password
@@ -153,7 +154,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     async def limit_body(request: Request, call_next: Any) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return _error(413, f"body larger than {MAX_BODY} bytes")
+            return error_response(413, f"body larger than {MAX_BODY} bytes")
         response: Response = await call_next(request)
         return response
 
@@ -197,10 +198,9 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     @app.get("/api/status")
     def status() -> dict[str, Any]:
         clock = service.clock_ms()
-        drills = store.db.execute("SELECT count(*) FROM active WHERE event LIKE ?", (
-            '%"status":"exercise"%',)).fetchone()[0]  # fmt: skip
+        drilling = any(e["status"] == "exercise" for e in store.active())
         return {
-            "exercise": service.compiled.exercise or drills > 0,
+            "exercise": service.compiled.exercise or drilling,
             "event_clock": format_ts(ms_to_dt(clock)) if clock is not None else None,
             "timezone": service.compiled.zone.key,
             "ready": not service.not_ready(),
@@ -272,7 +272,12 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         with store.transaction():
             ledger.acknowledge(alert_id, who.name, "web", body.comment, now)
         log.info("alert %s acknowledged by %s: %s", alert_id, who.name, body.comment)
-        hub.publish({"event": "ack", "data": _json({"id": alert_id, "by": who.name})})
+        hub.publish(
+            {
+                "event": "ack",
+                "data": json.dumps({"id": alert_id, "by": who.name}, ensure_ascii=False),
+            }
+        )
         return {"acknowledged": alert_id, "by": who.name, "at": now}
 
     @app.get("/api/silences")
@@ -332,12 +337,8 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         info = service.compiled.stations.get(station_id)
         if info is None:
             raise HTTPException(404, f"no station {station_id!r}")
-        row = next(
-            r
-            for r in board.station_rows(
-                service.compiled, recent, store.active(), service.clock_ms()
-            )
-            if r["id"] == station_id
+        [row] = board.station_rows(
+            service.compiled, recent, store.active(), service.clock_ms(), only={station_id}
         )
         clock = service.clock_ms() or int(time.time() * 1000)
         start = clock - board.DAY_MS
@@ -392,29 +393,24 @@ def _secret(service: Service) -> bytes:
 
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+    async def httperror_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10]]
-        return _error(422, "; ".join(problems))
+        return error_response(422, "; ".join(problems))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
-        return _error(500, "internal error (logged)")
+        return error_response(500, "internal error (logged)")
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def error_response(status: int, message: str) -> JSONResponse:
+    """Every error of the app: JSON `{"error": message}`, never a traceback."""
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _json(data: object) -> str:
-    import json
-
-    return json.dumps(data, ensure_ascii=False)
-
-
 def _ms(ts: object) -> int:
-    return int(datetime.fromisoformat(str(ts).replace("Z", "+00:00")).timestamp() * 1000)
+    return ts_to_ms(parse_ts(str(ts)))

@@ -145,15 +145,21 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
 
 
 def station_rows(
-    compiled: CompiledConfig, recent: Recent, active: list[dict[str, Any]], clock_ms: int | None
+    compiled: CompiledConfig,
+    recent: Recent,
+    active: list[dict[str, Any]],
+    clock_ms: int | None,
+    only: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every station: type, place, latest readings and their age (by the event
-    clock), current alert level, sensor health."""
+    """Every station (or those in `only`): type, place, latest readings and
+    their age (by the event clock), current alert level, sensor health."""
     by_station: dict[str, list[dict[str, Any]]] = {}
     for event in active:
         by_station.setdefault(str(event["station"]), []).append(event)
     out = []
     for sid, info in compiled.stations.items():
+        if only is not None and sid not in only:
+            continue
         model = info.model
         alerts = by_station.get(sid, [])
         warnings = [Severity(a["severity"]) for a in alerts if a["severity"] != "info"]

@@ -69,5 +69,6 @@ class Live:
                 self.recent,
                 self.service.store.active(),
                 self.service.clock_ms(),
+                only=changed,
             )
-            self.hub.stations([r for r in rows if r["id"] in changed])
+            self.hub.stations(rows)

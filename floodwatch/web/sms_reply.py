@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.web.api import error_response
 
 MAX_BODY = 16_384
 
@@ -35,21 +36,21 @@ def sms_reply_route(app: FastAPI, settings: HttpSettings, dispatcher: Dispatcher
     async def sms_reply(request: Request) -> JSONResponse:
         """An SMS reply from a called person (token of the SMS gateway required)."""
         if dispatcher is None or token is None:
-            return _error(404, "the SMS reply webhook is not configured")
+            return error_response(404, "the SMS reply webhook is not configured")
         given = request.query_params.get("token") or request.headers.get("x-token") or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
-            return _error(401, "wrong or missing token")
+            return error_response(401, "wrong or missing token")
         body = await request.body()
         if len(body) > MAX_BODY:
-            return _error(413, f"body larger than {MAX_BODY} bytes")
+            return error_response(413, f"body larger than {MAX_BODY} bytes")
         try:
             fields = await _fields(request, body)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
         phone = fields.get("mobile") or fields.get("phone") or fields.get("from")
         text = fields.get("text")
         if not isinstance(phone, str) or not isinstance(text, str):
-            return _error(400, "need the sender's number (mobile, phone or from) and text")
+            return error_response(400, "need the sender's number (mobile, phone or from) and text")
         alerts = dispatcher.reply(phone, text, time.time())
         return JSONResponse({"acknowledged": alerts})
 
@@ -74,7 +75,3 @@ async def _fields(request: Request, body: bytes) -> dict[str, Any]:
         if isinstance(data, dict):
             return data
     return fields
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)

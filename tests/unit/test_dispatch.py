@@ -247,7 +247,7 @@ def test_no_path_sends_a_drill_to_an_actual_destination_or_back(
     for k in range(1, 8):
         d.follow_up(T + 60 * k)
     texts = Texts(None, None)
-    for row in store.due_any():
+    for row in store.deliveries():
         body = json.loads(row.event)
         assert DRILL_DESTINATIONS[row.destination]["status"] == body["status"] == status.value
         if row.destination.endswith("sms"):
