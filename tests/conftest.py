@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
 import pytest
 
 from floodwatch.testing import compile_yaml
+from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics
 
 POND = """
 stations:
@@ -32,3 +37,28 @@ def pond_yaml() -> str:
 
 def build(rules: str) -> object:
     return compile_yaml(stations=POND, rules=rules)
+
+
+# -- real services on free loopback ports (tests/integration/services.py) -------------
+# One factory: a fixture that starts the server in the test's directory and
+# stops it afterwards. Used by tests/integration and tests/faults.
+
+S = TypeVar("S", Mosquitto, Tansu, Gateway, VictoriaMetrics)
+
+
+def _service(make: Callable[[Path], S]) -> Callable[[Path], Iterator[S]]:
+    def fixture(tmp_path: Path) -> Iterator[S]:
+        server = make(tmp_path)
+        server.start()
+        yield server
+        server.stop()
+
+    return fixture
+
+
+mosquitto = pytest.fixture(_service(lambda d: Mosquitto(d / "mosquitto")), name="mosquitto")
+kafka = pytest.fixture(_service(lambda d: Tansu(d / "tansu")), name="kafka")
+gateway = pytest.fixture(_service(lambda d: Gateway()), name="gateway")
+victoria = pytest.fixture(
+    _service(lambda d: VictoriaMetrics(d / "victoria-metrics")), name="victoria"
+)
