@@ -14,6 +14,8 @@ from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import Measure, Place, render
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, transition
 from floodwatch.readings import ms_to_dt
+from floodwatch.rules.bound import FastBound
+from floodwatch.rules.latch import Latch
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,20 @@ class AlertTracker:
 
 
 class RuleInstance(Protocol):
-    """One rule bound to one station."""
+    """One rule bound to one station.
+
+    `latch` and `tracker` are its whole changing state (snapshots and hot
+    reload carry them over); everything else is fixed at build time or lives
+    in the store."""
 
     ctx: RuleContext
+    latch: Latch
+    tracker: AlertTracker
+
+    def fast_bound(self) -> FastBound | None:
+        """The region of input in which this rule cannot act (see `rules.bound`);
+        None: no bound, so its series always takes the exact path. Called once,
+        when the engine is built."""
 
     def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
         """Called with every good reading of the series it watches, in event-time order."""

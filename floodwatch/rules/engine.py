@@ -182,7 +182,7 @@ class Engine:
         """Every alert that is currently firing, most severe first."""
         found: dict[str, ActiveAlert] = {}
         for s in self._rows:
-            trackers = [r.tracker for r in (*s.rules, *s.dependents)]  # type: ignore[attr-defined]
+            trackers = [r.tracker for r in (*s.rules, *s.dependents)]
             if s.health is not None:
                 trackers.extend(s.health.trackers.values())
             for t in trackers:
@@ -464,8 +464,8 @@ class Engine:
             health = s.health
             busy[row] = (
                 s.stale
-                or any(r.latch.busy for r in s.rules)  # type: ignore[attr-defined]
-                or any(r.latch.busy for r in s.dependents)  # type: ignore[attr-defined]
+                or any(r.latch.busy for r in s.rules)
+                or any(r.latch.busy for r in s.dependents)
                 or (health is not None and any(t.severity for t in health.trackers.values()))
             )
 

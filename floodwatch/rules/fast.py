@@ -18,22 +18,17 @@ property test holds the two paths to that.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from floodwatch.rules.bound import FastBound, Watch, anything
 from floodwatch.rules.build import Series
-from floodwatch.rules.kinds.compound import CompoundInstance, LastValue
+from floodwatch.rules.kinds.compound import LastValue
 from floodwatch.rules.kinds.health import Limits
-from floodwatch.rules.kinds.rainfall import RainfallInstance
-from floodwatch.rules.kinds.threshold import (
-    CrestInstance,
-    FreeboardInstance,
-    LevelInstance,
-    RateInstance,
-)
 from floodwatch.rules.store import UNITS_PER, Store
-from floodwatch.rules.windows import RateProbe
+from floodwatch.rules.windows import AccumProbe, RateProbe
 
 MARGIN = 1e-9  # comparisons leave this much room: float rounding never makes a series fast
 _SHIFT = 42  # (row << 42) + ts ms keeps rows apart in one sorted key (ts < 2**42 ≈ year 2109)
@@ -64,12 +59,45 @@ class Batch:
 
 
 class FastPath:
+    """Built once per engine from the rules' `fast_bound()`s (see `rules.bound`).
+
+    Fail closed: a rule or dependent without a bound puts its series on the
+    exact path for good; a bound the tables below cannot express is an error
+    at build time, never a silently quiet series."""
+
     def __init__(self, series: list[Series], store: Store) -> None:
         self.store = store
         self.series = series
-        n = len(series)
-        cols = store.series
-        self.n = n
+        self.n = len(series)
+        self._cols = store.series
+        self._health(series)
+        owner_of_ring = {id(s.ring): s.order for s in series if s.ring is not None}
+        rp, ap = store.rate_probes, store.accum_probes
+        self.rp_series = np.array([owner_of_ring[id(p.ring)] for p in rp], dtype=np.int64)
+        self.rp_window = np.array([p.window for p in rp], dtype=np.int64)
+        self.rp_min_span = np.array([p.min_span for p in rp], dtype=np.int64)
+        self.rp_enter = np.full(len(rp), math.inf)  # lowest enter of the rate rules reading it
+        self.ap_series = np.array([owner_of_ring[id(p.ring)] for p in ap], dtype=np.int64)
+        self.ap_window = np.array([p.window for p in ap], dtype=np.int64)
+        self.ap_expected = np.array([p.expected for p in ap], dtype=np.int64)
+        self.ap_enter = np.full(len(ap), math.inf)  # lowest rainfall threshold reading it
+        self._rp_index = {id(p): i for i, p in enumerate(rp)}
+        self._ap_index = {id(p): i for i, p in enumerate(ap)}
+        self._owner = {id(s.last): s.order for s in series}
+        # Level-like bounds: a reading below the series' ceiling cannot start anything.
+        self.below: list[list[Callable[[int], float]]] = [[] for _ in series]
+        self.seasonal: list[int] = []
+        watchers: dict[int, tuple[FastBound, list[int]]] = {}
+        for s in series:
+            for rule in s.rules:
+                self._add(s.order, rule.fast_bound(), id(rule), watchers)
+            for dep in s.dependents:
+                self._add(s.order, dep.fast_bound(), id(dep), watchers)
+        self.ceiling = np.array([self._ceiling(s.order, 0) for s in series], dtype=np.float64)
+        self._watch_table(list(watchers.values()))
+
+    def _health(self, series: list[Series]) -> None:
+        """The quality gate's limits as columns (range, step, stuck time)."""
         self.stale_ms = np.array([s.stale_ms for s in series], dtype=np.int64)
         self.interval = np.array([s.station.interval_ms for s in series], dtype=np.int64)
         self.has_health = np.array([s.health is not None for s in series], dtype=bool)
@@ -86,86 +114,80 @@ class FastPath:
             ],
             dtype=np.int64,
         )
-        self._cols = cols
-        # Level-like rules: a reading below the series' ceiling cannot start anything.
-        self.seasonal = [s.order for s in series if _seasonal(s)]
-        self.ceiling = np.array([_ceiling(s, 0) for s in series], dtype=np.float64)
-        # Rate probes and the rate rules that read them.
-        owner_of_ring = {id(s.ring): s.order for s in series if s.ring is not None}
-        rp = store.rate_probes
-        self.rp_series = np.array([owner_of_ring[id(p.ring)] for p in rp], dtype=np.int64)
-        self.rp_window = np.array([p.window for p in rp], dtype=np.int64)
-        self.rp_min_span = np.array([p.min_span for p in rp], dtype=np.int64)
-        self.rp_enter = np.full(len(rp), math.inf)  # lowest enter of the rate rules reading it
-        # Accumulation probes and the lowest rainfall threshold reading each.
-        ap = store.accum_probes
-        self.ap_series = np.array([owner_of_ring[id(p.ring)] for p in ap], dtype=np.int64)
-        self.ap_window = np.array([p.window for p in ap], dtype=np.int64)
-        self.ap_expected = np.array([p.expected for p in ap], dtype=np.int64)
-        self.ap_enter = np.full(len(ap), math.inf)
-        rp_index = {id(p): i for i, p in enumerate(rp)}
-        ap_index = {id(p): i for i, p in enumerate(ap)}
-        compounds: list[CompoundInstance] = []
-        for s in series:
-            for rule in s.rules:
-                if isinstance(rule, RateInstance):
-                    i = rp_index[id(rule.probe)]
-                    self.rp_enter[i] = min(self.rp_enter[i], rule.enters[0])
-                elif isinstance(rule, RainfallInstance):
-                    for level in rule.levels:
-                        for k, thr in level:
-                            i = ap_index[id(rule.probes[k])]
-                            self.ap_enter[i] = min(self.ap_enter[i], thr)
-            for dep in s.dependents:
-                if isinstance(dep, CompoundInstance) and dep not in compounds:
-                    compounds.append(dep)
-        # Compound conditions as a table: (compound, metric, target row, above?, bound).
+
+    def _add(
+        self,
+        row: int,
+        bound: FastBound | None,
+        key: int,
+        watchers: dict[int, tuple[FastBound, list[int]]],
+    ) -> None:
+        """Record one rule's bound on series `row` (None: the series is always exact)."""
+        if bound is None:
+            self.below[row].append(_never)
+            return
+        if bound.below is not anything:
+            self.below[row].append(bound.below)
+            if bound.seasonal and row not in self.seasonal:
+                self.seasonal.append(row)
+        for probe, enter in bound.rates:
+            i = self._rp_index[id(probe)]
+            self.rp_enter[i] = min(self.rp_enter[i], enter)
+        for accum, threshold in bound.totals:
+            i = self._ap_index[id(accum)]
+            self.ap_enter[i] = min(self.ap_enter[i], threshold)
+        if bound.watches:
+            rows = watchers.setdefault(key, (bound, []))[1]
+            if row not in rows:
+                rows.append(row)
+
+    def _watch_table(self, watchers: list[tuple[FastBound, list[int]]]) -> None:
+        """Compound conditions as a table: (watcher, metric, target row, above?, bound),
+        and the (watcher, series) pairs each is evaluated on."""
         c_comp, c_metric, c_target, c_above, c_bound = [], [], [], [], []
-        owner = {id(s.last): s.order for s in series}
-        for k, comp in enumerate(compounds):
-            for cond in comp.conditions:
-                src = cond.source
+        for k, (bound, _) in enumerate(watchers):
+            for watch in bound.watches:
+                metric, target = self._metric(watch)
                 c_comp.append(k)
-                c_above.append(cond.above is not None)
-                c_bound.append(cond.above if cond.above is not None else cond.below)
-                if isinstance(src, LastValue):
-                    c_metric.append(_METRIC_VALUE)
-                    c_target.append(owner[id(src)])
-                elif isinstance(src, RateProbe):
-                    c_metric.append(_METRIC_RATE)
-                    c_target.append(rp_index[id(src)])
-                else:
-                    c_metric.append(_METRIC_ACCUM)
-                    c_target.append(ap_index[id(src)])
-        self.compounds = compounds
+                c_metric.append(metric)
+                c_target.append(target)
+                c_above.append(watch.side == "above")
+                c_bound.append(watch.bound)
+        self.compounds = [bound for bound, _ in watchers]
         self.c_comp = np.array(c_comp, dtype=np.int64)
         self.c_metric = np.array(c_metric, dtype=np.int64)
         self.c_target = np.array(c_target, dtype=np.int64)
         self.c_above = np.array(c_above, dtype=bool)
         self.c_bound = np.array(c_bound, dtype=np.float64)
-        self.comp_all = np.array([c.mode_all for c in compounds], dtype=bool)
-        self.comp_nconds = np.bincount(self.c_comp, minlength=len(compounds))
-        # (compound, series) pairs: every series a compound is evaluated on, by compound.
-        number = {id(comp): k for k, comp in enumerate(compounds)}
-        pairs = sorted(
-            (number[id(dep)], s.order)
-            for s in series
-            for dep in s.dependents
-            if isinstance(dep, CompoundInstance)
-        )
-        inv_comp = [k for k, _ in pairs]
-        inv_series = [row for _, row in pairs]
+        self.comp_all = np.array([bound.all_of for bound, _ in watchers], dtype=bool)
+        self.comp_nconds = np.bincount(self.c_comp, minlength=len(watchers))
+        pairs = sorted((k, row) for k, (_, rows) in enumerate(watchers) for row in rows)
+        self.inv_comp = np.array([k for k, _ in pairs], dtype=np.int64)
+        self.inv_series = np.array([row for _, row in pairs], dtype=np.int64)
         # The rate levels anything watches on each rate probe (rules and compounds).
         self.rp_watch_hi = self.rp_enter.copy()
-        self.rp_watch_lo = np.full(len(rp), -math.inf)
-        for metric, target, above, bound in zip(c_metric, c_target, c_above, c_bound, strict=True):
+        self.rp_watch_lo = np.full(len(self.rp_enter), -math.inf)
+        for metric, target, above, value in zip(c_metric, c_target, c_above, c_bound, strict=True):
             if metric == _METRIC_RATE:
                 if above:
-                    self.rp_watch_hi[target] = min(self.rp_watch_hi[target], bound)
+                    self.rp_watch_hi[target] = min(self.rp_watch_hi[target], value)
                 else:
-                    self.rp_watch_lo[target] = max(self.rp_watch_lo[target], bound)
-        self.inv_comp = np.array(inv_comp, dtype=np.int64)
-        self.inv_series = np.array(inv_series, dtype=np.int64)
+                    self.rp_watch_lo[target] = max(self.rp_watch_lo[target], value)
+
+    def _metric(self, watch: Watch) -> tuple[int, int]:
+        src = watch.source
+        if isinstance(src, LastValue):
+            return _METRIC_VALUE, self._owner[id(src)]
+        if isinstance(src, RateProbe):
+            return _METRIC_RATE, self._rp_index[id(src)]
+        if isinstance(src, AccumProbe):
+            return _METRIC_ACCUM, self._ap_index[id(src)]
+        raise TypeError(f"the fast path cannot bound a condition on {src!r}")
+
+    def _ceiling(self, row: int, ts: int) -> float:
+        """The lowest value at which a rule on series `row` could start doing anything."""
+        ceiling = min((below(ts) for below in self.below[row]), default=math.inf)
+        return ceiling - MARGIN * max(1.0, abs(ceiling)) if math.isfinite(ceiling) else ceiling
 
     # -- which series are quiet ----------------------------------------------------
 
@@ -212,8 +234,7 @@ class FastPath:
             for row in self.seasonal:
                 at = np.flatnonzero(us == row)
                 if len(at):
-                    series = self.series[row]
-                    ceiling[at] = min(_ceiling(series, lo), _ceiling(series, hi))
+                    ceiling[at] = min(self._ceiling(row, lo), self._ceiling(row, hi))
         seg_slow |= vmax >= ceiling - MARGIN
         slow = cols["busy"].copy()
         slow[us[seg_slow]] = True
@@ -516,26 +537,6 @@ def _lower(x: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(x), x - MARGIN * np.maximum(1.0, np.abs(x)), x)
 
 
-def _seasonal(s: Series) -> bool:
-    for rule in s.rules:
-        if isinstance(rule, LevelInstance | FreeboardInstance | CrestInstance) and rule.seasonal:
-            return True
-        if isinstance(rule, FreeboardInstance) and not rule.crest.is_constant:
-            return True
-        if isinstance(rule, CrestInstance) and rule.gate is not None:
-            if not rule.gate.is_constant:
-                return True
-    return False
-
-
-def _ceiling(s: Series, ts: int) -> float:
-    """The lowest value at which a level-like rule on `s` could start doing anything."""
-    ceiling = math.inf
-    for rule in s.rules:
-        if isinstance(rule, LevelInstance):
-            ceiling = min(ceiling, rule.enter_t[0].at(ts))
-        elif isinstance(rule, FreeboardInstance):
-            ceiling = min(ceiling, rule.crest.at(ts) - rule.enter_t[0].at(ts))
-        elif isinstance(rule, CrestInstance):
-            ceiling = min(ceiling, -math.inf if rule.gate is None else rule.gate.at(ts))
-    return ceiling - MARGIN * max(1.0, abs(ceiling)) if math.isfinite(ceiling) else ceiling
+def _never(_ts: int) -> float:
+    """The ceiling of a rule without a bound: every value may act."""
+    return -math.inf

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.bound import FastBound, Watch
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.store import Column
 from floodwatch.rules.windows import AccumProbe, RateProbe
@@ -123,6 +124,16 @@ class CompoundInstance:
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+    def fast_bound(self) -> FastBound:
+        """Quiet while its conditions cannot all (any) become true."""
+        watches: list[Watch] = []
+        for c in self.conditions:
+            if c.above is not None:
+                watches.append(Watch(c.source, "above", c.above))
+            elif c.below is not None:
+                watches.append(Watch(c.source, "below", c.below))
+        return FastBound(watches=tuple(watches), all_of=self.mode_all)
 
 
 def _fmt(value: float | None) -> str:

@@ -14,6 +14,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import EvacuationStage, Severity
 from floodwatch.config.values import format_duration
 from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.bound import FastBound
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.windows import AccumProbe
 
@@ -77,6 +78,11 @@ class RainfallInstance:
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+    def fast_bound(self) -> FastBound:
+        return FastBound(
+            totals=tuple((self.probes[k], thr) for level in self.levels for k, thr in level)
+        )
 
 
 def format_duration_ms(ms: int) -> str:

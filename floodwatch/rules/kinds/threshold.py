@@ -15,6 +15,7 @@ import numpy as np
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.bound import FastBound, anything
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import RateProbe, Ring
@@ -102,6 +103,10 @@ class ThresholdCore:
     def active(self) -> Severity | None:
         return self.tracker.severity
 
+    def fast_bound(self) -> FastBound | None:
+        """None here: a measure the fast path knows nothing about (subclasses say)."""
+        return None
+
 
 class LevelInstance(ThresholdCore):
     """Level thresholds: raise when the level is at or above `enter`."""
@@ -114,6 +119,9 @@ class LevelInstance(ThresholdCore):
         if not self.latch.busy and value < self.e0:
             return
         self.evaluate(ts, value, out)
+
+    def fast_bound(self) -> FastBound:
+        return FastBound(below=self.enter_t[0].at, seasonal=self.seasonal)
 
 
 class FreeboardInstance(ThresholdCore):
@@ -133,6 +141,13 @@ class FreeboardInstance(ThresholdCore):
             return
         self.evaluate(ts, freeboard, out, details={"level": value})
 
+    def fast_bound(self) -> FastBound:
+        crest, enter = self.crest, self.enter_t[0]
+        return FastBound(
+            below=lambda ts: crest.at(ts) - enter.at(ts),
+            seasonal=self.seasonal or not crest.is_constant,
+        )
+
 
 class RateInstance(ThresholdCore):
     """Rate of rise over a window (m/h): raise when at or above `enter`."""
@@ -148,6 +163,9 @@ class RateInstance(ThresholdCore):
         if not self.latch.busy and (rate is None or rate < self.e0):
             return
         self.evaluate(ts, rate, out, details={"level": value})
+
+    def fast_bound(self) -> FastBound:
+        return FastBound(below=anything, rates=((self.probe, self.enters[0]),))
 
 
 def robust_trend(t: np.ndarray, y: np.ndarray, now: int) -> tuple[float, float]:
@@ -185,6 +203,13 @@ class CrestInstance(ThresholdCore):
         self.min_points = min_points
         self.target = target
         self.gate = gate
+
+    def fast_bound(self) -> FastBound | None:
+        """Below its gate the rule does not look at the level; without a gate it
+        projects on every reading, so there is no bound."""
+        if self.gate is None:
+            return None
+        return FastBound(below=self.gate.at, seasonal=not self.gate.is_constant)
 
     def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
         if not self.latch.busy and self.gate is not None and value < self.gate.at(ts):

@@ -12,16 +12,25 @@ import random
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.state import Severity
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading
+from floodwatch.rules import engine as engine_module
 from floodwatch.rules import snapshot
-from floodwatch.rules.compile import compile_config
+from floodwatch.rules.base import RuleContext
+from floodwatch.rules.build import Series, build_series
+from floodwatch.rules.compile import MEASURES, CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
+from floodwatch.rules.kinds.threshold import ThresholdCore
+from floodwatch.rules.thresholds import Threshold
 from floodwatch.sim import simulate
-from floodwatch.testing import T0
+from floodwatch.testing import T0, compile_yaml, series
+from tests.conftest import POND
 
 CONFIG = compile_config(load_config_dir("config"))
 STORMS = {
@@ -129,3 +138,62 @@ def test_snapshot_and_restore_continue_exactly(seed: int, cut: float) -> None:
     out.extend(resumed.flush())
     assert [e.to_json() for e in out.alerts] == [e.to_json() for e in expected.alerts]
     assert_same_state(straight, resumed)
+
+
+# -- fail closed: a rule without a fast-path bound is always evaluated exactly --------
+
+
+class _Unbounded(ThresholdCore):
+    """A rule kind the fast path was never told about: it fires at 300 m (far below
+    every other line) and declares no quiet region (`fast_bound` → None)."""
+
+    __slots__ = ()
+
+    def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
+        self.evaluate(ts, value, out)
+
+
+def _with_unbounded(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
+    series = build_series(compiled)
+    target = series[("maokeng-pond", "level")]
+    ctx = RuleContext(
+        rule="unbounded",
+        kind="unbounded",
+        station="maokeng-pond",
+        place=target.station.place,
+        measure=MEASURES["level"],
+        unit="m",
+        levels=(Severity.BLUE,),
+    )
+    target.rules.append(_Unbounded(ctx, [Threshold(300.0)], [Threshold(299.0)], [0], [0], True))
+    return series
+
+
+def test_a_rule_without_a_bound_is_always_evaluated_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "build_series", _with_unbounded)
+    readings = STORMS["quiet"]
+    engine, out = run_both(readings, [5_000])
+    assert [(e.rule, e.transition.value) for e in out.alerts] == [("unbounded", "firing")]
+    pond = sum(r.station == "maokeng-pond" for r in readings)
+    assert engine.readings_fast <= engine.readings_evaluated - pond  # no pond reading went fast
+
+
+def test_time_to_crest_without_a_gate_has_no_bound() -> None:
+    rules = """
+rules:
+  - id: ttc
+    kind: time_to_crest
+    stations: [p1]
+    levels: {red: {enter: 30m}}
+"""
+    engine = Engine(compile_yaml(stations=POND, rules=rules))
+    engine.process(series("p1", "level", [300.0] * 50))
+    engine.flush()
+    assert engine.readings_evaluated == 50 and engine.readings_fast == 0
+    gated = rules.replace("    levels:", "    evaluate_above: flood_limit\n    levels:")
+    engine = Engine(compile_yaml(stations=POND, rules=gated))
+    engine.process(series("p1", "level", [300.0] * 50))
+    engine.flush()
+    assert engine.readings_fast == 50
