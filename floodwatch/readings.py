@@ -47,6 +47,7 @@ class RejectReason(enum.StrEnum):
     """Why a reading or a payload did not reach the rules (dead-letter reason codes)."""
 
     DECODE = "decode_error"
+    DUPLICATE_KEY = "duplicate_key"  # a key repeated in one JSON object
     TOO_LARGE = "payload_too_large"
     SCHEMA = "schema_error"
     BAD_TOPIC = "bad_topic"

@@ -9,7 +9,10 @@ Formats:
   time in a configured zone.
 
 Strict: station ids match a safe pattern (no topic wildcards or separators),
-values are finite, payloads are bounded. A payload that does not decode comes
+values are finite, payloads are bounded, and a key may appear only once in an
+object (`{"value": 1, "value": 999}` is refused: msgspec, like most parsers,
+would quietly keep one of them). Every message is its own JSON document, also
+when many are decoded in one call. A payload that does not decode comes
 back as a `Rejected` with a reason code, where it came from and a safe excerpt
 of the raw bytes; the stream goes on. In a batch, each bad element is rejected
 on its own and the good ones are kept.
@@ -17,6 +20,7 @@ on its own and the good ones are kept.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -38,6 +42,14 @@ GOOD_IDS = 1_000_000  # valid station ids remembered (a bound against id floods)
 _STATION = attrgetter("station")
 _VALUE = attrgetter("value")
 _TZINFO = attrgetter("ts.tzinfo")
+_QUALITY = attrgetter("quality")
+# Quote characters a canonical reading needs at least: its keys, and the string
+# values station, kind and ts (value is a number); quality adds 4 when present.
+# A payload with more may hold a duplicate key (or just an escaped quote, or an
+# explicit null): only then is it parsed again to find out (`duplicate_key`).
+# A repeated key always adds its own two quotes, so none slips past the count.
+_QUOTES = 14
+_QUOTES_QUALITY = 4
 
 
 class _Partial(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -55,6 +67,7 @@ _many = msgspec.json.Decoder(list[Reading])
 _partial = msgspec.json.Decoder(_Partial)
 _batch = msgspec.json.Decoder(list[msgspec.Raw])
 _any = msgspec.json.Decoder()
+_encode = msgspec.json.Encoder()
 
 
 def excerpt(raw: bytes) -> str:
@@ -81,21 +94,23 @@ class Decoders:
         self._good_ids: set[str] = set()  # station ids that matched STATION_RE
 
     def decode_many(self, payloads: list[bytes], fmt: str) -> list[Reading] | None:
-        """The readings of many canonical payloads (one reading each) in one decode
-        call, or None when any of them is not a plain valid reading — then decode
-        them one by one, to reject each bad one with its reason and origin.
+        """The readings of many canonical payloads (one reading each), or None when
+        any of them is not a plain valid reading — then decode them one by one,
+        to reject each bad one with its reason and origin.
 
-        The payloads are joined into one JSON array; that the array has exactly
-        one valid `Reading` per payload proves each payload was one (a payload
-        cannot add or hide an element without breaking the count or the JSON)."""
+        Each payload is decoded as its own JSON document (joining them into one
+        array would let two invalid halves of a reading pass as valid). One
+        count of quote characters over all of them proves none repeats a key."""
         if fmt != "canonical" or not payloads or max(map(len, payloads)) > self.max_payload:
             return None
         try:
-            readings = _many.decode(b"[" + b",".join(payloads) + b"]")
+            readings = list(map(_decoder.decode, payloads))
         except (msgspec.DecodeError, RecursionError):
             return None
-        if len(readings) != len(payloads):
-            return None
+        with_quality = len(readings) - list(map(_QUALITY, readings)).count(None)
+        expected = _QUOTES * len(readings) + _QUOTES_QUALITY * with_quality
+        if b"".join(payloads).count(b'"') != expected:
+            return None  # an escaped quote, an explicit null or a repeated key: one by one
         stations = set(map(_STATION, readings))
         unchecked = stations - self._good_ids
         if unchecked:
@@ -167,6 +182,8 @@ def decode_payload(
             if mapping is None:
                 raise _RefusedError(RejectReason.SCHEMA, f"no format {fmt!r} is configured")
             doc = _any.decode(raw)
+            if b"\\u" in raw or raw.count(b'"') != _encode.encode(doc).count(b'"'):
+                _unique_keys(raw)  # a key may have been dropped: look closer
             items = doc if isinstance(doc, list) else [doc]
             if len(items) > MAX_BATCH:
                 raise _RefusedError(
@@ -207,8 +224,11 @@ def _one(
     try:
         if not fields:
             reading = _decoder.decode(raw)
+            least = _QUOTES + (_QUOTES_QUALITY if reading.quality is not None else 0)
         else:
             part = _partial.decode(raw)
+            given = 3 - (part.station, part.kind, part.quality).count(None)
+            least = 6 + 4 * given  # value and ts, and each string given
             reading = _checked(
                 _merge(part.station, fields.get("station"), "station"),
                 _merge(part.kind, fields.get("kind"), "kind"),
@@ -216,6 +236,8 @@ def _one(
                 part.ts,
                 part.quality,
             )
+        if raw.count(b'"') > least:
+            _unique_keys(raw)
         out.append(_validated(reading))
     except msgspec.ValidationError as exc:
         rejected.append(Rejected(RejectReason.SCHEMA, str(exc), raw=excerpt(raw), source=source))
@@ -223,6 +245,27 @@ def _one(
         rejected.append(Rejected(RejectReason.DECODE, str(exc), raw=excerpt(raw), source=source))
     except _RefusedError as exc:
         rejected.append(exc.rejected(raw, source))
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RefusedError(
+                    RejectReason.DUPLICATE_KEY, f"key {key!r} appears more than once in an object"
+                )
+            seen.add(key)
+    return doc
+
+
+def _unique_keys(raw: bytes) -> None:
+    """Refuse a payload in which an object repeats a key (the slow, exact check)."""
+    try:
+        json.loads(raw, object_pairs_hook=_no_repeats)
+    except ValueError as exc:  # msgspec took it, Python's parser does not: refuse
+        raise _RefusedError(RejectReason.DECODE, f"payload not plain JSON: {exc}") from exc
 
 
 def _merge(from_payload: str | None, from_topic: str | None, name: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import threading
 import time
@@ -11,6 +13,7 @@ import pytest
 
 from floodwatch.sim import simulate
 from tests.integration.services import (
+    KEYS,
     Floodwatch,
     Key,
     Tansu,
@@ -133,3 +136,48 @@ def _share_and_check(
     announced = [line for line in logs.splitlines() if " floodwatch.service: alert " in line]
     assert len(announced) == len(expected), "an alert was announced twice or never"
     assert len(expected) > 50
+
+
+def _produce_raw(kafka: Tansu, topic: str, payloads: list[bytes], key: bytes) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, linger_ms=50)
+        await producer.start()
+        try:
+            sent = [await producer.send(topic, p, key=key) for p in payloads]
+            await asyncio.gather(*sent)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_json_split_across_two_messages_is_two_dead_letters_not_two_readings(
+    tmp_path: Path, kafka: Tansu
+) -> None:
+    """Two halves that a comma would join into two valid readings are two bad
+    messages, each dead-lettered with its own offset; the storm after them is
+    decoded as usual."""
+    kafka.create_topic("readings", 1)
+    first = json.dumps(STORM[0].to_json()).encode()
+    halves = [
+        first + b', {"station": "maokeng-pond", "kind": "level"',
+        b'"value": 399.0, "ts": "' + STORM[1].to_json()["ts"].encode() + b'"}',  # type: ignore[union-attr]
+    ]
+    _produce_raw(kafka, "readings", halves, KEYS["maokeng-pond"].encode())
+    kafka.produce("readings", STORM)
+    cfg = service_config(tmp_path, kafka=kafka.bootstrap)
+    expected = expected_transitions(cfg, STORM, partitions=1)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    db = tmp_path / "var" / "floodwatch.db"
+    wait_for(lambda: stored_transitions(db) == expected, 60, "alerts stored")
+    assert fw.stop() == 0
+    dead_letter = (tmp_path / "var" / "dead-letter.jsonl").read_text()
+    dead = [json.loads(line) for line in dead_letter.splitlines()]
+    assert [(d["reason"], d["source"]) for d in dead] == [
+        ("decode_error", "kafka:readings/0@0"),
+        ("schema_error", "kafka:readings/0@1"),
+    ]
+    assert f"readings {len(STORM)};" in fw.log.read_text()
