@@ -46,6 +46,7 @@ class Area(Model):
     """A village or town with its administrative division code."""
 
     name: Text
+    name_en: Text | None = Field(None, description="the name in English texts")
     code: AdminCode
 
 
@@ -263,7 +264,8 @@ class RainLevelSpec(Model):
 
 class RuleBase(Model):
     id: Identifier
-    name: Text | None = None
+    name: Text | None = Field(None, description="the name people read in alert texts")
+    name_en: Text | None = Field(None, description="the name in English texts")
     description: str | None = None
     stations: list[Identifier] | None = Field(None, description="station ids this rule watches")
     station_types: list[StationType] | None = Field(

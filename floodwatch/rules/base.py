@@ -7,15 +7,19 @@ events its readings cause to the list it is given. It does no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import Measure, Place, render
-from floodwatch.alerts.state import EvacuationStage, Severity, Status, transition
+from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition, transition
 from floodwatch.readings import ms_to_dt
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.latch import Latch
+
+# (severity shown, transition, severity before) -> (zh, en): a rule's own texts.
+Texts = Callable[[Severity, Transition, Severity | None], tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,11 @@ class AlertTracker:
         what: tuple[str, str] = ("", ""),
         details: dict[str, Any] | None = None,
         label: tuple[str, str] | None = None,
+        text: Texts | None = None,
     ) -> AlertEvent | None:
-        """Move to `severity` (None: no alert) at event time `ts`; the event, if any."""
+        """Move to `severity` (None: no alert) at event time `ts`; the event, if any.
+
+        The texts come from `messages.render` unless the rule gives its own `text`."""
         before = self.severity
         step = transition(before, severity)
         if step is None:
@@ -68,20 +75,24 @@ class AlertTracker:
             self.episode = episode_id(ctx.rule, ctx.station, ts)
         shown = severity if severity is not None else before
         assert shown is not None and self.episode is not None
-        zh, en = render(
-            place=ctx.place,
-            measure=ctx.measure,
-            severity=shown,
-            transition=step,
-            value=value,
-            threshold=threshold,
-            exercise=ctx.exercise,
-            what_zh=what[0],
-            what_en=what[1],
-            advice=ctx.advice.get(shown),
-            stage=stage,
-            previous=before,
-            label=label,
+        zh, en = (
+            text(shown, step, before)
+            if text is not None
+            else render(
+                place=ctx.place,
+                measure=ctx.measure,
+                severity=shown,
+                transition=step,
+                value=value,
+                threshold=threshold,
+                exercise=ctx.exercise,
+                what_zh=what[0],
+                what_en=what[1],
+                advice=ctx.advice.get(shown),
+                stage=stage,
+                previous=before,
+                label=label,
+            )
         )
         event = AlertEvent(
             id=self.episode,

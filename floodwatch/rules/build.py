@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from floodwatch.alerts.messages import RAIN_ADVICE
+from floodwatch.alerts.messages import (
+    MEASURES,
+    RAIN_ADVICE,
+    ConditionText,
+    duration_en,
+    duration_zh,
+)
 from floodwatch.alerts.state import EvacuationStage, Severity
 from floodwatch.config.models import (
     CompoundRule,
+    Condition,
     FreeboardRule,
     LevelRule,
     RainfallRule,
@@ -22,7 +29,6 @@ from floodwatch.config.models import (
 )
 from floodwatch.rules.base import AlertTracker, RuleContext, RuleInstance
 from floodwatch.rules.compile import (
-    MEASURES,
     Binding,
     CompiledConfig,
     StationInfo,
@@ -285,6 +291,7 @@ def _attach_compound(
     series: dict[tuple[str, str], Series],
 ) -> None:
     conditions = []
+    measures: list[str] = []
     involved: list[Series] = []
     for target_info, condition in binding.extra["conditions"]:
         target = series[(target_info.id, condition.kind)]
@@ -297,11 +304,17 @@ def _attach_compound(
             source = target.accum_probe(ms(condition.window), 0.1)
         max_age = ms(condition.max_age) or 3 * target_info.interval_ms
         label = f"{target_info.id}.{condition.kind}.{condition.metric}"
-        conditions.append(BoundCondition(label, source, condition.above, condition.below, max_age))
+        measure_kind, text = _condition_text(target_info, condition)
+        measures.append(measure_kind)
+        conditions.append(
+            BoundCondition(label, source, condition.above, condition.below, max_age, text)
+        )
         if target not in involved:
             involved.append(target)
     ctx = replace(
-        _context(compiled, binding, "level"), levels=(Severity(rule.severity),), unit="m/h"
+        _context(compiled, binding, measures[0]),
+        levels=(Severity(rule.severity),),
+        unit=UNITS.get(measures[0], ""),
     )
     instance = CompoundInstance(
         ctx,
@@ -309,10 +322,35 @@ def _attach_compound(
         bool(binding.extra["all"]),
         ms(rule.for_),
         ms(rule.clear_for),
-        (rule.name or rule.id, rule.description or rule.name or rule.id),
+        (rule.name or "组合条件预警", rule.name_en or rule.description or "compound warning"),
     )
     for target in involved:
         target.dependents.append(instance)
+
+
+UNITS = {"level": "m", "rain": "mm", "flow": "m³/s", "rate_of_rise": "m/h"}
+
+
+def _condition_text(target: StationInfo, condition: Condition) -> tuple[str, ConditionText]:
+    """(measure key, how the condition is said): named by the station's name,
+    never by its id or a metric path."""
+    model = target.model
+    bound = condition.above if condition.above is not None else condition.below
+    assert bound is not None
+    label = None
+    if condition.metric == "rate_of_rise":
+        key = "rate_of_rise"
+    elif condition.metric == "accumulation":
+        key = "rain"
+        window = ms(condition.window)
+        label = (f"{duration_zh(window)}累计雨量", f"{duration_en(window)} rainfall")
+    else:
+        key = condition.kind
+    measure = MEASURES.get(key, MEASURES["level"])
+    text = ConditionText(
+        model.name, model.name_en or model.name, measure, condition.above is not None, bound, label
+    )
+    return key, text
 
 
 def _attach_health(

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from floodwatch.alerts.messages import Measure, Place
+from floodwatch.alerts.messages import MEASURES, Measure, Place
 from floodwatch.alerts.state import Severity
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.loader import LoadedConfig
@@ -36,14 +36,6 @@ from floodwatch.readings import UNITS
 from floodwatch.rules.thresholds import Seasonal, Threshold
 
 ORDER = {s.value: s for s in Severity if s is not Severity.INFO}
-MEASURES: dict[str, Measure] = {
-    "level": Measure("水位", "water level", "米", "m"),
-    "rain": Measure("雨量", "rainfall", "毫米", "mm", 1),
-    "flow": Measure("流量", "flow", "立方米每秒", "m³/s", 3),
-    "freeboard": Measure("距坝顶", "freeboard", "米", "m"),
-    "rate_of_rise": Measure("水位上涨速率", "rate of rise", "米/小时", "m/h"),
-    "time_to_crest": Measure("预计到达坝顶时间", "time to crest", "分钟", "min", 0),
-}
 RULE_UNITS = {"freeboard": "m", "rate_of_rise": "m/h", "time_to_crest": "min"}
 
 
@@ -153,8 +145,13 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
         if station.id in stations:
             issues.add(("stations", index, "id"), f"duplicate station id {station.id!r}")
             continue
-        village = station.village.name if station.village else None
-        place = Place(station.name, station.name_en or station.id, village, village)
+        village = station.village
+        place = Place(
+            station.name,
+            station.name_en or station.name,
+            village.name if village else None,
+            village.name_en if village else None,
+        )
         stations[station.id] = StationInfo(station.id, station, place, ms(station.interval))
     for index, station in enumerate(config.stations):
         for link, target in station.links.items():

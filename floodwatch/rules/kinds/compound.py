@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.state import Severity
+from floodwatch.alerts.messages import ConditionText, render_compound
+from floodwatch.alerts.state import Severity, Transition
 from floodwatch.rules.base import AlertTracker, RuleContext
 from floodwatch.rules.bound import FastBound, Watch
 from floodwatch.rules.latch import Latch
@@ -36,6 +37,7 @@ class BoundCondition:
     above: float | None
     below: float | None
     max_age_ms: int
+    text: ConditionText
 
     def metric(self, ts: int) -> tuple[float | None, bool]:
         """(metric value or None when unknown, whether it is complete)."""
@@ -108,16 +110,30 @@ class CompoundInstance:
         first = self.conditions[0]
         metric, _ = first.metric(ts)
         bound = first.above if first.above is not None else first.below
-        details = {c.label: c.metric(ts)[0] for c in self.conditions}
-        shown = "；".join(f"{label} {_fmt(v)}" for label, v in details.items())
+        values = [c.metric(ts)[0] for c in self.conditions]
+        said = [c.text.say(v) for c, v in zip(self.conditions, values, strict=True)]
+        ctx = self.ctx
+
+        def text(severity: Severity, step: Transition, _: Severity | None) -> tuple[str, str]:
+            return render_compound(
+                place=ctx.place,
+                name=self.name,
+                severity=severity,
+                transition=step,
+                said=said,
+                exercise=ctx.exercise,
+                advice=ctx.advice.get(severity),
+            )
+
         event = self.tracker.change(
             ts,
             self.ctx.levels[0] if top else None,
             value=metric,
             threshold=bound,
-            what=(f"（{self.name[0]}：{shown}）", f"({self.name[1]}: {shown})"),
-            details={"conditions": details},
-            label=(self.name[0] + "，判据", self.name[1] + ", first condition"),
+            details={
+                "conditions": {c.label: v for c, v in zip(self.conditions, values, strict=True)}
+            },
+            text=text,
         )
         if event is not None:
             out.append(event)
@@ -134,7 +150,3 @@ class CompoundInstance:
             elif c.below is not None:
                 watches.append(Watch(c.source, "below", c.below))
         return FastBound(watches=tuple(watches), all_of=self.mode_all)
-
-
-def _fmt(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.3f}"

@@ -19,6 +19,12 @@ from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.store import Column
 
 CHECKS = ("stale", "stuck", "out_of_range", "spike")
+BACK = {  # what the all-clear of each check says
+    "stale": ("已恢复上报", "reports again"),
+    "stuck": ("读数已恢复变化", "readings change again"),
+    "out_of_range": ("读数已回到量程以内", "reads within its range again"),
+    "spike": ("读数已恢复平稳", "reads steadily again"),
+}
 GOOD_QUALITY = (None, "good", "ok", "G")
 
 
@@ -62,8 +68,8 @@ class Health:
         m = self.measure
         if (lim.min is not None and value < lim.min) or (lim.max is not None and value > lim.max):
             good = False
-            low = "—" if lim.min is None else f"{lim.min:g}"
-            high = "—" if lim.max is None else f"{lim.max:g}"
+            low = "" if lim.min is None else f"{lim.min:g}"
+            high = "" if lim.max is None else f"{lim.max:g}"
             self._set(
                 "out_of_range",
                 ts,
@@ -71,8 +77,9 @@ class Health:
                 out,
                 value,
                 (
-                    f"读数{m.fmt_zh(value)}超出量程{low}～{high}",
-                    f"reading {m.fmt_en(value)} outside its range {low}..{high}",
+                    f"读数{m.fmt_zh(value)}，超出量程{low}～{high}{m.unit_zh}，该读数不参与预警判断",
+                    f"reads {m.fmt_en(value)}, outside its range {low} to {high} {m.unit_en}. "
+                    "The reading is not used for warnings",
                 ),
             )
         else:
@@ -89,9 +96,10 @@ class Health:
                         out,
                         value,
                         (
-                            f"读数突变{step:+.2f}（上次可信值{m.fmt_zh(self.last_good)}）",
-                            f"reading jumped {step:+.2f} from the last good "
-                            f"{m.fmt_en(self.last_good)}",
+                            f"读数突变{m.fmt_zh(step)}，上次可信值{m.fmt_zh(self.last_good)}，"
+                            "该读数不参与预警判断",
+                            f"jumped by {m.fmt_en(step)} from the last good reading of "
+                            f"{m.fmt_en(self.last_good)}. The reading is not used for warnings",
                         ),
                     )
                 else:
@@ -110,8 +118,9 @@ class Health:
                     out,
                     value,
                     (
-                        f"读数{m.fmt_zh(value)}已{minutes}分钟未变化",
-                        f"reading stuck at {m.fmt_en(value)} for {minutes} min",
+                        f"读数{m.fmt_zh(value)}已{minutes}分钟未变化，暂不参与预警判断",
+                        f"has been stuck at {m.fmt_en(value)} for {minutes} min. "
+                        "Its readings are not used for warnings meanwhile",
                     ),
                 )
         self.last_value = value
@@ -128,7 +137,10 @@ class Health:
             True,
             out,
             None,
-            (f"已{minutes}分钟无数据上报", f"no report for {minutes} min"),
+            (
+                f"已{minutes}分钟无数据上报，失联期间已有预警保持不变",
+                f"has sent no report for {minutes} min. Warnings in force stay in force meanwhile",
+            ),
         )
 
     def on_alive(self, ts: int, out: list[AlertEvent]) -> None:
@@ -151,7 +163,7 @@ class Health:
             Severity.INFO if on else None,
             value=value,
             threshold=None,
-            what=what,
+            what=what if on else BACK[check],
             details={"check": check},
         )
         if event is not None:

@@ -236,11 +236,9 @@ class CrestInstance(ThresholdCore):
         what = ("", "")
         if math.isfinite(minutes) and minutes > 0:
             what = (
-                f"按当前涨速{rate:.2f}米/小时，预计{minutes:.0f}分钟后到达{target:.2f}米",
-                f"rising {rate:.2f} m/h, projected to reach {target:.2f} m in {minutes:.0f} min",
+                f"按当前涨速{rate:.2f}米/小时推算",
+                f"at the current rise of {rate:.2f} m/h",
             )
-        elif minutes == 0:
-            what = (f"已到达{target:.2f}米", f"already at {target:.2f} m")
         self.evaluate(
             ts,
             minutes if math.isfinite(minutes) else 1e9,
