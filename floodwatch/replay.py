@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.ingest.decode import decode_reading
 from floodwatch.readings import Reading, Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig
@@ -26,6 +27,7 @@ class ReplaySummary:
     rejected: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
     episodes: set[str] = field(default_factory=set)
+    incidents: Counter[str] = field(default_factory=Counter)  # incident id -> changes
     first_ts: str | None = None
     last_ts: str | None = None
 
@@ -47,6 +49,11 @@ class ReplaySummary:
                 else ""
             )
         )
+        if self.incidents:
+            lines.append(
+                f"incidents: {len(self.incidents)} ({sum(self.incidents.values())} changes "
+                "told to people)"
+            )
         if self.first_ts:
             lines.append(f"event time: {self.first_ts} … {self.last_ts}")
         return "\n".join(lines)
@@ -59,13 +66,18 @@ def replay_lines(
     on_reject: Callable[[Rejected], None],
     source: str = "replay",
 ) -> ReplaySummary:
-    """Decode canonical JSONL lines and run them through a fresh engine."""
+    """Decode canonical JSONL lines and run them through a fresh engine; alerts
+    come out with their incident (`floodwatch.alerts.incidents`)."""
     summary = ReplaySummary()
     engine = Engine(compiled)
+    incidents = IncidentTracker(compiled.config.stations, compiled.config.engine.incidents)
     batch: list[Reading] = []
 
     def emit(out: EngineOutput) -> None:
-        for event in out.alerts:
+        applied = incidents.apply(out.alerts)
+        for change in applied.changes:
+            summary.incidents[change.incident] += 1
+        for event in applied.alerts:
             summary.alerts[f"{event.severity.value} {event.transition.value}"] += 1
             summary.episodes.add(event.id)
             on_alert(event)

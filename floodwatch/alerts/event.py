@@ -5,6 +5,11 @@ downgraded, resolved), never once per reading. `id` names the episode: the same
 rule, station and episode start always give the same id, so replaying the same
 input twice gives identical ids and a sink can use (id, transition, severity)
 as an idempotency key.
+
+`incident` names the incident the alert belongs to (the flood alerts of a
+station and its linked stations, told to people as one); people-facing
+destinations receive incident notifications (`kind` "incident", `id` the
+incident id), machine destinations every alert transition.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     message_zh: str
     message_en: str
     details: dict[str, Any] = msgspec.field(default_factory=dict)
+    # The incident the alert is part of (`floodwatch.alerts.incidents`); None for
+    # a sensor or operations notice outside any incident.
+    incident: str | None = None
+    # Only on deliveries to machine destinations: a silence held it back from people.
+    silenced: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object (ISO 8601 UTC times)."""

@@ -145,6 +145,9 @@ def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFi
         issues.extend(_from_validation_error(located, exc))
         return None
     before = len(issues)
+    if model.engine is not None:
+        for loc, message in model.engine.problems():
+            issues.append(_issue_at(located, ("engine", *loc), message))
     if model.service is not None:
         for loc, message in model.service.problems():
             issues.append(_issue_at(located, ("service", *loc), message))

@@ -16,6 +16,7 @@ from pydantic import Field, Strict, StringConstraints
 
 from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
+from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.notify import NotifySettings, Person, Roster
 from floodwatch.config.values import (
     AdminCode,
@@ -435,6 +436,13 @@ class EngineSettings(Model):
     )
     timezone: str = Field("Asia/Shanghai", description="local time zone for seasons")
     exercise: bool = Field(False, description="drill: every alert carries status exercise")
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings, description="alerts told to people as one incident"
+    )
+
+    def problems(self) -> Problems:
+        for loc, message in self.incidents.problems():
+            yield ("incidents", *loc), message
 
 
 # -- the live service (`floodwatch run`) -------------------------------------------

@@ -161,6 +161,13 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
                     f"links to unknown station {target!r} (station {station.id!r})"
                     + _suggest(target, stations),
                 )
+    for g, group in enumerate(config.engine.incidents.groups):
+        for j, sid in enumerate(group):
+            if sid not in stations:
+                issues.add(
+                    ("engine", "incidents", "groups", g, j),
+                    f"unknown station {sid!r} in an incident group" + _suggest(sid, stations),
+                )
     from floodwatch.notify.rosters import check as check_rosters
 
     for loc, message in check_rosters(config):

@@ -1,0 +1,203 @@
+"""What people are told of an incident change: one message that leads with
+the worst condition and carries the key figures (level against the crest,
+freeboard, forecast, culvert, rain). Pure.
+
+`notice(change, stations, rule_names)` makes the people-facing event of one
+incident change: an `AlertEvent` whose `id` (and `incident`) is the incident
+id — so an SMS reply code and a village's CAP message sequence are per
+incident — with `rule` "incident", the leading alert's `kind`, value,
+threshold and forecast, and the incident's own texts. The leading alert is the
+worst one not inhibited (ties: the kind that says most about the hazard).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import LOST_KIND, Change, IncidentChange
+from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
+from floodwatch.config.models import Station
+
+RULE = "incident"
+COLOUR_ZH = {Severity.BLUE: "蓝色", Severity.YELLOW: "黄色", Severity.ORANGE: "橙色",
+             Severity.RED: "红色", Severity.INFO: ""}  # fmt: skip
+ADVICE = {
+    Severity.BLUE: ("请加强巡查，密切关注水位变化。", "Step up patrols and watch the level."),
+    Severity.YELLOW: (
+        "请责任人到岗到位，检查溢洪道和放水涵管。",
+        "Responsible persons to the site; check the spillway and the outlet culvert.",
+    ),
+    Severity.ORANGE: (
+        "请做好下游群众转移准备，加密巡查。",
+        "Prepare to evacuate downstream; patrol more often.",
+    ),
+    Severity.RED: (
+        "请立即组织下游群众转移，人员撤离坝体。",
+        "Evacuate downstream now; everyone off the dam.",
+    ),
+}
+TRANSITION = {
+    Change.RAISED: Transition.FIRING,
+    Change.ESCALATED: Transition.ESCALATED,
+    Change.DOWNGRADED: Transition.DOWNGRADED,
+    Change.ALL_CLEAR: Transition.RESOLVED,
+    Change.LOST_OBSERVATION: Transition.FIRING,
+}
+RuleNames = dict[str, tuple[str, str]]
+
+
+def lead(change: IncidentChange) -> AlertEvent:
+    """The alert the message leads with."""
+    shown = [a for a in change.alerts if a.id not in change.inhibited]
+    return (shown or change.alerts or [change.cause])[0]
+
+
+def _condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
+    """One alert's condition in a few words."""
+    v = alert.value
+    minutes = (alert.forecast or {}).get("minutes_to_crest")
+    if alert.kind == "time_to_crest":
+        if (alert.forecast or {}).get("overtopping") or (minutes is not None and minutes <= 0):
+            return "正在漫坝", "the dam is overtopping"
+        if minutes is not None:
+            return f"预计{minutes:.0f}分钟后漫坝", f"expected to overtop in {minutes:.0f} min"
+    if v is not None:
+        if alert.kind == "freeboard":
+            return f"水位距坝顶仅{v:.2f}米", f"{v:.2f} m below the dam crest"
+        if alert.kind == "level":
+            return f"水位{v:.2f}米", f"level {v:.2f} m"
+        if alert.kind == "rate_of_rise":
+            return f"水位每小时上涨{v:.2f}米", f"level rising {v:.2f} m per hour"
+        if alert.kind == "rainfall":
+            window = str(alert.details.get("window", ""))
+            zh_window = window.replace("h", "小时").replace("d", "天")
+            return f"{zh_window}累计雨量{v:.0f}毫米", f"{window} rainfall {v:.0f} mm".strip()
+    if alert.kind == LOST_KIND:
+        return alert.message_zh.split("，")[0], alert.message_en.split(" has ")[0] + " silent"
+    zh, en = names.get(alert.rule, (alert.rule, alert.rule))
+    return zh, en
+
+
+def _figures(
+    change: IncidentChange, first: AlertEvent, names: RuleNames, crest: float | None
+) -> tuple[list[str], list[str]]:
+    """The other key figures, one per kind of condition, worst first."""
+    zh: list[str] = []
+    en: list[str] = []
+    seen = {first.kind}
+    for alert in sorted(change.alerts, key=_figure_order):
+        if alert.kind in seen or alert.severity is Severity.INFO:
+            continue
+        seen.add(alert.kind)
+        z, e = _condition(alert, names)
+        if alert.kind == "level" and crest is not None:
+            z, e = f"{z}（坝顶{crest:.2f}米）", f"{e} (crest {crest:.2f} m)"
+        zh.append(z)
+        en.append(e)
+    return zh, en
+
+
+FIGURE_ORDER = ("level", "freeboard", "time_to_crest", "compound", "rate_of_rise", "rainfall")
+
+
+def _figure_order(alert: AlertEvent) -> int:
+    return FIGURE_ORDER.index(alert.kind) if alert.kind in FIGURE_ORDER else len(FIGURE_ORDER)
+
+
+def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tuple[str, str]:
+    """The zh and en text of one incident change."""
+    place_zh = (
+        f"{head.village.name}{head.name}"
+        if head and head.village
+        else (head.name if head else change.station)
+    )
+    place_en = (head.name_en or head.id) if head else change.station
+    exercise = change.status is Status.EXERCISE
+    pre_zh, pre_en = ("【演练】", "[EXERCISE] ") if exercise else ("", "")
+    colour = COLOUR_ZH[change.severity]
+    sev = change.severity.value.upper()
+    if change.change is Change.ALL_CLEAR:
+        return (
+            f"{pre_zh}【预警解除】{place_zh}各项监测已恢复正常，预警解除。",
+            f"{pre_en}[All clear] {place_en}: every measurement is back to normal; "
+            "the warning is lifted.",
+        )
+    if change.change is Change.LOST_OBSERVATION:
+        cause = change.cause
+        return f"{pre_zh}【{colour}预警】{cause.message_zh}", f"{pre_en}[{sev}] {cause.message_en}"
+    first = lead(change)
+    crest = head.levels.crest if head and head.levels else None
+    what_zh, what_en = _condition(first, names)
+    if first.kind == "level" and crest is not None:
+        what_zh += f"（坝顶{crest:.2f}米）"
+        what_en += f" (crest {crest:.2f} m)"
+    more_zh, more_en = _figures(change, first, names, crest)
+    if change.change is Change.DOWNGRADED:
+        title_zh, title_en = f"【预警降为{colour}】", f"[Lowered to {sev}] "
+    elif change.change is Change.ESCALATED:
+        title_zh, title_en = f"【升级为{colour}预警】", f"[Raised to {sev}] "
+    else:
+        title_zh, title_en = f"【{colour}预警】", f"[{sev} warning] "
+    zh = f"{pre_zh}{title_zh}{place_zh}{what_zh}"
+    en = f"{pre_en}{title_en}{place_en}: {what_en}"
+    if more_zh:
+        zh += "；" + "，".join(more_zh)
+        en += "; " + ", ".join(more_en)
+    advice_zh, advice_en = ADVICE.get(change.severity, ("", ""))
+    return f"{zh}。{advice_zh}", f"{en}. {advice_en}"
+
+
+def rule_names(rules: list[Any]) -> RuleNames:
+    """Rule id -> (zh, en) words for a condition without a figure (a compound rule)."""
+    return {r.id: (r.name or r.id, r.description or r.name or r.id) for r in rules}
+
+
+def notice(change: IncidentChange, stations: dict[str, Station], names: RuleNames) -> AlertEvent:
+    """The people-facing event of one incident change."""
+    head = stations.get(change.station)
+    zh, en = texts(change, head, names)
+    first = change.cause if change.change is Change.LOST_OBSERVATION else lead(change)
+    level = next((a.value for a in change.alerts if a.kind == "level"), None)
+    minutes = next(
+        ((a.forecast or {}).get("minutes_to_crest") for a in change.alerts
+         if a.kind == "time_to_crest" and a.forecast),
+        None,
+    )  # fmt: skip
+    stages = {a.stage for a in change.alerts if a.stage is not None}
+    stage = (
+        EvacuationStage.EVACUATE if EvacuationStage.EVACUATE in stages
+        else EvacuationStage.PREPARE if stages else None
+    )  # fmt: skip
+    details: dict[str, Any] = {
+        "change": change.change.value,
+        "alerts": [a.id for a in change.alerts],
+        "inhibited": list(change.inhibited),
+        "lead": first.id,
+        "cause": change.cause.id,
+    }
+    if level is not None:
+        details["level"] = level
+    forecast = None if minutes is None else {"minutes_to_crest": minutes}
+    return AlertEvent(
+        id=change.incident,
+        rule=RULE,
+        kind=first.kind,
+        station=change.station,
+        station_name=head.name if head else change.station,
+        severity=change.severity,
+        previous_severity=change.previous_severity,
+        transition=TRANSITION[change.change],
+        ts=change.ts,
+        episode_start=change.started,
+        value=first.value,
+        threshold=first.threshold,
+        unit=first.unit,
+        forecast=forecast,
+        stage=None if change.change is Change.ALL_CLEAR else stage,
+        status=change.status,
+        message_zh=zh,
+        message_en=en,
+        details=details,
+        incident=change.incident,
+    )
