@@ -546,9 +546,15 @@ def alerts(store: Path, active: bool) -> None:
 
 
 def _duty_commands() -> None:
-    from floodwatch.cli_duty import ack, hash_password_cmd, silence, unanswered
+    from floodwatch.cli_duty import (
+        ack,
+        hash_password_cmd,
+        rotate_session_key,
+        silence,
+        unanswered,
+    )
 
-    for command in (silence, ack, unanswered, hash_password_cmd):
+    for command in (silence, ack, unanswered, hash_password_cmd, rotate_session_key):
         main.add_command(command)
 
 

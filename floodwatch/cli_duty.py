@@ -1,4 +1,5 @@
-"""Duty commands on a running service's store: silence, ack, unanswered.
+"""Duty commands on a running service's store: silence, ack, unanswered;
+and the command center's secrets: hash-password, rotate-session-key.
 
 They write to the same SQLite store the service uses (WAL: the service keeps
 running); the service reads silences and acknowledgements every second.
@@ -183,3 +184,33 @@ def hash_password_cmd(password: str) -> None:
     from floodwatch.web.auth import hash_password
 
     click.echo(hash_password(password))
+
+
+@click.command("rotate-session-key")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    required=True,
+    help="the service's config directory (service.http, service.store)",
+)
+@click.option(
+    "--retire-all",
+    is_flag=True,
+    help="also stop accepting every older key now (a leaked key: everyone logs in again)",
+)
+def rotate_session_key(config_dir: Path, retire_all: bool) -> None:
+    """Start signing command-center sessions with a new key. Sessions signed
+    by the previous key keep working for `session_ttl` (unless --retire-all);
+    the running service picks the new key up within a second."""
+    from floodwatch.config import load_config_dir
+    from floodwatch.web.keys import key_file, rotate
+
+    settings = load_config_dir(config_dir).config.service
+    if settings.http is None:
+        raise click.UsageError(f"{config_dir}: no service.http section (no command center)")
+    path = key_file(settings.store, settings.http.session_keys)
+    grace = settings.http.session_ttl.total_seconds()
+    key = rotate(path, grace, time.time(), retire=retire_all)
+    older = "retired now" if retire_all else f"verify for {grace / 3600:g} h more"
+    click.echo(f"{path}: new signing key {key.id}; older keys {older}")

@@ -557,7 +557,26 @@ class HttpSettings(Model):
     token_file: str | None = Field(
         None, description="API tokens for machine clients: `TOKEN ROLE NAME` per line"
     )
-    session_ttl: Duration = Field(timedelta(hours=12), description="how long a login lasts")
+    session_ttl: Duration = Field(
+        timedelta(hours=12),
+        description="how long a login lasts (also how long a rotated-out signing key verifies)",
+    )
+    session_keys: str | None = Field(
+        None,
+        description="file of session-signing keys (mode 0600, made if missing; "
+        "`floodwatch rotate-session-key`); default: `session-keys` next to the store",
+    )
+    login_limit: int = Field(
+        5,
+        ge=1,
+        description="failed logins a minute from one client address (then 429 until the "
+        "minute passes) and for one account (then each attempt is slowed, never refused)",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+        "are believed (the client address for login limits and logs); none by default",
+    )
 
 
 class ServiceSettings(Model):

@@ -18,6 +18,7 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.decode import Decoders
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.deadletter import DeadLetter, Publisher
+from floodwatch.service.private import private_umask
 
 if TYPE_CHECKING:
     pass
@@ -36,6 +37,7 @@ async def run_service(service: Service) -> int:
     from floodwatch.ingest.partition import station_keys
 
     settings = service.settings
+    private_umask()  # the store, snapshot, dead-letter and key files: 0600
     _stop_on_signals(service.stopping)
     kafka = KafkaSource(settings.kafka, service) if settings.kafka is not None else None
     bridge = None
@@ -123,14 +125,14 @@ async def _serve_http(service: Service) -> None:
     """The command center: API, page, stream, metrics (`floodwatch.web`)."""
     import uvicorn
 
-    from floodwatch.web.live import Live
+    from floodwatch.web.live import Live, proxy_settings
 
     settings = service.settings.http
     assert settings is not None
     live = Live(service)
     config = uvicorn.Config(
         live.app(settings), host=settings.host, port=settings.port, log_level="warning",
-        lifespan="off",
+        lifespan="off", **proxy_settings(settings),
     )  # fmt: skip
 
     class Server(uvicorn.Server):
@@ -220,6 +222,7 @@ async def run_bridge(loaded: LoadedConfig) -> int:
     if settings.mqtt is None or settings.kafka is None:
         log.error("the bridge needs both service.mqtt and service.kafka in the config")
         return 2
+    private_umask()  # its dead-letter file: 0600
     stopping = asyncio.Event()
     _stop_on_signals(stopping)
     dead_letter = DeadLetter(Path(settings.dead_letter.file))

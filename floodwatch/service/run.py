@@ -50,7 +50,7 @@ from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
-from floodwatch.service import operations
+from floodwatch.service import operations, private
 from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.store import Store
 
@@ -149,6 +149,7 @@ class Service:
 
     def open(self) -> None:
         """Open the store, restore the engine (snapshot + inbox). Synchronous."""
+        private.tighten(self.store_path, self.snapshot_path, self.dead_letter.path)
         self.store = Store(self.store_path)
         if self.settings.notify is not None:
             self.dispatcher = Dispatcher(Router(self.settings.notify, self.compiled), self.store)

@@ -473,6 +473,15 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def forget_meta(self, key: str) -> None:
+        """Delete a meta row and overwrite its bytes in the file and the WAL
+        (a secret that must not stay readable in the database)."""
+        self.db.execute("PRAGMA secure_delete = ON")
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        self.db.execute("PRAGMA secure_delete = OFF")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def _move_aside(path: Path, reason: str) -> Path:
     aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")

@@ -1,19 +1,23 @@
 """The command center's HTTP API and page, served by `floodwatch run` (and
 `floodwatch demo`) on uvicorn.
 
-Every route has an explicit access rule in `ACCESS` (public, viewer, operator
-or admin), enforced in one place (`authorize`, a dependency of the whole
-app); a route without a rule is refused (fail closed), and a test enumerates
-the routes. Errors are JSON `{"error": "..."}`, never a traceback; bodies are
-limited in size and validated by pydantic models. OpenAPI is published at
-`/openapi.json`.
+Every route has an explicit access rule in `ACCESS` (public, or the least
+role: viewer, operator or admin; and whether its token may come in the URL),
+enforced in one place (`authorize`, a dependency of the whole app); a route
+without a rule is refused (fail closed), and a test enumerates the routes.
+Errors are JSON `{"error": "..."}`, never a traceback; bodies are limited in
+size before anything else runs (`web/guard.py`) and validated by pydantic
+models; every response carries the browser security headers. OpenAPI is
+published at `/openapi.json`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -25,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from floodwatch.alerts.state import Severity
@@ -33,8 +38,10 @@ from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
 from floodwatch.web import board
-from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_password
+from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_login
 from floodwatch.web.auth import read_token_file as read_tokens
+from floodwatch.web.guard import BodyLimit, SecurityHeaders
+from floodwatch.web.keys import KeyRing, key_file
 from floodwatch.web.metrics import registry_for
 from floodwatch.web.stream import Hub
 
@@ -44,31 +51,44 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 65_536
-PUBLIC = "public"
 
-# (method, path) -> the least role it needs, or PUBLIC (with why).
-ACCESS: dict[tuple[str, str], Role | str] = {
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route: `least` role (None: anyone), and whether the
+    session token may come as `?token=` (only where a browser cannot send a
+    header: EventSource)."""
+
+    least: Role | None
+    token_in_url: bool = False
+
+
+PUBLIC = Rule(None)
+VIEWER, OPERATOR = Rule(Role.VIEWER), Rule(Role.OPERATOR)
+
+# (method, path) -> who may call it (public ones with why).
+ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,  # health checks
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/"): PUBLIC,  # the page shell; it logs in before it shows anything
     ("GET", "/static"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,  # the API's description, no data
-    ("POST", "/api/login"): PUBLIC,  # rate-limited
+    ("POST", "/api/login"): PUBLIC,  # limited per address, slowed per account
     ("POST", "/api/sms/reply"): PUBLIC,  # checks the SMS gateway's own token
-    ("GET", "/api/me"): Role.VIEWER,
-    ("GET", "/api/status"): Role.VIEWER,
-    ("GET", "/api/alerts"): Role.VIEWER,
-    ("GET", "/api/alerts/{alert_id:path}"): Role.VIEWER,
-    ("POST", "/api/alerts/{alert_id:path}/ack"): Role.OPERATOR,
-    ("GET", "/api/silences"): Role.VIEWER,
-    ("POST", "/api/silences"): Role.OPERATOR,
-    ("DELETE", "/api/silences/{silence_id}"): Role.OPERATOR,
-    ("GET", "/api/stations"): Role.VIEWER,
-    ("GET", "/api/stations/{station_id}"): Role.VIEWER,
-    ("GET", "/api/stream"): Role.VIEWER,
-    ("POST", "/api/drills"): Role.OPERATOR,
-    ("DELETE", "/api/drills/{alert_id:path}"): Role.OPERATOR,
-    ("GET", "/metrics"): Role.VIEWER,
+    ("GET", "/api/me"): VIEWER,
+    ("GET", "/api/status"): VIEWER,
+    ("GET", "/api/alerts"): VIEWER,
+    ("GET", "/api/alerts/{alert_id:path}"): VIEWER,
+    ("POST", "/api/alerts/{alert_id:path}/ack"): OPERATOR,
+    ("GET", "/api/silences"): VIEWER,
+    ("POST", "/api/silences"): OPERATOR,
+    ("DELETE", "/api/silences/{silence_id}"): OPERATOR,
+    ("GET", "/api/stations"): VIEWER,
+    ("GET", "/api/stations/{station_id}"): VIEWER,
+    ("GET", "/api/stream"): Rule(Role.VIEWER, token_in_url=True),  # EventSource: no headers
+    ("POST", "/api/drills"): OPERATOR,
+    ("DELETE", "/api/drills/{alert_id:path}"): OPERATOR,
+    ("GET", "/metrics"): VIEWER,
 }
 
 
@@ -119,8 +139,8 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     ledger = Ledger(store.db)
     users = {u.name: u for u in settings.users}
     machine = read_tokens(settings.token_file)
-    tokens = Tokens(_secret(service), settings.session_ttl.total_seconds())
-    limiter = LoginLimiter()
+    tokens = Tokens(_keys(service, settings), settings.session_ttl.total_seconds())
+    limiter = LoginLimiter(settings.login_limit)
     registry = registry_for(service)
 
     def authorize(request: Request) -> Principal | None:
@@ -129,14 +149,13 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         rule = ACCESS.get((request.method, path))
         if rule is None:
             raise HTTPException(403, f"no access rule for {request.method} {path}")
-        if rule == PUBLIC:
+        if rule.least is None:
             return None
-        who = _principal(request, tokens, machine)
+        who = _principal(request, tokens, machine, rule.token_in_url)
         if who is None:
             raise HTTPException(401, "log in first (Authorization: Bearer <token>)")
-        assert isinstance(rule, Role)
-        if who.role < rule:
-            raise HTTPException(403, f"needs the {rule.name.lower()} role")
+        if who.role < rule.least:
+            raise HTTPException(403, f"needs the {rule.least.name.lower()} role")
         request.state.principal = who
         return who
 
@@ -149,14 +168,8 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         openapi_url="/openapi.json",
     )
     _errors(app)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return error_response(413, f"body larger than {MAX_BODY} bytes")
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(SecurityHeaders)  # outermost: also on a 413
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -176,16 +189,22 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.post("/api/login")
-    def login(body: Login, request: Request) -> dict[str, Any]:
-        now = time.time()
+    async def login(body: Login, request: Request) -> dict[str, Any]:
+        """Limited per client address (429); per account, attempts after
+        repeated failures are slowed down, never refused. The password hash
+        runs also for an unknown name (the timing does not tell)."""
         client = request.client.host if request.client else "?"
-        keys = [f"ip:{client}", f"name:{body.name}"]
-        wait = limiter.blocked(keys, now)
+        wait = limiter.blocked(client, time.time())
         if wait > 0:
             raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s")
-        user = users.get(body.name)
-        if user is None or not check_password(body.password, user.password_hash):
-            limiter.failed(keys, now)
+        await asyncio.sleep(limiter.delay(body.name, time.time()))
+        user = await run_in_threadpool(
+            check_login, users, body.name, body.password, lambda u: u.password_hash
+        )
+        now = time.time()
+        if user is None:
+            limiter.failed(client, body.name, now)
+            log.warning("failed login for %r from %s", body.name, client)
             raise HTTPException(401, "wrong name or password")
         who = Principal(user.name, Role.parse(user.role))
         log.info("login: %s (%s) from %s", who.name, user.role, client)
@@ -369,26 +388,31 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     return app
 
 
-def _principal(request: Request, tokens: Tokens, machine: dict[str, Principal]) -> Principal | None:
+def _principal(
+    request: Request, tokens: Tokens, machine: dict[str, Principal], in_url: bool
+) -> Principal | None:
     header = request.headers.get("authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    token = token or request.query_params.get("token", "")  # EventSource cannot set headers
+    if not token and in_url:
+        token = request.query_params.get("token", "")
     if not token:
         return None
     return machine.get(token) or tokens.check(token, time.time())
 
 
-def _secret(service: Service) -> bytes:
-    """The session-signing secret, made once and kept in the store."""
-    import secrets
-
-    assert service.store is not None
-    stored = service.store.meta("http_secret")
-    if stored is None:
-        stored = secrets.token_hex(32)
-        with service.store.transaction():
-            service.store.set_meta("http_secret", stored)
-    return bytes.fromhex(stored)
+def _keys(service: Service, settings: HttpSettings) -> KeyRing:
+    """The session-signing keys, from their own file (a key older stores kept
+    in `meta` is moved there and wiped from the database file)."""
+    store = service.store
+    assert store is not None
+    path = key_file(service.store_path, settings.session_keys)
+    grace = settings.session_ttl.total_seconds()
+    legacy = store.meta("http_secret")
+    ring = KeyRing.open(path, grace, bytes.fromhex(legacy) if legacy else None, time.time())
+    if legacy is not None:
+        store.forget_meta("http_secret")
+        log.warning("session-signing key moved from the store to %s", path)
+    return ring
 
 
 def _errors(app: FastAPI) -> None:

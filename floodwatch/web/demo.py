@@ -20,7 +20,7 @@ from floodwatch.config.models import HttpSettings, HttpUser
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Reading
 from floodwatch.web.auth import hash_password
-from floodwatch.web.live import Live
+from floodwatch.web.live import Live, proxy_settings
 
 DEMO_USERS = {"duty": ("operator", "floodwatch"), "guest": ("viewer", "floodwatch")}
 
@@ -68,8 +68,9 @@ async def run_demo_board(
         http = demo.config.service.http
         assert http is not None
         config = uvicorn.Config(
-            live.app(http), host=http.host, port=http.port, log_level="warning", lifespan="off"
-        )
+            live.app(http), host=http.host, port=http.port, log_level="warning", lifespan="off",
+            **proxy_settings(http),
+        )  # fmt: skip
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve() if _free(http.port) else _nothing(stay))
         publishing = asyncio.create_task(live.publish_stations())

@@ -4,7 +4,7 @@ by the service's listeners, and the readings it keeps for charts."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -72,3 +72,13 @@ class Live:
                 only=changed,
             )
             self.hub.stations(rows)
+
+
+def proxy_settings(settings: HttpSettings) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-For / -Proto are believed only from
+    the configured `trusted_proxies` (uvicorn alone trusts them from
+    127.0.0.1, so anyone on the machine could choose the client address that
+    login limits and logs see)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}

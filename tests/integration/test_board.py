@@ -1,6 +1,7 @@
 """The board in real headless Chromium (Debian's, driven by Playwright) against
 `floodwatch run` fed over real mosquitto: log in, a red alert appears within
-2 s of its readings, acknowledge it, the escalation stops."""
+2 s of its readings, acknowledge it, the escalation stops; the page works under
+its Content-Security-Policy (nothing blocked)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,16 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/")
+            refused: list[str] = []  # what the Content-Security-Policy blocked
+            page.on(
+                "console",
+                lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+            )
+            shell = page.goto(f"http://127.0.0.1:{port}/")
+            assert (
+                shell is not None
+                and "frame-ancestors 'none'" in shell.headers["content-security-policy"]
+            )
             page.fill("input[name=name]", "刘洋")
             page.fill("input[name=password]", "s3cret")
             page.click("button[type=submit]")
@@ -111,6 +121,7 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             expect(page.locator("#link.up")).to_be_visible(timeout=20_000)
             expect(card.locator(".acked")).to_contain_text("刘洋")
             browser.close()
+        assert refused == [], refused  # the page needs nothing the policy forbids
         calls_at_ack = len(gateway.delivered)
         time.sleep(max(0.0, 7 - (time.monotonic() - acked)))  # past a resend and an escalation
         assert fw.stop() == 0
