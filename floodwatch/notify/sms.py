@@ -12,9 +12,10 @@ warning, or calling for an answer, never waits.
 
 Texts come from a Jinja2 template engineers can edit (sandboxed, undefined
 names are errors). A text longer than one segment (70 characters for Chinese)
-is sent as numbered parts, at most `max_segments`; beyond that it is trimmed
-with "…". Every part of a drill starts with 【演练】; an actual warning never
-carries it.
+is sent as numbered parts cut at natural boundaries (`sms_parts`: never inside
+a number with its unit or the reply instruction), at most `max_segments`;
+beyond that it is trimmed with "…", keeping the reply instruction. Every part
+of a drill starts with 【演练】; an actual warning never carries it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ import jinja2.sandbox
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH
 from floodwatch.alerts.state import Severity
 from floodwatch.config.notify import Destination, SmsProvider
+from floodwatch.notify import sms_parts
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
+from floodwatch.notify.sms_parts import segments
 from floodwatch.service.store import Delivery, Store
 
 DEFAULT_TEMPLATE = (
@@ -143,27 +146,9 @@ def message_text(texts: Texts, rows: list[Delivery], answer: bool) -> str:
     return compose([texts.render(r, answer) for r in rows], exercise)
 
 
-def segments(text: str, chars: int, max_segments: int) -> list[str]:
-    """Parts of at most `chars` characters each, numbered "(1/2)" when more than
-    one, at most `max_segments` (the last trimmed with "…"). A drill's prefix
-    starts every part."""
-    prefix = EXERCISE_ZH if text.startswith(EXERCISE_ZH) else ""
-    body = text.removeprefix(prefix)
-    if len(text) <= chars:
-        return [text]
-    room = chars - len(prefix) - len("(9/9)")
-    parts = [body[i : i + room] for i in range(0, len(body), room)]
-    if len(parts) > max_segments:
-        parts = parts[:max_segments]
-        parts[-1] = parts[-1][:-1] + "…"
-    total = len(parts)
-    return [f"{prefix}{part}({i}/{total})" for i, part in enumerate(parts, 1)]
-
-
 def fits(text: str, dest: Destination) -> bool:
-    """Whether `text` (without a drill prefix) goes in `max_segments` untrimmed."""
-    room = dest.segment_chars - len(EXERCISE_ZH) - len("(9/9)")
-    return len(text) <= dest.segment_chars or len(text) <= room * dest.max_segments
+    """Whether `text` goes in the destination's `max_segments` untrimmed."""
+    return sms_parts.fits(text, dest.segment_chars, dest.max_segments)
 
 
 class Provider(Protocol):

@@ -18,7 +18,8 @@ from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
-from floodwatch.notify.sms import Texts, message_text, segments
+from floodwatch.notify.sms import Texts, message_text
+from floodwatch.notify.sms_parts import segments
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.store import Store
 
