@@ -177,6 +177,19 @@ def duration_en(ms: int) -> str:
     return f"{hours}-hour" if hours else f"{rest}-minute"
 
 
+def rain_label(window_ms: int) -> tuple[str, str]:
+    """A rainfall measure over a window: 3小时累计雨量 / 3-hour rainfall."""
+    return f"{duration_zh(window_ms)}累计雨量", f"{duration_en(window_ms)} rainfall"
+
+
+def crest_reason(rate_m_per_h: float) -> tuple[str, str]:
+    """Why a time to crest is what it is: the current rate of rise."""
+    return (
+        f"按当前涨速{rate_m_per_h:.2f}米/小时推算",
+        f"at the current rise of {rate_m_per_h:.2f} m/h",
+    )
+
+
 def headline(severity: Severity, transition: Transition, exercise: bool) -> tuple[str, str]:
     colour = COLOUR_ZH[severity]
     if severity is Severity.INFO:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from floodwatch.alerts import sensor_text as text
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import Measure
 from floodwatch.alerts.state import Severity
@@ -19,12 +20,6 @@ from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.store import Column
 
 CHECKS = ("stale", "stuck", "out_of_range", "spike")
-BACK = {  # what the all-clear of each check says
-    "stale": ("已恢复上报", "reports again"),
-    "stuck": ("读数已恢复变化", "readings change again"),
-    "out_of_range": ("读数已回到量程以内", "reads within its range again"),
-    "spike": ("读数已恢复平稳", "reads steadily again"),
-}
 GOOD_QUALITY = (None, "good", "ok", "G")
 
 
@@ -68,19 +63,8 @@ class Health:
         m = self.measure
         if (lim.min is not None and value < lim.min) or (lim.max is not None and value > lim.max):
             good = False
-            low = "" if lim.min is None else f"{lim.min:g}"
-            high = "" if lim.max is None else f"{lim.max:g}"
             self._set(
-                "out_of_range",
-                ts,
-                True,
-                out,
-                value,
-                (
-                    f"读数{m.fmt_zh(value)}，超出量程{low}～{high}{m.unit_zh}，该读数不参与预警判断",
-                    f"reads {m.fmt_en(value)}, outside its range {low} to {high} {m.unit_en}. "
-                    "The reading is not used for warnings",
-                ),
+                "out_of_range", ts, True, out, value, text.out_of_range(m, value, lim.min, lim.max)
             )
         else:
             self._set("out_of_range", ts, False, out, value)
@@ -89,19 +73,7 @@ class Health:
                 step = value - self.last_good
                 if abs(step) > lim.max_step * elapsed:
                     good = False
-                    self._set(
-                        "spike",
-                        ts,
-                        True,
-                        out,
-                        value,
-                        (
-                            f"读数突变{m.fmt_zh(step)}，上次可信值{m.fmt_zh(self.last_good)}，"
-                            "该读数不参与预警判断",
-                            f"jumped by {m.fmt_en(step)} from the last good reading of "
-                            f"{m.fmt_en(self.last_good)}. The reading is not used for warnings",
-                        ),
-                    )
+                    self._set("spike", ts, True, out, value, text.spike(m, step, self.last_good))
                 else:
                     self._set("spike", ts, False, out, value)
         if self.stuck_ms is not None:
@@ -111,18 +83,7 @@ class Health:
             elif ts - self.same_since >= self.stuck_ms:
                 good = False
                 minutes = (ts - self.same_since) // 60_000
-                self._set(
-                    "stuck",
-                    ts,
-                    True,
-                    out,
-                    value,
-                    (
-                        f"读数{m.fmt_zh(value)}已{minutes}分钟未变化，暂不参与预警判断",
-                        f"has been stuck at {m.fmt_en(value)} for {minutes} min. "
-                        "Its readings are not used for warnings meanwhile",
-                    ),
-                )
+                self._set("stuck", ts, True, out, value, text.stuck(m, value, minutes))
         self.last_value = value
         if good:
             self.last_good_ts = ts
@@ -131,17 +92,7 @@ class Health:
 
     def on_stale(self, ts: int, last_ts: int, out: list[AlertEvent]) -> None:
         minutes = (ts - last_ts) // 60_000
-        self._set(
-            "stale",
-            ts,
-            True,
-            out,
-            None,
-            (
-                f"已{minutes}分钟无数据上报，失联期间已有预警保持不变",
-                f"has sent no report for {minutes} min. Warnings in force stay in force meanwhile",
-            ),
-        )
+        self._set("stale", ts, True, out, None, text.stale(minutes))
 
     def on_alive(self, ts: int, out: list[AlertEvent]) -> None:
         self._set("stale", ts, False, out, None)
@@ -163,7 +114,7 @@ class Health:
             Severity.INFO if on else None,
             value=value,
             threshold=None,
-            what=what if on else BACK[check],
+            what=what if on else text.BACK[check],
             details={"check": check},
         )
         if event is not None:

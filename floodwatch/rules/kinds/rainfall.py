@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import duration_en, duration_zh
+from floodwatch.alerts.messages import rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity
 from floodwatch.config.values import format_duration
 from floodwatch.rules.base import AlertTracker, RuleContext
@@ -71,7 +71,7 @@ class RainfallInstance:
             value=probe.total,
             threshold=thr,
             stage=self.stages[top - 1] if top else None,
-            label=(f"{duration_zh(probe.window)}累计雨量", f"{duration_en(probe.window)} rainfall"),
+            label=rain_label(probe.window),
             details={**details, "window": window},
         )
         if event is not None:

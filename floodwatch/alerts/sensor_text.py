@@ -1,0 +1,67 @@
+"""What a sensor notice says about its gauge (zh, en), for `messages.render`:
+the clause after the gauge's name ("毛坑山塘水位计" + clause). Units follow the
+measure; a long time is said in hours and minutes.
+"""
+
+from __future__ import annotations
+
+from floodwatch.alerts.messages import Measure, duration_zh
+
+BACK = {  # what the all-clear of each check says
+    "stale": ("已恢复上报", "reports again"),
+    "stuck": ("读数已恢复变化", "readings change again"),
+    "out_of_range": ("读数已回到量程以内", "reads within its range again"),
+    "spike": ("读数已恢复平稳", "reads steadily again"),
+}
+NOT_USED_ZH = "该读数不参与预警判断"
+NOT_USED_EN = "The reading is not used for warnings"
+
+
+def _minutes_en(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def stale(minutes: int) -> tuple[str, str]:
+    return (
+        f"已{duration_zh(minutes * 60_000)}无数据上报，失联期间已有预警保持不变",
+        f"has sent no report for {_minutes_en(minutes)}. Warnings in force stay in force meanwhile",
+    )
+
+
+def stuck(m: Measure, value: float, minutes: int) -> tuple[str, str]:
+    return (
+        f"读数{m.fmt_zh(value)}已{duration_zh(minutes * 60_000)}未变化，暂不参与预警判断",
+        f"has been stuck at {m.fmt_en(value)} for {_minutes_en(minutes)}. "
+        "Its readings are not used for warnings meanwhile",
+    )
+
+
+def out_of_range(
+    m: Measure, value: float, low: float | None, high: float | None
+) -> tuple[str, str]:
+    if low is not None and high is not None:
+        zh, en = f"超出量程{low:g}～{high:g}{m.unit_zh}", f"outside its range {low:g} to {high:g}"
+        en += f" {m.unit_en}"
+    elif high is not None:
+        zh, en = (
+            f"高于量程上限{high:g}{m.unit_zh}",
+            f"above its range limit of {high:g} {m.unit_en}",
+        )
+    else:
+        zh, en = f"低于量程下限{low:g}{m.unit_zh}", f"below its range limit of {low:g} {m.unit_en}"
+    return (
+        f"读数{m.fmt_zh(value)}，{zh}，{NOT_USED_ZH}",
+        f"reads {m.fmt_en(value)}, {en}. {NOT_USED_EN}",
+    )
+
+
+def spike(m: Measure, step: float, last: float) -> tuple[str, str]:
+    change_zh = f"上跳{m.fmt_zh(step)}" if step > 0 else f"下跌{m.fmt_zh(-step)}"
+    change_en = f"jumped up by {m.fmt_en(step)}" if step > 0 else f"dropped by {m.fmt_en(-step)}"
+    return (
+        f"读数突然{change_zh}，上次可信读数为{m.fmt_zh(last)}，{NOT_USED_ZH}",
+        f"{change_en} from the last good reading of {m.fmt_en(last)}. {NOT_USED_EN}",
+    )
