@@ -331,3 +331,32 @@ def render_compound(
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def overtopping(
+    place: Place,
+    level: float,
+    crest: float,
+    *,
+    transition: Transition,
+    exercise: bool,
+    advice: tuple[str, str] | None = None,
+) -> tuple[str, str]:
+    """The dam is overtopping now (time to crest at its crest): red, said plainly."""
+    if transition is Transition.RESOLVED:
+        head_zh, head_en = headline(Severity.RED, transition, exercise)
+        return (
+            f"{head_zh}{place.zh}水位{level:.2f}米，已回落到坝顶{crest:.2f}米以下，漫顶停止。",
+            f"{head_en}{place.en}: level {level:.2f} m, back below the crest "
+            f"({crest:.2f} m); overtopping has stopped.",
+        )
+    head_zh, head_en = "【红色预警·漫坝】", "[RED warning: OVERTOPPING] "
+    if exercise:
+        head_zh, head_en = EXERCISE_ZH + head_zh, EXERCISE_EN + head_en
+    todo_zh, todo_en = advice or ADVICE[Severity.RED]
+    above = max(0.0, level - crest)
+    return (
+        f"{head_zh}{place.zh}已漫坝，正在漫顶：水位{level:.2f}米，高出坝顶{above:.2f}米。{todo_zh}",
+        f"{head_en}{place.en} is overtopping now: level {level:.2f} m, "
+        f"{above:.2f} m above the dam crest. {todo_en}",
+    )

@@ -320,6 +320,12 @@ class TimeToCrestRule(RuleBase):
         description="only project while the level is at or above this (saves work "
         "on quiet days); default: always",
     )
+    overtop_exit: float = Field(
+        0.05,
+        ge=0,
+        description="m: at or above the target the rule reports overtopping (red); it ends "
+        "once the level has fallen this far below the target",
+    )
     levels: dict[WarningSeverity, CrestLevelSpec]
 
 
@@ -354,8 +360,12 @@ class Condition(Model):
     kind: Kind = "level"
     metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
     window: Duration | None = Field(None, description="for rate_of_rise and accumulation")
-    above: float | None = None
-    below: float | None = None
+    above: ThresholdExpr | None = Field(
+        None,
+        description="true at or above this: a number, or a station attribute of the "
+        "station it reads (e.g. flood_limit)",
+    )
+    below: ThresholdExpr | None = Field(None, description="true below this")
     max_age: Duration | None = Field(
         None, description="older data is unknown (neither raises nor clears); default 3 intervals"
     )
@@ -369,6 +379,23 @@ class Condition(Model):
             yield ("metric",), "accumulation applies to kind 'rain'"
 
 
+class ConditionSet(Model):
+    """All / any of several conditions (for `clear_when` and `hold_while`)."""
+
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+    def problems(self) -> Problems:
+        if (self.all is None) == (self.any is None):
+            yield (), "give exactly one of 'all' or 'any'"
+        for key, conditions in (("all", self.all), ("any", self.any)):
+            if conditions is not None and not conditions:
+                yield (key,), "give at least one condition"
+            for index, condition in enumerate(conditions or []):
+                for loc, message in condition.problems():
+                    yield (key, index, *loc), message
+
+
 class CompoundRule(RuleBase):
     """All / any of several conditions, across linked stations."""
 
@@ -377,6 +404,16 @@ class CompoundRule(RuleBase):
     all: list[Condition] | None = None
     any: list[Condition] | None = None
     advice: Advice | None = None
+    clear_when: ConditionSet | None = Field(
+        None,
+        description="clear only when these are true (unknown never clears); default: when "
+        "the raise conditions are false",
+    )
+    hold_while: ConditionSet | None = Field(
+        None,
+        description="never clear while these could be true: only a definite false lets the "
+        "alert clear (e.g. culvert flow still near zero and the pond above its flood limit)",
+    )
 
     def problems(self) -> Problems:
         yield from super().problems()
@@ -386,6 +423,10 @@ class CompoundRule(RuleBase):
             for index, condition in enumerate(conditions or []):
                 for loc, message in condition.problems():
                     yield (key, index, *loc), message
+        for key, group in (("clear_when", self.clear_when), ("hold_while", self.hold_while)):
+            if group is not None:
+                for loc, message in group.problems():
+                    yield (key, *loc), message
 
 
 class SensorHealthRule(RuleBase):

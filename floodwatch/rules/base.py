@@ -61,12 +61,17 @@ class AlertTracker:
         details: dict[str, Any] | None = None,
         label: tuple[str, str] | None = None,
         text: Texts | None = None,
+        escalate: bool = False,
     ) -> AlertEvent | None:
         """Move to `severity` (None: no alert) at event time `ts`; the event, if any.
 
-        The texts come from `messages.render` unless the rule gives its own `text`."""
+        The texts come from `messages.render` unless the rule gives its own `text`.
+        `escalate`: the hazard got worse within the same severity (a dam that now
+        overtops under a red forecast) — an `escalated` event even so."""
         before = self.severity
         step = transition(before, severity)
+        if step is None and escalate and severity is not None:
+            step = Transition.ESCALATED
         if step is None:
             return None
         ctx = self.ctx

@@ -31,21 +31,24 @@ from floodwatch.rules.base import AlertTracker, RuleContext, RuleInstance
 from floodwatch.rules.compile import (
     Binding,
     CompiledConfig,
+    ConditionRef,
     StationInfo,
     ms,
     unit_of,
     window_ms,
 )
-from floodwatch.rules.kinds.compound import BoundCondition, CompoundInstance, LastValue
+from floodwatch.rules.kinds.compound import (
+    BoundCondition,
+    CompoundInstance,
+    ConditionGroup,
+    LastValue,
+)
+from floodwatch.rules.kinds.crest import CrestInstance
 from floodwatch.rules.kinds.health import CHECKS, Health, Limits
 from floodwatch.rules.kinds.rainfall import RainfallInstance
-from floodwatch.rules.kinds.threshold import (
-    CrestInstance,
-    FreeboardInstance,
-    LevelInstance,
-    RateInstance,
-)
+from floodwatch.rules.kinds.threshold import FreeboardInstance, LevelInstance, RateInstance
 from floodwatch.rules.store import Column, bind_rows
+from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import AccumProbe, RateProbe, Ring
 
 RING_SLACK = 1.25
@@ -170,9 +173,14 @@ def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
             longest = max(window_ms(w) for lvl in rule.levels.values() for w in lvl.within)
             series[(sid, "rain")].need_window(longest)
         elif isinstance(rule, CompoundRule):
-            for target, condition in binding.extra["conditions"]:
-                if condition.window is not None:
-                    series[(target.id, condition.kind)].need_window(ms(condition.window))
+            refs: list[ConditionRef] = list(binding.extra["conditions"])
+            for name in ("clear_when", "hold_while"):
+                if name in binding.extra:
+                    refs.extend(binding.extra[name][0])
+            for ref in refs:
+                if ref.condition.window is not None:
+                    target = series[(ref.target.id, ref.condition.kind)]
+                    target.need_window(ms(ref.condition.window))
     for s in series.values():
         if s.window_ms:
             s.ring = Ring(math.ceil(s.window_ms / s.station.interval_ms * RING_SLACK) + 4)
@@ -198,7 +206,9 @@ def _limits(kind: str, limits: Any) -> Limits:
     )
 
 
-def _threshold_args(binding: Binding, rising: bool) -> tuple[object, ...]:
+def _threshold_args(
+    binding: Binding, rising: bool
+) -> tuple[list[Threshold], list[Threshold], list[int], list[int], bool]:
     return (
         [lb.enter for lb in binding.levels],
         [lb.exit for lb in binding.levels],
@@ -216,7 +226,7 @@ def _attach(
     instance: RuleInstance
     if isinstance(rule, LevelRule):
         ctx = _context(compiled, binding, rule.of)
-        instance = LevelInstance(ctx, *_threshold_args(binding, True))  # type: ignore[arg-type]
+        instance = LevelInstance(ctx, *_threshold_args(binding, True))
         series[(sid, rule.of)].rules.append(instance)
     elif isinstance(rule, FreeboardRule):
         ctx = _context(compiled, binding, "freeboard")
@@ -231,16 +241,23 @@ def _attach(
     elif isinstance(rule, TimeToCrestRule):
         target = series[(sid, "level")]
         assert target.ring is not None
-        ctx = _context(compiled, binding, "time_to_crest")
+        levels = (*(lb.severity for lb in binding.levels), Severity.RED)  # + overtopping
+        ctx = _context(compiled, binding, "time_to_crest", levels=levels)
         extra = binding.extra
+        enter, exit_, for_ms, clear_ms, rising = _threshold_args(binding, False)
         instance = CrestInstance(
             target.ring,
             extra["window_ms"],
             extra["min_points"],
             extra["target"],
             extra["gate"],
+            rule.overtop_exit,
             ctx,
-            *_threshold_args(binding, False),
+            enter,
+            exit_,
+            [*for_ms, 0],
+            [*clear_ms, ms(rule.clear_for)],
+            rising,
         )
         target.rules.append(instance)
     elif isinstance(rule, RainfallRule):
@@ -290,27 +307,38 @@ def _attach_compound(
     rule: CompoundRule,
     series: dict[tuple[str, str], Series],
 ) -> None:
-    conditions = []
-    measures: list[str] = []
     involved: list[Series] = []
-    for target_info, condition in binding.extra["conditions"]:
-        target = series[(target_info.id, condition.kind)]
-        source: LastValue | RateProbe | AccumProbe
-        if condition.metric == "value":
-            source = target.last
-        elif condition.metric == "rate_of_rise":
-            source = target.rate_probe(ms(condition.window))
-        else:
-            source = target.accum_probe(ms(condition.window), 0.1)
-        max_age = ms(condition.max_age) or 3 * target_info.interval_ms
-        label = f"{target_info.id}.{condition.kind}.{condition.metric}"
-        measure_kind, text = _condition_text(target_info, condition)
-        measures.append(measure_kind)
-        conditions.append(
-            BoundCondition(label, source, condition.above, condition.below, max_age, text)
-        )
-        if target not in involved:
-            involved.append(target)
+    measures: list[str] = []
+
+    def bind(refs: list[ConditionRef]) -> list[BoundCondition]:
+        conditions = []
+        for ref in refs:
+            target_info, condition = ref.target, ref.condition
+            target = series[(target_info.id, condition.kind)]
+            source: LastValue | RateProbe | AccumProbe
+            if condition.metric == "value":
+                source = target.last
+            elif condition.metric == "rate_of_rise":
+                source = target.rate_probe(ms(condition.window))
+            else:
+                source = target.accum_probe(ms(condition.window), 0.1)
+            max_age = ms(condition.max_age) or 3 * target_info.interval_ms
+            label = f"{target_info.id}.{condition.kind}.{condition.metric}"
+            bound = ref.above if ref.above is not None else ref.below
+            assert bound is not None
+            measure_kind, text = _condition_text(target_info, condition, bound.at(0))
+            measures.append(measure_kind)
+            conditions.append(BoundCondition(label, source, ref.above, ref.below, max_age, text))
+            if target not in involved:
+                involved.append(target)
+        return conditions
+
+    conditions = bind(binding.extra["conditions"])
+    groups: dict[str, ConditionGroup] = {}
+    for name in ("clear_when", "hold_while"):
+        if name in binding.extra:
+            refs, all_of = binding.extra[name]
+            groups[name] = ConditionGroup(bind(refs), all_of)
     ctx = replace(
         _context(compiled, binding, measures[0]),
         levels=(Severity(rule.severity),),
@@ -323,6 +351,8 @@ def _attach_compound(
         ms(rule.for_),
         ms(rule.clear_for),
         (rule.name or "组合条件预警", rule.name_en or rule.description or "compound warning"),
+        clear_when=groups.get("clear_when"),
+        hold_while=groups.get("hold_while"),
     )
     for target in involved:
         target.dependents.append(instance)
@@ -331,12 +361,12 @@ def _attach_compound(
 UNITS = {"level": "m", "rain": "mm", "flow": "m³/s", "rate_of_rise": "m/h"}
 
 
-def _condition_text(target: StationInfo, condition: Condition) -> tuple[str, ConditionText]:
+def _condition_text(
+    target: StationInfo, condition: Condition, bound: float
+) -> tuple[str, ConditionText]:
     """(measure key, how the condition is said): named by the station's name,
     never by its id or a metric path."""
     model = target.model
-    bound = condition.above if condition.above is not None else condition.below
-    assert bound is not None
     label = None
     if condition.metric == "rate_of_rise":
         key = "rate_of_rise"

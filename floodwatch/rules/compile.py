@@ -22,6 +22,7 @@ from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import (
     CompoundRule,
+    Condition,
     Config,
     FreeboardRule,
     LevelRule,
@@ -100,11 +101,16 @@ class CompiledConfig:
 
     def linked(self) -> list[set[str]]:
         """Sets of stations that rules evaluate together (a pond and its outlet gauge)."""
-        return [
-            {b.station.id, *(target.id for target, _ in b.extra["conditions"])}
-            for b in self.bindings
-            if "conditions" in b.extra
-        ]
+        groups = []
+        for b in self.bindings:
+            if "conditions" not in b.extra:
+                continue
+            refs = list(b.extra["conditions"])
+            for name in ("clear_when", "hold_while"):
+                if name in b.extra:
+                    refs.extend(b.extra[name][0])
+            groups.append({b.station.id, *(ref.target.id for ref in refs)})
+        return groups
 
     def longest_hold_ms(self) -> int:
         """The longest dwell (for / clear_for) of any level or compound rule."""
@@ -287,7 +293,7 @@ def _bind(
     elif isinstance(rule, RainfallRule):
         binding = _bind_rain(rule, index, info, issues)
     elif isinstance(rule, CompoundRule):
-        binding = _bind_compound(rule, index, info, stations, issues)
+        binding = _bind_compound(rule, index, info, stations, zone, issues)
     elif isinstance(rule, SensorHealthRule):
         binding = Binding(index, rule, info)
     else:  # pragma: no cover - the discriminated union lists every kind
@@ -466,17 +472,56 @@ def _bind_rain(rule: RainfallRule, index: int, info: StationInfo, issues: _Issue
     return Binding(index, rule, info)
 
 
+@dataclass(frozen=True)
+class ConditionRef:
+    """One condition of a compound rule bound to the station it reads, its
+    bound resolved against that station (e.g. `above: flood_limit`)."""
+
+    target: StationInfo
+    condition: Condition
+    above: Threshold | None
+    below: Threshold | None
+
+
 def _bind_compound(
     rule: CompoundRule,
     index: int,
     info: StationInfo,
     stations: dict[str, StationInfo],
+    zone: ZoneInfo,
     issues: _Issues,
 ) -> Binding:
     key = "all" if rule.all is not None else "any"
-    resolved: list[tuple[StationInfo, object]] = []
-    for pos, condition in enumerate(rule.all or rule.any or []):
-        loc: Loc = ("rules", index, key, pos, "station")
+    where = ("rules", index)
+    extra: dict[str, Any] = {
+        "conditions": _bind_conditions(
+            rule, (*where, key), rule.all or rule.any or [], info, stations, zone, issues
+        ),
+        "all": rule.all is not None,
+    }
+    for name in ("clear_when", "hold_while"):
+        group = getattr(rule, name)
+        if group is not None:
+            sub = "all" if group.all is not None else "any"
+            conditions = group.all or group.any or []
+            refs = _bind_conditions(
+                rule, (*where, name, sub), conditions, info, stations, zone, issues
+            )
+            extra[name] = (refs, group.all is not None)
+    return Binding(index, rule, info, (), extra)
+
+
+def _bind_conditions(
+    rule: CompoundRule,
+    loc: Loc,
+    conditions: list[Condition],
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    zone: ZoneInfo,
+    issues: _Issues,
+) -> list[ConditionRef]:
+    resolved: list[ConditionRef] = []
+    for pos, condition in enumerate(conditions):
         ref = condition.station
         target: StationInfo | None
         if ref == "self":
@@ -486,7 +531,7 @@ def _bind_compound(
             target = stations.get(linked) if linked else None
             if target is None:
                 issues.add(
-                    loc,
+                    (*loc, pos, "station"),
                     f"station {info.id!r} has no link {ref[1:]!r} "
                     f"(links: {', '.join(info.model.links) or 'none'}) "
                     f"(rule {rule.id!r})",
@@ -496,18 +541,31 @@ def _bind_compound(
             target = stations.get(ref)
             if target is None:
                 issues.add(
-                    loc, f"unknown station {ref!r} (rule {rule.id!r})" + _suggest(ref, stations)
+                    (*loc, pos, "station"),
+                    f"unknown station {ref!r} (rule {rule.id!r})" + _suggest(ref, stations),
                 )
                 continue
         if condition.kind not in target.model.kinds:
             issues.add(
-                ("rules", index, key, pos, "kind"),
+                (*loc, pos, "kind"),
                 f"station {target.id!r} does not report {condition.kind!r} "
                 f"(rule {rule.id!r}, station {info.id!r})",
             )
             continue
-        resolved.append((target, condition))
-    return Binding(index, rule, info, (), {"conditions": resolved, "all": rule.all is not None})
+        bounds: dict[str, Threshold | None] = {"above": None, "below": None}
+        for side in ("above", "below"):
+            expr = getattr(condition, side)
+            if expr is None:
+                continue
+            bounds[side] = _resolve(expr, target, zone)
+            if bounds[side] is None:
+                issues.add(
+                    (*loc, pos, side),
+                    f"station {target.id!r} has no levels.{expr.attribute} "
+                    f"(rule {rule.id!r}, station {info.id!r})",
+                )
+        resolved.append(ConditionRef(target, condition, bounds["above"], bounds["below"]))
+    return resolved
 
 
 def window_ms(text: str) -> int:

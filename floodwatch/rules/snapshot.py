@@ -37,7 +37,7 @@ def layout(engine: Engine) -> str:
     for s in engine._rows:
         cap = s.ring.cap if s.ring is not None else 0
         probes = [(type(p).__name__, p.window) for p in s.probes]
-        rules = [r.ctx.rule for r in (*s.rules, *s.dependents)]
+        rules = [(r.ctx.rule, r.latch.n) for r in (*s.rules, *s.dependents)]
         parts.append((s.station.id, s.kind, cap, s.stale_ms, probes, rules))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 

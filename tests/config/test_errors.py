@@ -50,6 +50,12 @@ EXPECTED = {
     "line 3)",
     "hysteresis_exit": "hysteresis_exit.yaml:11:33: rules[0].levels.red.exit: must be at or "
     "below enter (311.8) for hysteresis, got 311.9 (rule 'lvl', station 'p1')",
+    "hold_while_link": "hold_while_link.yaml:15:12: rules[0].hold_while.all[0].station: "
+    "station 'p1' has no link 'outlet' (links: none) (rule 'blocked')",
+    "condition_attribute": "condition_attribute.yaml:16:27: rules[0].hold_while.all[1].above: "
+    "station 'p1' has no levels.design_flood (rule 'blocked', station 'p1')",
+    "clear_when_both": "clear_when_both.yaml:14:11: rules[0].clear_when.any[0]: give exactly "
+    "one of 'above' or 'below' (rule 'blocked')",
     "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "
     "reports rain) (rule 'lvl', station 'r1')",
 }

@@ -1,16 +1,14 @@
 """Rules that compare one measured quantity with multi-level thresholds.
 
-level (rising), freeboard to the crest (falling), rate of rise (rising) and
-time to crest (falling: fewer minutes is worse). All share `ThresholdCore`:
-thresholds resolved at event time, a multi-level latch, one alert.
+level (rising), freeboard to the crest (falling) and rate of rise (rising);
+time to crest (`crest.py`, falling: fewer minutes is worse) builds on the same
+`ThresholdCore`: thresholds resolved at event time, a multi-level latch, one
+alert.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-
-import numpy as np
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
@@ -18,7 +16,7 @@ from floodwatch.rules.base import AlertTracker, RuleContext
 from floodwatch.rules.bound import FastBound, anything
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.thresholds import Threshold
-from floodwatch.rules.windows import RateProbe, Ring
+from floodwatch.rules.windows import RateProbe
 
 _MEASURE = float("nan")  # "report the measure itself" (the default event value)
 
@@ -166,85 +164,3 @@ class RateInstance(ThresholdCore):
 
     def fast_bound(self) -> FastBound:
         return FastBound(below=anything, rates=((self.probe, self.enters[0]),))
-
-
-def robust_trend(t: np.ndarray, y: np.ndarray, now: int) -> tuple[float, float]:
-    """(slope per ms, fitted value at `now`): median of pairwise slopes i → i+n/2.
-
-    A single outlier touches at most two of the n/2 pairs, so it cannot move
-    the median on its own (the estimator's breakdown point is about 25 %).
-    """
-    half = len(t) // 2
-    dt = (t[half:] - t[: len(t) - half]).astype(np.float64)
-    dy = y[half:] - y[: len(t) - half]
-    slope = float(np.median(dy / dt))
-    fitted = float(np.median(y - slope * (t - now).astype(np.float64)))
-    return slope, fitted
-
-
-class CrestInstance(ThresholdCore):
-    """Time to crest: robust trend of the recent level projected to the target."""
-
-    __slots__ = ("gate", "min_points", "ring", "target", "window")
-
-    def __init__(
-        self,
-        ring: Ring,
-        window_ms: int,
-        min_points: int,
-        target: Threshold,
-        gate: Threshold | None,
-        *args: object,
-        **kwargs: object,
-    ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.ring = ring
-        self.window = window_ms
-        self.min_points = min_points
-        self.target = target
-        self.gate = gate
-
-    def fast_bound(self) -> FastBound | None:
-        """Below its gate the rule does not look at the level; without a gate it
-        projects on every reading, so there is no bound."""
-        if self.gate is None:
-            return None
-        return FastBound(below=self.gate.at, seasonal=not self.gate.is_constant)
-
-    def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
-        if not self.latch.busy and self.gate is not None and value < self.gate.at(ts):
-            return
-        t, y = self.ring.since(ts - self.window)
-        if len(t) < self.min_points:
-            if self.latch.busy:
-                self.evaluate(ts, None, out)
-            return
-        slope, fitted = robust_trend(t, y, ts)
-        target = self.target.at(ts)
-        rate = slope * 3_600_000.0
-        if fitted >= target:
-            minutes = 0.0
-        elif slope <= 0:
-            minutes = math.inf
-        else:
-            minutes = (target - fitted) / slope / 60_000.0
-        if not self.latch.busy and minutes > self.e0:
-            return
-        forecast = None
-        if math.isfinite(minutes):
-            forecast = {"minutes_to_crest": round(minutes, 1), "rate_m_per_h": round(rate, 3)}
-        what = ("", "")
-        if math.isfinite(minutes) and minutes > 0:
-            what = (
-                f"按当前涨速{rate:.2f}米/小时推算",
-                f"at the current rise of {rate:.2f} m/h",
-            )
-        self.evaluate(
-            ts,
-            minutes if math.isfinite(minutes) else 1e9,
-            out,
-            value=minutes if math.isfinite(minutes) else None,
-            forecast=forecast,
-            what=what,
-            details={"level": value, "fitted_level": round(fitted, 3), "target": target},
-        )

@@ -7,7 +7,7 @@ from datetime import timedelta
 import numpy as np
 
 from floodwatch.readings import Reading
-from floodwatch.rules.kinds.threshold import robust_trend
+from floodwatch.rules.kinds.crest import robust_trend
 from floodwatch.testing import T0, compile_yaml, run, series, timeline
 from tests.conftest import POND
 
@@ -119,6 +119,48 @@ rules:
     assert "85分钟" in events[0].message_zh
 
 
+def test_time_to_crest_reports_overtopping_and_holds_until_below_the_crest() -> None:
+    rules = """
+rules:
+  - id: ttc
+    kind: time_to_crest
+    stations: [p1]
+    window: 30m
+    clear_for: 10m
+    overtop_exit: 0.05
+    levels: {orange: {enter: 2h}, red: {enter: 30m}}
+"""
+    rise = [311.0 + 0.1 * i for i in range(11)]  # reaches the crest (312.0) at 50 min
+    peak = [312.1, 312.15, 312.1]
+    # falling: still above crest − 0.05 for 20 min, then below it
+    fall = [312.0, 311.98, 311.96, 311.96, 311.94, 311.9, 311.85, 311.8, 311.7, 311.6]
+    events = run(cfg(rules), series("p1", "level", rise + peak + fall))
+    assert timeline(events) == [
+        (15, "orange", "firing"),
+        (25, "red", "escalated"),
+        (50, "red", "escalated"),  # at the crest: overtopping now
+        (100, "red", "resolved"),  # 10 min after it fell below 311.95 (at 90 min)
+    ]
+    over = events[2]
+    assert over.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
+    assert over.previous_severity is not None and over.previous_severity.value == "red"
+    assert "已漫坝，正在漫顶" in over.message_zh and "overtopping now" in over.message_en
+    assert "漫顶停止" in events[3].message_zh
+
+
+def test_overtopping_raises_red_even_without_a_red_forecast_level() -> None:
+    rules = """
+rules:
+  - id: ttc
+    kind: time_to_crest
+    stations: [p1]
+    levels: {yellow: {enter: 2h}}
+"""
+    values = [311.0 + 0.1 * i for i in range(11)]
+    events = run(cfg(rules), series("p1", "level", values))
+    assert timeline(events) == [(15, "yellow", "firing"), (50, "red", "escalated")]
+
+
 RAIN = """
 rules:
   - id: rain
@@ -178,6 +220,56 @@ def test_compound_unknown_when_linked_gauge_is_silent() -> None:
     levels = series("p1", "level", [310.5 + 0.03 * i for i in range(14)])
     flow = series("c1", "flow", [0.05] * 2)  # culvert meter silent after 10 min
     assert run(cfg(COMPOUND), [*levels, *flow]) == []
+
+
+HOLD = (
+    COMPOUND
+    + """    clear_for: 10m
+    hold_while:
+      all:
+        - {station: $outlet, kind: flow, below: 0.3}
+        - {station: self, above: flood_limit}
+"""
+)
+
+
+def _blocked_storm(flow: list[float]) -> list[Reading]:
+    """The pond rises 0.36 m/h for an hour, then stands still at 311.0 (above its
+    flood limit, 310.6) for two hours: the rise stops, the culvert does not clear."""
+    rise = [310.5 + 0.03 * i for i in range(14)]
+    return [*series("p1", "level", rise + [rise[-1]] * 24), *series("c1", "flow", flow)]
+
+
+def test_a_compound_alert_holds_while_its_hold_conditions_may_be_true() -> None:
+    without_hold = run(cfg(COMPOUND + "    clear_for: 10m\n"), _blocked_storm([0.05] * 38))
+    assert [e.transition.value for e in without_hold] == ["firing", "resolved"]  # the old bug
+    held = run(cfg(HOLD), _blocked_storm([0.05] * 38))
+    assert [e.transition.value for e in held] == ["firing"]  # still blocked: still warned
+    cleared = run(cfg(HOLD), _blocked_storm([0.05] * 20 + [1.2] * 18))  # cleared at 100 min
+    assert timeline(cleared)[1] == (110, "orange", "resolved")  # after clear_for
+    assert "放水" in cleared[1].message_zh or "涵管" in cleared[1].message_zh
+    assert set(cleared[1].details["hold_while"]) == {"c1.flow.value", "p1.level.value"}
+
+
+def test_unknown_hold_data_never_clears() -> None:
+    # The culvert meter falls silent after 60 min: the hold is unknown, the alert stays.
+    events = run(cfg(HOLD), _blocked_storm([0.05] * 12))
+    assert [e.transition.value for e in events] == ["firing"]
+
+
+def test_clear_when_gives_clearing_its_own_conditions() -> None:
+    rules = (
+        COMPOUND
+        + """    clear_for: 10m
+    clear_when:
+      any:
+        - {station: $outlet, kind: flow, above: 1.0}
+"""
+    )
+    held = run(cfg(rules), _blocked_storm([0.05] * 38))
+    assert [e.transition.value for e in held] == ["firing"]
+    cleared = run(cfg(rules), _blocked_storm([0.05] * 20 + [1.2] * 18))
+    assert timeline(cleared)[1] == (110, "orange", "resolved")
 
 
 HEALTH = """
