@@ -47,6 +47,7 @@ from floodwatch.service.run import Service  # noqa: E402
 from tests.integration.services import PASSWORD, Mosquitto, Tansu  # noqa: E402
 
 STATIONS = 300
+GATEWAY_STATIONS = [f"{t}{i}" for i in range(STATIONS // 3) for t in "pcr"]
 
 
 def readings(n: int, start: datetime) -> list[Reading]:
@@ -185,6 +186,7 @@ async def mqtt_bench(work: Path, n: int, rate: int, seconds: int) -> None:
             "password_file": str(work / "pw"),
             "protocol": "3.1.1",
             "topics": [{"pattern": "gateway/{gateway}", "format": "batch"}],
+            "gateways": {"county-gw": GATEWAY_STATIONS},
         }
         (work / "pw").write_text(PASSWORD)
         await mqtt_queue(broker, "floodwatch", data)

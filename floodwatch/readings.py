@@ -60,6 +60,7 @@ class RejectReason(enum.StrEnum):
     DUPLICATE = "duplicate"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     WRONG_PARTITION = "wrong_partition"
+    NOT_ALLOWED = "not_allowed"  # a gateway reporting a station it is not listed for
     DELIVERY = "delivery_refused"  # a destination refused an alert for good (4xx)
 
 

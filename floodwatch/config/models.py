@@ -555,6 +555,12 @@ class MqttSettings(Model):
         description="longest wait between attempts; 5 s: back within 5 s, ≤ 12 attempts a minute",
     )
     topics: list[MqttTopic] = Field(min_length=1)
+    gateways: dict[Identifier, list[Identifier]] = Field(
+        default_factory=dict,
+        description="telemetry gateways (the `{gateway}` field of a topic) and the stations "
+        "each may report; readings for other stations, or from an unlisted gateway, are "
+        "dead-lettered `not_allowed`",
+    )
 
 
 class KafkaSettings(Model):
@@ -645,6 +651,7 @@ class ServiceSettings(Model):
     def problems(self) -> Problems:
         known = {"canonical", "batch", *self.mappings}
         topics = self.mqtt.topics if self.mqtt else []
+        gateways = self.mqtt.gateways if self.mqtt else {}
         for i, topic in enumerate(topics):
             try:
                 compile_topic(topic.pattern)
@@ -652,6 +659,12 @@ class ServiceSettings(Model):
                 yield ("mqtt", "topics", i, "pattern"), str(exc)
             if topic.format not in known:
                 yield ("mqtt", "topics", i, "format"), _unknown_format(topic.format, known)
+            if "{gateway}" in topic.pattern.split("/") and not gateways:
+                yield (
+                    ("mqtt", "topics", i, "pattern"),
+                    "a `{gateway}` topic needs service.mqtt.gateways: the stations each "
+                    "gateway may report (readings from an unlisted gateway are refused)",
+                )
         if self.kafka and self.kafka.format not in known:
             yield ("kafka", "format"), _unknown_format(self.kafka.format, known)
         for name, mapping in self.mappings.items():

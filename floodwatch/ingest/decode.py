@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from floodwatch.config.models import FieldMapping
+from floodwatch.ingest import gateways
 from floodwatch.readings import KINDS, Reading, Rejected, RejectReason
 
 MAX_PAYLOAD = 64 * 1024
@@ -87,10 +88,14 @@ class Decoders:
     """Every configured format, by name."""
 
     def __init__(
-        self, mappings: Mapping[str, FieldMapping] | None = None, max_payload: int = MAX_PAYLOAD
+        self,
+        mappings: Mapping[str, FieldMapping] | None = None,
+        max_payload: int = MAX_PAYLOAD,
+        gateways: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.mappings = dict(mappings or {})
         self.max_payload = max_payload
+        self.gateways = {name: frozenset(ids) for name, ids in (gateways or {}).items()}
         self._good_ids: set[str] = set()  # station ids that matched STATION_RE
 
     def decode_many(self, payloads: list[bytes], fmt: str) -> list[Reading] | None:
@@ -146,7 +151,13 @@ class Decoders:
         fields: Mapping[str, str] | None = None,
         source: str | None = None,
     ) -> tuple[list[Reading], list[Rejected]]:
-        return decode_payload(raw, fmt, fields, source, self.mappings, self.max_payload)
+        """Readings and rejections; a gateway's readings screened against the
+        stations it may report (`ingest/gateways.py`)."""
+        got, bad = decode_payload(raw, fmt, fields, source, self.mappings, self.max_payload)
+        if fields and gateways.FIELD in fields:
+            got, refused = gateways.screen(got, fields[gateways.FIELD], self.gateways, source)
+            bad = bad + refused
+        return got, bad
 
 
 def decode_payload(

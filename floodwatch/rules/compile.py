@@ -174,9 +174,12 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
                     ("engine", "incidents", "groups", g, j),
                     f"unknown station {sid!r} in an incident group" + _suggest(sid, stations),
                 )
+    from floodwatch.ingest.gateways import check as check_gateways
     from floodwatch.notify.rosters import check as check_rosters
 
     for loc, message in check_rosters(config):
+        issues.add(loc, message)
+    for loc, message in check_gateways(config):
         issues.add(loc, message)
     for loc, message in _check_templates(loaded):
         issues.add(loc, message)

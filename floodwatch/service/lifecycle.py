@@ -229,7 +229,7 @@ async def run_bridge(loaded: LoadedConfig) -> int:
     bridge = Bridge(
         settings.kafka,
         station_keys(compile_config(loaded)),
-        Decoders(settings.mappings, settings.max_payload),
+        Decoders(settings.mappings, settings.max_payload, settings.mqtt.gateways),
         dead_letter,
         stopping,
     )

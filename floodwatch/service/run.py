@@ -111,7 +111,11 @@ class Service:
         self.compiled = compile_config(loaded)
         self.store_path = Path(store or self.settings.store)
         self.snapshot_path = Path(str(self.store_path) + ".snapshot")
-        self.decoders = Decoders(self.settings.mappings, self.settings.max_payload)
+        self.decoders = Decoders(
+            self.settings.mappings,
+            self.settings.max_payload,
+            self.settings.mqtt.gateways if self.settings.mqtt else None,
+        )
         self.dead_letter = DeadLetter(Path(self.settings.dead_letter.file))
         self.dead_letter_topics = Publisher(
             self.dead_letter, self.settings.dead_letter, self.settings.mqtt, self.settings.kafka

@@ -22,6 +22,11 @@ EXPECTED = {
     "station.patrol, village.warning_officer, town.flood_lead, or person:<id>",
     "notify_route": "notify_route.yaml:6:15: service.notify.routes[0].to[0]: no destination "
     "'dutty' (known: duty)",
+    "gateway_list": "gateway_list.yaml:6:23: service.mqtt.gateways.county-gw[1]: no station 'p2' "
+    "for gateway 'county-gw'",
+    "gateway_unlisted": "gateway_unlisted.yaml:4:10: service.mqtt.topics[0].pattern: a "
+    "`{gateway}` topic needs service.mqtt.gateways: the stations each gateway may report "
+    "(readings from an unlisted gateway are refused)",
     "service_topic": "service_topic.yaml:4:9: service.mqtt.topics[0].pattern: '#' must be the "
     "last level of 'hydro/#/x'",
     "order_levels": "order_levels.yaml:12:13: rules[0].levels.red.enter: must be above orange "

@@ -196,6 +196,7 @@ def service_config(
                 {"pattern": "hydro/{station}/{kind}"},
                 {"pattern": "gateway/{gateway}", "format": "batch"},
             ],
+            "gateways": {"county-gw": sorted(KEYS)},  # every station of the example
         }
     if kafka is not None:
         settings["kafka"] = {"bootstrap": kafka, "topic": kafka_topic, "session_timeout": "6s"}
