@@ -553,8 +553,9 @@ def _duty_commands() -> None:
         silence,
         unanswered,
     )
+    from floodwatch.cli_messages import messages
 
-    for command in (silence, ack, unanswered, hash_password_cmd, rotate_session_key):
+    for command in (silence, ack, unanswered, hash_password_cmd, rotate_session_key, messages):
         main.add_command(command)
 
 

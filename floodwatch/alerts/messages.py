@@ -341,14 +341,25 @@ def overtopping(
     transition: Transition,
     exercise: bool,
     advice: tuple[str, str] | None = None,
+    severity: Severity = Severity.RED,
 ) -> tuple[str, str]:
-    """The dam is overtopping now (time to crest at its crest): red, said plainly."""
+    """The dam is overtopping now (time to crest at its crest): red, said plainly;
+    lowered to `severity` or lifted once the level is back below the crest."""
+    if transition is Transition.DOWNGRADED:
+        head_zh, head_en = headline(severity, transition, exercise)
+        todo_zh, todo_en = advice or ADVICE[severity]
+        return (
+            f"{head_zh}{place.zh}水位{level:.2f}米，已回落到坝顶{crest:.2f}米以下，漫顶停止，"
+            f"预警降为{COLOUR_ZH[severity]}。{todo_zh}",
+            f"{head_en}{place.en}: level {level:.2f} m, back below the crest at {crest:.2f} m. "
+            f"Overtopping has stopped. {todo_en}",
+        )
     if transition is Transition.RESOLVED:
         head_zh, head_en = headline(Severity.RED, transition, exercise)
         return (
             f"{head_zh}{place.zh}水位{level:.2f}米，已回落到坝顶{crest:.2f}米以下，漫顶停止。",
-            f"{head_en}{place.en}: level {level:.2f} m, back below the crest "
-            f"({crest:.2f} m); overtopping has stopped.",
+            f"{head_en}{place.en}: level {level:.2f} m, back below the crest at {crest:.2f} m. "
+            "Overtopping has stopped.",
         )
     head_zh, head_en = "【红色预警·漫坝】", "[RED warning: OVERTOPPING] "
     if exercise:

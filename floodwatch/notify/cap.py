@@ -16,8 +16,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH
+from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, duration_zh
 from floodwatch.alerts.state import Severity
+from floodwatch.config.values import parse_duration
 from floodwatch.readings import parse_ts
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -74,9 +75,11 @@ def response_type(event: dict[str, Any]) -> str:
         return "AllClear"
     stage = event.get("stage")
     severity = Severity(event["severity"])
-    if stage == "evacuate" or (stage is None and severity is Severity.RED):
+    # A stage can call for more than the colour does, never for less: a red
+    # warning with rain at its prepare stage still says evacuate.
+    if stage == "evacuate" or severity is Severity.RED:
         return "Evacuate"
-    if stage == "prepare" or (stage is None and severity is Severity.ORANGE):
+    if stage == "prepare" or severity is Severity.ORANGE:
         return "Prepare"
     return "Monitor"
 
@@ -93,18 +96,32 @@ def sentence(event: dict[str, Any], village: Village, crest: float | None, respo
     level = details.get("level")
     if level is None and event.get("unit") == "m" and event["kind"] == "level":
         level = event.get("value")
-    minutes = (event.get("forecast") or {}).get("minutes_to_crest")
+    forecast = event.get("forecast") or {}
+    minutes = forecast.get("minutes_to_crest")
     colour = COLOUR_ZH[Severity(event["severity"])]
-    if crest is not None and isinstance(level, int | float):
+    over = forecast.get("overtopping") or (
+        crest is not None and isinstance(level, int | float) and level >= crest
+    )
+    if over:
+        what = f"{station}已经漫坝，洪水正在漫过坝顶"
+    elif crest is not None and isinstance(level, int | float):
         what = f"{station}水位距坝顶{max(0.0, crest - level):.1f}米"
-        if minutes is not None:
+        if minutes is not None and minutes >= 1:
             what += f"，预计{round(minutes)}分钟后漫顶"
     elif event["kind"] == "rainfall" and event.get("value") is not None:
-        window = details.get("window", "")
+        window = _window_zh(str(details.get("window", "")))
         what = f"{station}{window}累计雨量{event['value']:.0f}毫米，已达{colour}预警"
     else:
         what = f"{station}发布{colour}预警"
     return f"{head}{what}，{ACTION_ZH[response]}"
+
+
+def _window_zh(window: str) -> str:
+    """A rain window as said aloud: "3h" → 3小时, "1d" → 24小时 (empty if unknown)."""
+    try:
+        return duration_zh(int(parse_duration(window).total_seconds() * 1000))
+    except ValueError:
+        return ""
 
 
 def identifier(sender: str, alert_id: str, transition: str, sent: str, village: str) -> str:

@@ -112,12 +112,21 @@ class CrestCore(ThresholdCore):
     ) -> None:
         ctx = self.ctx
         severity = ctx.levels[top - 1] if top else None
-        if top == self.latch.n or (was_over and top == 0):
+        if top == self.latch.n or was_over:  # into overtopping, or out of it
             now_over = top == self.latch.n
 
-            def text(_: Severity, step: Transition, __: Severity | None) -> tuple[str, str]:
+            def text(shown: Severity, step: Transition, _: Severity | None) -> tuple[str, str]:
                 # the general red advice: a rule's own red advice says "expected to overtop"
-                return overtopping(ctx.place, level, target, transition=step, exercise=ctx.exercise)
+                advice = ctx.advice.get(shown) if step is Transition.DOWNGRADED else None
+                return overtopping(
+                    ctx.place,
+                    level,
+                    target,
+                    transition=step,
+                    exercise=ctx.exercise,
+                    advice=advice,
+                    severity=shown,
+                )
 
             event = self.tracker.change(
                 ts,

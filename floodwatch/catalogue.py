@@ -1,0 +1,429 @@
+"""Every text a config can make people read: `floodwatch messages`.
+
+For each rule (at the first station it watches), each of its warning levels
+and each transition — raised, raised further, lowered, lifted — the Chinese
+and English alert texts and what the village loudspeaker says (CAP); the
+sensor notices of each gauge; and the incident messages people are sent,
+from a storyline fed through the real incident tracker (every rule of the
+incident rising level by level, a gauge falling silent in the warning, then
+everything falling back).
+
+Rule texts are made by the same functions the rule kinds call
+(`alerts.messages`, `alerts.sensor_text`), from the rule's runtime context
+(place, measure, advice) with values on either side of each line, so the
+catalogue says what the engine would. `tests/unit/test_catalogue.py` holds
+it to the texts of replayed storms and to the rules of `catalogue_check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from floodwatch.alerts import sensor_text
+from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.messages import (
+    MEASURES,
+    Measure,
+    crest_reason,
+    overtopping,
+    rain_label,
+    render,
+    render_compound,
+)
+from floodwatch.alerts.state import EvacuationStage, Severity, Transition
+from floodwatch.config.models import (
+    CompoundRule,
+    RainfallRule,
+    SensorHealthRule,
+    TimeToCrestRule,
+)
+from floodwatch.config.values import parse_duration
+from floodwatch.notify import cap
+from floodwatch.rules.base import RuleContext
+from floodwatch.rules.build import build_series
+from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo
+from floodwatch.rules.kinds.compound import CompoundInstance
+
+T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
+RATE = 0.80  # m/h: the rate of rise the time-to-crest texts are said with
+
+
+@dataclass
+class Entry:
+    """One text: which rule, station, level and transition make it."""
+
+    section: str  # rules, sensors, incidents
+    rule: str
+    title: str
+    station: str
+    event: AlertEvent
+    spoken: str | None = None  # the loudspeaker's sentence (CAP), where villages hear it
+    units: tuple[str, str] | None = None  # the unit the texts must carry (zh, en)
+    style: str = "rising"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def zh(self) -> str:
+        return self.event.message_zh
+
+    @property
+    def en(self) -> str:
+        return self.event.message_en
+
+
+def contexts(compiled: CompiledConfig) -> dict[tuple[str, str], tuple[RuleContext, object]]:
+    """(rule id, station) -> (context, instance) of every rule instance."""
+    out: dict[tuple[str, str], tuple[RuleContext, object]] = {}
+    for series in build_series(compiled).values():
+        for instance in [*series.rules, *series.dependents]:
+            out.setdefault((instance.ctx.rule, instance.ctx.station), (instance.ctx, instance))
+        if series.health is not None:
+            for tracker in series.health.trackers.values():
+                key = (tracker.ctx.rule, f"{tracker.ctx.station}/{series.kind}")
+                out.setdefault(key, (tracker.ctx, series.health))
+    return out
+
+
+def entries(compiled: CompiledConfig) -> list[Entry]:
+    """The whole catalogue: rules, sensor notices, incidents."""
+    found = contexts(compiled)
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for binding in compiled.bindings:
+        rule = binding.rule
+        rid = str(getattr(rule, "id", "?"))
+        if rid in seen:
+            continue
+        seen.add(rid)
+        if isinstance(rule, SensorHealthRule):
+            out.extend(_sensor_entries(compiled, binding, found))
+            continue
+        pair = found.get((rid, binding.station.id))
+        if pair is not None:
+            out.extend(_rule_entries(compiled, binding, *pair))
+    from floodwatch.catalogue_incidents import incident_entries
+
+    out.extend(incident_entries(compiled, out))
+    return out
+
+
+def _steps(levels: list[Severity]) -> Iterator[tuple[Severity, Transition, Severity | None]]:
+    """(severity shown, transition, severity before) of every change a rule can make."""
+    for i, sev in enumerate(levels):
+        yield sev, Transition.FIRING, None
+        if i > 0:
+            yield sev, Transition.ESCALATED, levels[i - 1]
+        if i + 1 < len(levels):
+            yield sev, Transition.DOWNGRADED, levels[i + 1]
+    for sev in levels:
+        yield sev, Transition.RESOLVED, sev
+
+
+def _rule_entries(
+    compiled: CompiledConfig, binding: Binding, ctx: RuleContext, instance: object
+) -> list[Entry]:
+    rule = binding.rule
+    out: list[Entry] = []
+    if isinstance(rule, CompoundRule) and isinstance(instance, CompoundInstance):
+        for sev, step, before in _steps(list(ctx.levels)):
+            out.append(_compound(compiled, binding, ctx, instance, sev, step, before))
+        return out
+    if isinstance(rule, RainfallRule):
+        return [_rain(compiled, binding, ctx, rule, *s) for s in _steps(list(ctx.levels))]
+    for sev, step, before in _steps([lb.severity for lb in binding.levels]):
+        out.extend(_threshold(compiled, binding, ctx, sev, step, before))
+    if isinstance(rule, TimeToCrestRule):
+        out.extend(_overtopping(compiled, binding, ctx))
+    return out
+
+
+def _overtopping(compiled: CompiledConfig, binding: Binding, ctx: RuleContext) -> list[Entry]:
+    """A time-to-crest rule's level on top of its forecast: overtopping now."""
+    crest = binding.extra["target"].at(0)
+    below = [lb.severity for lb in binding.levels if lb.severity is not Severity.RED]
+    steps: list[tuple[Severity, Transition, Severity | None, float]] = [
+        (Severity.RED, Transition.FIRING, None, crest + 0.12),
+        (Severity.RED, Transition.ESCALATED, Severity.RED, crest + 0.12),
+        (Severity.RED, Transition.RESOLVED, Severity.RED, crest - 0.08),
+    ]
+    if below:
+        steps.insert(2, (below[-1], Transition.DOWNGRADED, Severity.RED, crest - 0.08))
+    out = []
+    for sev, step, before, level in steps:
+        zh, en = overtopping(
+            ctx.place,
+            level,
+            crest,
+            transition=step,
+            exercise=False,
+            advice=ctx.advice.get(sev) if step is Transition.DOWNGRADED else None,
+            severity=sev,
+        )
+        over = level >= crest
+        forecast = {"overtopping": True, "minutes_to_crest": 0.0} if over else None
+        event = _event(ctx, sev, step, before, 0.0 if over else None, 0.0, zh, en, forecast, level)
+        entry = _entry(compiled, binding, ctx, event, ctx.measure)
+        entry.units = ("米", "m")  # said as the level against the crest
+        entry.notes.append("overtopping")
+        out.append(entry)
+    return out
+
+
+def _line(binding: Binding, sev: Severity, exit_: bool) -> float:
+    lb = next(lb for lb in binding.levels if lb.severity is sev)
+    return (lb.exit if exit_ else lb.enter).at(0)
+
+
+def _threshold(
+    compiled: CompiledConfig,
+    binding: Binding,
+    ctx: RuleContext,
+    sev: Severity,
+    step: Transition,
+    before: Severity | None,
+) -> list[Entry]:
+    m = ctx.measure
+    delta = 3 * 10.0**-m.digits
+    worse = 1.0 if m.style == "rising" else -1.0
+    if step is Transition.RESOLVED:
+        threshold = _line(binding, sev, exit_=True)
+        values: list[float | None] = [threshold - worse * delta]
+        if m.style == "time":
+            values.append(None)  # the level stopped rising: no forecast at all
+    elif step is Transition.DOWNGRADED:
+        assert before is not None
+        threshold = _line(binding, before, exit_=True)
+        values = [threshold - worse * delta]
+    else:
+        threshold = _line(binding, sev, exit_=False)
+        values = [threshold + worse * delta]
+    out = []
+    for value in values:
+        what = ("", "")
+        forecast = None
+        if m.style == "time" and value is not None:
+            what = crest_reason(RATE)
+            forecast = {"minutes_to_crest": value, "rate_m_per_h": RATE}
+        zh, en = render(
+            place=ctx.place,
+            measure=m,
+            severity=sev,
+            transition=step,
+            value=value,
+            threshold=threshold,
+            exercise=False,
+            what_zh=what[0],
+            what_en=what[1],
+            advice=ctx.advice.get(sev),
+            previous=before,
+        )
+        level = _level_at(binding, ctx, value)
+        event = _event(ctx, sev, step, before, value, threshold, zh, en, forecast, level)
+        out.append(_entry(compiled, binding, ctx, event, m))
+    return out
+
+
+def _level_at(binding: Binding, ctx: RuleContext, value: float | None) -> float | None:
+    """The water level the value stands for (for the loudspeaker's sentence)."""
+    levels = binding.station.model.levels
+    crest = levels.crest if levels is not None else None
+    if crest is None or value is None:
+        return None
+    if ctx.kind == "level":
+        return value
+    if ctx.kind == "freeboard":
+        return crest - value
+    if ctx.kind == "time_to_crest":
+        return crest - RATE * value / 60
+    return crest - 0.8  # rates and others: a level below the crest, for the sentence
+
+
+def _rain(
+    compiled: CompiledConfig,
+    binding: Binding,
+    ctx: RuleContext,
+    rule: RainfallRule,
+    sev: Severity,
+    step: Transition,
+    before: Severity | None,
+) -> Entry:
+    at = before if step is not Transition.FIRING and step is not Transition.ESCALATED else sev
+    assert at is not None
+    spec = rule.levels[at.value]  # type: ignore[index]
+    window, threshold = min(spec.within.items(), key=lambda kv: parse_duration(kv[0]))
+    window_ms = int(parse_duration(window).total_seconds() * 1000)
+    raising = step in (Transition.FIRING, Transition.ESCALATED)
+    value = threshold + 3 if raising else threshold - 12
+    stage = rule.levels[sev.value].stage if step is not Transition.RESOLVED else None  # type: ignore[index]
+    zh, en = render(
+        place=ctx.place,
+        measure=ctx.measure,
+        severity=sev,
+        transition=step,
+        value=value,
+        threshold=threshold,
+        exercise=False,
+        advice=ctx.advice.get(sev),
+        stage=None if stage is None else EvacuationStage(stage),
+        previous=before,
+        label=rain_label(window_ms),
+    )
+    event = _event(ctx, sev, step, before, value, threshold, zh, en, None, None)
+    event = _with(event, details={"window": window}, stage=stage)
+    return _entry(compiled, binding, ctx, event, ctx.measure)
+
+
+def _compound(
+    compiled: CompiledConfig,
+    binding: Binding,
+    ctx: RuleContext,
+    instance: CompoundInstance,
+    sev: Severity,
+    step: Transition,
+    before: Severity | None,
+) -> Entry:
+    values: list[float | None] = []
+    for i, condition in enumerate(instance.conditions):
+        text = condition.text
+        holds = text.bound * 2.4 if text.above else text.bound / 5
+        fails = text.bound / 3 if text.above else text.bound * 2
+        values.append(fails if step is Transition.RESOLVED and i == 0 else holds)
+    said = [c.text.say(v) for c, v in zip(instance.conditions, values, strict=True)]
+    zh, en = render_compound(
+        place=ctx.place,
+        name=instance.name,
+        severity=sev,
+        transition=step,
+        said=said,
+        exercise=False,
+        advice=ctx.advice.get(sev),
+    )
+    first = instance.conditions[0].text
+    event = _event(ctx, sev, step, before, values[0], first.bound, zh, en, None, None)
+    entry = _entry(compiled, binding, ctx, event, first.measure)
+    entry.units = None  # each condition carries its own unit
+    return entry
+
+
+def _event(
+    ctx: RuleContext,
+    sev: Severity,
+    step: Transition,
+    before: Severity | None,
+    value: float | None,
+    threshold: float | None,
+    zh: str,
+    en: str,
+    forecast: dict[str, float] | None,
+    level: float | None,
+) -> AlertEvent:
+    return AlertEvent(
+        id=episode_id(ctx.rule, ctx.station, 0),
+        rule=ctx.rule,
+        kind=ctx.kind,
+        station=ctx.station,
+        station_name=ctx.place.name,
+        severity=sev,
+        previous_severity=before,
+        transition=step,
+        ts=T0,
+        episode_start=T0,
+        value=value,
+        threshold=threshold,
+        unit=ctx.unit,
+        forecast=forecast,
+        message_zh=zh,
+        message_en=en,
+        details={} if level is None else {"level": round(level, 3)},
+    )
+
+
+def _with(event: AlertEvent, **changes: Any) -> AlertEvent:
+    import msgspec
+
+    return msgspec.structs.replace(event, **changes)
+
+
+def _entry(
+    compiled: CompiledConfig, binding: Binding, ctx: RuleContext, event: AlertEvent, m: Measure
+) -> Entry:
+    rule = binding.rule
+    name = getattr(rule, "name", None) or ""
+    title = f"`{ctx.rule}` {name} ({ctx.kind})".replace("  ", " ")
+    units = (m.unit_zh, m.unit_en) if event.value is not None else None
+    return Entry(
+        "rules",
+        ctx.rule,
+        title,
+        binding.station.id,
+        event,
+        spoken=spoken(compiled, binding.station, event),
+        units=units,
+        style=m.style,
+    )
+
+
+def spoken(compiled: CompiledConfig, station: StationInfo, event: AlertEvent) -> str | None:
+    """What the loudspeakers of the station's village say (None: no village)."""
+    village = station.model.village
+    if village is None or event.severity is Severity.INFO:
+        return None
+    levels = station.model.levels
+    crest = levels.crest if levels is not None else None
+    body = event.to_json()
+    return cap.sentence(
+        body, cap.Village(village.code, village.name), crest, cap.response_type(body)
+    )
+
+
+def _sensor_entries(
+    compiled: CompiledConfig,
+    binding: Binding,
+    found: dict[tuple[str, str], tuple[RuleContext, object]],
+) -> list[Entry]:
+    """Each check of each gauge of the rule's first station: notice and all-clear."""
+    info = binding.station
+    out = []
+    rid = str(getattr(binding.rule, "id", "?"))
+    for kind in info.model.kinds:
+        m = MEASURES[kind]
+        limits = info.model.limits.get(kind)
+        value = 310.0 if kind == "level" else 12.0
+        whats = {
+            "stale": sensor_text.stale(10),
+            "stuck": sensor_text.stuck(m, value, 360),
+            "spike": sensor_text.spike(m, 5.0, value),
+            "out_of_range": sensor_text.out_of_range(
+                m,
+                (limits.max + 1.5) if limits and limits.max is not None else value,
+                limits.min if limits else None,
+                limits.max if limits else None,
+            ),
+        }
+        for check, what in whats.items():
+            pair = found.get((f"{rid}/{check}", f"{info.id}/{kind}"))
+            if pair is None:
+                continue
+            ctx = pair[0]
+            for step, text in ((Transition.FIRING, what), (Transition.RESOLVED, None)):
+                back = sensor_text.BACK[check]
+                zh, en = render(
+                    place=ctx.place,
+                    measure=m,
+                    severity=Severity.INFO,
+                    transition=step,
+                    value=None,
+                    threshold=None,
+                    exercise=False,
+                    what_zh=(text or back)[0],
+                    what_en=(text or back)[1],
+                )
+                before = Severity.INFO if step is Transition.RESOLVED else None
+                event = _event(ctx, Severity.INFO, step, before, None, None, zh, en, None, None)
+                event = _with(event, details={"check": check})
+                title = f"`{ctx.rule}` {m.gauge_zh} ({kind})"
+                out.append(Entry("sensors", ctx.rule, title, info.id, event))
+    return out

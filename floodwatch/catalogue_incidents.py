@@ -1,0 +1,127 @@
+"""The incident messages of the catalogue: a storyline of the catalogue's own
+rule events fed through the real incident tracker, and the notice of each
+change (`alerts.incident_text`).
+
+The storyline, at the incident with the most rules: every rule of it raised
+level by level (blue, yellow, orange, red), the head station's level gauge
+falling silent in the warning and reporting again, then every rule lowered
+level by level and lifted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incident_text import notice, rule_names
+from floodwatch.alerts.incidents import Groups, IncidentTracker
+from floodwatch.alerts.state import WARNING_LEVELS, Severity, Transition
+
+if TYPE_CHECKING:
+    from floodwatch.catalogue import Entry
+    from floodwatch.rules.compile import CompiledConfig
+
+STEP = timedelta(minutes=5)
+
+
+def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
+    """Alert transitions of one incident, in time order (see the module docstring)."""
+    config = compiled.config
+    groups = Groups.of(config.stations, config.engine.incidents)
+    by_head: dict[str, list[Entry]] = {}
+    for entry in rules:
+        if entry.section == "rules":
+            by_head.setdefault(groups.head(entry.station), []).append(entry)
+    if not by_head:
+        return []
+    head, mine = max(by_head.items(), key=lambda kv: len({e.rule for e in kv[1]}))
+    events: list[AlertEvent] = []
+
+    def add(entry: Entry) -> None:
+        ts = events[-1].ts + STEP if events else entry.event.ts
+        events.append(msgspec.structs.replace(entry.event, ts=ts))
+
+    def find(rule: str, sev: Severity, step: Transition) -> Entry | None:
+        return next(
+            (
+                e
+                for e in mine
+                if e.rule == rule
+                and e.event.severity is sev
+                and e.event.transition is step
+                and e.event.value is not None
+            ),
+            None,
+        )
+
+    active: dict[str, Severity] = {}
+    for sev in WARNING_LEVELS:
+        for rule in dict.fromkeys(e.rule for e in mine):
+            step = Transition.ESCALATED if rule in active else Transition.FIRING
+            raise_ = find(rule, sev, step) or find(rule, sev, Transition.FIRING)
+            if raise_ is not None:
+                add(msgspec_entry(raise_, step))
+                active[rule] = sev
+    stale = [
+        e for e in rules if e.section == "sensors" and e.station == head and "/stale" in e.rule
+    ]
+    for entry in stale[:2]:  # the first gauge's notice and all-clear
+        add(entry)
+    for sev in reversed(WARNING_LEVELS):
+        for rule, now in list(active.items()):
+            if now is not sev:
+                continue
+            lower = next(
+                (
+                    e
+                    for e in mine
+                    if e.rule == rule
+                    and e.event.transition is Transition.DOWNGRADED
+                    and e.event.previous_severity is sev
+                ),
+                None,
+            )
+            if lower is not None:
+                add(lower)
+                active[rule] = lower.event.severity
+            else:
+                done = find(rule, sev, Transition.RESOLVED)
+                if done is not None:
+                    add(done)
+                del active[rule]
+    return events
+
+
+def msgspec_entry(entry: Entry, step: Transition) -> Entry:
+    """The entry as `step` (a first raise used as a further raise keeps its text)."""
+    if entry.event.transition is step:
+        return entry
+    from dataclasses import replace
+
+    return replace(entry, event=msgspec.structs.replace(entry.event, transition=step))
+
+
+def incident_entries(compiled: CompiledConfig, rules: list[Entry]) -> list[Entry]:
+    from floodwatch.catalogue import Entry, spoken
+
+    config = compiled.config
+    tracker = IncidentTracker(config.stations, config.engine.incidents)
+    stations = {s.id: s for s in config.stations}
+    names = rule_names(list(config.rules))
+    out: list[Entry] = []
+    for event in storyline(compiled, rules):
+        for change in tracker.apply([event]).changes:
+            message = notice(change, stations, names)
+            info = compiled.stations.get(change.station)
+            title = f"{change.change.value} · {change.severity.value}"
+            if change.previous_severity is not None and change.change.value in (
+                "escalated",
+                "downgraded",
+            ):
+                title += f" (from {change.previous_severity.value})"
+            said = spoken(compiled, info, message) if info is not None else None
+            out.append(Entry("incidents", "incident", title, change.station, message, said))
+    return out

@@ -1,0 +1,90 @@
+"""The catalogue as Markdown (docs/messages.md for the example config)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from floodwatch.catalogue import Entry
+from floodwatch.notify.sms import compose
+from floodwatch.notify.sms_parts import segments
+
+SECTIONS = {
+    "rules": (
+        "Alerts of the rules",
+        "Per rule (at the first station it watches), per warning level and transition. "
+        "Engineers and the command center see these; people are told per incident (below). "
+        "广播 is what the village loudspeakers say (CAP).",
+    ),
+    "sensors": (
+        "Sensor notices",
+        "For maintenance: each check of each gauge of the first station the sensor rule "
+        "watches. Never broadcast to villages.",
+    ),
+    "incidents": (
+        "Incident messages",
+        "What people receive (SMS, call-and-answer, broadcast): one message per change of "
+        "an incident, from a storyline run through the incident tracker — every rule of "
+        "the incident raised level by level, its level gauge silent during the warning "
+        "and back, then everything lowered and lifted.",
+    ),
+}
+
+
+def markdown(entries: list[Entry], config_dir: str, sms_chars: int = 70) -> str:
+    lines = [
+        "# Messages",
+        "",
+        f"Every text the config in `{config_dir}` can make people read, written by "
+        f"`floodwatch messages --config {config_dir}`. Figures are examples on either side "
+        "of each line; the wording is what the engine sends. Drills add 【演练】 / "
+        "[EXERCISE] in front. The rules these texts keep are in "
+        "`floodwatch/catalogue_check.py` (`floodwatch messages --check`).",
+        "",
+    ]
+    for section, group in groupby(entries, key=lambda e: e.section):
+        title, intro = SECTIONS[section]
+        lines += [f"## {title}", "", intro, ""]
+        for heading, items in groupby(group, key=lambda e: (e.title, e.station)):
+            lines += [f"### {heading[0]} — `{heading[1]}`", ""]
+            for entry in items:
+                ev = entry.event
+                label = (
+                    entry.title
+                    if section == "incidents"
+                    else f"{ev.severity.value} · {ev.transition.value}"
+                    + (
+                        f" (from {ev.previous_severity.value})"
+                        if ev.previous_severity and ev.transition.value != "resolved"
+                        else ""
+                    )
+                )
+                if section != "incidents":
+                    lines.append(f"- **{label}**")
+                else:
+                    lines.append(f"- **{label}**")
+                lines.append(f"  - 中文：{entry.zh}")
+                lines.append(f"  - English: {entry.en}")
+                if entry.spoken:
+                    lines.append(f"  - 广播：{entry.spoken}")
+            lines.append("")
+    lines += _sms_example(entries, sms_chars)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _sms_example(entries: list[Entry], chars: int) -> list[str]:
+    """How the longest incident message goes out by SMS, in parts."""
+    incidents = [e for e in entries if e.section == "incidents"] or entries
+    if not incidents:
+        return []
+    longest = max(incidents, key=lambda e: len(e.zh))
+    text = compose([f"{longest.zh}收到请回复3751。"], exercise=False)
+    parts = segments(text, chars, 3)
+    out = [
+        "## An SMS in parts",
+        "",
+        f"The longest message above with a reply code, as sent in parts of at most {chars} "
+        "characters (cut at natural boundaries, see docs/notify.md):",
+        "",
+    ]
+    out += [f"- `{part}`" for part in parts]
+    return [*out, ""]

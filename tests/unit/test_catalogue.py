@@ -1,0 +1,149 @@
+"""`floodwatch messages`: the catalogue of every text, the rules it keeps, and
+that it says what the engine says."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.state import Severity, Transition
+from floodwatch.catalogue import Entry, entries
+from floodwatch.catalogue_check import problems
+from floodwatch.catalogue_md import markdown
+from floodwatch.cli import main
+from floodwatch.config import load_config_dir
+from floodwatch.notify.cap import response_type
+from floodwatch.replay import run_readings
+from floodwatch.rules.compile import compile_config
+from floodwatch.sim import simulate
+
+CONFIG = compile_config(load_config_dir("config"))
+CATALOGUE = entries(CONFIG)
+FIGURE = re.compile(r"[+\-]?\d+(?:\.\d+)?")
+
+
+def shape(text: str) -> str:
+    return FIGURE.sub("#", text)
+
+
+def test_the_example_catalogue_keeps_every_rule() -> None:
+    assert problems(CONFIG, CATALOGUE) == []
+
+
+def test_it_covers_every_rule_level_and_transition_and_the_incident_changes() -> None:
+    seen = {(e.rule, e.event.severity, e.event.transition) for e in CATALOGUE}
+    for rule in ("pond-level", "rain-accumulation"):
+        for sev in (Severity.BLUE, Severity.YELLOW, Severity.ORANGE, Severity.RED):
+            for step in Transition:
+                if (sev, step) in {(Severity.RED, Transition.DOWNGRADED)}:
+                    continue  # nothing is lowered to red
+                if (sev, step) == (Severity.BLUE, Transition.ESCALATED):
+                    continue  # nothing is raised to blue from below
+                assert (rule, sev, step) in seen, (rule, sev, step)
+    changes = {e.event.details.get("change") for e in CATALOGUE if e.section == "incidents"}
+    assert changes == {"raised", "escalated", "downgraded", "lost_observation", "all_clear"}
+    assert any("/stale" in e.rule for e in CATALOGUE)
+
+
+def storm_events() -> list[AlertEvent]:
+    start = simulate("blocked").readings[0].ts
+    runs = [
+        simulate("blocked"),
+        simulate("flash"),
+        simulate("open"),
+        simulate("blocked", spike_at=start + timedelta(hours=3)),
+        simulate("blocked", silence_from=start + timedelta(hours=6)),
+    ]
+    return [e for run in runs for e in run_readings(CONFIG, run.readings).alerts]
+
+
+def test_the_catalogue_says_what_the_engine_says_in_replayed_storms() -> None:
+    """Every text of five simulated storms, figures masked, is in the catalogue
+    of the same rule and station: the catalogue cannot drift from the engine."""
+    known: dict[tuple[str, str], set[str]] = {}
+    for entry in CATALOGUE:
+        if entry.section == "incidents":
+            continue
+        station = entry.station.split("/")[0]
+        known.setdefault((entry.rule, station), set()).update({shape(entry.zh), shape(entry.en)})
+    checked = 0
+    for event in storm_events():
+        shapes = known.get((event.rule, event.station))
+        if shapes is None:
+            continue
+        checked += 1
+        assert shape(event.message_zh) in shapes, event.message_zh
+        assert shape(event.message_en) in shapes, event.message_en
+    assert checked >= 40
+
+
+def broken(zh: str, en: str, style: str = "rising", **event: object) -> Entry:
+    base = CATALOGUE[0]
+    fields: dict[str, object] = {"message_zh": zh, "message_en": en, **event}
+    event_ = msgspec.structs.replace(base.event, **fields)
+    return Entry("rules", base.rule, "", base.station, event_, units=("米", "m"), style=style)
+
+
+@pytest.mark.parametrize(
+    ("zh", "en", "style", "found"),
+    [
+        (
+            "【橙色预警】毛坑山塘放水涵管疑似堵塞，判据0.37米（maokeng-pond.level.rate_of_rise "
+            "0.366；maokeng-culvert.flow.value 0.054）。",
+            "x 1 m",
+            "rising",
+            "Latin letters",
+        ),
+        ("【橙色预警】毛坑山塘水位311.62米，判据0.37。", "x 1 m", "rising", "without a unit"),
+        ("水位1米。", "level 1 m (maokeng-pond).", "rising", "id 'maokeng-pond'"),
+        ("水位1米。", "level 1 m；rising.", "rising", "full-width"),
+        ("雨量1米。请做好转移准备。请做好转移准备。", "rain 1 m.", "rising", "said twice"),
+        ("水位1米，已恢复正常。", "level 1 m.", "rising", "back to normal"),
+        ("1h累计雨量30米。", "rain 1 m.", "rising", "Latin letters"),
+        ("毛坑山塘水位距坝顶0.0米，预计0分钟后漫顶。", "level 1 m.", "rising", "zero minutes"),
+        (
+            "【预警降为橙色】距坝顶0.33米，已回到红色解除线0.25米以内。",
+            "freeboard 0.33 m.",
+            "falling",
+            "lowered as if it rose",
+        ),
+    ],
+)
+def test_the_check_finds_each_kind_of_defect(zh: str, en: str, style: str, found: str) -> None:
+    entry = broken(zh, en, style, transition=Transition.DOWNGRADED)
+    assert any(found in line for line in problems(CONFIG, [entry])), problems(CONFIG, [entry])
+
+
+def test_docs_messages_md_is_the_example_catalogue() -> None:
+    written = Path("docs/messages.md").read_text(encoding="utf-8")
+    assert written == markdown(CATALOGUE, "config"), (
+        "docs/messages.md is stale: floodwatch messages --config config --output docs/messages.md"
+    )
+
+
+def test_the_command_writes_the_catalogue_and_checks_it(tmp_path: Path) -> None:
+    out = tmp_path / "messages.md"
+    result = CliRunner().invoke(
+        main, ["messages", "--config", "config", "--output", str(out), "--check"]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "## Incident messages" in text and "坝顶" in text
+    assert "keep the rules" in result.output
+
+
+def test_a_red_warning_never_tells_villages_only_to_prepare() -> None:
+    event = {"transition": "escalated", "severity": "red", "stage": "prepare"}
+    assert response_type(event) == "Evacuate"
+
+
+def test_the_loudspeaker_says_the_dam_is_overtopping_not_zero_minutes_to_go() -> None:
+    over = next(e for e in CATALOGUE if "overtopping" in e.notes and e.event.value == 0.0)
+    assert over.spoken is not None and "已经漫坝" in over.spoken
+    assert "0分钟" not in over.spoken and "距坝顶0.0米" not in over.spoken
