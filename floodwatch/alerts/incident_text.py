@@ -16,8 +16,10 @@ from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incidents import LOST_KIND, Change, IncidentChange
+from floodwatch.alerts.messages import rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.models import Station
+from floodwatch.config.values import parse_duration
 
 RULE = "incident"
 COLOUR_ZH = {Severity.BLUE: "蓝色", Severity.YELLOW: "黄色", Severity.ORANGE: "橙色",
@@ -70,9 +72,8 @@ def _condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
         if alert.kind == "rate_of_rise":
             return f"水位每小时上涨{v:.2f}米", f"level rising {v:.2f} m per hour"
         if alert.kind == "rainfall":
-            window = str(alert.details.get("window", ""))
-            zh_window = window.replace("h", "小时").replace("d", "天")
-            return f"{zh_window}累计雨量{v:.0f}毫米", f"{window} rainfall {v:.0f} mm".strip()
+            zh, en = _rain_words(str(alert.details.get("window", "")))
+            return f"{zh}{v:.0f}毫米", f"{en} {v:.0f} mm"
     if alert.kind == LOST_KIND:
         return alert.message_zh.split("，")[0], alert.message_en.split(" has ")[0] + " silent"
     zh, en = names.get(alert.rule, (alert.rule, alert.rule))
@@ -112,7 +113,9 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
         if head and head.village
         else (head.name if head else change.station)
     )
-    place_en = (head.name_en or head.id) if head else change.station
+    place_en = (head.name_en or head.name) if head else change.station
+    if head and head.village and head.village.name_en:
+        place_en += f" ({head.village.name_en})"
     exercise = change.status is Status.EXERCISE
     pre_zh, pre_en = ("【演练】", "[EXERCISE] ") if exercise else ("", "")
     colour = COLOUR_ZH[change.severity]
@@ -125,7 +128,10 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
         )
     if change.change is Change.LOST_OBSERVATION:
         cause = change.cause
-        return f"{pre_zh}【{colour}预警】{cause.message_zh}", f"{pre_en}[{sev}] {cause.message_en}"
+        return (
+            f"{pre_zh}【{colour}预警】{cause.message_zh}",
+            f"{pre_en}[{sev} warning] {cause.message_en}",
+        )
     first = lead(change)
     crest = head.levels.crest if head and head.levels else None
     what_zh, what_en = _condition(first, names)
@@ -150,7 +156,18 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
 
 def rule_names(rules: list[Any]) -> RuleNames:
     """Rule id -> (zh, en) words for a condition without a figure (a compound rule)."""
-    return {r.id: (r.name or r.id, r.description or r.name or r.id) for r in rules}
+    return {
+        r.id: (r.name or "组合条件预警", r.name_en or r.description or "compound warning")
+        for r in rules
+    }
+
+
+def _rain_words(window: str) -> tuple[str, str]:
+    """ "3h" → (3小时累计雨量, 3-hour rainfall); unknown → (累计雨量, rainfall)."""
+    try:
+        return rain_label(int(parse_duration(window).total_seconds() * 1000))
+    except ValueError:
+        return "累计雨量", "rainfall"
 
 
 def notice(change: IncidentChange, stations: dict[str, Station], names: RuleNames) -> AlertEvent:
