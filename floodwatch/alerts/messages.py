@@ -154,6 +154,9 @@ MEASURES: dict[str, Measure] = {
 }
 
 
+UNIT_ZH = {m.unit_en: m.unit_zh for m in MEASURES.values()}  # an event's unit, in Chinese
+
+
 def _num(value: float, digits: int) -> str:
     text = f"{value:.{digits}f}"
     return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
@@ -291,13 +294,12 @@ class ConditionText:
         if value is None:
             return f"{self.station_zh}{name_zh}暂无数据", f"{self.station_en} {name_en}: no data"
         m = self.measure
-        high = value >= self.bound
-        word_zh = ("达到" if high else "低于") if self.above else ("低于" if not high else "不低于")
-        word_en = (
-            ("at or above" if high else "below")
-            if self.above
-            else ("below" if not high else "not below")
-        )
+        if value < self.bound:
+            word_zh, word_en = "低于", "below"
+        elif self.above:
+            word_zh, word_en = ("超过", "above") if value > self.bound else ("达到", "at")
+        else:
+            word_zh, word_en = "不低于", "not below"
         return (
             f"{self.station_zh}{name_zh}{m.fmt_zh(value)}，{word_zh}{m.fmt_zh(self.bound)}",
             f"{self.station_en} {name_en} {m.fmt_en(value)}, {word_en} {m.fmt_en(self.bound)}",

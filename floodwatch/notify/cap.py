@@ -112,7 +112,7 @@ def sentence(event: dict[str, Any], village: Village, crest: float | None, respo
         window = _window_zh(str(details.get("window", "")))
         what = f"{station}{window}累计雨量{event['value']:.0f}毫米，已达{colour}预警"
     else:
-        what = f"{station}发布{colour}预警"
+        what = f"{station}出现险情，已发布{colour}预警"
     return f"{head}{what}，{ACTION_ZH[response]}"
 
 

@@ -32,7 +32,7 @@ import httpx
 import jinja2
 import jinja2.sandbox
 
-from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH
+from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, UNIT_ZH
 from floodwatch.alerts.state import Severity
 from floodwatch.config.notify import Destination, SmsProvider
 from floodwatch.notify import sms_parts
@@ -115,6 +115,7 @@ class Texts:
             "value": event.get("value"),
             "threshold": event.get("threshold"),
             "unit": event.get("unit", ""),
+            "unit_zh": UNIT_ZH.get(event.get("unit", ""), ""),
             "minutes_to_crest": forecast.get("minutes_to_crest"),
             "recipient": recipient.get("name", ""),
             "role": recipient.get("role", ""),

@@ -43,7 +43,7 @@ def test_the_default_text_is_the_alert_message_with_the_reply_code() -> None:
 
 def test_engineers_edit_the_template(tmp_path: Path) -> None:
     (tmp_path / "sms.j2").write_text(
-        "{{ recipient }}：{{ station }}{{ colour }}预警，水位{{ '%.2f'|format(value) }}{{ unit }}"
+        "{{ recipient }}：{{ station }}{{ colour }}预警，{{ '%.2f'|format(value) }}{{ unit_zh }}"
         "{% if minutes_to_crest %}，{{ minutes_to_crest|round|int }}分钟后漫顶{% endif %}。",
         encoding="utf-8",
     )
@@ -52,7 +52,8 @@ def test_engineers_edit_the_template(tmp_path: Path) -> None:
     ).to_json()
     text = Texts("sms.j2", tmp_path).render(row(event), answer=False)
     minutes = round(event["forecast"]["minutes_to_crest"])  # type: ignore[index]
-    assert text.startswith("王强：毛坑山塘红色预警，水位")
+    assert text.startswith("王强：毛坑山塘红色预警，")
+    assert "分钟，" in text  # the value of a time-to-crest alert, in Chinese units
     assert text.endswith(f"，{minutes}分钟后漫顶。")
 
 
