@@ -25,7 +25,9 @@ SECTIONS = {
         "What people receive (SMS, call-and-answer, broadcast): one message per change of "
         "an incident, from a storyline run through the incident tracker — every rule of "
         "the incident raised level by level, its level gauge silent during the warning "
-        "and back, then everything lowered and lifted.",
+        "and back, then everything lowered and lifted. 短信 is the SMS asking for an "
+        "answer (an example reply code), in parts of at most 70 characters cut at natural "
+        "boundaries (docs/notify.md).",
     ),
 }
 
@@ -66,25 +68,15 @@ def markdown(entries: list[Entry], config_dir: str, sms_chars: int = 70) -> str:
                 lines.append(f"  - English: {entry.en}")
                 if entry.spoken:
                     lines.append(f"  - 广播：{entry.spoken}")
+                if section == "incidents":
+                    lines += _sms(entry, sms_chars)
             lines.append("")
-    lines += _sms_example(entries, sms_chars)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _sms_example(entries: list[Entry], chars: int) -> list[str]:
-    """How the longest incident message goes out by SMS, in parts."""
-    incidents = [e for e in entries if e.section == "incidents"] or entries
-    if not incidents:
-        return []
-    longest = max(incidents, key=lambda e: len(e.zh))
-    text = compose([f"{longest.zh}收到请回复3751。"], exercise=False)
-    parts = segments(text, chars, 3)
-    out = [
-        "## An SMS in parts",
-        "",
-        f"The longest message above with a reply code, as sent in parts of at most {chars} "
-        "characters (cut at natural boundaries, see docs/notify.md):",
-        "",
-    ]
-    out += [f"- `{part}`" for part in parts]
-    return [*out, ""]
+def _sms(entry: Entry, chars: int) -> list[str]:
+    """The message as an SMS asking for an answer (example reply code), in parts."""
+    parts = segments(compose([f"{entry.zh}收到请回复3751。"], exercise=False), chars, 3)
+    if len(parts) == 1:
+        return [f"  - 短信：{parts[0]}"]
+    return ["  - 短信：", *(f"    - {part}" for part in parts)]
