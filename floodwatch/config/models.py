@@ -473,7 +473,15 @@ class EngineSettings(Model):
         "alerts are emitted this much after the reading that causes them",
     )
     max_future: Duration = Field(
-        timedelta(minutes=10), description="readings further ahead of the clock are rejected"
+        timedelta(minutes=10),
+        description="a reading further ahead of the clock is held and moves it only when "
+        "readings of two stations agree (a gap in the stream); see docs/thresholds.md",
+    )
+    max_clock_skew: Duration = Field(
+        timedelta(minutes=5),
+        description="live service: readings stamped further ahead of the wall clock are "
+        "refused (too_far_in_future) with a clock notice for the station; the event clock "
+        "never runs ahead of the wall clock",
     )
     timezone: str = Field("Asia/Shanghai", description="local time zone for seasons")
     exercise: bool = Field(False, description="drill: every alert carries status exercise")

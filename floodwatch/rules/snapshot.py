@@ -63,7 +63,9 @@ def capture(engine: Engine) -> dict[str, Any]:
         "clock": engine._clock,
         "released_before": engine._released_before,
         "seq": engine._seq,
-        "ahead": (dict(engine._ahead), engine._early_run),
+        "ahead": (dict(engine._ahead), 0),
+        "seen": engine._seen.copy(),
+        "notices": engine.notices.state(),
         "buffer": chunks,
         "counters": (engine.readings_evaluated, engine.readings_fast),
         "columns": {
@@ -95,8 +97,12 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     engine._clock = state["clock"]
     engine._released_before = state["released_before"]
     engine._seq = state["seq"]
-    ahead, engine._early_run = state["ahead"]
+    ahead, _ = state["ahead"]
     engine._ahead = dict(ahead)
+    seen = state.get("seen")
+    if seen is not None and seen.shape == engine._seen.shape:
+        engine._seen[...] = seen
+    engine.notices.restore(state.get("notices", {}))
     engine.readings_evaluated, engine.readings_fast = state["counters"]
     engine._chunks = [
         _Chunk(

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("floodwatch.service")
 
 TICK = "tick"
+WALL = "wall"  # inbox row: the wall clock a step ran at (its engines' bound), epoch ms
 LOCAL = "local"  # the shard of an MQTT-only service
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
@@ -246,7 +247,9 @@ class Service:
                 self._replay_step(batch)
                 batch = []
             batch_id = row.batch
-            if row.source == TICK:
+            if row.source == WALL:  # the step ran under this wall clock
+                self._bound(int(row.payload))
+            elif row.source == TICK:
                 batch.append(Incoming(row.payload, TICK, TICK, TICK))
             else:
                 batch.append(Incoming(row.payload, row.topic, row.format, row.source))
@@ -379,14 +382,22 @@ class Service:
                 by[source] = by.get(source, 0) + len(readings)
         return out, fed, fed_readings
 
+    def _bound(self, wall_ms: int) -> None:
+        """Give every engine the wall clock (its event clock never runs past it)."""
+        for shard in self.shards.values():
+            shard.engine.bound(wall_ms)
+
     def step(self, items: list[Incoming]) -> list[AlertEvent]:
         """Process one batch durably; return the transitions not stored before."""
         assert self.store is not None
+        wall = round(time.time() * 1000)
+        self._bound(wall)
         with self.store.transaction():
             logged = [
                 (i.source, i.topic, i.fmt, i.payload) for i in items if i.source in ("mqtt", TICK)
             ]
             if logged and LOCAL in self.shards:
+                logged.insert(0, (WALL, "", "", str(wall).encode()))
                 self.inbox_seq = self.store.log_inbox(logged)
             out, fed, readings = self._feed(items)
             if out.rejected:

@@ -1,0 +1,206 @@
+"""Who may move the event clock, and the notices about gauges whose clocks are wrong.
+
+Event time drives the rules, but a reading's time stamp is only as good as the
+RTU clock that wrote it: a battery swap resets it to 2000-01-01, a gateway
+sends Beijing time labelled UTC. The engine therefore never lets one reading
+move its clock far (see `Engine` for where these are called):
+
+- Normal flow: a reading at most `max_future` ahead of the clock moves it.
+- A reading further ahead is held, not refused, and moves nothing on its own.
+  The clock jumps to it only when a quorum of distinct stations is that far
+  ahead (`JUMP_QUORUM`; one while only one station has reported at all) — a
+  real gap in the stream, an outage or an archive's next hour. In live
+  service a reading within `max_clock_skew` of the wall clock is confirmed by
+  the wall clock itself.
+- Live service (the service passes the wall clock in with `Engine.bound`):
+  the clock never runs past the wall clock, and a reading stamped more than
+  `max_clock_skew` ahead of it is refused (`too_far_in_future`) with an `info`
+  notice naming the station and its apparent clock offset. One far behind the
+  wall clock, refused as too late while the clock is on time, gets the same
+  notice (clock behind). The notice resolves once the station's readings are
+  plausible again.
+- Replay and backtest (no wall clock): a jump is a gap in the record (stitched
+  storms, an hourly archive), so stale checks restart after it instead of
+  calling every gauge silent (`Holes`). What is still held at the end of the
+  input is taken if it follows within the record's usual step (`Jumps`), else
+  refused as too far in the future.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+
+from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.messages import Place, headline
+from floodwatch.alerts.state import Severity, Transition
+from floodwatch.readings import format_ts, ms_to_dt
+
+JUMP_QUORUM = 2  # distinct stations that must agree before the clock jumps a gap
+RULE = "clock"  # the rule name of clock notices
+_INSTRUMENT = {
+    "level": ("水位计", "water-level gauge"),
+    "rain": ("雨量计", "rain gauge"),
+    "flow": ("流量计", "flow meter"),
+}
+_MINUTE = 60_000
+_HOUR = 60 * _MINUTE
+_DAY = 24 * _HOUR
+_YEAR = 365.25 * _DAY
+
+
+def span(ms: int) -> tuple[str, str]:
+    """An offset as people say it: "8小时" / "8 h", "约26年" / "about 26 years"."""
+    a = abs(ms)
+    if a >= _YEAR:
+        n = round(a / _YEAR)
+        return f"约{n}年", f"about {n} years"
+    if a >= 2 * _DAY:
+        n = round(a / _DAY)
+        return f"约{n}天", f"about {n} days"
+    if a >= _HOUR:
+        n = round(a / _HOUR)
+        return f"{n}小时", f"about {n} h"
+    n = max(1, round(a / _MINUTE))
+    return f"{n}分钟", f"about {n} min"
+
+
+@dataclass
+class ClockNotices:
+    """The open clock notices (`info`), one per station. Pure: times are given."""
+
+    open: dict[str, AlertEvent] = field(default_factory=dict)
+
+    def wrong(
+        self,
+        station: str,
+        place: Place,
+        kind: str,
+        offset_ms: int,
+        at_ms: int,
+        out: list[AlertEvent],
+    ) -> None:
+        """A reading of `station` was refused: its clock is `offset_ms` off the wall
+        clock (positive: ahead). Raises the station's notice unless it is open."""
+        if station in self.open:
+            return
+        zh_span, en_span = span(offset_ms)
+        instrument_zh, instrument_en = _INSTRUMENT.get(kind, ("仪器", "gauge"))
+        head_zh, head_en = headline(Severity.INFO, Transition.FIRING, False)
+        if offset_ms > 0:
+            what_zh, what_en = f"时钟超前{zh_span}", f"clock {en_span} ahead"
+        else:
+            what_zh, what_en = f"时钟滞后{zh_span}", f"clock {en_span} behind"
+        event = _event(
+            station,
+            place,
+            at_ms,
+            at_ms,
+            Transition.FIRING,
+            f"{head_zh}{place.zh}{instrument_zh}{what_zh}，读数未采用，请校准时钟",
+            f"{head_en}{place.en} {instrument_en}: {what_en}; its readings are not used — "
+            "please set its clock",
+            {"check": RULE, "offset_s": offset_ms // 1000, "kind": kind},
+        )
+        self.open[station] = event
+        out.append(event)
+
+    def plausible(self, station: str, place: Place, at_ms: int, out: list[AlertEvent]) -> None:
+        """A reading of `station` was taken on time again: resolve its notice."""
+        opened = self.open.pop(station, None)
+        if opened is None:
+            return
+        head_zh, head_en = headline(Severity.INFO, Transition.RESOLVED, False)
+        start = int(opened.episode_start.timestamp() * 1000)
+        out.append(
+            _event(
+                station,
+                place,
+                start,
+                at_ms,
+                Transition.RESOLVED,
+                f"{head_zh}{place.zh}时钟已恢复正常，读数重新采用",
+                f"{head_en}{place.en}: its clock is right again; readings are used again",
+                {"check": RULE},
+            )
+        )
+
+    def state(self) -> dict[str, dict[str, object]]:
+        return {station: event.to_json() for station, event in self.open.items()}
+
+    def restore(self, state: dict[str, dict[str, object]]) -> None:
+        self.open = {station: AlertEvent.from_json(data) for station, data in state.items()}
+
+
+def _event(
+    station: str,
+    place: Place,
+    start_ms: int,
+    now_ms: int,
+    transition: Transition,
+    zh: str,
+    en: str,
+    details: dict[str, object],
+) -> AlertEvent:
+    return AlertEvent(
+        id=episode_id(RULE, station, start_ms),
+        rule=RULE,
+        kind="sensor_health",
+        station=station,
+        station_name=place.name,
+        severity=Severity.INFO,
+        previous_severity=Severity.INFO if transition is Transition.RESOLVED else None,
+        transition=transition,
+        ts=ms_to_dt(now_ms),
+        episode_start=ms_to_dt(start_ms),
+        value=None,
+        threshold=None,
+        unit="",
+        message_zh=zh,
+        message_en=en,
+        details=details,
+    )
+
+
+class Holes:
+    """Stretches of a replayed record the clock jumped over (nobody reported):
+    a stale deadline inside one is moved to the hole's end."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        self._starts.append(start)
+        self._ends.append(end)
+
+    def end_of(self, ts: int) -> int | None:
+        """The end of the hole `ts` falls in (start < ts <= end), or None."""
+        i = bisect.bisect_left(self._starts, ts) - 1
+        if i >= 0 and ts <= self._ends[i]:
+            return self._ends[i]
+        return None
+
+
+class Jumps:
+    """The recent sizes of the clock's jumps: the record's usual step (an hourly
+    archive jumps an hour at a time)."""
+
+    def __init__(self) -> None:
+        self._sizes: deque[int] = deque(maxlen=32)
+
+    def add(self, size: int) -> None:
+        self._sizes.append(size)
+
+    def usual(self) -> int:
+        return int(statistics.median(self._sizes)) if self._sizes else 0
+
+
+def ahead_detail(ts: int, wall: int, skew_ms: int) -> str:
+    _, en = span(ts - wall)
+    return (
+        f"event time {format_ts(ts)} is {en} ahead of the wall clock {format_ts(wall)} "
+        f"(max_clock_skew {skew_ms // 1000}s)"
+    )

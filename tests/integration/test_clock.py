@@ -1,0 +1,76 @@
+"""A gauge with a wrong clock, through the real service and a real mosquitto."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from floodwatch.readings import Reading
+from floodwatch.sim import simulate
+from tests.integration.services import (
+    Floodwatch,
+    Mosquitto,
+    batch_lines,
+    expected_transitions,
+    service_config,
+    stored_transitions,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _storm_ending_now() -> list[Reading]:
+    """The example storm of the three Maokeng gauges, shifted to end two minutes ago."""
+    storm = [r for r in simulate("blocked").readings if r.station != "xiawu-pond"]
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    shift = end - storm[-1].ts
+    return [Reading(r.station, r.kind, r.value, r.ts + shift, r.quality) for r in storm]
+
+
+def test_a_gauge_eight_hours_ahead_is_dead_lettered_and_others_still_warn(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Xiawu pond's gateway sends Beijing time labelled UTC. Before clock
+    discipline its readings moved the event clock 8 h ahead and every real
+    reading after them was refused as too late: no warning at all."""
+    storm = _storm_ending_now()
+    cfg = service_config(tmp_path, mosquitto.port)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    now = datetime.now(UTC).replace(microsecond=0)
+    wrong = [now + timedelta(hours=8, minutes=5 * i) for i in range(3)]
+    mosquitto.publish(
+        "hydro/xiawu-pond/level",
+        [json.dumps({"value": 203.8, "ts": ts.isoformat()}) for ts in wrong],
+        user="xiawu-pond",
+    )
+    mosquitto.publish("gateway/county-gw", batch_lines(storm), user="county-gw")
+    db = tmp_path / "var" / "floodwatch.db"
+    expected = expected_transitions(cfg, storm)
+    assert any(k[0] == "pond-level" and k[3] == "red" for k in expected)
+
+    def flood_alerts() -> list[tuple[str, str, str, str, str]]:
+        return [k for k in stored_transitions(db) if k[0] != "clock"]
+
+    wait_for(lambda: flood_alerts() == expected, 60, "the storm's alerts stored")
+    notices = [k for k in stored_transitions(db) if k[0] == "clock"]
+    assert [(k[2], k[3]) for k in notices] == [("firing", "info")]
+    dead = tmp_path / "var" / "dead-letter.jsonl"
+    wait_for(lambda: dead.exists() and dead.read_text().count("\n") >= 3, 10, "dead letters")
+    records = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert [(r["reason"], r["reading"]["station"]) for r in records] == [
+        ("too_far_in_future", "xiawu-pond")
+    ] * 3
+    assert fw.stop() == 0
+    with sqlite3.connect(db) as conn:
+        events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM transitions")]
+    notice = next(e for e in events if e["rule"] == "clock")
+    assert notice["station"] == "xiawu-pond"
+    assert "下坞山塘水位计时钟超前8小时，读数未采用，请校准时钟" in notice["message_zh"]
+    assert "clock about 8 h ahead" in notice["message_en"]
