@@ -100,11 +100,12 @@ class BroadcastChannel:
         event = json.loads(row.event)
         village = self._village(row.recipient)
         previous = self.ledger.broadcast_previous(village.code, event["id"])
-        message = self._build(event, village, previous, refresh=row.note != "")
+        made = datetime.fromtimestamp(row.created, UTC)  # CAP `sent`: when the row was made
+        message = self._build(event, village, previous, made)
         if previous is not None and previous[0] == message.identifier:
             # sent already before a crash: the same message again, same references
             stored = self.ledger.broadcast_reference(village.code, event["id"])
-            message = self._build(event, village, stored, refresh=False)
+            message = self._build(event, village, stored, made)
         await self._publish(village, message)
         resolved = event["transition"] == "resolved"
         self.ledger.broadcast_sent(
@@ -125,7 +126,7 @@ class BroadcastChannel:
         event: dict[str, Any],
         village: Village,
         previous: tuple[str, str] | None,
-        refresh: bool,
+        sent_at: datetime,
     ) -> Broadcast:
         station = self.compiled.stations.get(event["station"])
         levels = station.model.levels if station is not None else None
@@ -137,7 +138,7 @@ class BroadcastChannel:
             expiry=self.dest.expiry,
             previous=Previous(*previous) if previous is not None else None,
             crest=levels.crest if levels is not None else None,
-            sent_at=datetime.now(UTC) if refresh else None,
+            sent_at=sent_at,
         )
 
     async def _publish(self, village: Village, message: Broadcast) -> None:
@@ -179,7 +180,7 @@ class BroadcastChannel:
     async def _again(self, village: Village, alert: str, body: str) -> None:
         event = json.loads(body)
         previous = self.ledger.broadcast_previous(village.code, alert)
-        message = self._build(event, village, previous, refresh=True)
+        message = self._build(event, village, previous, datetime.now(UTC))
         await self._publish(village, message)
         self.ledger.broadcast_sent(
             village.code,

@@ -5,6 +5,14 @@ first message of an alert in a village, Update (with `references` to the
 previous message) while it changes, Cancel on the all-clear. Times carry the
 local offset (+08:00), no `Z`, no fractions, as the OASIS schema requires.
 The JSON twin carries a ready-to-speak Chinese sentence for the loudspeaker.
+
+Times: `sent` is the wall-clock time the message originated (CAP's meaning),
+given by the caller — the broadcast channel uses the time its outbox row was
+made, so a resend of the same row after a crash is the identical message;
+`expires` is `sent` plus the destination's expiry (the same clock as the
+MQTT message expiry); `onset` is the event time of the transition (the
+reading that caused it). Event time never goes into `sent`: a backlog caught
+up hours late would otherwise be stamped, and expire, in the past.
 """
 
 from __future__ import annotations
@@ -124,8 +132,13 @@ def _window_zh(window: str) -> str:
         return ""
 
 
-def identifier(sender: str, alert_id: str, transition: str, sent: str, village: str) -> str:
-    digest = hashlib.sha256(f"{alert_id}\x1f{transition}\x1f{sent}\x1f{village}".encode())
+def identifier(
+    sender: str, alert_id: str, transition: str, onset: str, sent: str, village: str
+) -> str:
+    """Stable for one transition (alert, transition, its event time) made at
+    one time for one village; two transitions made in the same second differ."""
+    parts = (alert_id, transition, onset, sent, village)
+    digest = hashlib.sha256("\x1f".join(parts).encode())
     return f"{sender.split('@', maxsplit=1)[0]}-{digest.hexdigest()[:20]}"
 
 
@@ -138,19 +151,17 @@ def build(
     expiry: timedelta,
     previous: Previous | None,
     crest: float | None = None,
-    sent_at: datetime | None = None,
+    sent_at: datetime,
 ) -> Broadcast:
-    """The CAP message and JSON twin of one transition for one village.
-
-    `sent_at` defaults to the event time, so the same transition always gives
-    the same message (a resend after a crash is identical).
-    """
-    ts = parse_ts(event["ts"])
-    sent_dt = sent_at or ts
+    """The CAP message and JSON twin of one transition for one village,
+    originated at `sent_at` (wall clock): the same arguments give the same
+    message."""
+    onset = cap_time(parse_ts(event["ts"]), zone)
+    sent_dt = sent_at
     sent = cap_time(sent_dt, zone)
     resolved = event["transition"] == "resolved"
     msg_type = "Cancel" if resolved else ("Update" if previous is not None else "Alert")
-    ident = identifier(sender, event["id"], event["transition"], sent, village.code)
+    ident = identifier(sender, event["id"], event["transition"], onset, sent, village.code)
     severity = Severity(event["severity"])
     response = response_type(event)
     status = "Exercise" if event.get("status") == "exercise" else "Actual"
@@ -181,6 +192,7 @@ def build(
         f"<urgency>{'Past' if resolved else URGENCY.get(severity, 'Unknown')}</urgency>"
         f"<severity>{CAP_SEVERITY.get(severity, 'Unknown')}</severity>"
         f"<certainty>{'Observed' if resolved else 'Likely'}</certainty>"
+        f"<onset>{onset}</onset>"
         f"<expires>{expires}</expires>"
         "<senderName>floodwatch</senderName>"
         f"<headline>{escape(headline + event['station_name'])}</headline>"
@@ -198,6 +210,7 @@ def build(
     twin = {
         "identifier": ident,
         "sent": sent,
+        "onset": onset,
         "expires": expires,
         "status": status,
         "msgType": msg_type,

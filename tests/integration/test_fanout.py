@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -173,6 +173,11 @@ def test_a_blocked_culvert_storm_reaches_every_destination(
         assert f",{ident}," in (after.findtext("cap:references", namespaces=NS) or "")
     for _, payload in messages:
         validate(payload, tmp_path)
+    for root in roots:  # `sent` is when the message was made (wall clock), `onset` event time
+        sent = datetime.fromisoformat(root.findtext("cap:sent", namespaces=NS) or "")
+        onset = datetime.fromisoformat(root.findtext("cap:info/cap:onset", namespaces=NS) or "")
+        assert abs(datetime.now(UTC) - sent) < timedelta(minutes=10), sent
+        assert onset < sent - timedelta(days=1)  # the simulated storm is in the past
     spoken = [json.loads(p)["text"] for _, _, p in twin.messages()]
     assert len(spoken) == len(messages)
     assert any(s.endswith("请立即转移。") and "距坝顶" in s for s in spoken)

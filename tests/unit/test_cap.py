@@ -4,7 +4,7 @@ Alert → Update → Cancel with references, the sentence to speak."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -13,6 +13,7 @@ import pytest
 
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
+from floodwatch.readings import parse_ts
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
@@ -22,6 +23,7 @@ CONFIG = compile_config(load_config_dir("config"))
 STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)
 MAOKENG = Village("330182104201", "毛坑村")
 NS = {"cap": CAP_NS}
+SENT_AFTER = timedelta(seconds=1.4)
 
 
 def message_for(
@@ -38,6 +40,7 @@ def message_for(
         expiry=expiry,
         previous=previous,
         crest=crest,
+        sent_at=parse_ts(event["ts"]) + SENT_AFTER,  # the outbox row made a moment later
     )
 
 
@@ -70,7 +73,7 @@ def test_every_message_of_the_overtopping_alert_is_valid_cap_in_order(tmp_path: 
 
 def test_times_carry_the_local_offset_without_z_or_fractions() -> None:
     for _, message in sequence("pond-overtop"):
-        for tag in ("sent", "expires"):
+        for tag in ("sent", "onset", "expires"):
             values = re.findall(f"<{tag}>([^<]*)</{tag}>", message.xml)
             assert values
             for value in values:
@@ -132,7 +135,34 @@ def test_a_drill_is_an_exercise_and_says_so(tmp_path: Path) -> None:
     validate(message.xml, tmp_path)
 
 
-def test_the_same_transition_gives_the_same_message() -> None:
+def test_the_same_transition_made_at_the_same_time_gives_the_same_message() -> None:
     event = STORM.alerts[5].to_json()
+    made = datetime(2026, 7, 7, 4, 0, 1, 300_000, tzinfo=UTC)
     args = {"sender": "s@x", "zone": CONFIG.zone, "expiry": timedelta(hours=1), "previous": None}
-    assert build(event, MAOKENG, **args).xml == build(event, MAOKENG, **args).xml  # type: ignore[arg-type]
+    first = build(event, MAOKENG, sent_at=made, **args)  # type: ignore[arg-type]
+    assert first.xml == build(event, MAOKENG, sent_at=made, **args).xml  # type: ignore[arg-type]
+    later = build(event, MAOKENG, sent_at=made + timedelta(minutes=5), **args)  # type: ignore[arg-type]
+    assert later.identifier != first.identifier  # another origination is another message
+
+
+def test_sent_is_the_wall_clock_and_the_event_time_is_the_onset(tmp_path: Path) -> None:
+    """A transition broadcast three hours after its reading (a backlog caught
+    up after an outage): `sent` and `expires` run on the wall clock, so the
+    warning does not arrive already expired; `onset` keeps the event time."""
+    event = next(e.to_json() for e in STORM.alerts if e.severity.value == "red")
+    made = parse_ts(event["ts"]) + timedelta(hours=3)
+    message = build(
+        event, MAOKENG, sender="s@x", zone=CONFIG.zone, expiry=timedelta(hours=1),
+        previous=None, sent_at=made,
+    )  # fmt: skip
+    root = ElementTree.fromstring(message.xml.split("\n", 1)[1])
+
+    def when(path: str) -> datetime:
+        return datetime.fromisoformat(root.findtext(path, namespaces=NS) or "")
+
+    assert when("cap:sent") == made.replace(microsecond=0)
+    assert when("cap:info/cap:onset") == parse_ts(event["ts"])
+    assert when("cap:info/cap:expires") == made.replace(microsecond=0) + timedelta(hours=1)
+    assert message.json["sent"] == root.findtext("cap:sent", namespaces=NS)
+    assert message.json["onset"] == root.findtext("cap:info/cap:onset", namespaces=NS)
+    validate(message.xml, tmp_path)
