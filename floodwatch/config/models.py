@@ -18,6 +18,7 @@ from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.notify import NotifySettings, Person, Roster
+from floodwatch.config.structure import Structure
 from floodwatch.config.values import (
     AdminCode,
     Duration,
@@ -178,6 +179,9 @@ class Station(Model):
     covers: list[AdminCode] = Field(
         default_factory=list, description="village codes this rain gauge covers"
     )
+    structure: Structure | None = Field(
+        None, description="storage curve, spillway and outlets (for the water-balance forecast)"
+    )
 
     @property
     def kinds(self) -> list[Kind]:
@@ -199,6 +203,9 @@ class Station(Model):
                 yield ("limits", kind, *loc), message
         if self.links.get("outlet") == self.id:
             yield ("links", "outlet"), "a station cannot be its own outlet"
+        if self.structure is not None:
+            for loc, message in self.structure.problems():
+                yield ("structure", *loc), message
 
 
 class Advice(Model):
@@ -319,6 +326,24 @@ class TimeToCrestRule(RuleBase):
         None,
         description="only project while the level is at or above this (saves work "
         "on quiet days); default: always",
+    )
+    method: Literal["trend", "water_balance", "auto"] = Field(
+        "trend",
+        description="trend: a straight line through the recent levels; water_balance: "
+        "the station's storage curve, spillway and outlets (its `structure`); auto: "
+        "water_balance where the station has a structure, else trend",
+    )
+    horizon: Duration = Field(
+        timedelta(hours=3), description="water_balance: how far ahead to project"
+    )
+    inflow_window: Duration = Field(
+        timedelta(hours=1),
+        description="water_balance: the recent levels the inflow and its trend are estimated from",
+    )
+    trend_for: Duration = Field(
+        timedelta(hours=1),
+        description="water_balance: how long the inflow's recent trend goes on in the "
+        "projection before the inflow is held",
     )
     overtop_exit: float = Field(
         0.05,

@@ -51,6 +51,9 @@ class FastBound:
     - `totals`: each accumulation probe's total plus the batch's rain stays under.
     - `watches` / `all_of`: for rules on linked series (compound): the rule may
       act only when all (or any) of its watches could be true.
+    - `reads`: the last values of other series the rule reads when it acts
+      (`LastValue`s): whenever the rule's own series goes the exact way, so do
+      those, so that it reads them as of its own readings' times.
     """
 
     below: Callable[[int], float] = anything
@@ -59,3 +62,4 @@ class FastBound:
     totals: tuple[tuple[AccumProbe, float], ...] = ()
     watches: tuple[Watch, ...] = ()
     all_of: bool = True
+    reads: tuple[Source, ...] = ()

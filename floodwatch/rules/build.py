@@ -47,6 +47,7 @@ from floodwatch.rules.kinds.crest import CrestInstance
 from floodwatch.rules.kinds.health import CHECKS, Health, Limits
 from floodwatch.rules.kinds.rainfall import RainfallInstance
 from floodwatch.rules.kinds.threshold import FreeboardInstance, LevelInstance, RateInstance
+from floodwatch.rules.kinds.water_balance import Nowcast, WaterBalanceInstance
 from floodwatch.rules.store import Column, bind_rows
 from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import AccumProbe, RateProbe, Ring
@@ -168,7 +169,13 @@ def build_series(compiled: CompiledConfig) -> dict[tuple[str, str], Series]:
         sid = binding.station.id
         if isinstance(rule, RateOfRiseRule | TimeToCrestRule):
             kind = rule.of if isinstance(rule, RateOfRiseRule) else "level"
-            series[(sid, kind)].need_window(ms(rule.window))
+            window = ms(rule.window)
+            if binding.extra.get("method") == "water_balance":
+                window = max(window, ms(rule.inflow_window))  # type: ignore[union-attr]
+                if binding.extra["rain"] is not None:
+                    gauge, nowcast_ms, *_ = binding.extra["rain"]
+                    series[(gauge.id, "rain")].need_window(nowcast_ms)
+            series[(sid, kind)].need_window(window)
         elif isinstance(rule, RainfallRule):
             longest = max(window_ms(w) for lvl in rule.levels.values() for w in lvl.within)
             series[(sid, "rain")].need_window(longest)
@@ -245,10 +252,7 @@ def _attach(
         ctx = _context(compiled, binding, "time_to_crest", levels=levels)
         extra = binding.extra
         enter, exit_, for_ms, clear_ms, rising = _threshold_args(binding, False)
-        instance = CrestInstance(
-            target.ring,
-            extra["window_ms"],
-            extra["min_points"],
+        crest_args = (
             extra["target"],
             extra["gate"],
             rule.overtop_exit,
@@ -259,6 +263,30 @@ def _attach(
             [*clear_ms, ms(rule.clear_for)],
             rising,
         )
+        ring, window, points = target.ring, extra["window_ms"], extra["min_points"]
+        if extra["method"] == "water_balance":
+            measured = extra["measured"]
+            last = series[(measured.id, "flow")].last if measured is not None else None
+            age = 3 * measured.interval_ms if measured is not None else 0
+            nowcast = None
+            if extra["rain"] is not None:
+                gauge, nowcast_ms, to_flow, response_ms, decay_ms = extra["rain"]
+                rain = series[(gauge.id, "rain")].accum_probe(nowcast_ms, 0.1)
+                nowcast = Nowcast(rain, 3 * gauge.interval_ms, to_flow, response_ms, decay_ms)
+            instance = WaterBalanceInstance(
+                ring,
+                window,
+                points,
+                extra["pond"],
+                last,
+                age,
+                extra["horizon_ms"],
+                extra["trend_ms"],
+                nowcast,
+                *crest_args,
+            )
+        else:
+            instance = CrestInstance(ring, window, points, *crest_args)
         target.rules.append(instance)
     elif isinstance(rule, RainfallRule):
         _attach_rain(compiled, binding, rule, series[(sid, "rain")])

@@ -110,6 +110,10 @@ class CompiledConfig:
                 if name in b.extra:
                     refs.extend(b.extra[name][0])
             groups.append({b.station.id, *(ref.target.id for ref in refs)})
+        for b in self.bindings:  # the water-balance forecast's flow and rain stations
+            read = [b.extra.get("measured"), (b.extra.get("rain") or (None,))[0]]
+            if any(info is not None for info in read):
+                groups.append({b.station.id, *(info.id for info in read if info is not None)})
         return groups
 
     def longest_hold_ms(self) -> int:
@@ -292,7 +296,7 @@ def _bind(
             extra["window_ms"] = ms(rule.window)
         binding = Binding(index, rule, info, tuple(levels), extra)
     elif isinstance(rule, TimeToCrestRule):
-        binding = _bind_crest(rule, index, info, zone, issues)
+        binding = _bind_crest(rule, index, info, stations, zone, issues)
     elif isinstance(rule, RainfallRule):
         binding = _bind_rain(rule, index, info, issues)
     elif isinstance(rule, CompoundRule):
@@ -397,7 +401,12 @@ def _threshold_levels(
 
 
 def _bind_crest(
-    rule: TimeToCrestRule, index: int, info: StationInfo, zone: ZoneInfo, issues: _Issues
+    rule: TimeToCrestRule,
+    index: int,
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    zone: ZoneInfo,
+    issues: _Issues,
 ) -> Binding:
     where = f"(rule {rule.id!r}, station {info.id!r})"
     target = _resolve(rule.target, info, zone)
@@ -444,18 +453,104 @@ def _bind_crest(
                 advice,
             )
         )
-    return Binding(
-        index,
-        rule,
-        info,
-        tuple(levels),
-        {
-            "target": target,
-            "gate": gate,
-            "window_ms": ms(rule.window),
-            "min_points": rule.min_points,
-        },
-    )
+    extra: dict[str, Any] = {
+        "target": target,
+        "gate": gate,
+        "window_ms": ms(rule.window),
+        "min_points": rule.min_points,
+        "method": "trend",
+    }
+    structure = info.model.structure
+    if rule.method == "water_balance" and structure is None:
+        issues.add(
+            ("rules", index, "method"),
+            f"water_balance needs the station's structure (storage curve, spillway, "
+            f"outlets) {where}",
+        )
+    elif rule.method != "trend" and structure is not None:
+        _bind_pond(rule, index, info, stations, extra, issues)
+    return Binding(index, rule, info, tuple(levels), extra)
+
+
+def _bind_pond(
+    rule: TimeToCrestRule,
+    index: int,
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    extra: dict[str, Any],
+    issues: _Issues,
+) -> None:
+    """The water-balance forecast's pond model and the flow station it reads."""
+    from floodwatch.rules.pond import PondModel
+
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    structure = info.model.structure
+    assert structure is not None
+    levels = info.model.levels
+    spillway_crest = levels.spillway_crest if levels is not None else None
+    spill = structure.spillway
+    if (
+        spill is not None
+        and spill.rating is None
+        and spill.crest is None
+        and spillway_crest is None
+    ):
+        issues.add(
+            ("rules", index, "method"),
+            f"station {info.id!r}: the spillway needs a crest (structure.spillway.crest or "
+            f"levels.spillway_crest) {where}",
+        )
+        return
+    pond = PondModel.from_structure(structure, spillway_crest)
+    crest = levels.crest if levels is not None else None
+    top = pond.storage.x[-1]
+    if crest is not None and top < crest:
+        issues.add(
+            ("rules", index, "method"),
+            f"station {info.id!r}: the storage curve ends at {top:g}, below the crest "
+            f"({crest:g}); extend it to the crest {where}",
+        )
+    measured = [o.measured_by for o in structure.outlets if o.measured_by is not None]
+    extra["measured"] = None
+    if measured:
+        ref = measured[0]
+        sid = info.model.links.get(ref[1:]) if ref.startswith("$") else ref  # type: ignore[call-overload]
+        target = stations.get(sid) if sid else None
+        if target is None or "flow" not in target.model.kinds:
+            reports = "" if target is None else f" (it reports {', '.join(target.model.kinds)})"
+            issues.add(
+                ("rules", index, "method"),
+                f"station {info.id!r}: structure.outlets measured_by {ref!r} is not a flow "
+                f"station{reports} {where}",
+            )
+            return
+        extra["measured"] = target
+    extra["rain"] = None
+    catchment = structure.catchment
+    if catchment is not None:
+        ref = catchment.rain_gauge
+        sid = info.model.links.get(ref[1:]) if ref.startswith("$") else ref  # type: ignore[call-overload]
+        gauge = stations.get(sid) if sid else None
+        if gauge is None or "rain" not in gauge.model.kinds:
+            issues.add(
+                ("rules", index, "method"),
+                f"station {info.id!r}: structure.catchment rain_gauge {ref!r} is not a rain "
+                f"station {where}",
+            )
+            return
+        to_flow = catchment.runoff_coefficient * catchment.area_km2 * 1e6 / 1000.0 / 3600.0
+        extra["rain"] = (
+            gauge,
+            ms(catchment.nowcast_window),
+            to_flow,
+            ms(catchment.response),
+            ms(catchment.nowcast_decay),
+        )
+    extra["method"] = "water_balance"
+    extra["pond"] = pond
+    extra["horizon_ms"] = ms(rule.horizon)
+    extra["window_ms"] = ms(rule.inflow_window)
+    extra["trend_ms"] = ms(rule.trend_for)
 
 
 def _bind_rain(rule: RainfallRule, index: int, info: StationInfo, issues: _Issues) -> Binding:

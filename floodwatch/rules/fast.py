@@ -86,6 +86,7 @@ class FastPath:
         self._owner = {id(s.last): s.order for s in series}
         # Level-like bounds: a reading below the series' ceiling cannot start anything.
         self.below: list[list[Callable[[int], float]]] = [[] for _ in series]
+        self.reads: list[tuple[int, int]] = []  # (reader row, row it reads)
         self.seasonal: list[int] = []
         watchers: dict[int, tuple[FastBound, list[int]]] = {}
         for s in series:
@@ -95,6 +96,8 @@ class FastPath:
                 self._add(s.order, dep.fast_bound(), id(dep), watchers)
         self.ceiling = np.array([self._ceiling(s.order, 0) for s in series], dtype=np.float64)
         self._watch_table(list(watchers.values()))
+        self.read_by = np.array([r for r, _ in self.reads], dtype=np.int64)
+        self.read_of = np.array([t for _, t in self.reads], dtype=np.int64)
 
     def _health(self, series: list[Series]) -> None:
         """The quality gate's limits as columns (range, step, stuck time)."""
@@ -136,6 +139,13 @@ class FastPath:
         for accum, threshold in bound.totals:
             i = self._ap_index[id(accum)]
             self.ap_enter[i] = min(self.ap_enter[i], threshold)
+        for source in bound.reads:
+            metric, target = self._metric(Watch(source, "above", 0.0))
+            if metric == _METRIC_RATE:
+                target = int(self.rp_series[target])
+            elif metric == _METRIC_ACCUM:
+                target = int(self.ap_series[target])
+            self.reads.append((row, target))
         if bound.watches:
             rows = watchers.setdefault(key, (bound, []))[1]
             if row not in rows:
@@ -246,9 +256,14 @@ class FastPath:
         rain[us] = np.add.reduceat(v, starts)
         bound = self.store.accum["units"] / UNITS_PER + rain[self.ap_series]
         slow[self.ap_series[bound >= self.ap_enter - 1e-6]] = True
-        if len(self.compounds):
-            self._compounds(b, vmax, vmin, slow, rate_max, rate_min, bound)
-        return slow, facts
+        while True:  # a slow reader makes what it reads slow; compounds may add more
+            marked = int(slow.sum())
+            if len(self.read_by):
+                slow[self.read_of[slow[self.read_by]]] = True
+            if len(self.compounds):
+                self._compounds(b, vmax, vmin, slow, rate_max, rate_min, bound)
+            if int(slow.sum()) == marked:
+                return slow, facts
 
     def _stuck(self, b: Batch, facts: dict[str, np.ndarray]) -> np.ndarray:
         """Segments where a value stays the same for the stuck time; records when
@@ -408,7 +423,12 @@ class FastPath:
             hi[m] = top[target[m]]
             lo[m] = bottom[target[m]]
         margin = MARGIN * np.maximum(1.0, np.abs(bound))
+        rate = np.flatnonzero(metric == _METRIC_RATE)
         while True:
+            # Rates of series that go the exact way are unknown to this analysis.
+            unknown = rate[slow[self.rp_series[target[rate]]]]
+            hi[unknown] = math.inf
+            lo[unknown] = -math.inf
             possible = np.where(above, hi >= bound - margin, lo < bound + margin)
             n_possible = np.bincount(self.c_comp, weights=possible, minlength=len(self.compounds))
             live = np.where(self.comp_all, n_possible == self.comp_nconds, n_possible > 0)
@@ -417,11 +437,6 @@ class FastPath:
             if not len(newly):
                 return
             slow[newly] = True
-            # Their rates are now unknown to this analysis.
-            rate = np.flatnonzero(metric == _METRIC_RATE)
-            unknown = rate[slow[self.rp_series[target[rate]]]]
-            hi[unknown] = math.inf
-            lo[unknown] = -math.inf
 
     # -- bulk update of quiet series -----------------------------------------------
 

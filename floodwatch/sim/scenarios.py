@@ -115,6 +115,7 @@ def simulate(
     crest_reached: datetime | None = None
     max_level = state.level
     levels: list[float] = []
+    inflows: list[float] = []
     for k in range(int(sc.hours * 3600 // STEP_S) + 1):
         hour = k * STEP_S / 3600
         now = t0 + timedelta(seconds=k * STEP_S)
@@ -123,6 +124,7 @@ def simulate(
             step(p, state, intensity, sc.blockage(hour), STEP_S)
             rain_acc += intensity * STEP_S / 3600
         levels.append(state.level)
+        inflows.append(state.inflow)
         max_level = max(max_level, state.level)
         if crest_reached is None and state.level >= p.crest:
             crest_reached = now
@@ -144,4 +146,5 @@ def simulate(
     block_start = None
     if sc.block_at_h is not None:
         block_start = t0 + timedelta(hours=sc.block_at_h)
-    return SimResult(sc, readings, crest_reached, max_level, block_start, {"level": levels})
+    series = {"level": levels, "inflow": inflows}  # per simulation step (STEP_S)
+    return SimResult(sc, readings, crest_reached, max_level, block_start, series)

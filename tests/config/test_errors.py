@@ -61,6 +61,11 @@ EXPECTED = {
     "station 'p1' has no levels.design_flood (rule 'blocked', station 'p1')",
     "clear_when_both": "clear_when_both.yaml:14:11: rules[0].clear_when.any[0]: give exactly "
     "one of 'above' or 'below' (rule 'blocked')",
+    "water_balance_structure": "water_balance_structure.yaml:10:5: rules[0].method: "
+    "water_balance needs the station's structure (storage curve, spillway, outlets) "
+    "(rule 'overtop', station 'p1')",
+    "structure_table": "structure_table.yaml:10:12: stations[0].structure.area[2][0]: levels "
+    "must increase row by row: 310.5 after 311 (station 'p1')",
     "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "
     "reports rain) (rule 'lvl', station 'r1')",
 }
