@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 65_536
+HASHES_AT_ONCE = 4  # password hashes running at once (memory and CPU bounded)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     machine = read_tokens(settings.token_file)
     tokens = Tokens(_keys(service, settings), settings.session_ttl.total_seconds())
     limiter = LoginLimiter(settings.login_limit)
+    hashing = asyncio.Semaphore(HASHES_AT_ONCE)
     registry = registry_for(service)
 
     def authorize(request: Request) -> Principal | None:
@@ -194,18 +196,22 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         repeated failures are slowed down, never refused. The password hash
         runs also for an unknown name (the timing does not tell)."""
         client = request.client.host if request.client else "?"
-        wait = limiter.blocked(client, time.time())
+        started = time.time()
+        wait = limiter.blocked(client, started)
         if wait > 0:
             raise HTTPException(429, f"too many failed logins; try again in {wait:.0f} s")
-        await asyncio.sleep(limiter.delay(body.name, time.time()))
-        user = await run_in_threadpool(
-            check_login, users, body.name, body.password, lambda u: u.password_hash
-        )
+        pause = limiter.delay(body.name, started)
+        limiter.failed(client, body.name, started)  # until it succeeds: concurrent ones count
+        await asyncio.sleep(pause)
+        async with hashing:  # scrypt takes 16 MiB and a core: a few at a time
+            user = await run_in_threadpool(
+                check_login, users, body.name, body.password, lambda u: u.password_hash
+            )
         now = time.time()
         if user is None:
-            limiter.failed(client, body.name, now)
             log.warning("failed login for %r from %s", body.name, client)
             raise HTTPException(401, "wrong name or password")
+        limiter.forgive(client, body.name, started)
         who = Principal(user.name, Role.parse(user.role))
         log.info("login: %s (%s) from %s", who.name, user.role, client)
         return {"token": tokens.issue(who, now), "name": who.name, "role": user.role}

@@ -20,6 +20,7 @@ duty officer out by guessing at the officer's name.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -152,7 +153,9 @@ class LoginLimiter:
     """Failed logins: at most `attempts` per `window` seconds from one client
     address (then refused until the window passes: `blocked`); per account
     name, after `attempts` failures each further attempt waits (`delay`),
-    doubling up to `max_delay` — slower guessing, never a lock-out."""
+    doubling up to `max_delay` — slower guessing, never a lock-out. An
+    attempt counts as failed from its start until it succeeds (`forgive`), so
+    a burst of concurrent attempts is limited like a sequence of them."""
 
     def __init__(
         self,
@@ -187,6 +190,12 @@ class LoginLimiter:
         if len(self.failures) > 10_000:  # forget the idle ones
             for key in [k for k, v in self.failures.items() if not v or v[-1] < now - self.window]:
                 del self.failures[key]
+
+    def forgive(self, address: str, name: str, at: float) -> None:
+        """Take back the failure recorded at `at` (the attempt succeeded)."""
+        for key in (f"ip:{address}", f"name:{name}"):
+            with contextlib.suppress(KeyError, ValueError):
+                self.failures[key].remove(at)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         recent = self.failures.get(key)

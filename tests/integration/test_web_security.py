@@ -4,6 +4,7 @@ addresses, private files and the session-signing key."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -179,6 +180,25 @@ def test_x_forwarded_for_is_not_believed_without_a_configured_proxy(
         ]
     assert codes == [401] * 5 + [429]  # all from 127.0.0.1, whatever the header says
     assert "10.9.8." not in fw.log.read_text()
+
+
+def test_a_burst_of_concurrent_guesses_from_one_address_is_limited_too(
+    server: tuple[Floodwatch, str],
+) -> None:
+    _, url = server
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post("/api/login", json={"name": f"guess-{i}", "password": "x"})
+                    for i in range(30)
+                )
+            )
+        return sorted(a.status_code for a in answers)
+
+    codes = asyncio.run(burst())
+    assert codes == [401] * 5 + [429] * 25, codes
 
 
 def test_a_configured_proxy_passes_the_client_address(tmp_path: Path) -> None:
