@@ -1,0 +1,285 @@
+"""What every fault scenario checks, and the means to inject the faults.
+
+The truth is `floodwatch replay` of the same readings (one replay per Kafka
+partition: each partition is its own stream with its own engine, for its own
+stations). A live
+service never ends its input, so the readings within the allowed lateness of
+the last one are still held: every storm here ends with a *closing sweep*
+(each gauge's last value again, one interval later) that moves the watermark
+past every real reading, and the truth is replay's events before that sweep
+(replay must not have any at or after it, else the comparison would hide one).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import paho.mqtt.client as paho
+
+from floodwatch.config import load_config_dir
+from floodwatch.ingest.partition import station_keys, stations_of
+from floodwatch.notify.cap import CAP_NS
+from floodwatch.readings import Reading
+from floodwatch.rules.compile import compile_config
+from tests.capcheck import validate
+from tests.integration.services import (
+    PASSWORD,
+    Floodwatch,
+    Key,
+    Mosquitto,
+    Subscriber,
+    assert_announced_at_most_once,
+    key,
+    stored_transitions,
+    wait_for,
+)
+
+VILLAGE = "330182104201"  # 毛坑村: maokeng-pond, its culvert and rain gauge
+BROADCAST_TOPIC = f"floodwatch/broadcast/{VILLAGE}"
+# The village hears the pond's overtopping warning from orange on (test config).
+BROADCAST_ROUTE = {"to": ["village"], "min_severity": "orange", "rules": ["pond-overtop"]}
+RSS_LIMIT_MB = 256  # the service's resident memory, at every sample, in every scenario
+
+
+def closed(readings: list[Reading], interval: timedelta = timedelta(minutes=5)) -> list[Reading]:
+    """`readings` and a closing sweep: each (station, kind)'s last value again,
+    one interval after the last reading."""
+    last: dict[tuple[str, str], Reading] = {}
+    for r in readings:
+        last[(r.station, r.kind)] = r
+    at = max(r.ts for r in readings) + interval
+    return [*readings, *(Reading(r.station, r.kind, r.value, at) for r in last.values())]
+
+
+@dataclass
+class Truth:
+    """`floodwatch replay` of the readings: every event (JSON) before the closing sweep."""
+
+    events: list[dict[str, Any]]
+
+    @property
+    def keys(self) -> list[Key]:
+        return sorted(key(e) for e in self.events)
+
+    def retained(self, village_stations: set[str]) -> tuple[str, str] | None:
+        """What the village's retained broadcast must say at the end: (msgType
+        class, CAP severity) of the last transition the village heard, or None."""
+        from floodwatch.alerts.state import Severity
+        from floodwatch.notify.cap import CAP_SEVERITY
+
+        heard: set[str] = set()
+        last: dict[str, Any] | None = None
+        for e in sorted(self.events, key=lambda e: (e["ts"], e["id"])):
+            if e["rule"] != "pond-overtop" or e["station"] not in village_stations:
+                continue
+            if e["severity"] in ("orange", "red"):
+                heard.add(e["id"])
+            if e["id"] in heard:
+                last = e
+        if last is None:
+            return None
+        if last["transition"] == "resolved":
+            return ("Cancel", "")
+        return ("Warning", CAP_SEVERITY[Severity(last["severity"])])
+
+
+def replay(
+    config: Path, readings: list[Reading], workdir: Path, partitions: int | None = None
+) -> Truth:
+    """`floodwatch replay` as a subprocess, per partition when over Kafka."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    close = max(r.ts for r in readings)
+    groups: list[tuple[set[str] | None, list[Reading]]] = [(None, readings)]
+    if partitions is not None:
+        keys = station_keys(compile_config(load_config_dir(config)))
+        groups = []
+        for p in range(partitions):
+            mine = set(stations_of(keys, partitions, p))
+            groups.append((mine, [r for r in readings if r.station in mine]))
+    events: list[dict[str, Any]] = []
+    for n, (mine, group) in enumerate(g for g in groups if g[1]):
+        source, out = workdir / f"truth-{n}.jsonl", workdir / f"truth-{n}.events.jsonl"
+        source.write_text("".join(json.dumps(r.to_json()) + "\n" for r in group))
+        subprocess.run(
+            [sys.executable, "-m", "floodwatch", "replay", "--config", str(config),
+             "--input", str(source), "--output", str(out)],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        found = [json.loads(line) for line in out.read_text().splitlines() if line]
+        # A partition's shard knows only its stations: the others never report
+        # there (replay, with the whole config, would call them stale).
+        events.extend(e for e in found if mine is None or e["station"] in mine)
+    late = [e for e in events if _ts(e) >= close]
+    assert not late, f"replay has events at the closing sweep: {late}"
+    return Truth(events)
+
+
+def _ts(event: dict[str, Any]) -> Any:
+    from floodwatch.readings import parse_ts
+
+    return parse_ts(event["ts"])
+
+
+class RssWatch:
+    """Samples the resident memory of the service's current process (across
+    restarts) every 0.2 s; `peak_mb` is the largest sample."""
+
+    def __init__(self, fw: Floodwatch) -> None:
+        self.fw = fw
+        self.peak_mb = 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            proc = self.fw.proc
+            if proc is None:
+                continue
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                    self.samples += 1
+
+
+@dataclass
+class Report:
+    """Figures of one scenario run, printed for docs/reliability.md."""
+
+    name: str
+    figures: dict[str, object] = field(default_factory=dict)
+
+    def show(self) -> None:
+        print(f"\n[faults] {self.name}: " + ", ".join(f"{k} {v}" for k, v in self.figures.items()))
+
+
+def readings_transitions(db: Path) -> list[Key]:
+    """The stored transitions of alerts about the readings (not the operations
+    alerts floodwatch raises about itself, rule `floodwatch/...`)."""
+    return [k for k in stored_transitions(db) if not k[0].startswith("floodwatch/")]
+
+
+def operations_transitions(db: Path) -> list[tuple[str, str]]:
+    """(rule, transition) of the operations alerts, in order."""
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(
+            "SELECT event FROM transitions WHERE rule LIKE 'floodwatch/%' ORDER BY rowid"
+        ).fetchall()
+    return [(json.loads(e)["rule"], json.loads(e)["transition"]) for (e,) in found]
+
+
+def check_transitions(
+    fw: Floodwatch, db: Path, truth: Truth, timeout: float = 60, kills: int = 0
+) -> None:
+    """0 lost, 0 duplicated, 0 extra: the store holds exactly replay's transitions,
+    and the service announced none twice (across every restart)."""
+    try:
+        wait_for(lambda: readings_transitions(db) == truth.keys, timeout, "the truth")
+    except TimeoutError:
+        stored, want = Counter(readings_transitions(db)), Counter(truth.keys)
+        lost, extra = sorted((want - stored).elements()), sorted((stored - want).elements())
+        raise AssertionError(
+            f"{len(lost)} lost, {len(extra)} extra or repeated of {len(truth.keys)}:\n"
+            f"lost {lost[:10]}\nextra {extra[:10]}"
+        ) from None
+    log = "\n".join(
+        line for line in fw.log.read_text().splitlines() if " floodwatch/" not in line
+    )  # the operations alerts are not in the truth
+    assert_announced_at_most_once(log, truth.keys, kills=kills)
+
+
+def check_broadcasts(box: Subscriber, broker: Mosquitto, truth: Truth, workdir: Path) -> int:
+    """Every CAP message the village box received is valid CAP 1.2; the message
+    retained at the end says what the truth says. Returns how many were checked."""
+    messages = [payload for _, _, payload in box.messages()]
+    for payload in set(messages):
+        validate(payload, workdir)
+    retained = Subscriber.retained(broker, BROADCAST_TOPIC)
+    want = truth.retained({"maokeng-pond", "maokeng-culvert", "maokeng-rain"})
+    if want is None:
+        assert retained == []
+        return len(messages)
+    assert len(retained) == 1
+    root = ElementTree.fromstring(retained[0])
+    ns = {"cap": CAP_NS}
+    msg_type = root.findtext("cap:msgType", namespaces=ns)
+    if want[0] == "Cancel":
+        assert msg_type == "Cancel"
+    else:
+        assert msg_type in ("Alert", "Update")
+        assert root.findtext("cap:info/cap:severity", namespaces=ns) == want[1]
+    return len(messages)
+
+
+def dead_letters(workdir: Path) -> list[dict[str, Any]]:
+    path = workdir / "var" / "dead-letter.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+class Gauges:
+    """Gauges publishing on their own topics, `hydro/{station}/{kind}`, each with
+    its own account (the shipped ACL), a payload carrying only value and time.
+    A sweep (one reading per gauge) is acknowledged by the broker before the
+    next is sent, so the stream arrives in event-time order."""
+
+    def __init__(self, broker: Mosquitto, stations: set[str]) -> None:
+        self.clients: dict[str, paho.Client] = {}
+        for station in sorted(stations):
+            client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"gauge-{station}")
+            client.username_pw_set(station, PASSWORD)
+            client.connect("127.0.0.1", broker.port)
+            client.loop_start()
+            self.clients[station] = client
+
+    def publish(
+        self, readings: list[Reading], stamp: Callable[[Reading], str] | None = None
+    ) -> None:
+        """In event-time order; `stamp` gives the time a gauge writes (its clock)."""
+        by_ts: dict[object, list[Reading]] = {}
+        for r in readings:
+            by_ts.setdefault(r.ts, []).append(r)
+        for ts in sorted(by_ts):  # type: ignore[type-var]
+            sent = [
+                self.clients[r.station].publish(
+                    f"hydro/{r.station}/{r.kind}",
+                    json.dumps({"value": r.value, "ts": (stamp or _ts_text)(r)}),
+                    qos=1,
+                )
+                for r in by_ts[ts]
+            ]
+            for info in sent:
+                info.wait_for_publish(timeout=30)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.loop_stop()
+            client.disconnect()
+
+
+def _ts_text(r: Reading) -> str:
+    return str(r.to_json()["ts"])

@@ -1,0 +1,160 @@
+"""kill -9 during a storm: over MQTT five times (gateway batches, and gauges on
+their own topics with payloads of only value and time), over Kafka three times.
+After every crash the service restarts from its snapshot and inbox; at the end
+the store holds exactly `floodwatch replay`'s transitions, each announced once,
+the village heard valid CAP and its retained message is the truth."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import (
+    BROADCAST_ROUTE,
+    BROADCAST_TOPIC,
+    RSS_LIMIT_MB,
+    Gauges,
+    Report,
+    RssWatch,
+    check_broadcasts,
+    check_transitions,
+    closed,
+    dead_letters,
+    replay,
+)
+from tests.integration.services import (
+    Floodwatch,
+    Mosquitto,
+    Subscriber,
+    Tansu,
+    batch_lines,
+    service_config,
+    storm_days,
+)
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
+
+VILLAGE_BROADCAST = {
+    "destinations": {"village": {"type": "broadcast", "sender": "floodwatch@330182"}},
+    "routes": [BROADCAST_ROUTE],
+}
+
+
+def _paced(publish: Callable[[int, int], None], total: int, chunk: int, pace: float) -> None:
+    for i in range(0, total, chunk):
+        publish(i, i + chunk)
+        time.sleep(pace)
+
+
+@pytest.mark.parametrize("addressing", ["gateway"])
+def test_kill_9_five_times_during_an_mqtt_storm(
+    tmp_path: Path, mosquitto: Mosquitto, addressing: str
+) -> None:
+    readings = closed(storm_days(3))
+    cfg = service_config(tmp_path, mosquitto.port, notify=VILLAGE_BROADCAST)
+    truth = replay(cfg, readings, tmp_path / "truth")
+    box = Subscriber(mosquitto, BROADCAST_TOPIC).start()
+    fw = Floodwatch(cfg, tmp_path)
+    started = time.monotonic()
+    fw.start()
+    fw.wait_log("mqtt connected")
+    if addressing == "gateway":  # a telemetry gateway: one JSON array per sweep
+        lines = batch_lines(readings)
+        publisher = threading.Thread(
+            target=_paced,
+            args=(
+                lambda a, b: mosquitto.publish("gateway/county-gw", lines[a:b], user="county-gw"),
+                len(lines), 24, 0.3,
+            ),
+        )  # fmt: skip
+        gauges = None
+    else:  # each gauge on hydro/{station}/{kind}, payload {"value", "ts"} only
+        gauges = Gauges(mosquitto, {r.station for r in readings})
+        ordered = sorted(readings, key=lambda r: r.ts)
+        publisher = threading.Thread(
+            target=_paced,
+            args=(lambda a, b: gauges.publish(ordered[a:b]), len(ordered), 96, 0.3),
+        )
+    rng = random.Random(5)
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        with RssWatch(fw) as rss:
+            publisher.start()
+            for n in range(1, 6):
+                fw.wait_log("mqtt connected", count=n, timeout=60)
+                time.sleep(rng.uniform(0.3, 1.5))
+                fw.kill()
+                time.sleep(rng.uniform(0.0, 0.5))
+                fw.start()
+            killed_during = publisher.is_alive()
+            publisher.join()
+            check_transitions(fw, db, truth, timeout=90, kills=5)
+            fw.wait_log("floodwatch running", count=6, timeout=60)
+            time.sleep(1.0)  # the last deliveries reach the box
+            assert fw.stop() == 0
+        heard = check_broadcasts(box, mosquitto, truth, tmp_path)
+    finally:
+        fw.kill()
+        box.stop()
+        if gauges is not None:
+            gauges.close()
+    assert killed_during, "the storm was over before the fifth kill"
+    assert dead_letters(tmp_path) == []
+    assert rss.peak_mb < RSS_LIMIT_MB
+    Report(
+        f"kill -9 x5, MQTT {addressing}",
+        {
+            "readings": len(readings),
+            "transitions": len(truth.keys),
+            "broadcasts": heard,
+            "peak RSS MB": round(rss.peak_mb),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    ).show()
+
+
+def test_kill_9_three_times_during_a_kafka_storm(tmp_path: Path, kafka: Tansu) -> None:
+    readings = closed(storm_days(3))
+    kafka.create_topic("readings", 4)
+    cfg = service_config(tmp_path, kafka=kafka.bootstrap)
+    truth = replay(cfg, readings, tmp_path / "truth", partitions=4)
+    producer = threading.Thread(target=kafka.produce, args=("readings", readings, 0.3, 24))
+    fw = Floodwatch(cfg, tmp_path)
+    started = time.monotonic()
+    rng = random.Random(9)
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        with RssWatch(fw) as rss:
+            producer.start()
+            fw.start()
+            for n in range(1, 4):
+                # Kill while consuming: once this instance owns the partitions.
+                fw.wait_log("kafka partitions assigned", timeout=60, count=n)
+                time.sleep(rng.uniform(0.5, 2.0))
+                fw.kill()
+                fw.start()
+            killed_during = producer.is_alive()
+            producer.join()
+            check_transitions(fw, db, truth, timeout=120, kills=3)
+            fw.wait_log("floodwatch running", count=4, timeout=60)
+            assert fw.stop() == 0
+    finally:
+        fw.kill()
+    assert killed_during, "the storm was over before the third kill"
+    assert "engine restored from snapshot" in fw.log.read_text()
+    assert dead_letters(tmp_path) == []
+    assert rss.peak_mb < RSS_LIMIT_MB
+    Report(
+        "kill -9 x3, Kafka (4 partitions)",
+        {
+            "readings": len(readings),
+            "transitions": len(truth.keys),
+            "peak RSS MB": round(rss.peak_mb),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    ).show()
