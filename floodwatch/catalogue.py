@@ -27,6 +27,7 @@ from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import (
     MEASURES,
     Measure,
+    balance_reason,
     crest_reason,
     overtopping,
     rain_label,
@@ -49,6 +50,7 @@ from floodwatch.rules.kinds.compound import CompoundInstance
 
 T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
 RATE = 0.80  # m/h: the rate of rise the time-to-crest texts are said with
+INFLOW, OUTFLOW = 7.5, 2.5  # m³/s: what the water-balance texts are said with
 
 
 @dataclass
@@ -205,8 +207,12 @@ def _threshold(
         what = ("", "")
         forecast = None
         if m.style == "time" and value is not None:
-            what = crest_reason(RATE)
-            forecast = {"minutes_to_crest": value, "rate_m_per_h": RATE}
+            if binding.extra.get("method") == "water_balance":
+                what = balance_reason(INFLOW, OUTFLOW)
+                forecast = {"minutes_to_crest": value, "inflow_m3_per_s": INFLOW}
+            else:
+                what = crest_reason(RATE)
+                forecast = {"minutes_to_crest": value, "rate_m_per_h": RATE}
         zh, en = render(
             place=ctx.place,
             measure=m,

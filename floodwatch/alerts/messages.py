@@ -193,6 +193,14 @@ def crest_reason(rate_m_per_h: float) -> tuple[str, str]:
     )
 
 
+def balance_reason(inflow: float, outflow: float) -> tuple[str, str]:
+    """Why a water-balance time to crest is what it is: inflow against outflow."""
+    return (
+        f"按水量平衡推算（来水{inflow:.2f}立方米每秒，出流{outflow:.2f}立方米每秒）",
+        f"by the water balance (inflow {inflow:.2f} m³/s, outflow {outflow:.2f} m³/s)",
+    )
+
+
 def headline(severity: Severity, transition: Transition, exercise: bool) -> tuple[str, str]:
     colour = COLOUR_ZH[severity]
     if severity is Severity.INFO:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import overtopping
+from floodwatch.alerts.messages import crest_reason, overtopping
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.kinds.threshold import ThresholdCore
@@ -211,5 +211,5 @@ class CrestInstance(CrestCore):
         if math.isfinite(minutes):
             forecast = {"minutes_to_crest": round(minutes, 1), "rate_m_per_h": round(rate, 3)}
         if math.isfinite(minutes) and minutes > 0:
-            what = (f"按当前涨速{rate:.2f}米/小时推算", f"at the current rise of {rate:.2f} m/h")
+            what = crest_reason(rate)
         return Projection(minutes, forecast, what, {"fitted_level": round(fitted, 3)})

@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from floodwatch.alerts.messages import balance_reason
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.kinds.compound import LastValue
 from floodwatch.rules.kinds.crest import CrestCore, Projection, robust_trend
@@ -185,10 +186,7 @@ class WaterBalanceInstance(CrestCore):
                 "outflow_m3_per_s": round(outflow_now, 3),
             }
         )
-        what = (
-            f"按水量平衡推算（来水{inflow_now:.2f}立方米每秒，出流{outflow_now:.2f}立方米每秒）",
-            f"by the water balance (inflow {inflow_now:.2f} m³/s, outflow {outflow_now:.2f} m³/s)",
-        )
+        what = balance_reason(inflow_now, outflow_now)
         details: dict[str, object] = {
             "fitted_level": round(now_level, 3),
             "outlet_efficiency": round(eff, 3),
