@@ -99,7 +99,10 @@ def parse_ts(text: str) -> datetime:
 
 
 def format_ts(ts: datetime | int) -> str:
-    """ISO 8601 UTC with a `Z`, seconds precision unless sub-second is present."""
+    """ISO 8601 UTC with a `Z`: seconds, or milliseconds, or microseconds — as
+    precise as the time is (so it decodes back to the same time)."""
     dt = ms_to_dt(ts) if isinstance(ts, int) else ts.astimezone(UTC)
-    text = dt.isoformat(timespec="milliseconds" if dt.microsecond else "seconds")
+    micro = dt.microsecond
+    spec = "seconds" if not micro else "milliseconds" if micro % 1000 == 0 else "microseconds"
+    text = dt.isoformat(timespec=spec)
     return text.replace("+00:00", "Z")

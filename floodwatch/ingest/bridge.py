@@ -30,11 +30,18 @@ from floodwatch.config.models import KafkaSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.kafka import client_options
 from floodwatch.ingest.source import Incoming
+from floodwatch.readings import Reading
 from floodwatch.service.deadletter import DeadLetter
 
 log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder()
+
+
+def encode(reading: Reading) -> bytes:
+    """The Kafka message of a bridged reading: canonical JSON, which the service
+    decodes back to the very same reading (time to the microsecond)."""
+    return _encode.encode(reading.to_json())
 
 
 class Bridge:
@@ -68,19 +75,14 @@ class Bridge:
         wait for Kafka's acknowledgement runs apart, so the next message is not
         held up by this one's round trip."""
         assert self.producer is not None
-        problem = item.unmatched()
-        if problem is None:
-            got, bad = self.decoders.decode(item.payload, item.fmt, item.fields, item.origin)
-        else:
-            got, bad = [], [problem]
+        got, bad = self.decoders.decode_incoming(item)
         if bad:
             self.rejected += len(bad)
             self.dead_letter.write(bad)
         sends = []
         for r in got:
             key = self.keys.get(r.station, r.station).encode()
-            value = _encode.encode(r.to_json())
-            sends.append(await self.producer.send(self.settings.topic, value, key=key))
+            sends.append(await self.producer.send(self.settings.topic, encode(r), key=key))
         task = asyncio.create_task(self._confirm(item, sends, len(got)))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

@@ -33,6 +33,7 @@ import msgspec
 
 from floodwatch.config.models import FieldMapping
 from floodwatch.ingest import gateways
+from floodwatch.ingest.source import Incoming
 from floodwatch.readings import KINDS, Reading, Rejected, RejectReason
 
 MAX_PAYLOAD = 64 * 1024
@@ -97,6 +98,31 @@ class Decoders:
         self.max_payload = max_payload
         self.gateways = {name: frozenset(ids) for name, ids in (gateways or {}).items()}
         self._good_ids: set[str] = set()  # station ids that matched STATION_RE
+
+    def spec(self, fmt: str) -> dict[str, object]:
+        """Everything decoding `fmt` depends on, as plain data (stored with the
+        inbox, so a replay decodes as the live service did: `from_spec`)."""
+        mapping = self.mappings.get(fmt)
+        return {
+            "format": fmt,
+            "max_payload": self.max_payload,
+            "mapping": None if mapping is None else mapping.model_dump(mode="json"),
+            "gateways": {name: sorted(ids) for name, ids in sorted(self.gateways.items())},
+        }
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Decoders:
+        """Decoders that decode `spec["format"]` exactly as the `spec` says."""
+        mapping = spec.get("mapping")
+        mappings = {} if mapping is None else {spec["format"]: FieldMapping.model_validate(mapping)}
+        return cls(mappings, int(spec["max_payload"]), spec.get("gateways"))
+
+    def decode_incoming(self, item: Incoming) -> tuple[list[Reading], list[Rejected]]:
+        """One received message: its readings, or why its topic or payload is refused."""
+        problem = item.unmatched()
+        if problem is not None:
+            return [], [problem]
+        return self.decode(item.payload, item.fmt, item.fields, item.origin)
 
     def decode_many(self, payloads: list[bytes], fmt: str) -> list[Reading] | None:
         """The readings of many canonical payloads (one reading each), or None when

@@ -115,7 +115,8 @@ class KafkaSource:
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
         self.assigning = False  # a rebalance listener is preparing shards
-        self.consuming = False  # in the group, fetching (readiness)
+        self.consuming = False  # in the group, fetching
+        self.joined = False  # the group assigned this member its partitions once (readiness)
 
     @property
     def name(self) -> str:
@@ -164,6 +165,7 @@ class KafkaSource:
         for tp in assigned:
             self.consumer.seek(tp, service.shards[shard_name(tp)].next_offset)
         self.assigning = False
+        self.joined = True
         log.info("kafka partitions assigned: %s", [tp.partition for tp in assigned])
 
     async def _rebuild(self, tp: TopicPartition, shard: Shard, committed: int) -> str:

@@ -9,6 +9,13 @@ stored. Until then the broker's in-flight window (`max_inflight_messages`)
 holds the rest back: that is the backpressure. After a reconnect the broker
 resends what was not acknowledged; acknowledgements from an old connection are
 dropped (their packet ids mean nothing on the new one).
+
+`subscribed` is set once the broker has acknowledged (SUBACK) every
+subscription of the current connection with a granted QoS, and cleared when
+the connection is lost. On a first-ever start the broker keeps nothing for
+the session before that moment, so the service reports itself running and
+ready only after it (`service/lifecycle.py`, `/readyz`). A subscription the
+broker refuses (an ACL) is logged as an error and leaves the source not ready.
 """
 
 from __future__ import annotations
@@ -22,10 +29,11 @@ import aiomqtt
 from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from floodwatch.config.models import MqttSettings
 from floodwatch.ingest.source import Backoff, Incoming
-from floodwatch.ingest.topics import TopicPattern, compile_topic
+from floodwatch.ingest.topics import TopicPattern, compile_topic, route
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +83,8 @@ class MqttSource:
         self.patterns: list[tuple[TopicPattern, str, int]] = [
             (compile_topic(t.pattern), t.format, t.qos) for t in settings.topics
         ]
-        self.connected = asyncio.Event()
+        self.formats = [(pattern, fmt) for pattern, fmt, _ in self.patterns]
+        self.connected = asyncio.Event()  # connected, every subscription granted
         self.connections = 0
         self.attempts = 0
 
@@ -108,11 +117,27 @@ class MqttSource:
                 async with client:
                     self.connections += 1
                     generation = self.connections
+                    refused = []
                     for pattern, _, qos in self.patterns:
-                        await client.subscribe(self._filter(pattern), qos=qos)
-                    log.info("mqtt connected to %s (session %s)", self.name, s.client_id)
+                        codes = await client.subscribe(self._filter(pattern), qos=qos)
+                        refused += [f"{self._filter(pattern)} ({c})" for c in _failures(codes)]
                     backoff.reset()
-                    self.connected.set()
+                    if refused:
+                        log.error(
+                            "mqtt broker %s refused the subscription to %s: readings there "
+                            "are not received (check the broker's ACL for %s); not ready",
+                            self.name,
+                            ", ".join(refused),
+                            s.username or s.client_id,
+                        )
+                    else:
+                        log.info(
+                            "mqtt connected to %s (session %s), subscribed to %s",
+                            self.name,
+                            s.client_id,
+                            ", ".join(self._filter(p) for p, _, _ in self.patterns),
+                        )
+                        self.connected.set()
                     async for message in client.messages:
                         await self._received(client, generation, message)
             except aiomqtt.MqttError as exc:
@@ -138,11 +163,10 @@ class MqttSource:
             if qos > 0 and generation == self.connections and client._client.is_connected():
                 client._client.ack(mid, qos)
 
-        for pattern, fmt, _ in self.patterns:
-            fields = pattern.match(topic)
-            if fields is not None:
-                await self.put(Incoming(bytes(payload), topic, fmt, "mqtt", fields, confirm))
-                return
-        # Subscribed through a shared or overlapping filter but matching no pattern.
-        fmt = self.patterns[0][1]
-        await self.put(Incoming(bytes(payload), topic, fmt, "mqtt", {"_unmatched": "1"}, confirm))
+        fmt, fields = route(self.formats, topic)
+        await self.put(Incoming(bytes(payload), topic, fmt, "mqtt", fields, confirm))
+
+
+def _failures(codes: tuple[int, ...] | list[ReasonCode]) -> list[str]:
+    """The refusals among a SUBACK's codes (a granted QoS, or a code ≥ 0x80)."""
+    return [str(c) for c in codes if (c >= 0x80 if isinstance(c, int) else c.is_failure)]

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from floodwatch.ingest.topics import UNMATCHED
 from floodwatch.readings import Rejected, RejectReason
 
 
@@ -23,6 +24,8 @@ class Incoming:
     partition: int = -1  # Kafka only
     offset: int = -1  # Kafka: of the message, or of the batch's first message
     batch: list[tuple[int, bytes]] | None = None  # Kafka: (offset, payload) fetched together
+    decoder: str = ""  # replayed from the inbox: the id of the decoder it was first decoded with
+    decoded: tuple[int, int] | None = None  # set by the service: (readings, rejected) decoded
 
     @property
     def origin(self) -> str:
@@ -37,7 +40,7 @@ class Incoming:
 
     def unmatched(self) -> Rejected | None:
         """Why the message cannot be decoded at all (its topic matched no pattern)."""
-        if "_unmatched" not in self.fields:
+        if UNMATCHED not in self.fields:
             return None
         return Rejected(
             RejectReason.BAD_TOPIC,

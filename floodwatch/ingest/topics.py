@@ -7,9 +7,11 @@ from the topic; `+` and `#` keep their MQTT meaning.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _FIELD = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+UNMATCHED = "_unmatched"  # the field marking a topic that matched no pattern
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,15 @@ def compile_topic(pattern: str) -> TopicPattern:
     if regex.endswith("/.*"):  # `a/#` also matches `a`
         regex = regex[:-3] + "(?:/.*)?"
     return TopicPattern(pattern, "/".join(filters), re.compile(f"^{regex}$"))
+
+
+def route(patterns: Sequence[tuple[TopicPattern, str]], topic: str) -> tuple[str, dict[str, str]]:
+    """The format and the fields of the first (pattern, format) that `topic`
+    matches. A topic that matches none (received through a shared or an
+    overlapping filter) gets the first format and the `UNMATCHED` mark: it is
+    refused as `bad_topic`, never decoded."""
+    for pattern, fmt in patterns:
+        fields = pattern.match(topic)
+        if fields is not None:
+            return fmt, fields
+    return patterns[0][1], {UNMATCHED: "1"}

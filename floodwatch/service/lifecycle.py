@@ -54,9 +54,9 @@ async def run_service(service: Service) -> int:
             )
             put = bridge.put
         mqtt = MqttSource(settings.mqtt, put)
-        service.readiness.append(("mqtt", mqtt.connected.is_set))
+        service.readiness.append(("mqtt", mqtt.connected.is_set))  # subscriptions granted
     if kafka is not None:
-        service.readiness.append(("kafka", lambda: kafka.consuming))
+        service.readiness.append(("kafka", lambda: kafka.joined))  # partitions assigned
     try:
         if mqtt is not None:
             await mqtt.check()
@@ -74,7 +74,6 @@ async def run_service(service: Service) -> int:
     names = [s.name for s in (mqtt, kafka) if s is not None]
     if bridge is not None:
         names[0] += f" (bridged into {settings.kafka.topic})"  # type: ignore[union-attr]
-    log.info("%s", service.summary(names))
     tasks: list[asyncio.Task[object]] = [
         asyncio.create_task(s.run(), name=s.name) for s in (mqtt, kafka) if s is not None
     ]
@@ -101,6 +100,10 @@ async def run_service(service: Service) -> int:
         tasks.append(asyncio.create_task(_serve_http(service), name="http"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
+    # Running (and ready) only once the broker has acknowledged the subscriptions:
+    # on a first-ever start it keeps nothing for the session before that.
+    if mqtt is None or await _first([processor, stop, *tasks], mqtt.connected):
+        log.info("%s", service.summary(names))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
     service.stopping.set()
     # Stop intake, let the processor finish the batch in hand, then close.
@@ -242,15 +245,16 @@ async def run_bridge(loaded: LoadedConfig) -> int:
         log.error("%s", exc)
         return 2
     await bridge.start()
-    log.info(
-        "floodwatch bridge running: %s -> kafka://%s/%s, keyed by station",
-        mqtt.name,
-        settings.kafka.bootstrap,
-        settings.kafka.topic,
-    )
     receiver = asyncio.create_task(mqtt.run(), name=mqtt.name)
     extra = [asyncio.create_task(topics.run(), name="dead-letter")] if topics.enabled else []
     stop: asyncio.Task[object] = asyncio.create_task(_wait(stopping))
+    if await _first([receiver, stop], mqtt.connected):
+        log.info(
+            "floodwatch bridge running: %s -> kafka://%s/%s, keyed by station",
+            mqtt.name,
+            settings.kafka.bootstrap,
+            settings.kafka.topic,
+        )
     done, _ = await asyncio.wait([receiver, stop], return_when=asyncio.FIRST_COMPLETED)
     await _cancel([receiver, *extra])
     await bridge.stop()
@@ -291,3 +295,11 @@ async def _cancel(tasks: list[asyncio.Task[object]]) -> None:
 
 async def _wait(event: asyncio.Event) -> object:
     return await event.wait()
+
+
+async def _first(tasks: list[asyncio.Task[object]], event: asyncio.Event) -> bool:
+    """Wait until `event` is set (True) or one of `tasks` ends (False)."""
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    return event.is_set()

@@ -16,10 +16,13 @@ Kafka topic, so every reading takes one path. Shards come and go with the
 partitions (see `floodwatch.ingest.kafka`).
 
 The shards' state is snapshotted every `snapshot_every` (atomically: temp
-file, fsync, rename); the inbox keeps the MQTT messages since. A restart loads
-the snapshot and replays the inbox through the engine, step by step as first
-processed, so the engine is exactly where it was; Kafka shards resume from the
-offset in the snapshot. A snapshot or database that cannot be read is
+file, fsync, rename); the inbox keeps the MQTT messages since, each with its
+topic fields and the definition of the decoder it was decoded with
+(`service/inbox.py`). A restart loads the snapshot and replays the inbox
+through the engine, step by step as first processed and each message decoded
+as it was live, so the engine is exactly where it was; a replayed message
+that now decodes differently is logged and its rejects dead-lettered. Kafka
+shards resume from the offset in the snapshot. A snapshot or database that cannot be read is
 reported, moved aside, and the service starts anyway.
 """
 
@@ -43,6 +46,7 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
+from floodwatch.ingest.topics import TopicPattern, compile_topic
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
@@ -50,7 +54,7 @@ from floodwatch.rules import snapshot
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
-from floodwatch.service import operations, private
+from floodwatch.service import inbox, operations, private
 from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.store import Store
 
@@ -59,8 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("floodwatch.service")
 
-TICK = "tick"
-WALL = "wall"  # inbox row: the wall clock a step ran at (its engines' bound), epoch ms
+TICK = inbox.TICK
+WALL = inbox.WALL
 LOCAL = "local"  # the shard of an MQTT-only service
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
@@ -133,6 +137,8 @@ class Service:
         self._committable: dict[str, int] = {}  # Kafka shard -> offset that may be committed
         self.store: Store | None = None
         self.inbox_seq = 0  # last inbox row fed to the engine
+        # Replayed inbox rows: the decoders they were decoded with live, by id.
+        self.replay_decoders: dict[str, Decoders] = {}
         self.last_input = time.monotonic()
         self.last_snapshot = time.monotonic()
         self.last_stats = time.monotonic()
@@ -239,24 +245,31 @@ class Service:
     def _replay_inbox(self) -> int:
         """Feed the engine the inbox rows after the snapshot, step by step."""
         assert self.store is not None
+        mqtt = self.settings.mqtt
+        patterns: list[tuple[TopicPattern, str]] = (
+            [(compile_topic(t.pattern), t.format) for t in mqtt.topics] if mqtt else []
+        )
         count = 0
-        batch: list[Incoming] = []
+        batch: list[tuple[Incoming, tuple[int, int] | None]] = []
         batch_id = None
-        for row in self.store.inbox_after(self.inbox_seq):
+        for row in self.store.inbox.after(self.inbox_seq):
             if batch_id is not None and row.batch != batch_id:
                 self._replay_step(batch)
                 batch = []
             batch_id = row.batch
             if row.source == WALL:  # the step ran under this wall clock
                 self._bound(int(row.payload))
-            elif row.source == TICK:
-                batch.append(Incoming(row.payload, TICK, TICK, TICK))
-            else:
-                batch.append(Incoming(row.payload, row.topic, row.format, row.source))
+                self.inbox_seq = row.seq
+                continue
+            item, decoders = inbox.incoming(row, patterns)
+            if decoders is not None:
+                self.replay_decoders[item.decoder] = decoders
+            batch.append((item, row.outcome))
             self.inbox_seq = row.seq
             count += 1
         if batch:
             self._replay_step(batch)
+        self.replay_decoders.clear()
         return count
 
     def _store_alerts(self, alerts: list[AlertEvent]) -> list[AlertEvent]:
@@ -269,10 +282,18 @@ class Service:
             self.dispatcher.dispatch(new, now)
         return new
 
-    def _replay_step(self, batch: list[Incoming]) -> None:
+    def _replay_step(self, batch: list[tuple[Incoming, tuple[int, int] | None]]) -> None:
         assert self.store is not None
-        out, _, _ = self._feed(batch)
+        rejected = [
+            r
+            for item, outcome in batch
+            if item.source != TICK
+            for r in inbox.replay_rejects(item, self._decoders_for(item), outcome)
+        ]
+        out, _, _ = self._feed([item for item, _ in batch])
         with self.store.transaction():
+            if rejected:
+                self.dead_letter.write(rejected)
             new = self._store_alerts(out.alerts)
         self._announce(new)  # stored before a crash? then not new; else announce now
 
@@ -290,10 +311,8 @@ class Service:
     ) -> tuple[list[Reading], list[Rejected]]:
         if count:
             self.stats.received[item.source] = self.stats.received.get(item.source, 0) + 1
-        problem = item.unmatched()
-        if problem is not None:
-            return [], [problem]
-        got, bad = self.decoders.decode(item.payload, item.fmt, item.fields, item.origin)
+        got, bad = self._decoders_for(item).decode_incoming(item)
+        item.decoded = (len(got), len(bad))
         if shard.stations is not None and any(r.station not in shard.stations for r in got):
             mine = [r for r in got if r.station in shard.stations]
             bad = bad + [
@@ -309,6 +328,11 @@ class Service:
             ]
             got = mine
         return got, bad
+
+    def _decoders_for(self, item: Incoming) -> Decoders:
+        """The decoders of a message: today's, or for a replayed one those it was
+        decoded with when it was received."""
+        return self.replay_decoders.get(item.decoder, self.decoders)
 
     def _feed_batch(
         self, item: Incoming, shard: Shard, readings: list[Reading], rejected: list[Rejected]
@@ -393,13 +417,11 @@ class Service:
         wall = round(time.time() * 1000)
         self._bound(wall)
         with self.store.transaction():
-            logged = [
-                (i.source, i.topic, i.fmt, i.payload) for i in items if i.source in ("mqtt", TICK)
-            ]
+            out, fed, readings = self._feed(items)  # decoded: each message's outcome known
+            logged = [inbox.entry(i, self.decoders) for i in items if i.source in ("mqtt", TICK)]
             if logged and LOCAL in self.shards:
-                logged.insert(0, (WALL, "", "", str(wall).encode()))
-                self.inbox_seq = self.store.log_inbox(logged)
-            out, fed, readings = self._feed(items)
+                logged.insert(0, inbox.wall_entry(wall))
+                self.inbox_seq = self.store.inbox.log(logged)
             if out.rejected:
                 self.dead_letter.write(out.rejected)
             new = self._store_alerts(out.alerts)
@@ -584,7 +606,8 @@ class Service:
             os.fsync(f.fileno())
         tmp.replace(self.snapshot_path)
         _fsync_dir(self.snapshot_path.parent)
-        self.store.prune_inbox(self.inbox_seq)
+        with self.store.transaction():
+            self.store.inbox.prune(self.inbox_seq)
         self.last_snapshot = time.monotonic()
 
     def stats_line(self) -> str:

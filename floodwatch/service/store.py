@@ -10,12 +10,11 @@
   in the same transaction as the transition; pending until the destination
   confirms it (`done`) or refuses it for good (`dead`). A crash loses none; a
   restart resends only those not confirmed, under the same idempotency key.
-- `inbox`: MQTT messages received since the last engine snapshot, numbered by
-  a sequence that never goes back (AUTOINCREMENT: pruning must not make a new
-  message look older than the snapshot). They are
-  stored before they are acknowledged to the broker, in the same transaction as
-  the alerts they produced, so a crash loses none: the next start replays them
-  on top of the snapshot.
+- `inbox`: MQTT messages received since the last engine snapshot, with all
+  their decoding depended on (`service/inbox.py`, its own schema version).
+  They are stored before they are acknowledged to the broker, in the same
+  transaction as the alerts they produced, so a crash loses none: the next
+  start replays them on top of the snapshot.
 
 A database that cannot be opened is moved aside and a new one created; the
 service reports it and starts.
@@ -37,6 +36,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
 from floodwatch.notify.ledger import SCHEMA as LEDGER
 from floodwatch.readings import ts_to_ms
+from floodwatch.service import inbox
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ CREATE INDEX IF NOT EXISTS transitions_ts ON transitions (ts);
 CREATE TABLE IF NOT EXISTS active (
     id TEXT PRIMARY KEY, rule TEXT NOT NULL, station TEXT NOT NULL,
     severity TEXT NOT NULL, since INTEGER NOT NULL, event TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, source TEXT NOT NULL,
-    topic TEXT NOT NULL, format TEXT NOT NULL, payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -113,16 +109,6 @@ class Outgoing:
 _encode = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class InboxRow:
-    seq: int
-    batch: int  # rows of one engine step share it: replays repeat the same steps
-    source: str
-    topic: str
-    format: str
-    payload: bytes
-
-
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -133,6 +119,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self.moved_aside = _move_aside(self.path, str(exc))
             self.db = self._open()
+        self.inbox = inbox.Inbox(self.db)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -140,6 +127,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)
+            inbox.migrate(db)
             columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
             for name, spec in OUTBOX_COLUMNS.items():
                 if name not in columns:
@@ -256,8 +244,6 @@ class Store:
     def active(self) -> list[dict[str, object]]:
         rows = self.db.execute("SELECT event FROM active ORDER BY since, id")
         return [msgspec.json.decode(r[0]) for r in rows]
-
-    # -- inbox -------------------------------------------------------------------
 
     # -- outbox ------------------------------------------------------------------
 
@@ -434,37 +420,6 @@ class Store:
             "alert",
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
-
-    def log_inbox(self, rows: Iterable[tuple[str, str, str, bytes]]) -> int:
-        """Append one engine step's (source, topic, format, payload) rows, inside a
-        transaction; return the last seq (0 if none)."""
-        batch = self.last_inbox_seq() + 1
-        last = 0
-        for row in rows:
-            cur = self.db.execute(
-                "INSERT INTO inbox (batch, source, topic, format, payload) VALUES (?,?,?,?,?)",
-                (batch, *row),
-            )
-            last = cur.lastrowid or last
-        return last
-
-    def inbox_after(self, seq: int) -> Iterator[InboxRow]:
-        cur = self.db.execute(
-            "SELECT seq, batch, source, topic, format, payload FROM inbox WHERE seq > ? "
-            "ORDER BY seq",
-            (seq,),
-        )
-        for row in cur:
-            yield InboxRow(*row)
-
-    def last_inbox_seq(self) -> int:
-        """The last seq ever given (sequence numbers are never reused, even after pruning)."""
-        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").fetchone()
-        return int(row[0]) if row else 0
-
-    def prune_inbox(self, upto: int) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM inbox WHERE seq <= ?", (upto,))
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
