@@ -139,7 +139,7 @@ def box() -> Iterator[inbox.Inbox]:
 def test_mqtt_a_message_decodes_from_its_inbox_row_as_it_did_live(
     box: inbox.Inbox, messages: list[tuple[str, bytes]]
 ) -> None:
-    live_decoders = Decoders(MAPPINGS, max_payload=65_536)
+    live_decoders = Decoders(MAPPINGS, 65_536, {"county-gw": ["p1", "c1"]})
     items = []
     for topic, payload in messages:
         fmt, fields = route(PATTERNS, topic)
@@ -182,7 +182,8 @@ def test_the_bridge_writes_readings_that_decode_back_to_the_same_readings(
     topic: str, payload: bytes
 ) -> None:
     fmt, fields = route(PATTERNS, topic)
-    readings, _ = Decoders(MAPPINGS).decode_incoming(Incoming(payload, topic, fmt, "mqtt", fields))
+    decoders = Decoders(MAPPINGS, gateways={"county-gw": ["p1", "c1"]})
+    readings, _ = decoders.decode_incoming(Incoming(payload, topic, fmt, "mqtt", fields))
     bridged = [encode(r) for r in readings]
     got, bad = Decoders().decode_each(bridged, "canonical")
     assert bad == [] and got == readings
