@@ -9,10 +9,11 @@ these models: the compile step turns them into immutable runtime rules.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, StringConstraints
+from pydantic import Field, Strict, StringConstraints, field_validator
 
 from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
@@ -619,10 +620,25 @@ class DeadLetterSettings(Model):
     )
 
 
+_SCRYPT_HASH = re.compile(r"scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+")
+
+
 class HttpUser(Model):
     name: Text
     role: Literal["viewer", "operator", "admin"]
-    password_hash: str = Field(description="from `floodwatch hash-password`")
+    password_hash: str = Field(
+        description="from `floodwatch hash-password`: scrypt$N$r$p$SALT$HASH"
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _scrypt(cls, value: str) -> str:
+        if not _SCRYPT_HASH.fullmatch(value):
+            raise ValueError(
+                "must be a scrypt hash (scrypt$N$r$p$SALT$HASH) made by `floodwatch "
+                "hash-password`; got something else (not shown: it may be a password)"
+            )
+        return value
 
 
 class HttpSettings(Model):

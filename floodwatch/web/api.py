@@ -38,7 +38,14 @@ from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
 from floodwatch.web import board
-from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_login
+from floodwatch.web.auth import (
+    LoginLimiter,
+    Principal,
+    Role,
+    Tokens,
+    check_login,
+    dummy_hash,
+)
 from floodwatch.web.auth import read_token_file as read_tokens
 from floodwatch.web.guard import BodyLimit, SecurityHeaders
 from floodwatch.web.keys import KeyRing, key_file
@@ -141,6 +148,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     users = {u.name: u for u in settings.users}
     machine = read_tokens(settings.token_file)
     tokens = Tokens(_keys(service, settings), settings.session_ttl.total_seconds())
+    dummy_hash()  # made now, so the first unknown name costs what the others do
     limiter = LoginLimiter(settings.login_limit)
     hashing = asyncio.Semaphore(HASHES_AT_ONCE)
     registry = registry_for(service)

@@ -27,6 +27,9 @@ EXPECTED = {
     "gateway_unlisted": "gateway_unlisted.yaml:4:10: service.mqtt.topics[0].pattern: a "
     "`{gateway}` topic needs service.mqtt.gateways: the stations each gateway may report "
     "(readings from an unlisted gateway are refused)",
+    "password_hash": "password_hash.yaml:4:33: service.http.users[0].password_hash: must be a "
+    "scrypt hash (scrypt$N$r$p$SALT$HASH) made by `floodwatch hash-password`; got something "
+    "else (not shown: it may be a password)",
     "service_topic": "service_topic.yaml:4:9: service.mqtt.topics[0].pattern: '#' must be the "
     "last level of 'hydro/#/x'",
     "order_levels": "order_levels.yaml:12:13: rules[0].levels.red.enter: must be above orange "
