@@ -228,8 +228,15 @@ def incoming(
     item = Incoming(row.payload, row.topic, row.format, row.source, dict(fields))
     if row.decoder is None:
         return item, None
+    try:
+        decoders = Decoders.from_spec(row.decoder)
+    except (ValueError, KeyError, TypeError) as exc:  # written by another release
+        log.error(
+            "inbox row %d: its decoder cannot be read (%s); decoding with today's", row.seq, exc
+        )
+        return item, None
     item.decoder = decoder_id(row.decoder)
-    return item, Decoders.from_spec(row.decoder)
+    return item, decoders
 
 
 def replay_rejects(

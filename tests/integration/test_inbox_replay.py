@@ -12,6 +12,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 import yaml
 
 from floodwatch.config import load_config_dir
@@ -181,3 +182,23 @@ def test_a_replayed_message_that_now_fails_is_dead_lettered_with_its_reason(
     dead = _dead_letter(tmp_path)
     assert [d["reason"] for d in dead] == ["decode_error"]
     assert dead[0]["source"] == f"inbox:mqtt:{item.topic}"
+
+
+def test_an_inbox_row_whose_decoder_cannot_be_read_is_decoded_with_todays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = _config(tmp_path)
+    service = Service(load_config_dir(cfg))
+    service.open()
+    assert service.store is not None
+    item = _topic_addressed(STORM[:1])[0]
+    entry = inbox.entry(item, service.decoders)
+    unreadable = {"format": "canonical", "max_payload": "a lot", "mapping": None}
+    with service.store.transaction():
+        service.store.inbox.log([inbox.Entry(**{**entry.__dict__, "decoder": unreadable})])
+    service.store.close()
+    restarted = Service(load_config_dir(cfg))
+    restarted.open()
+    assert restarted.stats.replayed == 1 and restarted.stats.readings == 1
+    assert "its decoder cannot be read" in caplog.text
+    restarted.close()
