@@ -80,9 +80,18 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("station with a wildcard", _with(station="maokeng-pond/#")),
     ("station with a NUL", _with(station="maokeng\u0000pond")),
     ("unknown field", _with(extra=1)),
+    ("duplicate keys", _raw('310.2, "value": 999.0')),
     ("an array of junk", json.dumps([1, "a", None, {}]).encode()),
     ("a bare number", b"310.2"),
 ]
+
+
+# Kafka only: JSON split across two messages, each invalid on its own; joined
+# with a comma they would read as two readings (a batch decoder must not join).
+SPLIT = (
+    _with(ts="2026-07-07T04:00:00Z").split(b', "value"')[0],
+    b'"value": 310.2, "ts": "2026-07-07T04:00:00Z"}, ' + _with(ts="2026-07-07T04:05:00Z"),
+)
 
 
 def _mqtt_publish(broker: Mosquitto, user: str, topic: str, payloads: list[bytes]) -> None:
@@ -182,18 +191,21 @@ def test_malformed_payloads_over_kafka_are_dead_lettered(tmp_path: Path, kafka: 
             half = len(STORM) // 2
             kafka.produce("readings", STORM[:half])
             _kafka_produce(kafka, "readings", bad, KEYS["maokeng-pond"])
+            time.sleep(1)  # the halves fetched with good readings only (the fast path)
+            _kafka_produce(kafka, "readings", list(SPLIT), KEYS["maokeng-pond"])
             kafka.produce("readings", STORM[half:])
             check_transitions(fw, tmp_path / "var" / "floodwatch.db", truth)
-            wait_for(lambda: len(dead_letters(tmp_path)) >= len(bad), 20, "the dead-letter")
+            sent = len(bad) + len(SPLIT)
+            wait_for(lambda: len(dead_letters(tmp_path)) >= sent, 20, "the dead-letter")
             assert fw.stop() == 0
     finally:
         fw.kill()
-    reasons = _check_dead_letter(tmp_path, len(bad))
+    reasons = _check_dead_letter(tmp_path, len(bad) + len(SPLIT))
     assert rss.peak_mb < RSS_LIMIT_MB
     Report(
         "malformed over Kafka",
         {
-            "classes": len(MALFORMED),
+            "classes": len(MALFORMED) + 1,
             "dead-lettered": sum(reasons.values()),
             "reasons": dict(reasons),
             "transitions": len(truth.keys),
