@@ -234,7 +234,7 @@ def calls(gateway: Gateway) -> list[tuple[float, str, str]]:
     messages: dict[str, tuple[float, str, str]] = {}
     for t, k, body in seen:
         message = re.sub(r"-[0-9]$", "", k)
-        text = re.sub(r"\([0-9]/[0-9]\)$", "", body["text"])
+        text = re.sub(r"^(【演练】)?\([0-9]/[0-9]\)", r"\1", body["text"])  # the part number
         if message in messages:
             first, name, before = messages[message]
             messages[message] = (first, name, before + text)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import duration_en, duration_zh
+from floodwatch.alerts.messages import duration_en, duration_zh, overtopping
+from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
@@ -79,3 +80,19 @@ def test_durations_are_said_in_each_language() -> None:
         "24小时",
     ]
     assert duration_en(3 * 3_600_000) == "3-hour"
+
+
+def test_lowered_out_of_overtopping_says_the_overtopping_stopped() -> None:
+    place = CONFIG.stations["maokeng-pond"].place
+    zh, en = overtopping(
+        place,
+        311.9,
+        312.0,
+        transition=Transition.DOWNGRADED,
+        exercise=False,
+        severity=Severity.ORANGE,
+    )
+    assert zh.startswith(
+        "【预警降为橙色】毛坑村毛坑山塘水位311.90米，已回落到坝顶312.00米以下，漫顶停止"
+    )
+    assert "解除线0" not in zh and en.startswith("[Lowered to ORANGE]")
