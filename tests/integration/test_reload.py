@@ -64,10 +64,11 @@ def test_an_invalid_edit_keeps_the_old_config_and_a_lowered_threshold_fires_once
         rules.write_text(good.replace(RED, "red:    {enter: crest - 0.9}"))
         fw.wait_log("config reload failed")
         log = fw.log.read_text()
-        assert f"{rules}:15:" in log and "must be above orange" in log
+        line = good.splitlines().index(next(x for x in good.splitlines() if RED in x)) + 1
+        assert f"{rules}:{line}:" in log and "must be above orange" in log
         ops = [e for e in _stored(db) if e["rule"] == "floodwatch/config"]
         assert [(e["severity"], e["transition"]) for e in ops] == [("info", "firing")]
-        assert "rules.yaml:15" in str(ops[0]["message_en"])
+        assert f"rules.yaml:{line}" in str(ops[0]["message_en"])
 
         # 2. Fixed again: reloaded, the operations alert resolves.
         rules.write_text(good)
