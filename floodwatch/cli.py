@@ -443,6 +443,7 @@ def backtest(
 ) -> None:
     """Run a config over recorded history and write a report (Markdown, HTML, plots)."""
     from floodwatch.backtest.analysis import compare, load_events, related, run_backtest, score
+    from floodwatch.backtest.forecasts import compare_forecasts
     from floodwatch.backtest.report import Report, write_report
 
     compiled = load(config_dir)
@@ -489,6 +490,11 @@ def backtest(
         other=other_run,
         other_score=other_score,
         comparison=compare(run, other_run, run_score, other_score) if other_run else None,
+        forecasts=(
+            compare_forecasts(run, other_run, compiled, other, scored_against, links)
+            if other_run is not None and other is not None and scored_against is not None
+            else []
+        ),
         seconds=time.perf_counter() - started,
     )
     files = write_report(report, report_dir)

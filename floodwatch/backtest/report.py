@@ -12,7 +12,7 @@ import base64
 import html
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from floodwatch.backtest.analysis import (
     by_severity,
     stats,
 )
+from floodwatch.backtest.forecasts import ForecastComparison
 from floodwatch.backtest.history import read_history
 from floodwatch.readings import format_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
@@ -57,6 +58,7 @@ class Report:
     other: Run | None = None
     other_score: Score | None = None
     comparison: Comparison | None = None
+    forecasts: list[ForecastComparison] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -139,6 +141,8 @@ def _markdown(r: Report, plots: list[Path]) -> str:
         ]
     if r.comparison is not None:
         lines += _comparison(r)
+    if r.forecasts:
+        lines += _forecasts(r)
     if r.score is not None:
         lines += ["## Events", ""]
         rows = []
@@ -200,6 +204,42 @@ def _rejected(counts: dict[str, int]) -> str:
     if not counts:
         return "none"
     return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
+
+
+def _forecasts(r: Report) -> list[str]:
+    """Each time-to-crest rule of both configs: lead times and false alarms."""
+    lines = ["## Forecasts side by side", ""]
+    for f in r.forecasts:
+        this, other = f.methods
+        lines += [
+            f"`{f.rule}`: `{this}` (this config) against `{this if this == other else other}` "
+            f"(`{r.other_config}`). False alarms (orange or red, no event): "
+            f"**{f.false_alarms[0]}** → **{f.false_alarms[1]}**.",
+            "",
+            *_table(
+                [
+                    "event",
+                    "station",
+                    f"orange lead ({this})",
+                    f"orange lead ({other})",
+                    f"red lead ({this})",
+                    f"red lead ({other})",
+                ],
+                [
+                    [
+                        format_ts(row.event.at),
+                        row.event.station,
+                        _duration(row.lead[Severity.ORANGE][0]),
+                        _duration(row.lead[Severity.ORANGE][1]),
+                        _duration(row.lead[Severity.RED][0]),
+                        _duration(row.lead[Severity.RED][1]),
+                    ]
+                    for row in f.events
+                ],
+            ),
+            "",
+        ]
+    return lines
 
 
 def _comparison(r: Report) -> list[str]:

@@ -23,6 +23,7 @@ from floodwatch.backtest.analysis import (
     score,
     transition_key,
 )
+from floodwatch.backtest.forecasts import compare_forecasts
 from floodwatch.cli import load, main
 from floodwatch.readings import Reading
 from floodwatch.replay import run_readings
@@ -76,6 +77,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
     )
     pq.write_table(table, work / "month.parquet")
+    trend = work / "trend"  # the same config with the straight-line forecast
+    shutil.copytree(ROOT / "config", trend, ignore=shutil.ignore_patterns("tests"))
+    text = (trend / "rules.yaml").read_text()
+    assert "    method: auto" in text
+    (trend / "rules.yaml").write_text(text.replace("    method: auto", "    method: trend"))
     changed = work / "red-lower"
     shutil.copytree(ROOT / "config", changed, ignore=shutil.ignore_patterns("tests"))
     rules = changed / "rules.yaml"
@@ -145,6 +151,41 @@ def test_the_report_files(history: Path, tmp_path: Path) -> None:
     assert 'src="plots/' not in page  # self-contained
     lines = (out / "alerts.jsonl").read_text().splitlines()
     assert len(lines) == len(run_readings(load(ROOT / "config"), month()[0]).alerts)
+
+
+def test_compare_shows_both_forecasts_side_by_side(history: Path, tmp_path: Path) -> None:
+    """The straight line (`trend`) against the water balance over the same month:
+    lead times per overtopping event and the forecast's false alarms."""
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "backtest",
+            *("--config", str(history / "trend")),
+            *("--input", str(history / "month.jsonl")),
+            *("--events", str(history / "events.yaml")),
+            *("--compare", str(ROOT / "config")),
+            *("--report", str(out)),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    md = (out / "report.md").read_text()
+    assert "## Forecasts side by side" in md
+    assert "`pond-overtop`: `trend` (this config) against `trend+water_balance`" in md
+    trend_cfg, balance_cfg = load(history / "trend"), load(ROOT / "config")
+    events = load_events(history / "events.yaml")
+    runs = [run_backtest(cfg, history / "month.jsonl") for cfg in (trend_cfg, balance_cfg)]
+    [f] = compare_forecasts(*runs, trend_cfg, balance_cfg, events, related(trend_cfg))
+    assert f"False alarms (orange or red, no event): **{f.false_alarms[0]}** → " in md
+    # The open storms and the flash flood: the straight line cries wolf, the
+    # water balance does not.
+    assert f.false_alarms[0] >= 3 and f.false_alarms[1] == 0
+    overtopped = [row for row in f.events if row.event.what == "overtopped"]
+    assert len(overtopped) == 3
+    for row in overtopped:
+        red = row.lead[Severity.RED][1]
+        assert red is not None and red >= timedelta(minutes=30)
 
 
 def test_compare_reports_exactly_what_moving_one_red_threshold_changes(history: Path) -> None:
