@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -16,10 +16,14 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ConfigFile
-from floodwatch.readings import Reading, format_ts
+from floodwatch.readings import Reading, Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate
+
+if TYPE_CHECKING:
+    from floodwatch.localtime import LocalTime
+    from floodwatch.rejects import RejectTally
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
 COLOURS = {
@@ -80,6 +84,50 @@ scenario_option = click.option(
 )
 
 
+timezone_option = click.option(
+    "--timezone",
+    default=None,
+    help="zone of time stamps without an offset (e.g. Asia/Shanghai); a station's "
+    "`timezone` in stations.yaml wins for its readings",
+)
+
+
+def _share(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    text = value.strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a share (e.g. 5% or 0.05)") from None
+    if not 0 <= share <= 1:
+        raise click.BadParameter(f"{value!r} is not between 0% and 100%")
+    return share
+
+
+max_rejected_option = click.option(
+    "--max-rejected",
+    default="5%",
+    show_default=True,
+    callback=_share,
+    help="fail (exit 1) when more than this share of the input is refused",
+)
+
+
+def _local_time(compiled: CompiledConfig, timezone: str | None) -> LocalTime:
+    from floodwatch.localtime import LocalTime, UnknownZoneError
+
+    try:
+        return LocalTime(compiled, timezone)
+    except UnknownZoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from None
+
+
+def _fail_on_rejects(tally: RejectTally, limit: float) -> None:
+    failure = tally.failure(limit)
+    if failure is not None:
+        click.echo(failure, err=True)
+        sys.exit(1)
+
+
 def _write_jsonl(stream: IO[str], obj: object) -> None:
     stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
@@ -107,25 +155,42 @@ def _write_jsonl(stream: IO[str], obj: object) -> None:
     default=None,
     help="rejected readings with reasons (default: OUTPUT.rejected.jsonl, or stderr)",
 )
+@timezone_option
+@max_rejected_option
 def replay(
-    config_dir: Path, input_path: Path, output_path: Path | None, dead_path: Path | None
+    config_dir: Path,
+    input_path: Path,
+    output_path: Path | None,
+    dead_path: Path | None,
+    timezone: str | None,
+    max_rejected: float,
 ) -> None:
-    """Run recorded readings through the engine and write the alert events."""
+    """Run recorded readings through the engine and write the alert events.
+    Exits 1 when more than --max-rejected of the input was refused."""
+    from floodwatch.rejects import RejectTally
     from floodwatch.replay import replay_lines
 
     compiled = load(config_dir)
+    local = _local_time(compiled, timezone)
     out = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
     if dead_path is None and output_path is not None:
         dead_path = output_path.with_suffix(".rejected.jsonl")
     dead = dead_path.open("w", encoding="utf-8") if dead_path else sys.stderr
+    tally = RejectTally()
+
+    def reject(r: Rejected) -> None:
+        tally.add(r)
+        _write_jsonl(dead, r.to_json())
+
     started = time.perf_counter()
     with input_path.open("rb") as lines:
         summary = replay_lines(
             compiled,
             lines,
             on_alert=lambda e: _write_jsonl(out, e.to_json()),
-            on_reject=lambda r: _write_jsonl(dead, r.to_json()),
+            on_reject=reject,
             source=str(input_path),
+            local=local,
         )
     elapsed = time.perf_counter() - started
     if output_path:
@@ -135,6 +200,8 @@ def replay(
     click.echo(summary.text(), err=True)
     rate = summary.lines / elapsed if elapsed > 0 else 0.0
     click.echo(f"took {elapsed:.2f} s ({rate:,.0f} lines/s)", err=True)
+    tally.total = summary.lines
+    _fail_on_rejects(tally, max_rejected)
 
 
 @main.command(name="simulate")
@@ -433,6 +500,8 @@ def keys(config_dir: Path, partitions: int | None) -> None:
     help="another config directory: report what changing to it does",
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@timezone_option
+@max_rejected_option
 def backtest(
     config_dir: Path,
     history: Path,
@@ -440,14 +509,21 @@ def backtest(
     report_dir: Path,
     other_dir: Path | None,
     quiet: bool,
+    timezone: str | None,
+    max_rejected: float,
 ) -> None:
-    """Run a config over recorded history and write a report (Markdown, HTML, plots)."""
+    """Run a config over recorded history and write a report (Markdown, HTML, plots).
+    Exits 1 (after writing the report) when more than --max-rejected of the
+    input was refused."""
     from floodwatch.backtest.analysis import compare, load_events, related, run_backtest, score
     from floodwatch.backtest.forecasts import compare_forecasts
     from floodwatch.backtest.report import Report, write_report
 
     compiled = load(config_dir)
     other = load(other_dir) if other_dir is not None else None
+    locals_ = {id(compiled): _local_time(compiled, timezone)}
+    if other is not None:
+        locals_[id(other)] = _local_time(other, timezone)
     try:
         scored_against = load_events(events) if events is not None else None
     except ConfigError as exc:
@@ -470,7 +546,7 @@ def backtest(
                 shown = now
 
             try:
-                runs.append(run_backtest(cfg, history, progress))
+                runs.append(run_backtest(cfg, history, progress, locals_[id(cfg)]))
             except ValueError as exc:
                 click.echo(f"{history}: {exc}", err=True)
                 sys.exit(2)
@@ -496,6 +572,7 @@ def backtest(
             else []
         ),
         seconds=time.perf_counter() - started,
+        local=locals_[id(compiled)],
     )
     files = write_report(report, report_dir)
     rate = run.readings / max(1e-9, report.seconds)
@@ -512,6 +589,7 @@ def backtest(
     click.echo(
         f"report: {files[0]} and {files[1]} ({report.seconds:.1f} s, {rate:,.0f} readings/s)"
     )
+    _fail_on_rejects(run.tally, max_rejected)
 
 
 @main.command("test-rules")

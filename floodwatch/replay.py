@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.ingest.decode import decode_reading
-from floodwatch.readings import Reading, Rejected, format_ts
+from floodwatch.localtime import LocalTime
+from floodwatch.readings import Reading, Rejected, RejectReason, format_ts
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import Engine, EngineOutput
 
@@ -65,9 +66,11 @@ def replay_lines(
     on_alert: Callable[[AlertEvent], None],
     on_reject: Callable[[Rejected], None],
     source: str = "replay",
+    local: LocalTime | None = None,
 ) -> ReplaySummary:
     """Decode canonical JSONL lines and run them through a fresh engine; alerts
-    come out with their incident (`floodwatch.alerts.incidents`)."""
+    come out with their incident (`floodwatch.alerts.incidents`). Naive time
+    stamps are read in `local`'s zones."""
     summary = ReplaySummary()
     engine = Engine(compiled)
     incidents = IncidentTracker(compiled.config.stations, compiled.config.engine.incidents)
@@ -90,6 +93,10 @@ def replay_lines(
             continue
         summary.lines += 1
         decoded = decode_reading(line.strip(), f"{source}:{number}")
+        if local and isinstance(decoded, Rejected) and decoded.reason is RejectReason.NAIVE_TIME:
+            fixed = local.fix_line(line.strip())
+            if fixed is not None:
+                decoded = decode_reading(fixed, f"{source}:{number}")
         if isinstance(decoded, Rejected):
             summary.rejected[str(decoded.reason)] += 1
             on_reject(decoded)

@@ -33,6 +33,8 @@ from floodwatch.config.errors import ConfigError
 from floodwatch.config.loader import _from_validation_error
 from floodwatch.config.values import Duration
 from floodwatch.config.yamlpos import parse_yaml
+from floodwatch.localtime import LocalTime
+from floodwatch.rejects import RejectTally
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import Engine
 
@@ -84,6 +86,7 @@ class Run:
     rejected: dict[str, int]
     first: datetime | None
     last: datetime | None
+    tally: RejectTally = field(default_factory=RejectTally)  # input rows, refused, a sample
 
     def episodes(self) -> list[Episode]:
         found: dict[str, Episode] = {}
@@ -106,28 +109,33 @@ def run_backtest(
     compiled: CompiledConfig,
     history: Path,
     progress: Callable[[int, int], None] | None = None,
+    local: LocalTime | None = None,
 ) -> Run:
-    """The engine over the whole history, in event time, flushed at the end."""
+    """The engine over the whole history, in event time, flushed at the end.
+    Naive time stamps are read in `local`'s zones."""
     engine = Engine(compiled)
     alerts: list[AlertEvent] = []
-    rejected: dict[str, int] = defaultdict(int)
+    tally = RejectTally()
     readings = 0
     first: datetime | None = None
-    for chunk in read_history(history):
+    for chunk in read_history(history, local):
         readings += len(chunk.readings)
-        if chunk.readings and first is None:
-            first = min(r.ts for r in chunk.readings)
+        tally.total += len(chunk.readings) + len(chunk.rejected)
+        aware = [r.ts for r in chunk.readings if r.ts.tzinfo is not None]
+        if aware and first is None:
+            first = min(aware)
         out = engine.process(chunk.readings)
         alerts.extend(out.alerts)
         for r in (*chunk.rejected, *out.rejected):
-            rejected[r.reason.value] += 1
+            tally.add(r)
         if progress is not None:
             progress(chunk.done, chunk.total)
     out = engine.flush()
     alerts.extend(out.alerts)
     for r in out.rejected:
-        rejected[r.reason.value] += 1
-    return Run(alerts, readings, dict(rejected), first, engine.clock)
+        tally.add(r)
+    rejected = dict(tally.by_reason)
+    return Run(alerts, readings, rejected, first, engine.clock, tally)
 
 
 @dataclass

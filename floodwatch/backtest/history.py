@@ -2,8 +2,13 @@
 
 - JSONL: one canonical reading per line (`floodwatch replay`'s input).
 - CSV: a header with `station,kind,ts,value` (more columns are ignored); `ts`
-  ISO 8601 with a zone.
+  ISO 8601, with a zone or local time (`2026-07-07 00:00:00`, see below).
 - Parquet: columns `station`, `kind`, `ts` (a timestamp, or ISO text), `value`.
+
+Time stamps without a zone are read in the station's configured `timezone` or
+the command's `--timezone` (`floodwatch.localtime`); with neither they are
+refused (`naive_timestamp`). A Parquet timestamp column without a zone is UTC
+unless a zone is given.
 
 Chunks come with how far through the input they are (bytes or rows), so a
 long run can show progress. A line or row that is not a valid reading is
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from floodwatch.ingest.decode import Decoders
+from floodwatch.localtime import LocalTime
 from floodwatch.readings import Reading, Rejected, RejectReason, parse_ts
 
 CHUNK = 200_000
@@ -33,16 +39,21 @@ class Chunk:
     total: int = 0
 
 
-def read_history(path: Path) -> Iterator[Chunk]:
+def read_history(path: Path, local: LocalTime | None = None) -> Iterator[Chunk]:
+    """The readings of `path` in chunks; naive time stamps read by `local`."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _arrow(path, "csv")
-    if suffix in (".parquet", ".pq"):
-        return _arrow(path, "parquet")
-    return _jsonl(path)
+        chunks = _arrow(path, "csv", local)
+    elif suffix in (".parquet", ".pq"):
+        chunks = _arrow(path, "parquet", local)
+    else:
+        return _jsonl(path, local)
+    if not local:
+        return chunks
+    return (Chunk(local.fix(c.readings), c.rejected, c.done, c.total) for c in chunks)
 
 
-def _jsonl(path: Path) -> Iterator[Chunk]:
+def _jsonl(path: Path, local: LocalTime | None) -> Iterator[Chunk]:
     decoders = Decoders()
     total = path.stat().st_size
     done = 0
@@ -54,10 +65,36 @@ def _jsonl(path: Path) -> Iterator[Chunk]:
             done += sum(map(len, lines))
             payloads = [line.strip() for line in lines if line.strip()]
             readings, rejected = decoders.decode_each(payloads, "canonical", source=str(path))
+            if local and any(r.reason is RejectReason.NAIVE_TIME for r in rejected):
+                rejected = _localized(decoders, local, rejected, readings, str(path))
             yield Chunk(readings, rejected, done=done, total=total)
 
 
-def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
+def _localized(
+    decoders: Decoders,
+    local: LocalTime,
+    rejected: list[Rejected],
+    readings: list[Reading],
+    source: str,
+) -> list[Rejected]:
+    """Decode again the lines refused for a naive time, now given their zone."""
+    still = []
+    for r in rejected:
+        fixed = (
+            local.fix_line(r.raw.encode())
+            if r.reason is RejectReason.NAIVE_TIME and r.raw
+            else None
+        )
+        if fixed is None:
+            still.append(r)
+            continue
+        got, bad = decoders.decode(fixed, "canonical", source=source)
+        readings.extend(got)
+        still.extend(bad)
+    return still
+
+
+def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Chunk]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -86,6 +123,8 @@ def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
         ts = batch.column("ts")
         if pa.types.is_string(ts.type) or pa.types.is_large_string(ts.type):
             stamps = [_iso(t) for t in ts.to_pylist()]
+        elif local and pa.types.is_timestamp(ts.type) and ts.type.tz is None:
+            stamps = [None if t is None else t.replace(tzinfo=None) for t in ts.to_pylist()]
         else:
             unit = ts.type.unit if pa.types.is_timestamp(ts.type) else "ms"
             raw = pc.cast(ts, pa.timestamp(unit)).cast(pa.int64()).to_numpy(zero_copy_only=False)
@@ -112,7 +151,7 @@ def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
                 chunk.rejected.append(
                     Rejected(
                         RejectReason.SCHEMA,
-                        f"row {done - n + row}: a field is empty or the time has no zone",
+                        f"row {done - n + row}: a field is empty or the time is not ISO 8601",
                         raw=f"{station},{kind_},{stamp},{value}",
                         source=str(path),
                     )
@@ -123,10 +162,10 @@ def _arrow(path: Path, kind: str) -> Iterator[Chunk]:
 
 
 def _iso(text: str | None) -> datetime | None:
+    """The time of `text` (naive when it has no zone: see `floodwatch.localtime`)."""
     if text is None:
         return None
     try:
-        ts = parse_ts(text)
+        return parse_ts(text)
     except ValueError:
         return None
-    return ts if ts.tzinfo is not None else None

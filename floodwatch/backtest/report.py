@@ -30,6 +30,7 @@ from floodwatch.backtest.analysis import (
 )
 from floodwatch.backtest.forecasts import ForecastComparison
 from floodwatch.backtest.history import read_history
+from floodwatch.localtime import LocalTime
 from floodwatch.readings import format_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
@@ -60,6 +61,7 @@ class Report:
     comparison: Comparison | None = None
     forecasts: list[ForecastComparison] = field(default_factory=list)
     seconds: float = 0.0
+    local: LocalTime | None = None  # zones of naive time stamps in the history
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
@@ -308,7 +310,7 @@ def _plots(r: Report, out: Path) -> list[Path]:
     until = r.run.last or FAR
     for ep in episodes:
         wanted[ep.station].append((ep.start - MARGIN, (ep.end or until) + MARGIN))
-    series = _collect(r.history, wanted)
+    series = _collect(r.history, wanted, r.local)
     files = []
     for n, ep in enumerate(episodes, 1):
         t0, t1 = ep.start - MARGIN, (ep.end or until) + MARGIN
@@ -337,14 +339,18 @@ def _plots(r: Report, out: Path) -> list[Path]:
 
 
 def _collect(
-    history: Path, wanted: dict[str, list[tuple[datetime, datetime]]]
+    history: Path,
+    wanted: dict[str, list[tuple[datetime, datetime]]],
+    local: LocalTime | None = None,
 ) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
     """The readings of the wanted stations within their windows (a second pass)."""
     out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    for chunk in read_history(history):
+    for chunk in read_history(history, local):
         for reading in chunk.readings:
             spans = wanted.get(reading.station)
-            if spans and any(a <= reading.ts <= b for a, b in spans):
+            if reading.ts.tzinfo is None or not spans:
+                continue  # a naive time the engine refused too
+            if any(a <= reading.ts <= b for a, b in spans):
                 out[(reading.station, reading.kind)].append((reading.ts, reading.value))
     for points in out.values():
         points.sort()

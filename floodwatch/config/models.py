@@ -12,6 +12,7 @@ import itertools
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, Strict, StringConstraints, field_validator
 
@@ -183,6 +184,11 @@ class Station(Model):
     structure: Structure | None = Field(
         None, description="storage curve, spillway and outlets (for the water-balance forecast)"
     )
+    timezone: str | None = Field(
+        None,
+        description="zone of this station's time stamps that carry no offset in recorded "
+        "input (replay, backtest), e.g. Asia/Shanghai",
+    )
 
     @property
     def kinds(self) -> list[Kind]:
@@ -191,6 +197,8 @@ class Station(Model):
     def problems(self) -> Problems:
         if self.interval <= timedelta(0):
             yield ("interval",), "must be longer than 0s"
+        if self.timezone is not None and not _known_zone(self.timezone):
+            yield ("timezone",), f"unknown time zone {self.timezone!r} (e.g. Asia/Shanghai)"
         if self.levels is not None:
             for loc, message in self.levels.problems():
                 yield ("levels", *loc), message
@@ -741,6 +749,14 @@ class ServiceSettings(Model):
                 yield ("dead_letter", "mqtt_topic"), "a topic to publish to: no wildcards"
         if dead.kafka_topic is not None and self.kafka is None:
             yield ("dead_letter", "kafka_topic"), "needs service.kafka (the cluster to produce to)"
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _unknown_format(name: str, known: set[str]) -> str:
