@@ -20,6 +20,7 @@ on its own and the good ones are kept.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -70,6 +71,12 @@ _partial = msgspec.json.Decoder(_Partial)
 _batch = msgspec.json.Decoder(list[msgspec.Raw])
 _any = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
+_sorted = msgspec.json.Encoder(order="sorted")
+
+
+def spec_id(spec: Mapping[str, object]) -> str:
+    """A content hash of a decoder definition (the same definition, the same id)."""
+    return hashlib.sha256(_sorted.encode(spec)).hexdigest()[:20]
 
 
 def excerpt(raw: bytes) -> str:
@@ -98,17 +105,23 @@ class Decoders:
         self.max_payload = max_payload
         self.gateways = {name: frozenset(ids) for name, ids in (gateways or {}).items()}
         self._good_ids: set[str] = set()  # station ids that matched STATION_RE
+        self._specs: dict[str, tuple[str, dict[str, object]]] = {}  # format -> (id, spec)
 
-    def spec(self, fmt: str) -> dict[str, object]:
-        """Everything decoding `fmt` depends on, as plain data (stored with the
-        inbox, so a replay decodes as the live service did: `from_spec`)."""
-        mapping = self.mappings.get(fmt)
-        return {
-            "format": fmt,
-            "max_payload": self.max_payload,
-            "mapping": None if mapping is None else mapping.model_dump(mode="json"),
-            "gateways": {name: sorted(ids) for name, ids in sorted(self.gateways.items())},
-        }
+    def spec(self, fmt: str) -> tuple[str, dict[str, object]]:
+        """Everything decoding `fmt` depends on, as plain data, and its content
+        hash (stored with the inbox, so a replay decodes as the live service
+        did: `from_spec`). Computed once per format: it is asked per message."""
+        known = self._specs.get(fmt)
+        if known is None:
+            mapping = self.mappings.get(fmt)
+            spec: dict[str, object] = {
+                "format": fmt,
+                "max_payload": self.max_payload,
+                "mapping": None if mapping is None else mapping.model_dump(mode="json"),
+                "gateways": {name: sorted(ids) for name, ids in sorted(self.gateways.items())},
+            }
+            known = self._specs[fmt] = (spec_id(spec), spec)
+        return known
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Decoders:

@@ -24,7 +24,6 @@ fields are read again from the topic with the configured patterns on replay.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 import msgspec
 import msgspec.structs
 
-from floodwatch.ingest.decode import Decoders
+from floodwatch.ingest.decode import Decoders, spec_id
 from floodwatch.ingest.source import Incoming
 from floodwatch.ingest.topics import TopicPattern, route
 from floodwatch.readings import Rejected
@@ -92,11 +91,6 @@ def migrate(db: sqlite3.Connection) -> int:
     return found
 
 
-def decoder_id(spec: Mapping[str, object]) -> str:
-    """A content hash of a decoder definition (the same definition, the same id)."""
-    return hashlib.sha256(_encode.encode(spec)).hexdigest()[:20]
-
-
 @dataclass(frozen=True)
 class Entry:
     """One message (or tick) of a step, as logged."""
@@ -106,7 +100,7 @@ class Entry:
     format: str
     payload: bytes
     fields: Mapping[str, str]
-    decoder: Mapping[str, object] | None  # the decoder's definition (None for ticks)
+    decoder: tuple[str, Mapping[str, object]] | None  # (id, definition); None for ticks
     outcome: tuple[int, int] | None  # live decode: (readings, rejected)
 
 
@@ -138,11 +132,11 @@ class Inbox:
         for e in entries:
             ident = None
             if e.decoder is not None:
-                ident = decoder_id(e.decoder)
+                ident, spec = e.decoder
                 if ident not in stored:
                     self.db.execute(
                         "INSERT OR IGNORE INTO inbox_decoders VALUES (?, ?)",
-                        (ident, _encode.encode(e.decoder).decode()),
+                        (ident, _encode.encode(spec).decode()),
                     )
                     stored.add(ident)
             readings, rejected = e.outcome if e.outcome is not None else (None, None)
@@ -211,8 +205,10 @@ def entry(item: Incoming, decoders: Decoders) -> Entry:
     """The row of a message (after its live decode, `item.decoded`) or a tick."""
     if item.source == TICK:
         return Entry(TICK, item.topic, item.fmt, item.payload, item.fields, None, None)
-    spec = decoders.spec(item.fmt)
-    return Entry(item.source, item.topic, item.fmt, item.payload, item.fields, spec, item.decoded)
+    decoder = decoders.spec(item.fmt)
+    return Entry(
+        item.source, item.topic, item.fmt, item.payload, item.fields, decoder, item.decoded
+    )
 
 
 def incoming(
@@ -235,7 +231,7 @@ def incoming(
             "inbox row %d: its decoder cannot be read (%s); decoding with today's", row.seq, exc
         )
         return item, None
-    item.decoder = decoder_id(row.decoder)
+    item.decoder = spec_id(row.decoder)
     return item, decoders
 
 

@@ -195,7 +195,7 @@ def test_an_inbox_row_whose_decoder_cannot_be_read_is_decoded_with_todays(
     entry = inbox.entry(item, service.decoders)
     unreadable = {"format": "canonical", "max_payload": "a lot", "mapping": None}
     with service.store.transaction():
-        service.store.inbox.log([inbox.Entry(**{**entry.__dict__, "decoder": unreadable})])
+        service.store.inbox.log([inbox.Entry(**{**entry.__dict__, "decoder": ("x", unreadable)})])
     service.store.close()
     restarted = Service(load_config_dir(cfg))
     restarted.open()
