@@ -65,6 +65,10 @@ bad_payloads = st.one_of(
     # unknown stations and kinds, naive and unparseable times
     st.sampled_from([_with(station="nowhere"), _with(kind="snow"), _with(ts="2026-07-07 03:00")]),
     st.sampled_from([_with(ts="yesterday"), _with(ts=12), _with(extra=1), b"", b"{}", b"[]"]),
+    # a key twice: which value would count depends on the parser
+    st.sampled_from(["station", "kind", "value", "ts"]).map(
+        lambda k: json.dumps(GOOD).encode()[:-1] + f', "{k}": {json.dumps(GOOD[k])}}}'.encode()
+    ),
 )
 
 
