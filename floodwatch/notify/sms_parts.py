@@ -128,7 +128,8 @@ def _trimmed(body: str, room: int, most: int) -> list[str]:
     """`most` parts of `body`, the last ending "…" and the reply instruction."""
     tail = ""
     found = list(REPLY.finditer(body))
-    if len(found) == 1 and found[0].end() == len(body):  # one alert's: keep it answerable
+    keep = len(found) == 1 and found[0].end() == len(body)  # one alert's: keep it answerable
+    if keep and len(found[0].group()) + len(ELLIPSIS) <= room:
         tail = found[0].group()
         body = body[: found[0].start()]
     head = split(body, room)[: most - 1]
