@@ -33,12 +33,15 @@ import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import Place, headline
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.readings import format_ts, ms_to_dt
 
 JUMP_QUORUM = 2  # distinct stations that must agree before the clock jumps a gap
+NEVER = 2**62  # a time beyond every reading
 RULE = "clock"  # the rule name of clock notices
 _INSTRUMENT = {
     "level": ("水位计", "water-level gauge"),
@@ -204,3 +207,95 @@ def ahead_detail(ts: int, wall: int, skew_ms: int) -> str:
         f"event time {format_ts(ts)} is {en} ahead of the wall clock {format_ts(wall)} "
         f"(max_clock_skew {skew_ms // 1000}s)"
     )
+
+
+class ClockGuard:
+    """Who may move the clock: the walk over admitted readings, the jump quorum
+    and, in live service, the wall clock (`wall`, set by `Engine.bound`)."""
+
+    def __init__(self, stations: int, max_future_ms: int, skew_ms: int) -> None:
+        self.max_future = max_future_ms
+        self.skew = skew_ms
+        self.wall: int | None = None  # live: the wall clock of this step; None: replay
+        # Stations whose latest reading is held too far ahead: index -> its time.
+        self.ahead: dict[int, int] = {}
+        self.seen = np.zeros(stations + 1, dtype=bool)  # stations that reported at all
+        self.start_quorum = min(JUMP_QUORUM, stations)
+        self.holes = Holes()
+        self.jumps = Jumps()
+
+    def may_start(self) -> bool:
+        """Live: at once (the wall clock bounds it); replay: once a quorum reported."""
+        return self.wall is not None or int(self.seen.sum()) >= self.start_quorum
+
+    def walk(self, clock: int, t: np.ndarray, st: np.ndarray) -> int:
+        """The clock after readings at times `t` of stations `st` (arrival order).
+
+        One at most `max_future` ahead of the clock as it stood when it arrived
+        moves it (the common case, vectorised); one further ahead is held and
+        moves it only when a quorum of distinct stations is that far ahead too,
+        or (live) the wall clock confirms it. Live: never past the wall clock."""
+        wall = self.wall
+        cap = NEVER if wall is None else wall
+        mf = self.max_future
+        tc = np.minimum(t, cap)
+        before = np.maximum.accumulate(np.concatenate(([clock], tc[:-1])))
+        early = t > before + mf
+        if not early.any():
+            if self.ahead:
+                for station in set(st.tolist()):
+                    self.ahead.pop(station, None)
+            return max(int(before[-1]), int(tc[-1]))
+        first = int(np.argmax(early))
+        if first and self.ahead:
+            for station in set(st[:first].tolist()):
+                self.ahead.pop(station, None)
+        clock = int(before[first])
+        quorum = min(JUMP_QUORUM, max(1, int(self.seen.sum())))
+        for k in range(first, len(t)):
+            tk = int(t[k])
+            station = int(st[k])
+            if tk <= clock + mf:
+                clock = max(clock, min(tk, cap))
+                self.ahead.pop(station, None)
+                continue
+            if wall is not None and tk >= wall - self.skew:  # the wall clock confirms it
+                clock = self.jump(clock, min(tk, cap))
+                self.ahead.pop(station, None)
+                continue
+            self.ahead[station] = tk
+            horizon = clock + mf
+            agreeing = [a for a in self.ahead.values() if a > horizon]
+            if len(agreeing) >= quorum:
+                clock = self.jump(clock, min(*agreeing, cap))
+                self.ahead = {s: a for s, a in self.ahead.items() if a > clock + mf}
+        return clock
+
+    def jump(self, clock: int, target: int) -> int:
+        """The clock jumps a gap; in a replay nobody reported in it (a hole)."""
+        if target <= clock:
+            return clock
+        if self.wall is None:
+            self.holes.add(clock, target)
+            self.jumps.add(target - clock)
+        return target
+
+    def settle(self, clock: int, t_sorted: np.ndarray) -> tuple[int, np.ndarray]:
+        """End of a replay: walk what is still buffered (times in order) and
+        refuse what lies beyond the record's usual step ahead of the clock (an
+        hourly archive keeps its last hour; a wrong clock nobody confirmed is
+        refused). The clock after, and which of `t_sorted` are refused."""
+        allow = max(self.max_future, self.jumps.usual())
+        refused = np.zeros(len(t_sorted), dtype=bool)
+        cut = int(np.searchsorted(t_sorted, clock + allow, "right"))
+        if cut:
+            reach = int(t_sorted[cut - 1])
+            clock = self.jump(clock, reach) if reach > clock + self.max_future else clock
+            clock = max(clock, reach)
+        for j in range(cut, len(t_sorted)):
+            t = int(t_sorted[j])
+            if t <= clock + allow:
+                clock = self.jump(clock, t) if t > clock + self.max_future else max(clock, t)
+            else:
+                refused[j] = True
+        return clock, refused

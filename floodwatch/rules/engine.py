@@ -47,7 +47,7 @@ from floodwatch.readings import (
     ts_to_ms,
 )
 from floodwatch.rules.build import Series, build_series
-from floodwatch.rules.clock import JUMP_QUORUM, ClockNotices, Holes, Jumps, ahead_detail
+from floodwatch.rules.clock import ClockGuard, ClockNotices, ahead_detail
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.health import GOOD_QUALITY
@@ -92,7 +92,6 @@ class _Chunk:
     q: np.ndarray | None  # quality (object array), None when every reading had none
 
 
-_NEVER = 2**62  # a time beyond every reading
 RECENT_MS = 30 * 24 * 3600 * 1000  # live cold start: readings this recent are "now"
 
 
@@ -111,7 +110,6 @@ class Engine:
         self._fast = FastPath(self._rows, self.store) if fast else None
         self._neighbours = _neighbours(self._rows)
         self._lateness = compiled.lateness_ms
-        self._max_future = compiled.max_future_ms
         self._skew = ms(compiled.config.engine.max_clock_skew)
         self._chunks: list[_Chunk] = []
         self._buffered = 0
@@ -119,21 +117,14 @@ class Engine:
         self._clock: int | None = None
         self._released_before = -(2**62)  # everything below this has gone to the rules
         self._seq = 0
-        # Live service: the wall clock of this step (`bound`); None: replay/backtest.
-        self._wall: int | None = None
-        # Who may move the clock (see `rules.clock`): stations whose latest reading
-        # is held too far ahead (station index -> its time), stations seen so far.
-        self._ahead: dict[int, int] = {}
-        self._seen = np.zeros(len(stations) + 1, dtype=bool)
-        self._start_quorum = min(JUMP_QUORUM, len(stations))
+        # Who may move the clock, and the wall clock in live service (`bound`).
+        self.guard = ClockGuard(len(stations), compiled.max_future_ms, self._skew)
         self._row_station = np.array(
             [self._station_index[s.station.id] for s in self._rows], dtype=np.int64
         )
         self._places = {s.station.id: s.station.place for s in self._rows}
         self.notices = ClockNotices()
         self._notes: list[AlertEvent] = []  # notices raised in this call
-        self._holes = Holes()
-        self._jumps = Jumps()
         self._heap: list[tuple[int, int, Series]] = []
         self.readings_evaluated = 0
         self.readings_fast = 0
@@ -159,7 +150,7 @@ class Engine:
         """Live service: the wall clock now (epoch ms), given before each step. From
         then on the clock never runs past it and readings stamped more than
         `max_clock_skew` ahead of it are refused (see `rules.clock`)."""
-        self._wall = wall_ms
+        self.guard.wall = wall_ms
 
     def process(self, readings: Iterable[Reading]) -> EngineOutput:
         """Admit readings (any order) and evaluate whatever the watermark releases."""
@@ -178,7 +169,8 @@ class Engine:
         releases readings and fires stale checks."""
         out = EngineOutput()
         target = ts_to_ms(now)
-        self._tick(target if self._wall is None else min(target, self._wall))
+        wall = self.guard.wall
+        self._tick(target if wall is None else min(target, wall))
         self._release(out)
         return out
 
@@ -240,7 +232,7 @@ class Engine:
         aware = ts != _NAIVE
         valid = aware & (rows >= 0) & np.isfinite(values)
         refused: dict[int, tuple[RejectReason, str]] = {}
-        if self._wall is not None:
+        if self.guard.wall is not None:
             self._beyond_wall(ts, valid, stations, kinds, refused)
             if self._clock is None and valid.any():
                 self._start_live(ts[valid], out)
@@ -256,17 +248,17 @@ class Engine:
             problem = self._problem(series, stations[i], kinds[i], float(values[i]), int(ts[i]))
             assert problem is not None
             refused[i] = problem
-            if problem[0] is RejectReason.TOO_LATE and self._wall is not None:
+            if problem[0] is RejectReason.TOO_LATE and self.guard.wall is not None:
                 self._maybe_behind(stations[i], kinds[i], int(ts[i]))
         for i in sorted(refused):
             reason, detail = refused[i]
             out.rejected.append(Rejected(reason, detail, readings[i]))
         if not ok.any():
             return
-        if self.notices.open and self._wall is not None:
+        if self.notices.open and self.guard.wall is not None:
             self._maybe_plausible(ts, station_at, ok)
         admitted_station = station_at[ok]
-        self._seen[admitted_station] = True
+        self.guard.seen[admitted_station] = True
         quals = list(map(_QUALITY, readings))
         q = None
         if quals.count(None) != n:
@@ -278,7 +270,7 @@ class Engine:
         self._buffered += count
         self._buffer_min = min(self._buffer_min, int(chunk.t.min()))
         if self._clock is None:
-            if self._wall is None and int(self._seen.sum()) < self._start_quorum:
+            if not self.guard.may_start():
                 return  # replay: the clock starts from a quorum of stations, not one
             c = _concat(self._chunks)  # in arrival order: nothing was released yet
             self._tick(int(c.t.min()))
@@ -296,8 +288,8 @@ class Engine:
     ) -> None:
         """Live: refuse readings stamped more than the skew ahead of the wall clock,
         with a notice per station."""
-        assert self._wall is not None
-        wall = self._wall
+        wall = self.guard.wall
+        assert wall is not None
         beyond = valid & (ts > wall + self._skew)
         for i in np.flatnonzero(beyond).tolist():
             t = int(ts[i])
@@ -311,123 +303,62 @@ class Engine:
         the last `RECENT_MS` if there is one (a backlog the broker kept while we
         were down is taken; a gauge reset to 2000 is then too late), else the
         earliest reading (input from the past, e.g. a recorded storm)."""
-        assert self._wall is not None
-        near = ts[ts >= self._wall - RECENT_MS]
+        wall = self.guard.wall
+        assert wall is not None
+        near = ts[ts >= wall - RECENT_MS]
         self._tick(int(near.min()) if len(near) else int(ts.min()))
         self._release(out)
 
     def _maybe_behind(self, station: str, kind: str, ts: int) -> None:
         """Live: a reading refused as too late while the clock is on time, stamped
         far behind the wall clock — the gauge's clock is behind."""
-        wall = self._wall
+        wall = self.guard.wall
         assert wall is not None and self._clock is not None
         if ts < wall - self._skew and self._clock >= wall - self._skew - self._lateness:
             self.notices.wrong(station, self._places[station], kind, ts - wall, wall, self._notes)
 
     def _maybe_plausible(self, ts: np.ndarray, station_at: np.ndarray, ok: np.ndarray) -> None:
         """Live: a station with an open clock notice reported on time again."""
-        assert self._wall is not None
-        on_time = ok & (ts >= self._wall - self._skew)
+        wall = self.guard.wall
+        assert wall is not None
+        on_time = ok & (ts >= wall - self._skew)
         for station in list(self.notices.open):
             index = self._station_index.get(station, -2)
             if (on_time & (station_at == index)).any():
-                self.notices.plausible(station, self._places[station], self._wall, self._notes)
+                self.notices.plausible(station, self._places[station], wall, self._notes)
 
     def _walk(self, t: np.ndarray, st: np.ndarray) -> None:
-        """Move the clock over newly admitted readings (times `t` of stations `st`,
-        in arrival order). A reading at most `max_future` ahead of the clock as it
-        stood when it arrived moves it (the common case, vectorised); one further
-        ahead is held and moves it only when a quorum of distinct stations is that
-        far ahead too, or (live) the wall clock confirms it. Live: never past the
-        wall clock."""
+        """Move the clock over newly admitted readings (see `ClockGuard.walk`)."""
         assert self._clock is not None
-        clock = self._clock
-        wall = self._wall
-        cap = _NEVER if wall is None else wall
-        mf = self._max_future
-        tc = np.minimum(t, cap)
-        before = np.maximum.accumulate(np.concatenate(([clock], tc[:-1])))
-        early = t > before + mf
-        if not early.any():
-            if self._ahead:
-                for station in set(st.tolist()):
-                    self._ahead.pop(station, None)
-            self._tick(max(int(before[-1]), int(tc[-1])))
-            return
-        first = int(np.argmax(early))
-        if first and self._ahead:
-            for station in set(st[:first].tolist()):
-                self._ahead.pop(station, None)
-        clock = int(before[first])
-        quorum = min(JUMP_QUORUM, max(1, int(self._seen.sum())))
-        for k in range(first, len(t)):
-            tk = int(t[k])
-            station = int(st[k])
-            if tk <= clock + mf:
-                clock = max(clock, min(tk, cap))
-                self._ahead.pop(station, None)
-                continue
-            if wall is not None and tk >= wall - self._skew:  # the wall clock confirms it
-                clock = self._jump(clock, min(tk, cap))
-                self._ahead.pop(station, None)
-                continue
-            self._ahead[station] = tk
-            horizon = clock + mf
-            agreeing = [a for a in self._ahead.values() if a > horizon]
-            if len(agreeing) >= quorum:
-                clock = self._jump(clock, min(*agreeing, cap))
-                self._ahead = {s: a for s, a in self._ahead.items() if a > clock + mf}
-        self._tick(clock)
-
-    def _jump(self, clock: int, target: int) -> int:
-        """The clock jumps a gap; in a replay nobody reported in it (a hole)."""
-        if target <= clock:
-            return clock
-        if self._wall is None:
-            self._holes.add(clock, target)
-            self._jumps.add(target - clock)
-        return target
+        self._tick(self.guard.walk(self._clock, t, st))
 
     def _refuse_held(self, out: EngineOutput) -> None:
         """End of input: take what is still held ahead of the clock if it follows
-        within the record's usual step (so an hourly archive keeps its last hour);
-        refuse the rest (a wrong clock nobody confirmed)."""
+        within the record's usual step, refuse the rest (`ClockGuard.settle`)."""
         assert self._clock is not None
-        allow = max(self._max_future, self._jumps.usual())
         c = _concat(self._chunks)
         order = np.argsort(c.t, kind="stable")
-        t_sorted = c.t[order]
-        clock = self._clock
-        cut = int(np.searchsorted(t_sorted, clock + allow, "right"))
-        if cut:
-            reach = int(t_sorted[cut - 1])
-            clock = self._jump(clock, reach) if reach > clock + self._max_future else clock
-            clock = max(clock, reach)
-        if cut == len(order):
-            self._tick(clock)
-            return
-        keep = np.ones(len(c.t), dtype=bool)
-        for j in range(cut, len(order)):
-            t = int(t_sorted[j])
-            if t <= clock + allow:
-                clock = self._jump(clock, t) if t > clock + self._max_future else max(clock, t)
-                continue
-            i = int(order[j])
-            keep[i] = False
-            s = self._rows[int(c.s[i])]
-            quality = None if c.q is None else c.q[i]
-            out.rejected.append(
-                Rejected(
-                    RejectReason.TOO_EARLY,
-                    f"event time {format_ts(t)} is more than {allow // 1000}s ahead of "
-                    f"the clock {format_ts(clock)} and no other station confirmed it",
-                    _row(s.station.id, s.kind, float(c.v[i]), t, quality),
+        clock, refused = self.guard.settle(self._clock, c.t[order])
+        if refused.any():
+            keep = np.ones(len(c.t), dtype=bool)
+            for i in order[refused].tolist():
+                keep[i] = False
+                s = self._rows[int(c.s[i])]
+                quality = None if c.q is None else c.q[i]
+                t = int(c.t[i])
+                out.rejected.append(
+                    Rejected(
+                        RejectReason.TOO_EARLY,
+                        f"event time {format_ts(t)} is ahead of the clock {format_ts(clock)} "
+                        "by more than the record's usual step, and no other station "
+                        "confirmed it",
+                        _row(s.station.id, s.kind, float(c.v[i]), t, quality),
+                    )
                 )
-            )
-        kept = _select(c, keep)
-        self._chunks = [kept] if len(kept.t) else []
-        self._buffered = len(kept.t)
-        self._buffer_min = int(kept.t.min()) if len(kept.t) else math.inf
+            kept = _select(c, keep)
+            self._chunks = [kept] if len(kept.t) else []
+            self._buffered = len(kept.t)
+            self._buffer_min = int(kept.t.min()) if len(kept.t) else math.inf
         self._tick(clock)
 
     def _problem(
@@ -510,7 +441,7 @@ class Engine:
             if due > deadline:
                 heapq.heappush(heap, (due, order, s))
                 continue
-            hole_end = self._holes.end_of(deadline)
+            hole_end = self.guard.holes.end_of(deadline)
             if hole_end is not None:  # a gap in a replayed record: expected anew after it
                 heapq.heappush(heap, (hole_end + s.stale_ms, order, s))
                 continue

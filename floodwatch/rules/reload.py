@@ -101,15 +101,15 @@ def carry_over(old: Engine, new: Engine) -> None:
     history = _history(old)
     new.process(history)  # discarded: the old engine announced what mattered
     new.advance(ms_to_dt(old._clock))
-    new._wall = old._wall
+    new.guard.wall = old.guard.wall
     new._released_before = max(new._released_before, old._released_before)
-    new._ahead = {}
+    new.guard.ahead = {}
     new.notices.open = {
         station: event for station, event in old.notices.open.items() if station in new._places
     }
     for station, index in old._station_index.items():
-        if old._seen[index] and station in new._station_index:
-            new._seen[new._station_index[station]] = True
+        if old.guard.seen[index] and station in new._station_index:
+            new.guard.seen[new._station_index[station]] = True
     old_rules = _instances(old)
     for key, rule in _instances(new).items():
         before = old_rules.get(key)

@@ -63,8 +63,8 @@ def capture(engine: Engine) -> dict[str, Any]:
         "clock": engine._clock,
         "released_before": engine._released_before,
         "seq": engine._seq,
-        "ahead": (dict(engine._ahead), 0),
-        "seen": engine._seen.copy(),
+        "ahead": (dict(engine.guard.ahead), 0),
+        "seen": engine.guard.seen.copy(),
         "notices": engine.notices.state(),
         "buffer": chunks,
         "counters": (engine.readings_evaluated, engine.readings_fast),
@@ -98,10 +98,10 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     engine._released_before = state["released_before"]
     engine._seq = state["seq"]
     ahead, _ = state["ahead"]
-    engine._ahead = dict(ahead)
+    engine.guard.ahead = dict(ahead)
     seen = state.get("seen")
-    if seen is not None and seen.shape == engine._seen.shape:
-        engine._seen[...] = seen
+    if seen is not None and seen.shape == engine.guard.seen.shape:
+        engine.guard.seen[...] = seen
     engine.notices.restore(state.get("notices", {}))
     engine.readings_evaluated, engine.readings_fast = state["counters"]
     engine._chunks = [

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from floodwatch.config import load_config_dir
+from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Reading
+from floodwatch.service.run import Service
 from floodwatch.sim import simulate
 from tests.integration.services import (
     Floodwatch,
@@ -74,3 +78,40 @@ def test_a_gauge_eight_hours_ahead_is_dead_lettered_and_others_still_warn(
     assert notice["station"] == "xiawu-pond"
     assert "下坞山塘水位计时钟超前8小时，读数未采用，请校准时钟" in notice["message_zh"]
     assert "clock about 8 h ahead" in notice["message_en"]
+
+
+def test_a_restart_decides_as_the_live_step_did_under_its_wall_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox keeps the wall clock each step ran at: after a crash the replay
+    refuses the same readings and raises the same notice, whatever the time of
+    the restart."""
+    storm = _storm_ending_now()[-300:]
+    now = datetime.now(UTC).replace(microsecond=0)
+    ahead = Reading("xiawu-pond", "level", 203.8, now + timedelta(hours=8))
+    cfg = service_config(tmp_path)
+    first = Service(load_config_dir(cfg))
+    first.open()
+    items = [
+        Incoming(json.dumps(r.to_json()).encode(), "hydro/x/y", "canonical", "mqtt")
+        for r in [*storm, ahead]
+    ]
+    first.step(items)
+    assert set(first.engine.notices.open) == {"xiawu-pond"}
+    # Crash (no snapshot), and restart nine hours later: the gauge's time would
+    # now look right; the replay must still decide as the live step did.
+    later = time.time() + 9 * 3600
+    second = Service(load_config_dir(cfg))
+    monkeypatch.setattr(time, "time", lambda: later)
+    second.open()
+    monkeypatch.undo()
+    assert second.engine.clock == first.engine.clock
+    assert second.engine.buffered == first.engine.buffered
+    assert set(second.engine.notices.open) == {"xiawu-pond"}
+    assert [a.id for a in second.engine.active_alerts()] == [
+        a.id for a in first.engine.active_alerts()
+    ]
+    second.close()
+    assert first.store is not None
+    first.store.close()
+    first.dead_letter.close()

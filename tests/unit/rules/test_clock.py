@@ -281,3 +281,20 @@ def test_stitched_storms_with_gaps_are_taken_whole() -> None:
     for gap in gaps[1:]:  # each later storm warns red again, in its own time
         red = [a for a in out.alerts if a.rule == "pond-level" and a.severity.value == "red"]
         assert any(abs(a.ts - (storm[0].ts + gap)) < timedelta(days=2) for a in red)
+
+
+def test_a_snapshot_keeps_the_open_clock_notices_and_who_reported() -> None:
+    from floodwatch.rules import snapshot
+
+    engine = Engine(CONFIG)
+    batch = [
+        *_step(NOW, "maokeng-pond"),
+        Reading("xiawu-pond", "level", 203.8, NOW + timedelta(hours=8)),
+    ]
+    _live(engine, batch, NOW)
+    restored = Engine(CONFIG)
+    snapshot.restore(restored, snapshot.loads(snapshot.dumps(snapshot.capture(engine))))
+    assert restored.notices.open == engine.notices.open
+    assert restored.guard.seen.tolist() == engine.guard.seen.tolist()
+    fixed = _live(restored, _step(NOW + FIVE, "xiawu-pond"), NOW + FIVE)
+    assert [(a.rule, a.transition.value) for a in fixed.alerts] == [("clock", "resolved")]
