@@ -258,9 +258,13 @@ class SmsChannel:
         self.calls = name in set(answer_via)  # its texts ask for a reply
 
     async def deliver(self, due: list[Delivery]) -> list[Sent]:
+        """Each due message in turn. After a failure worth retrying (the gateway
+        answers 5xx or not at all) the rest are not tried in this round: they
+        wait for the retry with the same error, so a hanging gateway costs one
+        timeout before its failure is known, not one per waiting message."""
         out: list[Sent] = []
         seen: set[str] = set()
-        for row in due:
+        for n, row in enumerate(due):
             if row.key in seen:
                 continue
             rows = self._message(row)
@@ -269,7 +273,12 @@ class SmsChannel:
             if held is not None:
                 out.append(Sent(rows, Outcome(False, held=held)))
                 continue
-            out.append(Sent(rows, await self._send(rows)))
+            outcome = await self._send(rows)
+            out.append(Sent(rows, outcome))
+            if outcome.retry:
+                later = Outcome(False, retry=True, after=outcome.after, error=outcome.error)
+                out.extend(Sent([r], later) for r in due[n + 1 :] if r.key not in seen)
+                break
         return out
 
     def _message(self, row: Delivery) -> list[Delivery]:

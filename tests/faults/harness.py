@@ -47,6 +47,7 @@ from tests.integration.services import (
 
 VILLAGE = "330182104201"  # 毛坑村: maokeng-pond, its culvert and rain gauge
 BROADCAST_TOPIC = f"floodwatch/broadcast/{VILLAGE}"
+VILLAGE_STATIONS = {"maokeng-pond", "maokeng-culvert", "maokeng-rain"}
 # The village hears the pond's overtopping warning from orange on (test config).
 BROADCAST_ROUTE = {"to": ["village"], "min_severity": "orange", "rules": ["pond-overtop"]}
 RSS_LIMIT_MB = 256  # the service's resident memory, at every sample, in every scenario
@@ -72,23 +73,30 @@ class Truth:
     def keys(self) -> list[Key]:
         return sorted(key(e) for e in self.events)
 
-    def retained(self, village_stations: set[str]) -> tuple[str, str] | None:
+    def village(self) -> list[dict[str, Any]]:
+        """The transitions the village hears, in order: those of the pond's
+        overtopping warnings from their first orange on (BROADCAST_ROUTE)."""
+        heard: set[str] = set()
+        out = []
+        for e in sorted(self.events, key=lambda e: (_ts(e), e["id"])):
+            if e["rule"] != "pond-overtop" or e["station"] not in VILLAGE_STATIONS:
+                continue
+            if e["severity"] in ("orange", "red"):
+                heard.add(e["id"])
+            if e["id"] in heard:
+                out.append(e)
+        return out
+
+    def retained(self) -> tuple[str, str] | None:
         """What the village's retained broadcast must say at the end: (msgType
         class, CAP severity) of the last transition the village heard, or None."""
         from floodwatch.alerts.state import Severity
         from floodwatch.notify.cap import CAP_SEVERITY
 
-        heard: set[str] = set()
-        last: dict[str, Any] | None = None
-        for e in sorted(self.events, key=lambda e: (e["ts"], e["id"])):
-            if e["rule"] != "pond-overtop" or e["station"] not in village_stations:
-                continue
-            if e["severity"] in ("orange", "red"):
-                heard.add(e["id"])
-            if e["id"] in heard:
-                last = e
-        if last is None:
+        heard = self.village()
+        if not heard:
             return None
+        last = heard[-1]
         if last["transition"] == "resolved":
             return ("Cancel", "")
         return ("Warning", CAP_SEVERITY[Severity(last["severity"])])
@@ -211,27 +219,35 @@ def check_transitions(
     assert_announced_at_most_once(log, truth.keys, kills=kills)
 
 
-def check_broadcasts(box: Subscriber, broker: Mosquitto, truth: Truth, workdir: Path) -> int:
-    """Every CAP message the village box received is valid CAP 1.2; the message
-    retained at the end says what the truth says. Returns how many were checked."""
-    messages = [payload for _, _, payload in box.messages()]
+def check_broadcasts(messages: list[bytes], broker: Mosquitto, truth: Truth, workdir: Path) -> int:
+    """The village box heard each transition the truth routes to the village
+    exactly once (a repeat after a crash carries the same identifier), every
+    message valid CAP 1.2; the message retained at the end says what the truth
+    says. Returns how many distinct messages were heard."""
+    ns = {"cap": CAP_NS}
+    identifiers = set()
     for payload in set(messages):
         validate(payload, workdir)
+        identifiers.add(ElementTree.fromstring(payload).findtext("cap:identifier", namespaces=ns))
+    assert len(identifiers) == len(truth.village()), (len(identifiers), len(truth.village()))
     retained = Subscriber.retained(broker, BROADCAST_TOPIC)
-    want = truth.retained({"maokeng-pond", "maokeng-culvert", "maokeng-rain"})
+    want = truth.retained()
     if want is None:
         assert retained == []
-        return len(messages)
+        return len(identifiers)
     assert len(retained) == 1
     root = ElementTree.fromstring(retained[0])
-    ns = {"cap": CAP_NS}
     msg_type = root.findtext("cap:msgType", namespaces=ns)
     if want[0] == "Cancel":
         assert msg_type == "Cancel"
     else:
         assert msg_type in ("Alert", "Update")
         assert root.findtext("cap:info/cap:severity", namespaces=ns) == want[1]
-    return len(messages)
+    return len(identifiers)
+
+
+def received(box: Subscriber) -> list[bytes]:
+    return [payload for _, _, payload in box.messages()]
 
 
 def dead_letters(workdir: Path) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from tests.faults.harness import (
     check_transitions,
     closed,
     operations_transitions,
+    received,
     replay,
 )
 from tests.integration.services import (
@@ -101,7 +102,7 @@ def test_a_gateway_answering_500_and_one_hanging_lose_and_delay_nothing_else(
             )
             done = time.monotonic()
             assert fw.stop() == 0
-        heard = check_broadcasts(box, mosquitto, truth, tmp_path)
+        heard = check_broadcasts(received(box), mosquitto, truth, tmp_path)
     finally:
         fw.kill()
         box.stop()

@@ -25,6 +25,7 @@ from tests.faults.harness import (
     check_transitions,
     closed,
     dead_letters,
+    received,
     replay,
 )
 from tests.integration.services import (
@@ -97,7 +98,7 @@ def test_kill_9_five_times_during_an_mqtt_storm(
             fw.wait_log("floodwatch running", count=6, timeout=60)
             time.sleep(1.0)  # the last deliveries reach the box
             assert fw.stop() == 0
-        heard = check_broadcasts(box, mosquitto, truth, tmp_path)
+        heard = check_broadcasts(received(box), mosquitto, truth, tmp_path)
     finally:
         fw.kill()
         box.stop()

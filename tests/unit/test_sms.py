@@ -150,6 +150,37 @@ def test_the_rate_limit_holds_routine_messages_but_never_a_raised_warning(tmp_pa
     assert len(recorder.sent) >= 3
 
 
+class Hanging:
+    """A gateway that never answers: each attempt ends in the client's timeout."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def send(self, phone: str, text: str, key: str) -> Outcome:
+        self.tries += 1
+        return Outcome(False, retry=True, error="no answer within 5s")
+
+
+def test_a_failing_gateway_is_tried_once_a_round_not_once_per_waiting_message(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "fw.db")
+    dest = Destination.model_validate(
+        {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}, "group_wait": "0s",
+         "rate_limit": None, "max_segments": 1}
+    )  # fmt: skip
+    channel = SmsChannel("sms", dest, store, httpx.AsyncClient(), None)
+    channel.provider = hanging = Hanging()
+    people = [PERSON.replace("13800000003", f"1380000000{n}") for n in range(5)]
+    event = next(e for e in STORM.alerts if e.severity.value == "red")
+    with store.transaction():
+        store.enqueue([Outgoing(f"k{n}", "sms", event, recipient=p) for n, p in enumerate(people)])
+    sent = asyncio.run(channel.deliver(store.due("sms", time.time() + 1)))
+    assert hanging.tries == 1  # one timeout, then the round ends
+    assert sorted(k for s in sent for k in (r.key for r in s.rows)) == [f"k{n}" for n in range(5)]
+    assert all(s.outcome.retry and s.outcome.error == "no answer within 5s" for s in sent)
+
+
 def test_a_broken_template_never_keeps_a_warning_from_being_sent(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
