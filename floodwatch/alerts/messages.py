@@ -195,9 +195,9 @@ def crest_reason(rate_m_per_h: float) -> tuple[str, str]:
 
 def balance_reason(inflow: float, outflow: float) -> tuple[str, str]:
     """Why a water-balance time to crest is what it is: inflow against outflow."""
-    return (
-        f"按水量平衡推算（来水{inflow:.2f}立方米每秒，出流{outflow:.2f}立方米每秒）",
-        f"by the water balance (inflow {inflow:.2f} m³/s, outflow {outflow:.2f} m³/s)",
+    return (  # no parentheses: loudspeakers read these texts aloud
+        f"来水{inflow:.2f}立方米每秒，出流{outflow:.2f}立方米每秒，按水量平衡推算",
+        f"with {inflow:.2f} m³/s flowing in and {outflow:.2f} m³/s flowing out",
     )
 
 
