@@ -2,9 +2,15 @@
 
 Prints readings/s and peak memory for (a) decoding the JSONL with msgspec and
 doing nothing else — the baseline — and (b) decoding and running the engine,
-both in this same run, and the ratio. Usage:
+both in this same run, and the ratio. `--water-balance` also runs the same
+readings through the same rules with the time-to-crest rule's `method:
+water_balance` (every pond with a storage curve, spillway, measured culvert
+and a catchment on its rain gauge) and prints the two engine rates and their
+ratio from this one run; `--flooded SHARE` makes that share of the ponds rise
+above their flood limit all day, so their forecasts run on every reading.
+Usage:
 
-    python bench/engine.py [--stations 10000] [--hours 24]
+    python bench/engine.py [--stations 10000] [--hours 24] [--water-balance] [--flooded 0.05]
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import msgspec
 
 from floodwatch.config.loader import load_config_files
 from floodwatch.readings import Reading
-from floodwatch.rules.compile import compile_config
+from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 
 RULES = """
@@ -65,12 +71,22 @@ rules:
 """
 
 
-def stations_yaml(n: int) -> str:
+STRUCTURE = (
+    "     structure: {area: [[308, 2200], [310, 14200], [312, 26200], [313, 32200]],"
+    " spillway: {width: 3.0}, outlets: [{invert: 310.2, area: 0.9, measured_by: $outlet}],"
+    " catchment: {area_km2: 0.6, runoff_coefficient: 0.75, response: 40m}},"
+)
+
+
+def stations_yaml(n: int, structure: bool = False) -> str:
     lines = ["stations:"]
     for i in range(n // 3):
         lines += [
-            f"  - {{id: p{i}, name: p{i}, type: pond, interval: 1m, links: {{outlet: c{i}}},",
-            "     levels: {crest: 312.0, design_flood: 311.4, flood_limit: 310.6},",
+            f"  - {{id: p{i}, name: p{i}, type: pond, interval: 1m,",
+            f"     links: {{outlet: c{i}, rain_gauge: r{i}}},",
+            "     levels: {crest: 312.0, spillway_crest: 311.0, design_flood: 311.4,",
+            "              flood_limit: 310.6},",
+            *([STRUCTURE] if structure else []),
             "     limits: {level: {min: 300, max: 315, max_step: 0.3}}}",
             f"  - {{id: c{i}, name: c{i}, type: culvert, interval: 1m}}",
             f"  - {{id: r{i}, name: r{i}, type: rain_gauge, interval: 1m}}",
@@ -78,8 +94,10 @@ def stations_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_day(path: Path, n: int, hours: float) -> int:
+def write_day(path: Path, n: int, hours: float, flooded: float = 0.0) -> int:
+    """Quiet ponds at 310.3 m; a `flooded` share rises from 310.8 m at 0.05 m/h."""
     rng = random.Random(1)
+    high = set(random.Random(2).sample(range(n // 3), int(flooded * (n // 3))))
     start = int(datetime(2026, 7, 7, tzinfo=UTC).timestamp())
     count = 0
     with path.open("wb") as out:
@@ -88,6 +106,8 @@ def write_day(path: Path, n: int, hours: float) -> int:
             rows = []
             for i in range(n // 3):
                 level = 310.3 + 0.01 * rng.random()
+                if i in high:
+                    level += 0.5 + 0.05 * minute / 60
                 rain = 0.0 if rng.random() < 0.9 else round(rng.random(), 1)
                 rows.append(f'{{"station":"p{i}","kind":"level","value":{level:.3f},"ts":"{ts}"}}')
                 rows.append(f'{{"station":"c{i}","kind":"flow","value":1.2,"ts":"{ts}"}}')
@@ -146,6 +166,8 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=10_000)
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--water-balance", action="store_true")
+    parser.add_argument("--flooded", type=float, default=0.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp, "cfg")
@@ -154,7 +176,10 @@ def main() -> None:
         Path(cfg, "rules.yaml").write_text(RULES)
         compiled = compile_config(load_config_files(sorted(cfg.glob("*.yaml"))))
         data = Path(tmp, "day.jsonl")
-        count = write_day(data, args.stations, args.hours)
+        count = write_day(data, args.stations, args.hours, args.flooded)
+        if args.water_balance:
+            compare_water_balance(Path(tmp), compiled, data, count, args)
+            return
         print(
             f"{args.stations} stations, {args.hours:g} h at 1-minute readings: "
             f"{count:,} readings, {data.stat().st_size / 1e6:.0f} MB of JSONL"
@@ -200,6 +225,34 @@ def main() -> None:
             f"{(built - rings) / bindings:,.0f} B per station-rule (target < 2,048)"
         )
         print(f"alerts active at the end: {len(engine.active_alerts())}")
+
+
+def compare_water_balance(
+    tmp: Path, compiled: CompiledConfig, data: Path, count: int, args: argparse.Namespace
+) -> None:
+    """The same readings through the straight-line and the water-balance forecast,
+    alternating, each one's best of `--repeat`; the ratio from this run."""
+    cfg = Path(tmp, "cfg-wb")
+    cfg.mkdir()
+    Path(cfg, "stations.yaml").write_text(stations_yaml(args.stations, structure=True))
+    Path(cfg, "rules.yaml").write_text(
+        RULES.replace(
+            "    kind: time_to_crest\n", "    kind: time_to_crest\n    method: water_balance\n"
+        )
+    )
+    balance = compile_config(load_config_files(sorted(cfg.glob("*.yaml"))))
+    assert any(b.extra.get("method") == "water_balance" for b in balance.bindings)
+    rates = {"trend": 0.0, "water_balance": 0.0}
+    for _ in range(args.repeat):
+        for name, config in (("trend", compiled), ("water_balance", balance)):
+            engine = Engine(config)
+            t = time.perf_counter()
+            with_engine(data, engine)
+            rates[name] = max(rates[name], count / (time.perf_counter() - t))
+    for name, rate in rates.items():
+        print(f"engine with time to crest by {name:<14} {rate:>12,.0f} readings/s")
+    ratio = rates["water_balance"] / rates["trend"]
+    print(f"water balance / straight line: {ratio:.3f} (rate {ratio - 1:+.1%}; budget: -15 %)")
 
 
 if __name__ == "__main__":

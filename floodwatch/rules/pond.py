@@ -13,6 +13,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from floodwatch.config.structure import Structure
 
 G = 9.81
@@ -52,7 +54,7 @@ class StorageCurve:
     interval, so it is linear between its rows). Above the last row the surface
     of the top stays; below the first, the first interval's."""
 
-    __slots__ = ("a", "g", "x", "y")
+    __slots__ = ("_arrays", "a", "g", "x", "y")
 
     def __init__(self, levels: Sequence[float], areas: Sequence[float], slopes: Sequence[float]):
         """`areas[i]` is the surface at `levels[i]`, growing by `slopes[i]` per m
@@ -65,6 +67,10 @@ class StorageCurve:
             d = levels[i + 1] - levels[i]
             volumes.append(volumes[-1] + areas[i] * d + slopes[i] * d * d / 2)
         self.y = volumes
+        self._arrays = self._columns()
+
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.asarray(v, dtype=np.float64) for v in (self.x, self.a, self.g, self.y))
 
     @classmethod
     def from_areas(cls, rows: Sequence[tuple[float, float]]) -> StorageCurve:
@@ -79,6 +85,7 @@ class StorageCurve:
         per_m = [(v1 - v0) / (l1 - l0) for (l0, v0), (l1, v1) in itertools.pairwise(rows)]
         curve = cls(levels, [*per_m, per_m[-1]], [0.0] * len(per_m))
         curve.y = [v - rows[0][1] for _, v in rows]
+        curve._arrays = curve._columns()
         return curve
 
     def area(self, level: float) -> float:
@@ -95,6 +102,18 @@ class StorageCurve:
         i = min(bisect_right(x, level) - 1, len(x) - 1)
         d = level - x[i]
         return self.y[i] + self.a[i] * d + self.g[i] * d * d / 2
+
+    def many(self, levels: np.ndarray) -> np.ndarray:
+        """Storage at each of `levels` (what `__call__` gives, for an array)."""
+        x, a, g, y = self._arrays
+        i = np.clip(np.searchsorted(x, levels, "right") - 1, 0, len(x) - 1)
+        d = levels - x[i]
+        below = levels <= x[0]
+        i[below] = 0
+        grow = g[i]
+        grow[below] = 0.0
+        out: np.ndarray = y[i] + a[i] * d + grow * d * d / 2
+        return out
 
     def level(self, storage: float) -> float:
         """The level at which the pond holds `storage` (the inverse)."""
@@ -168,6 +187,28 @@ class PondModel:
     def outlet_formula(self, level: float, measured_only: bool) -> float:
         """The outlets' formula discharge at `level` (only the measured ones, or all)."""
         return sum(o.flow(level) for o in self.outlets if o.measured or not measured_only)
+
+    def outflow_many(self, levels: np.ndarray, efficiency: float) -> np.ndarray:
+        """`outflow` at each of `levels`."""
+        if self.rating is not None:
+            r = self.rating
+            x, y = np.asarray(r.x), np.asarray(r.y)
+            slope = (y[-1] - y[-2]) / (x[-1] - x[-2])  # the last slope goes on, as `Curve`
+            total = np.where(
+                levels > x[-1], y[-1] + slope * (levels - x[-1]), np.interp(levels, x, y)
+            )
+            total = np.where(levels <= x[0], 0.0, np.maximum(total, 0.0))
+        elif self.spillway_crest is not None:
+            head = np.maximum(levels - self.spillway_crest, 0.0)
+            total = self.spillway_cl * head**1.5
+        else:
+            total = np.zeros(len(levels))
+        for o in self.outlets:
+            head = np.maximum(levels - o.invert, 0.0)
+            q = o.coefficient * o.area * np.sqrt(2 * G * head)
+            total = total + (q * efficiency if o.measured else q)
+        out: np.ndarray = total
+        return out
 
     def outflow(self, level: float, efficiency: float) -> float:
         """Spillway + outlets at `level`; measured outlets scaled by `efficiency`

@@ -171,9 +171,16 @@ def robust_trend(t: np.ndarray, y: np.ndarray, now: int) -> tuple[float, float]:
     half = len(t) // 2
     dt = (t[half:] - t[: len(t) - half]).astype(np.float64)
     dy = y[half:] - y[: len(t) - half]
-    slope = float(np.median(dy / dt))
-    fitted = float(np.median(y - slope * (t - now).astype(np.float64)))
+    slope = _median(dy / dt)
+    fitted = _median(y - slope * (t - now).astype(np.float64))
     return slope, fitted
+
+
+def _median(a: np.ndarray) -> float:
+    """`np.median` of a small array, bit for bit, without its overhead."""
+    s = np.sort(a)
+    m = len(s) // 2
+    return float(s[m]) if len(s) % 2 else float((s[m - 1] + s[m]) / 2)
 
 
 class CrestInstance(CrestCore):

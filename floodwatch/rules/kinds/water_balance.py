@@ -20,7 +20,7 @@ structure (`rules/pond.py`, from the station's `structure`):
    Without one, the inflow follows its recent trend for `trend_for` and is
    then held (never below 0).
 4. Projection. From the robust current level, storage is stepped forward
-   (Heun's method, 2-minute steps) over `horizon` until the level reaches
+   (Heun's method, 5-minute steps) over `horizon` until the level reaches
    the target (minutes to crest) or can only fall. It reports the minutes to
    crest, the expected peak level and when.
 
@@ -41,7 +41,7 @@ from floodwatch.rules.kinds.crest import CrestCore, Projection, robust_trend
 from floodwatch.rules.pond import PondModel
 from floodwatch.rules.windows import AccumProbe, Ring
 
-STEP_S = 120.0
+STEP_S = 300.0  # Heun steps: the pond responds over tens of minutes
 
 
 class Nowcast:
@@ -151,15 +151,10 @@ class WaterBalanceInstance(CrestCore):
     ) -> tuple[float, float]:
         """(inflow now m³/s, its trend m³/s per s) from the held levels."""
         pond = self.pond
-        storage = [pond.storage(float(v)) for v in y]
+        storage = pond.storage.many(y)
         seconds = t.astype(np.float64) / 1000.0
-        inflow = np.array(
-            [
-                (storage[k + 1] - storage[k - 1]) / (seconds[k + 1] - seconds[k - 1])
-                + pond.outflow(float(y[k]), efficiency)
-                for k in range(1, len(t) - 1)
-            ]
-        )
+        change = (storage[2:] - storage[:-2]) / (seconds[2:] - seconds[:-2])
+        inflow = change + pond.outflow_many(y[1:-1], efficiency)
         slope, fitted = robust_trend(t[1:-1], inflow, now)
         return fitted, slope * 1000.0
 
