@@ -15,10 +15,10 @@ move its clock far (see `Engine` for where these are called):
 - Live service (the service passes the wall clock in with `Engine.bound`):
   the clock never runs past the wall clock, and a reading stamped more than
   `max_clock_skew` ahead of it is refused (`too_far_in_future`) with an `info`
-  notice naming the station and its apparent clock offset. One far behind the
-  wall clock, refused as too late while the clock is on time, gets the same
-  notice (clock behind). The notice resolves once the station's readings are
-  plausible again.
+  notice naming the station and its apparent clock offset. One refused as too
+  late that is more than a day behind the clock (no delivery delay explains
+  that: a gauge reset to 2000) gets the same notice (clock behind). The notice
+  resolves once a reading of the station is taken again.
 - Replay and backtest (no wall clock): a jump is a gap in the record (stitched
   storms, an hourly archive), so stale checks restart after it instead of
   calling every gauge silent (`Holes`). What is still held at the end of the
@@ -42,6 +42,7 @@ from floodwatch.readings import format_ts, ms_to_dt
 
 JUMP_QUORUM = 2  # distinct stations that must agree before the clock jumps a gap
 NEVER = 2**62  # a time beyond every reading
+BEHIND_MS = 24 * 3600 * 1000  # live: a reading this far behind the clock is a wrong clock
 RULE = "clock"  # the rule name of clock notices
 _INSTRUMENT = {
     "level": ("水位计", "water-level gauge"),

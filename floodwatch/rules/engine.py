@@ -47,7 +47,7 @@ from floodwatch.readings import (
     ts_to_ms,
 )
 from floodwatch.rules.build import Series, build_series
-from floodwatch.rules.clock import ClockGuard, ClockNotices, ahead_detail
+from floodwatch.rules.clock import BEHIND_MS, ClockGuard, ClockNotices, ahead_detail
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.health import GOOD_QUALITY
@@ -310,21 +310,22 @@ class Engine:
         self._release(out)
 
     def _maybe_behind(self, station: str, kind: str, ts: int) -> None:
-        """Live: a reading refused as too late while the clock is on time, stamped
-        far behind the wall clock — the gauge's clock is behind."""
+        """Live: a reading refused as too late, stamped more than `BEHIND_MS` behind
+        the event clock (no delivery delay explains that): the gauge's clock is
+        behind. Also while the service catches up on a backlog."""
         wall = self.guard.wall
         assert wall is not None and self._clock is not None
-        if ts < wall - self._skew and self._clock >= wall - self._skew - self._lateness:
+        if ts < wall - self._skew and ts < self._clock - BEHIND_MS:
             self.notices.wrong(station, self._places[station], kind, ts - wall, wall, self._notes)
 
     def _maybe_plausible(self, ts: np.ndarray, station_at: np.ndarray, ok: np.ndarray) -> None:
-        """Live: a station with an open clock notice reported on time again."""
+        """Live: a station with an open clock notice had a reading taken again
+        (neither beyond the wall clock nor too late): its clock is plausible."""
         wall = self.guard.wall
         assert wall is not None
-        on_time = ok & (ts >= wall - self._skew)
         for station in list(self.notices.open):
             index = self._station_index.get(station, -2)
-            if (on_time & (station_at == index)).any():
+            if (ok & (station_at == index)).any():
                 self.notices.plausible(station, self._places[station], wall, self._notes)
 
     def _walk(self, t: np.ndarray, st: np.ndarray) -> None:

@@ -80,6 +80,63 @@ def test_a_gauge_eight_hours_ahead_is_dead_lettered_and_others_still_warn(
     assert "clock about 8 h ahead" in notice["message_en"]
 
 
+def test_a_gauge_reset_to_2000_gets_a_clock_notice_until_its_clock_is_set(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """A battery swap reset Xiawu pond's RTU to 2000-01-01 while the service is
+    still catching up on a day's storm: its readings are refused as too late
+    and it is reported by name — not only dead-lettered; once its clock is set
+    the notice resolves."""
+    storm = _storm_ending_now()
+    fixed = Reading("xiawu-pond", "level", 203.8, storm[-1].ts + timedelta(minutes=1))
+    cfg = service_config(tmp_path, mosquitto.port)
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    fw.wait_log("mqtt connected")
+    mosquitto.publish("gateway/county-gw", batch_lines(storm), user="county-gw")
+    reset = [datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=5 * i) for i in range(3)]
+    mosquitto.publish(
+        "hydro/xiawu-pond/level",
+        [json.dumps({"value": 203.8, "ts": ts.isoformat()}) for ts in reset],
+        user="xiawu-pond",
+    )
+    db = tmp_path / "var" / "floodwatch.db"
+    wait_for(
+        lambda: [k[2] for k in stored_transitions(db) if k[0] == "clock"] == ["firing"],
+        60,
+        "a clock notice for the reset gauge",
+    )
+    mosquitto.publish(
+        "hydro/xiawu-pond/level",
+        [json.dumps({"value": fixed.value, "ts": fixed.ts.isoformat()})],
+        user="xiawu-pond",
+    )
+    expected = expected_transitions(cfg, [*storm, fixed])
+    wait_for(
+        lambda: [k for k in stored_transitions(db) if k[0] != "clock"] == expected,
+        60,
+        "the storm's alerts stored",
+    )
+    wait_for(
+        lambda: (
+            sorted(k[2] for k in stored_transitions(db) if k[0] == "clock")
+            == ["firing", "resolved"]
+        ),
+        20,
+        "the clock notice resolved",
+    )
+    assert fw.stop() == 0
+    dead = (tmp_path / "var" / "dead-letter.jsonl").read_text(encoding="utf-8")
+    records = [json.loads(line) for line in dead.splitlines()]
+    assert [(r["reason"], r["reading"]["station"]) for r in records] == [
+        ("too_late", "xiawu-pond")
+    ] * 3
+    with sqlite3.connect(db) as conn:
+        events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM transitions")]
+    notice = next(e for e in events if e["rule"] == "clock" and e["transition"] == "firing")
+    assert "下坞山塘水位计时钟滞后约27年" in notice["message_zh"]
+
+
 def test_a_restart_decides_as_the_live_step_did_under_its_wall_clock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
