@@ -619,13 +619,25 @@ def test_rules(files: tuple[Path, ...]) -> None:
 @main.command()
 @click.option("--store", type=click.Path(path_type=Path, exists=True), required=True)
 @click.option("--active", is_flag=True, help="only the alerts firing now")
-def alerts(store: Path, active: bool) -> None:
-    """Print stored alert transitions (or the active alerts) as JSON Lines."""
+@click.option(
+    "--incidents",
+    "incidents",
+    is_flag=True,
+    help="incidents instead (with --active: the active ones, each with its active alerts)",
+)
+def alerts(store: Path, active: bool, incidents: bool) -> None:
+    """Print stored alert transitions (or the active alerts, or the incidents)
+    as JSON Lines."""
+    from floodwatch.service.incidents import IncidentStore
     from floodwatch.service.store import Store
 
     db = Store(store)
-    for event in db.active() if active else db.transitions():
-        _write_jsonl(sys.stdout, event)
+    if incidents:
+        for incident in IncidentStore(db.db).list(active=active, limit=100_000):
+            _write_jsonl(sys.stdout, incident)
+    else:
+        for event in db.active() if active else db.transitions():
+            _write_jsonl(sys.stdout, event)
     db.close()
 
 

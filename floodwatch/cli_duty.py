@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -137,17 +138,20 @@ def silence_end(store: Path, silence_id: str) -> None:
 @click.option("--by", required=True, help="who acknowledges (the duty officer's name)")
 @click.option("--comment", default="", help="what is being done")
 def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
-    """Acknowledge an alert: ends its call-and-answer escalation and reminders."""
+    """Acknowledge an incident (and every alert in it) or an alert (and its
+    incident): ends the call-and-answer escalation and reminders."""
+    from floodwatch.service.incidents import IncidentStore
+
     db, ledger = _open(store)
     try:
-        exists = db.db.execute(
-            "SELECT 1 FROM transitions WHERE id = ? LIMIT 1", (alert_id,)
-        ).fetchone()
-        if exists is None:
-            click.echo(f"no alert {alert_id!r} in {store}", err=True)
+        incidents = IncidentStore(db.db)
+        if not incidents.exists(alert_id):
+            click.echo(f"no incident or alert {alert_id!r} in {store}", err=True)
             sys.exit(1)
+        now = time.time()
         with db.transaction():
-            ledger.acknowledge(alert_id, by, "cli", comment, time.time())
+            for one in incidents.covered(alert_id):
+                ledger.acknowledge(one, by, "cli", comment, now)
     finally:
         db.close()
 
@@ -155,9 +159,16 @@ def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
 @click.command()
 @store_option
 def unanswered(store: Path) -> None:
-    """Active alerts whose call-and-answer went unanswered, with who was called."""
+    """Active incidents (and alerts) whose call-and-answer went unanswered, with
+    who was called."""
+    from floodwatch.service.incidents import IncidentStore
+
     db, ledger = _open(store)
-    for event in db.active():
+    notices: list[dict[str, Any]] = [
+        cast(dict[str, Any], v["notice"]) for v in IncidentStore(db.db).list(active=True)
+    ]
+    events: list[dict[str, Any]] = [*notices, *db.active()]
+    for event in events:
         alert = str(event["id"])
         people = ledger.unanswered(alert)
         if people and ledger.follow(alert) is not None:
@@ -165,6 +176,7 @@ def unanswered(store: Path) -> None:
                 json.dumps(
                     {
                         "alert": alert,
+                        "incident": event.get("incident"),
                         "severity": event["severity"],
                         "station": event["station"],
                         "unanswered": [

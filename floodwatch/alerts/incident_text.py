@@ -55,7 +55,7 @@ def lead(change: IncidentChange) -> AlertEvent:
     return (shown or change.alerts or [change.cause])[0]
 
 
-def _condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
+def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
     """One alert's condition in a few words."""
     v = alert.value
     minutes = (alert.forecast or {}).get("minutes_to_crest")
@@ -91,7 +91,7 @@ def _figures(
         if alert.kind in seen or alert.severity is Severity.INFO:
             continue
         seen.add(alert.kind)
-        z, e = _condition(alert, names)
+        z, e = condition(alert, names)
         if alert.kind == "level" and crest is not None:
             z, e = f"{z}（坝顶{crest:.2f}米）", f"{e} (crest {crest:.2f} m)"
         zh.append(z)
@@ -134,7 +134,7 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
         )
     first = lead(change)
     crest = head.levels.crest if head and head.levels else None
-    what_zh, what_en = _condition(first, names)
+    what_zh, what_en = condition(first, names)
     if first.kind == "level" and crest is not None:
         what_zh += f"（坝顶{crest:.2f}米）"
         what_en += f" (crest {crest:.2f} m)"
@@ -181,11 +181,14 @@ def notice(change: IncidentChange, stations: dict[str, Station], names: RuleName
          if a.kind == "time_to_crest" and a.forecast),
         None,
     )  # fmt: skip
+    # the evacuation stage: the most urgent any alert says, or the incident's colour does
     stages = {a.stage for a in change.alerts if a.stage is not None}
-    stage = (
-        EvacuationStage.EVACUATE if EvacuationStage.EVACUATE in stages
-        else EvacuationStage.PREPARE if stages else None
-    )  # fmt: skip
+    if EvacuationStage.EVACUATE in stages or change.severity is Severity.RED:
+        stage: EvacuationStage | None = EvacuationStage.EVACUATE
+    elif stages or change.severity is Severity.ORANGE:
+        stage = EvacuationStage.PREPARE
+    else:
+        stage = None
     details: dict[str, Any] = {
         "change": change.change.value,
         "alerts": [a.id for a in change.alerts],

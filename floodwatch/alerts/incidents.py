@@ -343,7 +343,7 @@ class IncidentTracker:
         cause: AlertEvent,
         out: Applied,
     ) -> None:
-        active = sorted(inc.alerts.values(), key=_worst_first)
+        active = sorted(inc.alerts.values(), key=worst_first)
         out.changes.append(
             IncidentChange(
                 incident=inc.id,
@@ -366,6 +366,6 @@ KIND_ORDER = ("time_to_crest", "freeboard", "level", "compound", "rate_of_rise",
               LOST_KIND, "sensor_health")  # fmt: skip
 
 
-def _worst_first(alert: AlertEvent) -> tuple[int, int, str]:
+def worst_first(alert: AlertEvent) -> tuple[int, int, str]:
     order = KIND_ORDER.index(alert.kind) if alert.kind in KIND_ORDER else len(KIND_ORDER)
     return (-alert.severity.rank, order, alert.id)

@@ -258,6 +258,33 @@ class SmsReply(Model):
     )
 
 
+class LostObservationRoute(Model):
+    """Who is asked to go and read a gauge by hand (人工观测) when it falls silent
+    while its incident is warned; they are called (call-and-answer). Roles
+    resolve against the incident's station (the pond)."""
+
+    to: list[Identifier] | None = Field(
+        None, description="sms destinations (default: every sms destination of the alert's status)"
+    )
+    recipients: list[str] = Field(
+        default_factory=lambda: ["station.technical", "station.patrol"],
+        description=f"who goes to look ({RECIPIENT_HELP})",
+    )
+
+    def problems(self) -> Problems:
+        for i, recipient in enumerate(self.recipients):
+            if parse_recipient(recipient) is None:
+                yield (
+                    ("recipients", i),
+                    f"unknown recipient {recipient!r}; expected {RECIPIENT_HELP}",
+                )
+
+
+# Destinations people read or hear; the others (kafka, influx, webhook, console)
+# are machine records and receive every alert transition, silenced or not.
+PEOPLE_DESTINATIONS = ("sms", "broadcast")
+
+
 class NotifySettings(Model):
     destinations: dict[Identifier, Destination] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
@@ -267,6 +294,10 @@ class NotifySettings(Model):
         description="finished deliveries (and their attempts) older than this are pruned",
     )
     answer: AnswerPolicy | None = Field(None, description="call-and-answer (叫应)")
+    lost_observation: LostObservationRoute = Field(
+        default_factory=LostObservationRoute,
+        description="who is called to observe by hand when a gauge falls silent in a warning",
+    )
 
     def problems(self) -> Problems:
         for name, dest in self.destinations.items():
@@ -288,6 +319,22 @@ class NotifySettings(Model):
             for j, name in enumerate(self.answer.via):
                 if name not in self.destinations or not self._is_sms(name):
                     yield ("answer", "via", j), f"no sms destination {name!r}"
+
+        lost = self.lost_observation
+        for loc, message in lost.problems():
+            yield ("lost_observation", *loc), message
+        for j, name in enumerate(lost.to or []):
+            if name not in self.destinations or not self._is_sms(name):
+                yield ("lost_observation", "to", j), f"no sms destination {name!r}"
+
+    def people(self, name: str) -> bool:
+        """Whether a destination is read or heard by people (sms, broadcast)."""
+        return self.destinations[name].type in PEOPLE_DESTINATIONS
+
+    def lost_observation_to(self) -> list[str]:
+        if self.lost_observation.to is not None:
+            return list(self.lost_observation.to)
+        return [n for n, d in self.destinations.items() if d.type == "sms"]
 
     def _is_sms(self, name: str) -> bool:
         return self.destinations[name].type == "sms"

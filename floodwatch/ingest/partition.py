@@ -2,9 +2,11 @@
 
 Each partition is an independent stream with its own engine (a shard), so the
 readings a rule needs together must share a partition: a pond and the culvert
-flow gauge its compound rule watches are keyed alike. The key of a station is
-the first id, in sorted order, of the stations linked to it by rules (just its
-own id when nothing links it); `floodwatch keys` prints them.
+flow gauge its compound rule watches are keyed alike, and so are the stations
+of one incident (a pond, its culvert, its rain gauge: `engine.incidents`), so
+one shard sees their alerts in event-time order. The key of a station is the
+first id, in sorted order, of the stations linked to it by rules or incidents
+(just its own id when nothing links it); `floodwatch keys` prints them.
 
 Partitions are chosen with Kafka's default partitioner (murmur2 of the key, as
 the Java client, aiokafka and `floodwatch bridge` do). A producer with another
@@ -19,6 +21,7 @@ from functools import cache
 
 from aiokafka.partitioner import murmur2
 
+from floodwatch.alerts.incidents import Groups
 from floodwatch.rules.compile import CompiledConfig
 
 
@@ -32,7 +35,9 @@ def station_keys(compiled: CompiledConfig) -> dict[str, str]:
             sid = parent[sid]
         return sid
 
-    for group in compiled.linked():
+    config = compiled.config
+    incidents = Groups.of(config.stations, config.engine.incidents).members.values()
+    for group in [*compiled.linked(), *(g for g in incidents if len(g) > 1)]:
         first, *rest = sorted(group)
         for other in rest:
             a, b = root(first), root(other)

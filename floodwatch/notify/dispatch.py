@@ -1,5 +1,7 @@
-"""From stored alert transitions to outbox rows: silence → route → enqueue, and
-the follow-ups that time brings: call-and-answer (叫应) and reminders.
+"""From stored alert transitions and incident changes to outbox rows, through
+the stages of `floodwatch/notify/stages/` (silence → inhibit → incident
+grouping → route → follow → enqueue), and the follow-ups that time brings:
+call-and-answer (叫应) and reminders.
 
 `dispatch` runs inside the transaction that records the transitions, so a
 transition and its deliveries are stored together or not at all. `follow_up`
@@ -7,49 +9,56 @@ runs every second in the service (and in tests with any `now`): it reads
 acknowledgements (which the CLI, the SMS reply webhook or the command center
 write to the store) and enqueues what is due.
 
-Call-and-answer, for a warning of a severity the policy names (orange and red
-by default), firing or escalated:
-- the persons the routes send it to over a `via` destination are called (tier 0);
-- unanswered after `after` (5 minutes): called again, `resends` times;
-- then each tier of `escalate` in turn, `after` apart (the village warning
-  officer, then the town's flood-control lead, by default);
-- then the alert stays on the unanswered list (shown in the command center).
-An acknowledgement by anyone called, or by the command center, ends it; so
-does the alert resolving or falling below the policy's severities. An
-acknowledgement holds until the alert is raised again: escalated (say orange →
-red), it is called afresh and must be answered again.
+People are told per incident: one notice per incident change (raised,
+escalated, downgraded, all-clear, a gauge lost), with one reply code per
+incident (the notice's id is the incident id). Machine destinations receive
+every alert transition, silenced or not (then marked `silenced`). Sensor and
+operations notices, outside incidents, go to people per alert.
 
-Once an alert has gone to a destination (and person, and village), its later
-transitions go there too, whatever their severity: the people and villages
-told of a warning also hear that it was lowered or lifted.
+Call-and-answer, for a notice of a severity the policy names (orange and red
+by default), raised or escalated, and for every lost gauge:
+- the persons it is sent to over a `via` destination are called (tier 0);
+- unanswered after `after` (5 minutes): called again, `resends` times;
+- then each tier of `escalate` in turn, `after` apart, skipping people called
+  already (the village warning officer, then the town's flood-control lead);
+- then it stays on the unanswered list (shown in the command center).
+An acknowledgement by anyone called, or by the command center, ends it; so
+does the all-clear or a fall below the policy's severities. An acknowledgement
+holds until the incident is raised again (escalated, or a gauge lost).
+Answering an incident acknowledges every alert in it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+
+from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import Change, IncidentChange, is_flood
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config.notify import AnswerPolicy
-from floodwatch.notify.ledger import Ledger
+from floodwatch.config.models import Station
+from floodwatch.config.notify import AnswerPolicy, Route
+from floodwatch.notify.ledger import Ledger, Silence
 from floodwatch.notify.rosters import Recipient
-from floodwatch.notify.routing import Router, Target, delivery_key, person_target
+from floodwatch.notify.routing import Router, Target, person_target
+from floodwatch.notify.stages.enqueue import outgoing
+from floodwatch.notify.stages.follow import answer_step, escalation, followers, merge
+from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
+from floodwatch.notify.stages.silence import about, silence_of, split
+from floodwatch.service.incidents import IncidentStore
 from floodwatch.service.store import Outgoing, Store
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Dispatcher", "answer_step"]
 
-def answer_step(step: int, policy: AnswerPolicy) -> tuple[str, int]:
-    """What follow-up number `step` (1, 2, …) of an unanswered call does:
-    ('resend', 0), ('escalation', tier) or ('unanswered', -1)."""
-    if step <= policy.resends:
-        return "resend", 0
-    tier = step - policy.resends
-    if tier <= len(policy.escalate):
-        return "escalation", tier
-    return "unanswered", -1
+
+def per_incident(event: AlertEvent) -> bool:
+    """Whether people hear of this alert through its incident's notices."""
+    return event.incident is not None and (is_flood(event) or event.kind == "observation")
 
 
 class Dispatcher:
@@ -57,6 +66,7 @@ class Dispatcher:
         self.router = router
         self.store = store
         self.ledger = Ledger(store.db)
+        self.incidents = IncidentStore(store.db)
         self.policy: AnswerPolicy | None = router.settings.answer
         self.group_wait = {
             name: dest.group_wait.total_seconds()
@@ -66,17 +76,28 @@ class Dispatcher:
 
     # -- new transitions (inside the recording transaction) --------------------------
 
-    def dispatch(self, events: Iterable[AlertEvent], now: float) -> int:
-        """Enqueue the deliveries of new transitions, in order; returns how many."""
+    def dispatch(
+        self,
+        events: Iterable[AlertEvent],
+        now: float,
+        changes: Sequence[IncidentChange] = (),
+        notices: Sequence[AlertEvent] = (),
+    ) -> int:
+        """Enqueue the deliveries of new transitions and incident changes (with
+        their notices), in order; returns how many rows are to be sent."""
+        silences = self.ledger.silences(now)
+        stations = {s.id: s.model for s in self.router.compiled.stations.values()}
         count = 0
         for event in events:
-            targets = self.router.targets(event)
-            targets += [t for t in self._followed(event) if t not in targets]
-            rows = [self._outgoing(event, t) for t in targets]
-            info = self.router.compiled.stations.get(event.station)
-            silence = self.ledger.silenced_by(
-                info.model if info else None, event.rule, event.station, now
+            silence = silence_of(event, silences, stations)
+            marked = event if silence is None else _marked(event)
+            count += self.store.enqueue(
+                self._row(marked, t) for t in machine_targets(self.router, event)
             )
+            if per_incident(event):
+                continue
+            targets = merge(people_targets(self.router, event), self._followers(event))
+            rows = [self._row(event, t) for t in targets]
             if silence is not None:
                 log.info("alert %s %s silenced by %s", event.id, event.transition, silence.id)
                 self.store.enqueue(rows, state="silenced")
@@ -85,32 +106,76 @@ class Dispatcher:
                 continue
             count += self.store.enqueue(rows)
             self._answer_on(event, targets, now)
+        for change, notice in zip(changes, notices, strict=True):
+            count += self._incident(change, notice, silences, stations, now)
         return count
 
-    def _outgoing(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:
-        return Outgoing(
-            delivery_key(event, target.destination, target.recipient_id, note),
-            target.destination,
-            event,
-            recipient=target.recipient,
-            note=note,
-            after=self.group_wait.get(target.destination, 0.0),
-        )
+    def _incident(
+        self,
+        change: IncidentChange,
+        notice: AlertEvent,
+        silences: Sequence[Silence],
+        stations: dict[str, Station],
+        now: float,
+    ) -> int:
+        live, held = split(about(change), silences, stations)
+        routed = incident_targets(self.router, change, notice, live)
+        lowered = change.change in (Change.DOWNGRADED, Change.ALL_CLEAR)
+        lost = change.change is Change.LOST_OBSERVATION
+        heard = [] if lost or not (live or lowered) else self._followers(notice)
+        send = merge(routed, heard)
+        sent = {(t.destination, t.recipient_id) for t in send}
+        hold = [
+            t
+            for t in incident_targets(self.router, change, notice, held)
+            if (t.destination, t.recipient_id) not in sent
+        ]
+        if hold:
+            by = sorted({s.id for a in held if (s := silence_of(a, silences, stations))})
+            log.info(
+                "incident %s %s: %d deliveries silenced by %s",
+                notice.id,
+                change.change,
+                len(hold),
+                ", ".join(by),
+            )
+            self.store.enqueue((self._row(notice, t) for t in hold), state="silenced")
+        if not send:
+            policy = self.policy
+            if change.change is Change.ALL_CLEAR or (
+                policy is not None and notice.severity not in policy.severities
+            ):
+                self.ledger.close_follow(notice.id)
+            return 0
+        count = self.store.enqueue(self._row(notice, t) for t in send)
+        self._answer_on(notice, send, now, always=lost)
+        return count
 
-    def _followed(self, event: AlertEvent) -> list[Target]:
+    def _row(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:
+        return outgoing(event, target, note, self.group_wait.get(target.destination, 0.0))
+
+    def _followers(self, event: AlertEvent) -> list[Target]:
+        """Everyone a notice of this alert or incident reached before (any note)."""
         rows = self.store.db.execute(
-            "SELECT DISTINCT destination, recipient FROM outbox WHERE alert = ? AND note = '' "
-            "AND state != 'silenced'",
+            "SELECT destination, recipient FROM outbox WHERE alert = ? AND state != 'silenced' "
+            "ORDER BY created",
             (event.id,),
         ).fetchall()
         known = self.router.settings.destinations
-        return [Target(d, r) for d, r in rows if d in known and self.router.allowed(d, event)]
+        return followers(
+            rows,
+            lambda d: (
+                d in known and self.router.settings.people(d) and self.router.allowed(d, event)
+            ),
+        )
 
-    def _answer_on(self, event: AlertEvent, targets: list[Target], now: float) -> None:
+    def _answer_on(
+        self, event: AlertEvent, targets: list[Target], now: float, always: bool = False
+    ) -> None:
         policy = self.policy
         if policy is None:
             return
-        wanted = event.severity in policy.severities
+        wanted = always or event.severity in policy.severities
         if event.transition is Transition.RESOLVED or not wanted:
             self.ledger.close_follow(event.id)
             return
@@ -144,21 +209,24 @@ class Dispatcher:
             if event is None or self.ledger.acknowledged(alert):
                 self.ledger.set_follow(alert, step, None, "answered" if event else "closed")
                 continue
-            action, tier = answer_step(step + 1, policy)
+            calls = self.ledger.calls(alert)
+            called = {c.recipient.person for c in calls}
+            action, taken, people = escalation(
+                step + 1, policy, called, self._tier_people(policy, event.station)
+            )
             if action == "unanswered":
-                self.ledger.set_follow(alert, step + 1, None, "unanswered")
+                self.ledger.set_follow(alert, taken, None, "unanswered")
                 names = ", ".join(r.name for r in self.ledger.unanswered(alert))
                 log.warning(
                     "alert %s: no answer from %s; left on the unanswered list", alert, names
                 )
                 continue
-            if tier == 0:
-                people = [c.recipient for c in self.ledger.calls(alert) if c.tier == 0]
-            else:
-                people = self.router.rosters.resolve(policy.escalate[tier - 1], event.station)
-            note = f"{action}:{step + 1}"
+            tier = answer_step(taken, policy)[1]
+            if action == "resend":
+                people = [c.recipient for c in calls if c.tier == 0]
+            note = f"{action}:{taken}"
             rows = [
-                self._outgoing(event, person_target(via, person), note)
+                self._row(event, person_target(via, person), note)
                 for via in policy.via
                 if self.router.allowed(via, event)
                 for person in people
@@ -166,7 +234,7 @@ class Dispatcher:
             for person in people:
                 self.ledger.record_call(alert, person, tier, now)
             count += self.store.enqueue(rows)
-            self.ledger.set_follow(alert, step + 1, now + self._after(), "calling")
+            self.ledger.set_follow(alert, taken, now + self._after(), "calling")
             log.warning(
                 "alert %s unanswered: %s to %s",
                 alert,
@@ -174,6 +242,12 @@ class Dispatcher:
                 ", ".join(p.name for p in people) or "nobody (empty roster)",
             )
         return count
+
+    def _tier_people(self, policy: AnswerPolicy, station: str) -> Callable[[int], list[Recipient]]:
+        def people(tier: int) -> list[Recipient]:
+            return self.router.rosters.resolve(policy.escalate[tier - 1], station)
+
+        return people
 
     def _reminders(self, now: float) -> int:
         routes = [(i, r) for i, r in enumerate(self.router.settings.routes) if r.remind_every]
@@ -184,28 +258,67 @@ class Dispatcher:
             event = AlertEvent.from_json(body)
             if event.severity is Severity.INFO or self.ledger.acknowledged(event.id):
                 continue
-            matching = self.router.matching(event)
-            for index, route in routes:
-                if route not in matching or route.remind_every is None:
-                    continue
-                last = self.ledger.reminder(event.id, index)
-                if last is None:
-                    self.ledger.set_reminder(event.id, index, 0, now)
-                    continue
-                number, last_at = last
-                if now - last_at < route.remind_every.total_seconds():
-                    continue
-                note = f"reminder:{number + 1}"
-                rows = [self._outgoing(event, t, note) for t in self.router.targets(event, [route])]
-                count += self.store.enqueue(rows)
-                self.ledger.set_reminder(event.id, index, number + 1, now)
+            machines_only = per_incident(event)
+            count += self._remind(event, [event], routes, now, machines_only, people=False)
+        for incident in self.incidents.open_incidents():
+            notice = self.incidents.notice(incident.id)
+            if notice is None or self.ledger.acknowledged(incident.id):
+                continue
+            alerts = self._shown(notice)
+            count += self._remind(notice, alerts, routes, now, machines=False, people=True)
         return count
+
+    def _remind(
+        self,
+        event: AlertEvent,
+        about: list[AlertEvent],
+        routes: list[tuple[int, Route]],
+        now: float,
+        machines: bool = True,
+        people: bool = True,
+    ) -> int:
+        """Reminders of `event` (an alert, or an incident's notice about the
+        alerts `about`) on each reminding route that matches one of them."""
+        count = 0
+        for index, route in routes:
+            matching = [a for a in about if route in self.router.matching(a)]
+            if not matching:
+                continue
+            remind_every = route.remind_every
+            if remind_every is None:
+                continue
+            last = self.ledger.reminder(event.id, index)
+            if last is None:
+                self.ledger.set_reminder(event.id, index, 0, now)
+                continue
+            number, last_at = last
+            if now - last_at < remind_every.total_seconds():
+                continue
+            note = f"reminder:{number + 1}"
+            targets = merge(*(self.router.targets(a, [route]) for a in matching))
+            rows = [
+                self._row(event, t, note)
+                for t in targets
+                if (people if self.router.settings.people(t.destination) else machines)
+                and self.router.allowed(t.destination, event)
+            ]
+            if rows:
+                count += self.store.enqueue(rows)
+            self.ledger.set_reminder(event.id, index, number + 1, now)
+        return count
+
+    def _shown(self, notice: AlertEvent) -> list[AlertEvent]:
+        inhibited = set(notice.details.get("inhibited", []))
+        rows = self.store.db.execute("SELECT event FROM active WHERE incident = ?", (notice.id,))
+        alerts = [AlertEvent.from_json(json.loads(r[0])) for r in rows]
+        return [a for a in alerts if is_flood(a) and a.id not in inhibited]
 
     # -- answers -----------------------------------------------------------------------
 
     def reply(self, phone: str, text: str, now: float) -> list[str]:
-        """An SMS reply from `phone`: a reply code in the text answers that alert,
-        any other text every open call to that person. Returns the alerts
+        """An SMS reply from `phone`: a reply code in the text answers that
+        incident (or alert), any other text every open call to that person.
+        Answering an incident acknowledges every alert in it. Returns what was
         acknowledged (none if the number is nobody's)."""
         from floodwatch.notify.sms import reply_code
 
@@ -219,15 +332,35 @@ class Dispatcher:
                 (person.id,),
             ).fetchall()
             named = [a for (a,) in open_calls if reply_code(a) in text]
-            alerts: list[str] = []
+            answered: list[str] = []
             for alert in named or [a for (a,) in open_calls]:
-                alerts += self.ledger.answer(person.id, now, alert)
-            for alert in alerts:
-                self.ledger.acknowledge(alert, person.name, "sms", text.strip(), now)
-        log.info("SMS reply from %s (%s) acknowledges %s", person.name, phone, alerts or "nothing")
-        return alerts
+                answered += self.ledger.answer(person.id, now, alert)
+            acknowledged: list[str] = []
+            for alert in answered:
+                for one in [alert, *self.incidents.alert_ids(alert)]:
+                    self.ledger.acknowledge(one, person.name, "sms", text.strip(), now)
+                    acknowledged.append(one)
+        log.info(
+            "SMS reply from %s (%s) acknowledges %s", person.name, phone, acknowledged or "nothing"
+        )
+        return acknowledged
 
-    def _latest(self, alert: str) -> AlertEvent | None:
-        """The alert's current state, if it is still active."""
-        row = self.store.db.execute("SELECT event FROM active WHERE id = ?", (alert,)).fetchone()
+    def acknowledge(self, ident: str, by: str, via: str, comment: str, now: float) -> list[str]:
+        """Acknowledge an alert, or an incident and every alert in it (inside a
+        transaction); returns what was acknowledged."""
+        done = self.incidents.covered(ident)
+        for one in done:
+            self.ledger.acknowledge(one, by, via, comment, now)
+        return done
+
+    def _latest(self, ident: str) -> AlertEvent | None:
+        """The current notice of an open incident, or the state of an active alert."""
+        notice = self.incidents.notice(ident)
+        if notice is not None:
+            return notice
+        row = self.store.db.execute("SELECT event FROM active WHERE id = ?", (ident,)).fetchone()
         return None if row is None else AlertEvent.from_json(json.loads(row[0]))
+
+
+def _marked(event: AlertEvent) -> AlertEvent:
+    return replace(event, silenced=True)

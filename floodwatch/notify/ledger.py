@@ -177,18 +177,22 @@ class Ledger:
         return [{"by": r[0], "via": r[1], "comment": r[2], "at": r[3]} for r in rows]
 
     def acknowledged(self, alert: str) -> bool:
-        """Whether someone acknowledged the alert since it was last raised (fired
-        or escalated): a warning raised to red after an orange was acknowledged
-        must be answered again."""
+        """Whether someone acknowledged the alert (or incident) since it was last
+        raised (fired or escalated; an incident also when a gauge of it is lost):
+        a warning raised to red after an orange was acknowledged must be
+        answered again."""
         return self.current_ack(alert) is not None
 
     def current_ack(self, alert: str) -> dict[str, object] | None:
         """The latest acknowledgement since the alert was last raised, if any."""
         row = self.db.execute(
-            "SELECT by, via, comment, at FROM acks WHERE alert = ? AND at * 1000 >= coalesce("
-            "(SELECT max(stored_at) FROM transitions WHERE id = ? "
-            "AND transition IN ('firing', 'escalated')), 0) ORDER BY at DESC LIMIT 1",
-            (alert, alert),
+            "SELECT by, via, comment, at FROM acks WHERE alert = ? AND at * 1000 >= max("
+            "coalesce((SELECT max(stored_at) FROM transitions WHERE id = ? "
+            "AND transition IN ('firing', 'escalated')), 0), "
+            "coalesce((SELECT max(stored_at) FROM incident_changes WHERE id = ? "
+            "AND change IN ('raised', 'escalated', 'lost_observation')), 0)) "
+            "ORDER BY at DESC LIMIT 1",
+            (alert, alert, alert),
         ).fetchone()
         return (
             None if row is None else {"by": row[0], "via": row[1], "comment": row[2], "at": row[3]}

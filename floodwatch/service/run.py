@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.operations import OperationsAlerts
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
@@ -51,11 +52,13 @@ from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
 from floodwatch.rules import snapshot
-from floodwatch.rules.compile import compile_config
+from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service import inbox, operations, private
 from floodwatch.service.deadletter import DeadLetter, Publisher
+from floodwatch.service.incidents import record_step
+from floodwatch.service.incidents import restore as restore_incidents
 from floodwatch.service.store import Store
 
 if TYPE_CHECKING:
@@ -144,6 +147,8 @@ class Service:
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
         self.dispatcher: Dispatcher | None = None  # with the store (open)
+        # The open incidents (pure; taken up from the store on open and reload).
+        self.incidents = self._tracker(self.compiled)
         self.deliverer: Deliverer | None = None  # started by run_service
         # Called with every new transition once stored (the command center's stream).
         self.alert_listeners: list[Callable[[AlertEvent], None]] = []
@@ -166,6 +171,7 @@ class Service:
             self.dispatcher = Dispatcher(Router(self.settings.notify, self.compiled), self.store)
         if self.store.moved_aside:
             log.error("store was unreadable: moved aside to %s", self.store.moved_aside)
+        restore_incidents(self.incidents, self.store.db)
         self._restore()
 
     def _restore(self) -> None:
@@ -272,15 +278,22 @@ class Service:
         self.replay_decoders.clear()
         return count
 
+    @staticmethod
+    def _tracker(compiled: CompiledConfig) -> IncidentTracker:
+        config = compiled.config
+        return IncidentTracker(config.stations, config.engine.incidents)
+
     def _store_alerts(self, alerts: list[AlertEvent]) -> list[AlertEvent]:
-        """Record transitions and, for those not stored before, their deliveries
-        (inside the caller's transaction); return the new ones."""
+        """Record transitions not stored before with their incidents and their
+        deliveries (inside the caller's transaction); return the new ones."""
         assert self.store is not None
         now = time.time()
-        new = self.store.record(alerts, now)
-        if self.dispatcher is not None and new:
-            self.dispatcher.dispatch(new, now)
-        return new
+        step = record_step(
+            self.store.db, self.store.record, self.incidents, self.compiled.config, alerts, now
+        )
+        if self.dispatcher is not None and (step.alerts or step.changes):
+            self.dispatcher.dispatch(step.alerts, now, step.changes, step.notices)
+        return step.alerts
 
     def _replay_step(self, batch: list[tuple[Incoming, tuple[int, int] | None]]) -> None:
         assert self.store is not None
@@ -539,6 +552,8 @@ class Service:
         if loaded.config.service != self.settings:
             log.warning("the service: section changed; restart floodwatch to apply that part")
         self.loaded, self.compiled = loaded, compiled
+        self.incidents = self._tracker(compiled)
+        restore_incidents(self.incidents, self.store.db)
         if self.dispatcher is not None and self.settings.notify is not None:
             self.dispatcher.router = Router(self.settings.notify, compiled)
         if self.deliverer is not None:

@@ -37,6 +37,7 @@ from floodwatch.alerts.state import Transition
 from floodwatch.notify.ledger import SCHEMA as LEDGER
 from floodwatch.readings import ts_to_ms
 from floodwatch.service import inbox
+from floodwatch.service.incidents import migrate as migrate_incidents
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Store:
                     db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {spec}")
             db.executescript(OUTBOX_INDEXES)
             db.executescript(LEDGER)
+            migrate_incidents(db)
             db.execute("SELECT count(*) FROM transitions").fetchone()
             check = db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
@@ -175,7 +177,8 @@ class Store:
             body = _encode.encode(e.to_json()).decode()
             ts = ts_to_ms(e.ts)
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO transitions VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO transitions (id, transition, severity, ts, rule, station, "
+                "status, event, stored_at, incident) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     e.id,
                     e.transition.value,
@@ -186,6 +189,7 @@ class Store:
                     e.status.value,
                     body,
                     now,
+                    e.incident,
                 ),
             )
             if cur.rowcount:
@@ -194,9 +198,11 @@ class Store:
                 self.db.execute("DELETE FROM active WHERE id = ?", (e.id,))
             else:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO active VALUES (?,?,?,?,?,?)",
-                    (e.id, e.rule, e.station, e.severity.value, ts_to_ms(e.episode_start), body),
-                )
+                    "INSERT OR REPLACE INTO active (id, rule, station, severity, since, event, "
+                    "incident) VALUES (?,?,?,?,?,?,?)",
+                    (e.id, e.rule, e.station, e.severity.value, ts_to_ms(e.episode_start), body,
+                     e.incident),
+                )  # fmt: skip
         return new
 
     def transitions(self) -> list[dict[str, object]]:

@@ -37,6 +37,7 @@ from floodwatch.config.models import HttpSettings
 from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
+from floodwatch.service.incidents import IncidentStore
 from floodwatch.web import board
 from floodwatch.web.auth import (
     LoginLimiter,
@@ -48,6 +49,7 @@ from floodwatch.web.auth import (
 )
 from floodwatch.web.auth import read_token_file as read_tokens
 from floodwatch.web.guard import BodyLimit, SecurityHeaders
+from floodwatch.web.incidents import view as incident_view
 from floodwatch.web.keys import KeyRing, key_file
 from floodwatch.web.metrics import registry_for
 from floodwatch.web.stream import Hub
@@ -88,6 +90,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/alerts"): VIEWER,
     ("GET", "/api/alerts/{alert_id:path}"): VIEWER,
     ("POST", "/api/alerts/{alert_id:path}/ack"): OPERATOR,
+    ("GET", "/api/incidents"): VIEWER,
+    ("GET", "/api/incidents/{incident_id:path}"): VIEWER,
+    ("POST", "/api/incidents/{incident_id:path}/ack"): OPERATOR,
     ("GET", "/api/silences"): VIEWER,
     ("POST", "/api/silences"): OPERATOR,
     ("DELETE", "/api/silences/{silence_id}"): OPERATOR,
@@ -302,16 +307,54 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         if board.timeline(alert_id, ledger, store) is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
         now = time.time()
+        done = IncidentStore(store.db).covered(alert_id)  # the alert and its incident
         with store.transaction():
-            ledger.acknowledge(alert_id, who.name, "web", body.comment, now)
+            for one in done:
+                ledger.acknowledge(one, who.name, "web", body.comment, now)
         log.info("alert %s acknowledged by %s: %s", alert_id, who.name, body.comment)
-        hub.publish(
-            {
-                "event": "ack",
-                "data": json.dumps({"id": alert_id, "by": who.name}, ensure_ascii=False),
-            }
-        )
-        return {"acknowledged": alert_id, "by": who.name, "at": now}
+        for one in done:
+            hub.publish(
+                {
+                    "event": "ack",
+                    "data": json.dumps({"id": one, "by": who.name}, ensure_ascii=False),
+                }
+            )
+        return {"acknowledged": alert_id, "by": who.name, "at": now, "covers": done}
+
+    @app.get("/api/incidents")
+    def incidents_(
+        all: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 200
+    ) -> list[dict[str, Any]]:
+        """Active incidents (or all, newest first) with their active alerts."""
+        found = IncidentStore(store.db).list(active=not all, limit=limit)
+        return [incident_view(i, ledger, service.compiled, recent) for i in found]
+
+    @app.get("/api/incidents/{incident_id:path}")
+    def incident(incident_id: str) -> dict[str, Any]:
+        found = IncidentStore(store.db).get(incident_id)
+        if found is None:
+            raise HTTPException(404, f"no incident {incident_id!r}")
+        return incident_view(found, ledger, service.compiled, recent)
+
+    @app.post("/api/incidents/{incident_id:path}/ack")
+    def ack_incident(incident_id: str, body: Ack, who: Who) -> dict[str, Any]:
+        incidents = IncidentStore(store.db)
+        if incidents.get(incident_id) is None:
+            raise HTTPException(404, f"no incident {incident_id!r}")
+        now = time.time()
+        done = incidents.covered(incident_id)
+        with store.transaction():
+            for one in done:
+                ledger.acknowledge(one, who.name, "web", body.comment, now)
+        log.info("incident %s acknowledged by %s: %s", incident_id, who.name, body.comment)
+        for one in done:
+            hub.publish(
+                {
+                    "event": "ack",
+                    "data": json.dumps({"id": one, "by": who.name}, ensure_ascii=False),
+                }
+            )
+        return {"acknowledged": done, "by": who.name, "at": now}
 
     @app.get("/api/silences")
     def silences(all: bool = False) -> list[dict[str, object]]:

@@ -130,6 +130,8 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
     assert len(gateway.delivered) == calls_at_ack  # the escalation stopped
     with sqlite3.connect(db) as conn:
         acks = conn.execute("SELECT alert, by, via, comment FROM acks").fetchall()
-        state = conn.execute("SELECT state FROM follow WHERE alert = ?", (RED.id,)).fetchone()
-    assert acks == [(RED.id, "刘洋", "web", "已电话联系王强，正在转移")]
+        [(incident,)] = conn.execute("SELECT id FROM incidents").fetchall()
+        state = conn.execute("SELECT state FROM follow WHERE alert = ?", (incident,)).fetchone()
+    # the alert and its incident, whose call-and-answer it ends
+    assert acks == [(a, "刘洋", "web", "已电话联系王强，正在转移") for a in (RED.id, incident)]
     assert state == ("answered",)

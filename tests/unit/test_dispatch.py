@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.state import Severity, Status, Transition, transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
@@ -21,6 +22,7 @@ from floodwatch.notify.routing import Router
 from floodwatch.notify.sms import Texts, message_text
 from floodwatch.notify.sms_parts import segments
 from floodwatch.rules.compile import compile_config
+from floodwatch.service.incidents import record_step
 from floodwatch.service.store import Store
 
 CONFIG = compile_config(load_config_dir("config"))
@@ -74,10 +76,26 @@ def dispatcher(tmp_path: Path) -> Dispatcher:
     return Dispatcher(Router(NotifySettings.model_validate(SETTINGS), CONFIG), store)
 
 
+TRACKERS: dict[int, IncidentTracker] = {}
+
+
 def store_(d: Dispatcher, e: AlertEvent, now: float) -> None:
+    """Record a transition as the service does: incidents, store, dispatch."""
+    config = d.router.compiled.config
+    tracker = TRACKERS.setdefault(
+        id(d.store), IncidentTracker(config.stations, config.engine.incidents)
+    )
     with d.store.transaction():
-        new = d.store.record([e], now)
-        d.dispatch(new, now)
+        step = record_step(d.store.db, d.store.record, tracker, config, [e], now)
+        d.dispatch(step.alerts, now, step.changes, step.notices)
+
+
+def incident(d: Dispatcher, station: str = "maokeng-pond") -> str:
+    """The id of the station's incident (the latest)."""
+    row = d.store.db.execute(
+        "SELECT id FROM incidents WHERE station = ? ORDER BY started DESC", (station,)
+    ).fetchone()
+    return str(row[0])
 
 
 def sms_rows(d: Dispatcher, state: str = "pending") -> list[tuple[str, str]]:
@@ -106,20 +124,20 @@ def test_unanswered_red_is_resent_then_escalated_tier_by_tier(dispatcher: Dispat
     assert d.follow_up(T + 1200) == 0
     d.follow_up(T + 3600)  # (a reminder to the board)
     assert len(sms_rows(d)) == 8
-    unanswered = {p.name for p in d.ledger.unanswered(event().id)}
+    unanswered = {p.name for p in d.ledger.unanswered(incident(d))}
     assert unanswered == {"王强", "李娜", "张伟", "陈军", "郑磊"}
-    assert d.ledger.follow(event().id)[3] == "unanswered"  # type: ignore[index]
+    assert d.ledger.follow(incident(d))[3] == "unanswered"  # type: ignore[index]
 
 
 def test_an_acknowledgement_stops_the_escalation(dispatcher: Dispatcher) -> None:
     d = dispatcher
     store_(d, event(), T)
     with d.store.transaction():
-        d.ledger.acknowledge(event().id, "值班员刘洋", "web", "已电话联系王强", T + 120)
+        d.acknowledge(incident(d), "值班员刘洋", "web", "已电话联系王强", T + 120)
     assert d.follow_up(T + 300) == 0
     assert d.follow_up(T + 3600) == 0  # (no reminder either: acknowledged)
     assert [n for n, _ in sms_rows(d)] == ["", "", ""]
-    assert d.ledger.unanswered(event().id) == []
+    assert d.ledger.unanswered(incident(d)) == []
 
 
 def test_an_sms_reply_with_the_code_acknowledges(dispatcher: Dispatcher) -> None:
@@ -127,8 +145,10 @@ def test_an_sms_reply_with_the_code_acknowledges(dispatcher: Dispatcher) -> None
 
     d = dispatcher
     store_(d, event(), T)
-    assert d.reply("+86 138-0000-0003", f"收到 {reply_code(event().id)}", T + 60) == [event().id]
-    assert d.ledger.acks(event().id)[0]["by"] == "王强"
+    # the incident and every alert in it
+    acknowledged = d.reply("+86 138-0000-0003", f"收到 {reply_code(incident(d))}", T + 60)
+    assert acknowledged == [incident(d), event().id]
+    assert d.ledger.acks(incident(d))[0]["by"] == "王强"
     assert d.follow_up(T + 300) == 0
     assert d.reply("13999999999", "1", T + 61) == []  # nobody's number
 
@@ -161,7 +181,7 @@ def test_reminders_while_unacknowledged(dispatcher: Dispatcher) -> None:
     notes = [r["note"] for r in d.store.outbox() if r["destination"] == "board"]
     assert notes == ["", "reminder:1", "reminder:2"]
     with d.store.transaction():
-        d.ledger.acknowledge(event().id, "值班员", "web", "", T + 3700)
+        d.acknowledge(incident(d), "值班员", "web", "", T + 3700)
     assert d.follow_up(T + 9000) == 0
 
 
@@ -183,8 +203,8 @@ def test_a_silenced_alert_is_recorded_but_not_sent(dispatcher: Dispatcher) -> No
     other = replace(event(station="xiawu-pond"), id="xiawu-pond:pond-overtop:abc")
     store_(d, other, T + 5)
     assert [n for _, n in sms_rows(d)] == ["周明", "孙丽", "赵刚"]  # another pond: sent
-    store_(d, replace(event(), id="later"), T + 3601)  # the silence is over
-    assert len(sms_rows(d)) == 6
+    store_(d, event(Severity.RED, Transition.RESOLVED, minute=30), T + 3601)  # silence over
+    assert len(sms_rows(d)) == 6  # the all-clear is sent
 
 
 DRILL_DESTINATIONS = {
@@ -268,15 +288,15 @@ def test_a_warning_raised_after_it_was_acknowledged_must_be_answered_again(
     d.policy = d.policy.model_copy(update={"severities": [Severity.ORANGE, Severity.RED]})  # type: ignore[union-attr]
     store_(d, event(Severity.ORANGE), T)
     with d.store.transaction():
-        d.ledger.acknowledge(event().id, "王强", "sms", "1234", T + 60)
-    assert d.ledger.acknowledged(event().id)
+        d.acknowledge(incident(d), "王强", "sms", "1234", T + 60)
+    assert d.ledger.acknowledged(incident(d))
     assert d.follow_up(T + 300) == 0  # answered: no resend
     store_(d, event(Severity.RED, Transition.ESCALATED, minute=30), T + 600)
-    assert not d.ledger.acknowledged(event().id)  # the orange answer does not cover red
-    assert {p.name for p in d.ledger.unanswered(event().id)} == {"王强", "李娜", "张伟"}
+    assert not d.ledger.acknowledged(incident(d))  # the orange answer does not cover red
+    assert {p.name for p in d.ledger.unanswered(incident(d))} == {"王强", "李娜", "张伟"}
     assert d.follow_up(T + 899) == 0
     assert d.follow_up(T + 900) == 3  # called again for red
     assert [n for n, _ in sms_rows(d)][-3:] == ["resend:1"] * 3
     with d.store.transaction():
-        d.ledger.acknowledge(event().id, "李娜", "web", "", T + 950)
+        d.acknowledge(incident(d), "李娜", "web", "", T + 950)
     assert d.follow_up(T + 1200) == 0

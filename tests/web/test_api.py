@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -335,3 +336,33 @@ def test_the_charts_survive_a_restart(
     again = Live(service)  # what a restarted service builds on the same store
     assert again.recent.since("maokeng-pond", "level", 0) == before
     assert len(before) == sum(r.station == "maokeng-pond" for r in STORM[:300])
+
+
+def test_incidents_with_their_alerts_live_condition_and_acknowledgement(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    service, _, client = setup
+    feed(service, [r for r in STORM if r.ts <= STORM[0].ts + timedelta(hours=7.5)])  # red
+    viewer, operator = token(client, "guest"), token(client)
+    [incident] = client.get("/api/incidents", headers=viewer).json()
+    assert incident["station"] == "maokeng-pond" and incident["state"] == "active"
+    assert incident["severity"] == "red"
+    # its active alerts, worst first, the red level held back by the red time to crest
+    alerts = incident["alerts"]
+    assert {a["station"] for a in alerts} >= {"maokeng-pond", "maokeng-rain"}
+    assert all(a["incident"] == incident["id"] for a in alerts)
+    assert alerts[0]["severity"] == "red"
+    assert any(a["rule"] == "pond-level" and a["inhibited"] for a in alerts)
+    assert incident["worst"].startswith("【")  # the notice people got, worst condition first
+    assert incident["worst_now"]["rule"] == "pond-overtop"
+    assert incident["live"]["crest"] == 312.0 and "freeboard" in incident["live"]
+    # one acknowledgement: the incident and every alert in it
+    done = client.post(
+        f"/api/incidents/{incident['id']}/ack", headers=operator, json={"comment": "已派人"}
+    ).json()
+    assert set(done["acknowledged"]) == {incident["id"], *(a["id"] for a in alerts)}
+    detail = client.get(f"/api/incidents/{incident['id']}", headers=viewer).json()
+    assert detail["acknowledged"]["by"] == "duty"
+    assert [c["details"]["change"] for c in detail["changes"]][:2] == ["raised", "escalated"]
+    assert client.get("/api/incidents/nope", headers=viewer).status_code == 404
+    assert client.get("/api/incidents", params={"all": "true"}, headers=viewer).json()
