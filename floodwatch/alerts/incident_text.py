@@ -12,6 +12,7 @@ worst one not inhibited (ties: the kind that says most about the hazard).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
@@ -45,6 +46,7 @@ TRANSITION = {
     Change.DOWNGRADED: Transition.DOWNGRADED,
     Change.ALL_CLEAR: Transition.RESOLVED,
     Change.LOST_OBSERVATION: Transition.FIRING,
+    Change.UPDATED: Transition.FIRING,  # to people hearing of the incident for the first time
 }
 RuleNames = dict[str, tuple[str, str]]
 
@@ -80,20 +82,41 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
     return zh, en
 
 
+def latest_level(alerts: list[AlertEvent], crest: float | None) -> float | None:
+    """The most recent water level the incident's alerts know (a level alert's
+    value, a time-to-crest alert's level, the crest less a freeboard)."""
+    known: list[tuple[datetime, float]] = []
+    for a in alerts:
+        if a.kind == "level" and a.value is not None:
+            known.append((a.ts, a.value))
+        elif a.kind == "time_to_crest" and isinstance(a.details.get("level"), int | float):
+            known.append((a.ts, float(a.details["level"])))
+        elif a.kind == "freeboard" and a.value is not None and crest is not None:
+            known.append((a.ts, crest - a.value))
+    return max(known)[1] if known else None
+
+
 def _figures(
     change: IncidentChange, first: AlertEvent, names: RuleNames, crest: float | None
 ) -> tuple[list[str], list[str]]:
-    """The other key figures, one per kind of condition, worst first."""
+    """The other key figures: the level against the crest (the latest known),
+    then one per other kind of condition."""
     zh: list[str] = []
     en: list[str] = []
-    seen = {first.kind}
+    seen = {first.kind, "level", "freeboard"}
+    level = latest_level(change.alerts, crest)
+    if level is not None and first.kind not in ("level", "freeboard"):
+        if crest is not None:
+            zh.append(f"水位{level:.2f}米（坝顶{crest:.2f}米）")
+            en.append(f"level {level:.2f} m (crest {crest:.2f} m)")
+        else:
+            zh.append(f"水位{level:.2f}米")
+            en.append(f"level {level:.2f} m")
     for alert in sorted(change.alerts, key=_figure_order):
         if alert.kind in seen or alert.severity is Severity.INFO:
             continue
         seen.add(alert.kind)
         z, e = condition(alert, names)
-        if alert.kind == "level" and crest is not None:
-            z, e = f"{z}（坝顶{crest:.2f}米）", f"{e} (crest {crest:.2f} m)"
         zh.append(z)
         en.append(e)
     return zh, en
@@ -175,7 +198,7 @@ def notice(change: IncidentChange, stations: dict[str, Station], names: RuleName
     head = stations.get(change.station)
     zh, en = texts(change, head, names)
     first = change.cause if change.change is Change.LOST_OBSERVATION else lead(change)
-    level = next((a.value for a in change.alerts if a.kind == "level"), None)
+    level = latest_level(change.alerts, head.levels.crest if head and head.levels else None)
     minutes = next(
         ((a.forecast or {}).get("minutes_to_crest") for a in change.alerts
          if a.kind == "time_to_crest" and a.forecast),

@@ -8,9 +8,13 @@ culvert, its rain gauge; `engine.incidents.links` and `groups`) and has the
 highest severity among them. Guarantees:
 
 - **Changes**: `raised` (the first warning), `escalated` / `downgraded` (the
-  highest active severity went up / down), `all_clear` — only once every flood
-  alert of the incident has resolved and no gauge of it is lost. One change
-  per severity change, whatever the number of alerts behind it.
+  highest active severity went up / down; escalated also when its worst
+  alert reaches a new stage at the same severity: overtopping now),
+  `all_clear` — only once every flood alert of the incident has resolved and
+  no gauge of it is lost. One change per severity change, whatever the number
+  of alerts behind it. `updated`: an alert raised without changing the
+  incident's severity (only people not told yet hear of it, through the
+  routes that alert matches).
 - **Never clears on silence.** A stale gauge keeps its flood alerts (stale is
   not safe); while the incident is at `lost_observation.min_severity` (yellow)
   or above, a gauge of it going stale raises an `observation-lost` warning at
@@ -55,6 +59,9 @@ class Change(enum.StrEnum):
     DOWNGRADED = "downgraded"
     ALL_CLEAR = "all_clear"
     LOST_OBSERVATION = "lost_observation"
+    # an alert of the incident raised without changing its severity: routes
+    # that match that alert may reach people not told yet (only they are)
+    UPDATED = "updated"
 
 
 class IncidentChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,6 +144,16 @@ class Applied:
     changes: list[IncidentChange] = field(default_factory=list)
 
 
+# incident id -> (incident, severity before this instant, last cause)
+Pending = dict[str, tuple[Incident, Severity | None, AlertEvent]]
+
+
+def new_stage(event: AlertEvent) -> bool:
+    """An alert raised to a new stage at the same severity (a time-to-crest
+    going from "expected to overtop" to "overtopping now")."""
+    return event.transition is Transition.ESCALATED and event.previous_severity == event.severity
+
+
 class IncidentTracker:
     """The open incidents; `apply` moves them with each alert transition."""
 
@@ -146,6 +163,7 @@ class IncidentTracker:
         self.settings = settings
         self.open: dict[tuple[str, Status], Incident] = {}
         self.stale: dict[tuple[str, Status], AlertEvent] = {}  # (station, status) -> stale notice
+        self._raising: set[str] = set()  # incidents with an alert raised in this instant
 
     def restore(self, incidents: Iterable[Incident], active: Iterable[AlertEvent]) -> None:
         """Take up where the store left off: its open incidents and active alerts."""
@@ -168,7 +186,7 @@ class IncidentTracker:
         incident (plus lost-observation warnings), and the incident changes.
         Transitions of one instant make one change per incident."""
         out = Applied()
-        pending: dict[str, tuple[Incident, Severity | None, AlertEvent]] = {}
+        pending: Pending = {}
         at: datetime | None = None
         for event in events:
             if at is not None and event.ts != at:
@@ -182,7 +200,7 @@ class IncidentTracker:
         self,
         event: AlertEvent,
         out: Applied,
-        pending: dict[str, tuple[Incident, Severity | None, AlertEvent]],
+        pending: Pending,
     ) -> None:
         if event.kind == "operations" or event.station not in self.stations:
             out.alerts.append(event)
@@ -210,9 +228,13 @@ class IncidentTracker:
         event = replace(event, incident=inc.id)
         out.alerts.append(event)
         before = pending[inc.id][1] if inc.id in pending else inc.severity
-        pending[inc.id] = (inc, before, event)
+        if event.transition in (Transition.FIRING, Transition.ESCALATED):
+            self._raising.add(inc.id)
         self._hold(inc, event)
         self._settle(inc)
+        if inc.id in pending and new_stage(pending[inc.id][2]):
+            return  # a new stage of the worst condition stays the instant's cause
+        pending[inc.id] = (inc, before, event)
 
     def _hold(self, inc: Incident, event: AlertEvent) -> None:
         if event.transition is Transition.RESOLVED:
@@ -230,9 +252,7 @@ class IncidentTracker:
             inc.closed = True
             self.open.pop((inc.head, inc.status), None)
 
-    def _flush(
-        self, pending: dict[str, tuple[Incident, Severity | None, AlertEvent]], out: Applied
-    ) -> None:
+    def _flush(self, pending: Pending, out: Applied) -> None:
         """One change per incident touched in the instant just passed."""
         for inc, before, cause in pending.values():
             if inc.closed:
@@ -244,15 +264,20 @@ class IncidentTracker:
             elif inc.severity.rank != before.rank:
                 up = inc.severity.rank > before.rank
                 self._emit(inc, Change.ESCALATED if up else Change.DOWNGRADED, before, cause, out)
+            elif new_stage(cause) and cause.severity is inc.severity:
+                self._emit(inc, Change.ESCALATED, before, cause, out)  # e.g. overtopping now
+            elif inc.id in self._raising:
+                self._emit(inc, Change.UPDATED, before, cause, out)
             self._lose_stale(inc, cause, out)
         pending.clear()
+        self._raising.clear()
 
     def _stale(
         self,
         event: AlertEvent,
         inc: Incident | None,
         out: Applied,
-        pending: dict[str, tuple[Incident, Severity | None, AlertEvent]],
+        pending: Pending,
     ) -> None:
         skey = (event.station, event.status)
         if event.transition is Transition.RESOLVED:

@@ -123,6 +123,9 @@ class Dispatcher:
         lowered = change.change in (Change.DOWNGRADED, Change.ALL_CLEAR)
         lost = change.change is Change.LOST_OBSERVATION
         heard = [] if lost or not (live or lowered) else self._followers(notice)
+        if change.change is Change.UPDATED:  # only those not told of the incident yet
+            told = {(t.destination, t.recipient_id) for t in heard}
+            routed, heard = [t for t in routed if (t.destination, t.recipient_id) not in told], []
         send = merge(routed, heard)
         sent = {(t.destination, t.recipient_id) for t in send}
         hold = [

@@ -118,7 +118,7 @@ def test_a_storm_is_told_per_incident_and_everyone_who_heard_red_hears_the_all_c
         "FROM incidents i WHERE station = 'maokeng-pond'"
     )  # fmt: skip
     alerts = rows(db, f"SELECT count(DISTINCT id) FROM transitions WHERE incident = '{incident}'")
-    assert alerts[0][0] >= 5  # many alerts, one incident
+    assert alerts[0][0] >= 3  # several alerts, one incident
 
     # What each person got: messages (parts joined), parts, reply codes.
     with gateway.lock:

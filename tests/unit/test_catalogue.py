@@ -47,7 +47,7 @@ def test_it_covers_every_rule_level_and_transition_and_the_incident_changes() ->
                     continue  # nothing is raised to blue from below
                 assert (rule, sev, step) in seen, (rule, sev, step)
     changes = {e.event.details.get("change") for e in CATALOGUE if e.section == "incidents"}
-    assert changes == {"raised", "escalated", "downgraded", "lost_observation", "all_clear"}
+    assert changes >= {"raised", "escalated", "downgraded", "lost_observation", "all_clear"}
     assert any("/stale" in e.rule for e in CATALOGUE)
 
 

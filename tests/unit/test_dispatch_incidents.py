@@ -198,3 +198,29 @@ def test_targets_are_merged_by_destination_and_person_whatever_the_role() -> Non
     one = Target("sms", json.dumps({"person": "p", "role": "station.patrol"}))
     two = Target("sms", json.dumps({"person": "p", "role": "town.flood_lead"}))
     assert merge([one], [two, Target("bus")]) == [one, Target("bus")]
+
+
+def test_an_alert_raised_in_a_standing_incident_reaches_only_people_not_told_yet(
+    tmp_path: Path,
+) -> None:
+    settings = {
+        "destinations": {
+            "sms": {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}},
+            "village": {"type": "broadcast"},
+        },
+        "routes": [
+            {"to": ["sms"], "min_severity": "red", "recipients": ["station.patrol"]},
+            {"to": ["village"], "min_severity": "red", "rules": ["pond-overtop"]},
+        ],
+    }
+    desk = Desk(tmp_path, settings)
+    desk.feed(T, alert(0, "rain-accumulation", Severity.RED, station="maokeng-rain"))
+    desk.feed(T + 1, alert(1, "pond-level", Severity.RED))
+    assert [p for p, _, _ in desk.sms()] == ["王强"]  # told once (the level adds no news)
+    assert desk.rows("village") == []  # the village route waits for the time to crest
+    desk.feed(T + 2, alert(2, "pond-overtop", Severity.RED))
+    village = [
+        json.loads(str(r.event)) for r in desk.store.deliveries() if r.destination == "village"
+    ]
+    assert len(village) == 1 and village[0]["message_zh"].startswith("【红色预警】")
+    assert [p for p, _, _ in desk.sms()] == ["王强"]  # the patrol heard the red already

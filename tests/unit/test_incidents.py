@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incident_text import notice, rule_names
@@ -68,9 +69,10 @@ def tracker() -> IncidentTracker:
 
 
 def changes(t: IncidentTracker, *events: AlertEvent) -> list[tuple[int, str, str]]:
+    """(minute, change, severity) of the changes (`updated` left out)."""
     out = t.apply(events)
     return [(int((c.ts - T0).total_seconds() // 60), c.change.value, c.severity.value)
-            for c in out.changes]  # fmt: skip
+            for c in out.changes if c.change is not Change.UPDATED]  # fmt: skip
 
 
 def test_a_pond_its_culvert_and_its_rain_gauge_are_one_incident() -> None:
@@ -175,11 +177,13 @@ def test_an_overtopping_storm_is_one_incident_with_one_change_per_severity_chang
     events: list[AlertEvent] = []
     replay_lines(CONFIG, lines, events.append, lambda r: None)
     out = tracker().apply(events)
+    out.changes = [c for c in out.changes if c.change is not Change.UPDATED]
     assert len({c.incident for c in out.changes}) == 1
     flood = [a for a in out.alerts if a.severity is not INFO]
     assert len(flood) > 3 * len(out.changes)  # many alert transitions, few incident changes
     severities = [c.severity for c in out.changes]
-    assert all(a != b for a, b in itertools.pairwise(severities))
+    for a, b in itertools.pairwise(out.changes):  # a change of colour, or overtopping now
+        assert a.severity != b.severity or (b.cause.forecast or {}).get("overtopping")
     assert [c.change for c in out.changes][:3] == [Change.RAISED, Change.ESCALATED,
                                                     Change.ESCALATED]  # fmt: skip
     assert Severity.RED in severities
@@ -189,3 +193,17 @@ def msgspec_line(obj: dict[str, object]) -> bytes:
     import msgspec
 
     return msgspec.json.encode(obj)
+
+
+def test_overtopping_now_is_told_even_at_the_same_red() -> None:
+    t = tracker()
+    t.apply([alert(0, "pond-overtop", R), alert(0, "pond-level", R)])
+    over = replace(
+        alert(20, "pond-overtop", R, E),
+        previous_severity=R,
+        forecast={"overtopping": True, "minutes_to_crest": 0.0},
+    )
+    out = t.apply([over, alert(20, "pond-freeboard", R)])
+    assert [(c.change, c.severity) for c in out.changes] == [(Change.ESCALATED, R)]
+    text = notice(out.changes[0], STATIONS, rule_names(CONFIG.config.rules))
+    assert text.message_zh.startswith("【升级为红色预警】毛坑村毛坑山塘正在漫坝")
