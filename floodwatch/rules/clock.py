@@ -43,6 +43,7 @@ from floodwatch.readings import format_ts, ms_to_dt
 JUMP_QUORUM = 2  # distinct stations that must agree before the clock jumps a gap
 NEVER = 2**62  # a time beyond every reading
 BEHIND_MS = 24 * 3600 * 1000  # live: a reading this far behind the clock is a wrong clock
+RECENT_MS = 30 * 24 * 3600 * 1000  # live: readings this close to the wall clock are "now"
 RULE = "clock"  # the rule name of clock notices
 _INSTRUMENT = {
     "level": ("水位计", "water-level gauge"),
@@ -273,12 +274,17 @@ class ClockGuard:
         return clock
 
     def jump(self, clock: int, target: int) -> int:
-        """The clock jumps a gap; in a replay nobody reported in it (a hole)."""
+        """The clock jumps a gap. In a replay nobody reported in it (a hole); live,
+        so it is when the clock was not near now at all (a cold start on a
+        reading from long ago): stale checks restart after it. A live outage
+        is no hole — stale is not safe."""
         if target <= clock:
             return clock
         if self.wall is None:
             self.holes.add(clock, target)
             self.jumps.add(target - clock)
+        elif clock < self.wall - RECENT_MS:
+            self.holes.add(clock, target)
         return target
 
     def settle(self, clock: int, t_sorted: np.ndarray) -> tuple[int, np.ndarray]:

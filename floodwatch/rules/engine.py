@@ -47,7 +47,7 @@ from floodwatch.readings import (
     ts_to_ms,
 )
 from floodwatch.rules.build import Series, build_series
-from floodwatch.rules.clock import BEHIND_MS, ClockGuard, ClockNotices, ahead_detail
+from floodwatch.rules.clock import BEHIND_MS, RECENT_MS, ClockGuard, ClockNotices, ahead_detail
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.health import GOOD_QUALITY
@@ -90,9 +90,6 @@ class _Chunk:
     v: np.ndarray
     seq: np.ndarray  # arrival order
     q: np.ndarray | None  # quality (object array), None when every reading had none
-
-
-RECENT_MS = 30 * 24 * 3600 * 1000  # live cold start: readings this recent are "now"
 
 
 class Engine:

@@ -127,6 +127,24 @@ def test_live_cold_start_beside_a_gauge_reset_to_2000_starts_from_now() -> None:
     assert [r.reason for r in out.rejected] == [RejectReason.TOO_LATE]
 
 
+def test_live_cold_start_on_a_gauge_reset_to_2000_alone_recovers_without_stale_alerts() -> None:
+    """The reset gauge happens to be the first to report after a start: the
+    first on-time readings take the clock to now, nobody is called silent for
+    the 26 years skipped, and the gauge's next readings bring its notice."""
+    engine = Engine(CONFIG)
+    reset = datetime(2000, 1, 1, tzinfo=UTC)
+    out = _live(engine, [Reading("xiawu-pond", "level", 203.8, reset)], NOW)
+    stations = ("maokeng-pond", "maokeng-culvert", "maokeng-rain")
+    for i in range(1, 6):
+        batch = [*_step(NOW + i * FIVE, *stations)]
+        batch.append(Reading("xiawu-pond", "level", 203.8, reset + i * FIVE))
+        out.extend(_live(engine, batch, NOW + i * FIVE + timedelta(seconds=10)))
+    assert engine.clock == NOW + 5 * FIVE
+    assert _stale(out.alerts) == ["xiawu-pond"]  # its readings are refused: silent now
+    notices = [(a.station, a.transition.value) for a in out.alerts if a.rule == "clock"]
+    assert notices == [("xiawu-pond", "firing")]
+
+
 def test_live_the_clock_never_runs_past_the_wall_clock() -> None:
     """A gauge a little ahead (within the skew) is taken, but holds no one else up."""
     engine = Engine(CONFIG)
