@@ -90,16 +90,19 @@ class Recent:
 
 
 def alert_summary(event: dict[str, Any], ledger: Ledger, store: Store) -> dict[str, Any]:
-    """An active alert as the board lists it: the event plus acknowledgement,
-    unanswered calls and delivery status."""
+    """An active alert as the board lists it: the event plus acknowledgement
+    (its own or its incident's), the unanswered calls of its incident and
+    delivery status."""
     alert = str(event["id"])
+    incident = event.get("incident")  # people are called per incident
     deliveries = store.db.execute(
         "SELECT state, count(*) FROM outbox WHERE alert = ? GROUP BY state", (alert,)
     ).fetchall()
+    acked = ledger.current_ack(alert) or (ledger.current_ack(incident) if incident else None)
     return {
         **event,
-        "acknowledged": ledger.current_ack(alert),
-        "unanswered": [r.name for r in ledger.unanswered(alert)],
+        "acknowledged": acked,
+        "unanswered": [r.name for r in ledger.unanswered(incident or alert)] if not acked else [],
         "deliveries": dict(deliveries),
     }
 

@@ -224,3 +224,62 @@ def test_an_alert_raised_in_a_standing_incident_reaches_only_people_not_told_yet
     ]
     assert len(village) == 1 and village[0]["message_zh"].startswith("【红色预警】")
     assert [p for p, _, _ in desk.sms()] == ["王强"]  # the patrol heard the red already
+
+
+def test_floodwatch_alerts_incidents_prints_them_with_their_alerts(desk: Desk) -> None:
+    from click.testing import CliRunner
+
+    from floodwatch.cli import main
+
+    desk.feed(T, alert(0, "pond-level", Severity.ORANGE))
+    desk.feed(T + 1, alert(1, "rain-accumulation", Severity.RED, station="maokeng-rain"))
+    out = CliRunner().invoke(main, ["alerts", "--store", str(desk.store.path), "--incidents",
+                                    "--active"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    [incident] = [json.loads(line) for line in out.output.splitlines()]
+    assert incident["severity"] == "red" and incident["station"] == "maokeng-pond"
+    assert {a["station"] for a in incident["alerts"]} == {"maokeng-pond", "maokeng-rain"}
+    plain = CliRunner().invoke(main, ["alerts", "--store", str(desk.store.path), "--active"])
+    assert {json.loads(line)["incident"] for line in plain.output.splitlines()} == {incident["id"]}
+
+
+def test_an_overtopping_storm_is_one_incident_and_one_message_per_change_per_person(
+    tmp_path: Path,
+) -> None:
+    """floodwatch simulate --scenario blocked through the example config."""
+    from floodwatch.rules.engine import Engine
+    from floodwatch.sim import simulate
+
+    storm = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
+    desk = Desk(tmp_path)
+    for i, event in enumerate(Engine(CONFIG).process(storm).alerts):
+        desk.feed(T + i, event)
+    [incident] = [r[0] for r in desk.store.db.execute("SELECT id FROM incidents")]
+    rows = [(json.loads(r.recipient)["name"], json.loads(r.event)) for r in
+            desk.store.deliveries() if r.destination == "sms"]  # fmt: skip
+    assert {e["id"] for _, e in rows} == {incident}
+    per_person: dict[str, list[tuple[str, str, str]]] = {}
+    for name, e in rows:
+        per_person.setdefault(name, []).append((e["transition"], e["severity"], e["ts"]))
+    changes = desk.store.db.execute("SELECT count(*) FROM incident_changes").fetchone()[0]
+    for name, got in per_person.items():
+        assert len(got) == len(set(got)) <= changes, name  # one message per change at most
+    assert {"王强", "李娜", "陈军"} <= set(per_person)
+
+
+def test_people_are_reminded_of_the_incident_not_of_each_alert(tmp_path: Path) -> None:
+    settings = {
+        "destinations": {"sms": {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}}},
+        "routes": [{"to": ["sms"], "min_severity": "orange", "recipients": ["station.patrol"],
+                    "remind_every": "30m"}],
+    }  # fmt: skip
+    desk = Desk(tmp_path, settings)
+    desk.feed(
+        T, alert(0, "pond-level", Severity.ORANGE), alert(0, "pond-freeboard", Severity.ORANGE)
+    )
+    desk.d.follow_up(T + 1)
+    desk.d.follow_up(T + 1802)
+    assert [(p, note) for p, note, _ in desk.sms()] == [("王强", ""), ("王强", "reminder:1")]
+    with desk.store.transaction():
+        desk.d.acknowledge(desk.incident(), "值班员", "web", "", T + 1900)
+    assert desk.d.follow_up(T + 3700) == 0
