@@ -8,6 +8,8 @@ water_balance` (every pond with a storage curve, spillway, measured culvert
 and a catchment on its rain gauge) and prints the two engine rates and their
 ratio from this one run; `--flooded SHARE` makes that share of the ponds rise
 above their flood limit all day, so their forecasts run on every reading.
+`--incidents` runs the engine alone and with each batch's alerts grouped into
+incidents (`alerts/incidents.py`, as the service and replay do), alternating.
 Usage:
 
     python bench/engine.py [--stations 10000] [--hours 24] [--water-balance] [--flooded 0.05]
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import msgspec
 
+from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.config.loader import load_config_files
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
@@ -150,15 +153,41 @@ def decode_and_touch(path: Path) -> int:
     return total
 
 
-def with_engine(path: Path, engine: Engine) -> int:
+def with_engine(path: Path, engine: Engine, incidents: IncidentTracker | None = None) -> int:
+    """Decode and run the engine; with `incidents`, each batch's alerts also go
+    through the incident tracker, as the service and replay do."""
     decoder = msgspec.json.Decoder(Reading)
     total = 0
     for block in chunks(path, 1 << 23):
         readings = decoder.decode_lines(block)
-        engine.process(readings)
+        out = engine.process(readings)
+        if incidents is not None:
+            incidents.apply(out.alerts)
         total += len(readings)
-    engine.flush()
+    out = engine.flush()
+    if incidents is not None:
+        incidents.apply(out.alerts)
     return total
+
+
+def compare_incidents(compiled: CompiledConfig, data: Path, count: int, repeat: int) -> None:
+    """The engine alone and the engine with incident grouping, alternating."""
+    config = compiled.config
+    rates = {"engine": 0.0, "engine + incidents": 0.0}
+    changes = 0
+    for _ in range(repeat):
+        for name in list(rates):
+            tracker = None
+            if name != "engine":
+                tracker = IncidentTracker(config.stations, config.engine.incidents)
+            t = time.perf_counter()
+            with_engine(data, Engine(compiled), tracker)
+            rates[name] = max(rates[name], count / (time.perf_counter() - t))
+            changes = len(tracker.open) if tracker is not None else changes
+    for name, rate in rates.items():
+        print(f"{name:<20} {rate:>12,.0f} readings/s")
+    ratio = rates["engine + incidents"] / rates["engine"]
+    print(f"with incidents / without: {ratio:.3f} ({changes} incidents open at the end)")
 
 
 def main() -> None:
@@ -168,6 +197,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--water-balance", action="store_true")
     parser.add_argument("--flooded", type=float, default=0.0)
+    parser.add_argument("--incidents", action="store_true", help="engine with incident grouping")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp, "cfg")
@@ -179,6 +209,9 @@ def main() -> None:
         count = write_day(data, args.stations, args.hours, args.flooded)
         if args.water_balance:
             compare_water_balance(Path(tmp), compiled, data, count, args)
+            return
+        if args.incidents:
+            compare_incidents(compiled, data, count, args.repeat)
             return
         print(
             f"{args.stations} stations, {args.hours:g} h at 1-minute readings: "
