@@ -4,7 +4,9 @@ Resolves every threshold against its station's attributes (seasonal values
 included), parses durations to milliseconds, binds station links, and checks
 everything that crosses models: ids unique, referenced stations, links and
 attributes exist, rules watch stations that report what they need, and level
-order holds per station. All problems are reported together.
+order holds per station. All problems are reported together. What a rule
+needs and how it binds is its kind's business (`rules/kind.py`, one module per
+kind, registered in `rules/registry.py`); this module holds what they share.
 """
 
 from __future__ import annotations
@@ -21,16 +23,8 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import (
-    CompoundRule,
-    Condition,
     Config,
-    FreeboardRule,
-    LevelRule,
-    RainfallRule,
-    RateOfRiseRule,
-    SensorHealthRule,
     Station,
-    TimeToCrestRule,
 )
 from floodwatch.config.values import Expr, parse_duration, parse_season
 from floodwatch.readings import UNITS
@@ -101,19 +95,13 @@ class CompiledConfig:
 
     def linked(self) -> list[set[str]]:
         """Sets of stations that rules evaluate together (a pond and its outlet gauge)."""
+        from floodwatch.rules.registry import KINDS
+
         groups = []
         for b in self.bindings:
-            if "conditions" not in b.extra:
-                continue
-            refs = list(b.extra["conditions"])
-            for name in ("clear_when", "hold_while"):
-                if name in b.extra:
-                    refs.extend(b.extra[name][0])
-            groups.append({b.station.id, *(ref.target.id for ref in refs)})
-        for b in self.bindings:  # the water-balance forecast's flow and rain stations
-            read = [b.extra.get("measured"), (b.extra.get("rain") or (None,))[0]]
-            if any(info is not None for info in read):
-                groups.append({b.station.id, *(info.id for info in read if info is not None)})
+            others = KINDS[getattr(b.rule, "kind", "?")].linked(b)
+            if others:
+                groups.append({b.station.id, *others})
         return groups
 
     def longest_hold_ms(self) -> int:
@@ -169,14 +157,14 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
                 issues.add(
                     ("stations", index, "links", link),
                     f"links to unknown station {target!r} (station {station.id!r})"
-                    + _suggest(target, stations),
+                    + suggest(target, stations),
                 )
     for g, group in enumerate(config.engine.incidents.groups):
         for j, sid in enumerate(group):
             if sid not in stations:
                 issues.add(
                     ("engine", "incidents", "groups", g, j),
-                    f"unknown station {sid!r} in an incident group" + _suggest(sid, stations),
+                    f"unknown station {sid!r} in an incident group" + suggest(sid, stations),
                 )
     from floodwatch.ingest.gateways import check as check_gateways
     from floodwatch.notify.rosters import check as check_rosters
@@ -228,7 +216,7 @@ def _check_templates(loaded: LoadedConfig) -> Iterator[tuple[Loc, str]]:
                 yield ("service", "notify", "destinations", name, "template"), problem
 
 
-def _suggest(name: str, known: dict[str, StationInfo]) -> str:
+def suggest(name: str, known: dict[str, StationInfo]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" — did you mean {close[0]!r}?" if close else ""
 
@@ -244,7 +232,7 @@ def _select(
             issues.add(
                 ("rules", index, "stations", pos),
                 f"unknown station {sid!r} (rule {getattr(rule, 'id', '?')!r})"
-                + _suggest(sid, stations),
+                + suggest(sid, stations),
             )
         else:
             chosen[sid] = stations[sid]
@@ -252,16 +240,6 @@ def _select(
         if info.model.type in types:
             chosen.setdefault(info.id, info)
     yield from chosen.values()
-
-
-def _needs(rule: object) -> str | None:
-    if isinstance(rule, LevelRule | RateOfRiseRule):
-        return rule.of
-    if isinstance(rule, FreeboardRule | TimeToCrestRule):
-        return "level"
-    if isinstance(rule, RainfallRule):
-        return "rain"
-    return None
 
 
 def _bind(
@@ -272,9 +250,14 @@ def _bind(
     zone: ZoneInfo,
     issues: _Issues,
 ) -> Binding | None:
+    """One rule at one station, bound by its kind (`rules/registry.py`)."""
+    from floodwatch.rules.kind import BindContext
+    from floodwatch.rules.registry import KINDS
+
+    kind = KINDS[getattr(rule, "kind", "?")]
     rule_id = getattr(rule, "id", "?")
     where = f"(rule {rule_id!r}, station {info.id!r})"
-    needs = _needs(rule)
+    needs = kind.reads(rule)
     if needs is not None and needs not in info.model.kinds:
         issues.add(
             ("rules", index),
@@ -283,32 +266,12 @@ def _bind(
         )
         return None
     before = len(issues.items)
-    if isinstance(rule, LevelRule | FreeboardRule | RateOfRiseRule):
-        rising = not isinstance(rule, FreeboardRule)
-        levels = _threshold_levels(rule, index, info, zone, rising, rule.hysteresis, issues)
-        extra: dict[str, object] = {}
-        if isinstance(rule, FreeboardRule):
-            crest = _resolve(Expr("crest", 0.0), info, zone)
-            if crest is None:
-                issues.add(("rules", index), f"freeboard needs the station's levels.crest {where}")
-            extra["crest"] = crest
-        if isinstance(rule, RateOfRiseRule):
-            extra["window_ms"] = ms(rule.window)
-        binding = Binding(index, rule, info, tuple(levels), extra)
-    elif isinstance(rule, TimeToCrestRule):
-        binding = _bind_crest(rule, index, info, stations, zone, issues)
-    elif isinstance(rule, RainfallRule):
-        binding = _bind_rain(rule, index, info, issues)
-    elif isinstance(rule, CompoundRule):
-        binding = _bind_compound(rule, index, info, stations, zone, issues)
-    elif isinstance(rule, SensorHealthRule):
-        binding = Binding(index, rule, info)
-    else:  # pragma: no cover - the discriminated union lists every kind
-        raise TypeError(f"no compiler for rule {rule!r}")
+    binding = kind.bind(rule, index, info, BindContext(stations, zone, issues))
     return binding if len(issues.items) == before else None
 
 
-def _resolve(expr: Expr, info: StationInfo, zone: ZoneInfo) -> Threshold | None:
+def resolve(expr: Expr, info: StationInfo, zone: ZoneInfo) -> Threshold | None:
+    """`expr` against the station's levels (None: the station lacks the attribute)."""
     if expr.attribute is None:
         return Threshold(constant=expr.offset)
     levels = info.model.levels
@@ -323,347 +286,9 @@ def _resolve(expr: Expr, info: StationInfo, zone: ZoneInfo) -> Threshold | None:
     return Threshold(constant=float(raw) + expr.offset)
 
 
-def _sorted_levels(levels: Any) -> list[tuple[str, Any]]:
+def sorted_levels(levels: Any) -> list[tuple[str, Any]]:
+    """A rule's levels, lowest severity first."""
     return sorted(levels.items(), key=lambda item: ORDER[item[0]].rank)
-
-
-def _threshold_levels(
-    rule: LevelRule | FreeboardRule | RateOfRiseRule,
-    index: int,
-    info: StationInfo,
-    zone: ZoneInfo,
-    rising: bool,
-    hysteresis: float,
-    issues: _Issues,
-) -> list[LevelBinding]:
-    where = f"(rule {rule.id!r}, station {info.id!r})"
-    out: list[LevelBinding] = []
-    previous: tuple[str, float] | None = None
-    for name, spec in _sorted_levels(rule.levels):
-        assert not isinstance(spec, str)
-        loc: Loc = ("rules", index, "levels", name)
-        enter = _resolve(spec.enter, info, zone)
-        if enter is None:
-            issues.add(
-                (*loc, "enter"),
-                f"station {info.id!r} has no levels.{spec.enter.attribute} "
-                f"to compute {str(spec.enter)!r} {where}",
-            )
-            continue
-        exit_expr = spec.exit
-        if exit_expr is None:
-            exit_ = Threshold(
-                constant=enter.constant,
-                seasonal=enter.seasonal,
-                zone=zone,
-                offset=(enter.offset if enter.constant is None else 0.0)
-                + (-hysteresis if rising else hysteresis),
-            )
-        else:
-            resolved = _resolve(exit_expr, info, zone)
-            if resolved is None:
-                issues.add(
-                    (*loc, "exit"),
-                    f"station {info.id!r} has no levels.{exit_expr.attribute} {where}",
-                )
-                continue
-            exit_ = resolved
-        for e_value, x_value in zip(enter.values(), exit_.values(), strict=False):
-            if (rising and x_value > e_value) or (not rising and x_value < e_value):
-                side = "at or below" if rising else "at or above"
-                issues.add(
-                    (*loc, "exit"),
-                    f"must be {side} enter ({e_value:g}) for hysteresis, got {x_value:g} {where}",
-                )
-                break
-        value = max(enter.values()) if rising else min(enter.values())
-        if previous is not None:
-            prev_name, prev_value = previous
-            if (rising and value <= prev_value) or (not rising and value >= prev_value):
-                side = "above" if rising else "below"
-                issues.add(
-                    (*loc, "enter"),
-                    f"must be {side} {prev_name} ({prev_value:g}), got {value:g} {where}",
-                )
-        previous = (name, value)
-        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
-        out.append(
-            LevelBinding(
-                ORDER[name],
-                enter,
-                exit_,
-                ms(spec.for_ or rule.for_),
-                ms(spec.clear_for or rule.clear_for),
-                advice,
-            )
-        )
-    return out
-
-
-def _bind_crest(
-    rule: TimeToCrestRule,
-    index: int,
-    info: StationInfo,
-    stations: dict[str, StationInfo],
-    zone: ZoneInfo,
-    issues: _Issues,
-) -> Binding:
-    where = f"(rule {rule.id!r}, station {info.id!r})"
-    target = _resolve(rule.target, info, zone)
-    if target is None:
-        issues.add(
-            ("rules", index, "target"),
-            f"station {info.id!r} has no levels.{rule.target.attribute} {where}",
-        )
-    gate = None
-    if rule.evaluate_above is not None:
-        gate = _resolve(rule.evaluate_above, info, zone)
-        if gate is None:
-            issues.add(
-                ("rules", index, "evaluate_above"),
-                f"station {info.id!r} has no levels.{rule.evaluate_above.attribute} {where}",
-            )
-    levels: list[LevelBinding] = []
-    previous: tuple[str, float] | None = None
-    for name, spec in _sorted_levels(rule.levels):
-        assert not isinstance(spec, str)
-        minutes = ms(spec.enter) / 60_000
-        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes
-        loc: Loc = ("rules", index, "levels", name)
-        if exit_minutes < minutes:
-            issues.add(
-                (*loc, "exit"),
-                f"must be at least enter ({minutes:g} min), got {exit_minutes:g} min {where}",
-            )
-        if previous is not None and minutes >= previous[1]:
-            issues.add(
-                (*loc, "enter"),
-                f"must be shorter than {previous[0]} "
-                f"({previous[1]:g} min), got {minutes:g} min {where}",
-            )
-        previous = (name, minutes)
-        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
-        levels.append(
-            LevelBinding(
-                ORDER[name],
-                Threshold(constant=minutes),
-                Threshold(constant=exit_minutes),
-                ms(spec.for_ or rule.for_),
-                ms(spec.clear_for or rule.clear_for),
-                advice,
-            )
-        )
-    extra: dict[str, Any] = {
-        "target": target,
-        "gate": gate,
-        "window_ms": ms(rule.window),
-        "min_points": rule.min_points,
-        "method": "trend",
-    }
-    structure = info.model.structure
-    if rule.method == "water_balance" and structure is None:
-        issues.add(
-            ("rules", index, "method"),
-            f"water_balance needs the station's structure (storage curve, spillway, "
-            f"outlets) {where}",
-        )
-    elif rule.method != "trend" and structure is not None:
-        _bind_pond(rule, index, info, stations, extra, issues)
-    return Binding(index, rule, info, tuple(levels), extra)
-
-
-def _bind_pond(
-    rule: TimeToCrestRule,
-    index: int,
-    info: StationInfo,
-    stations: dict[str, StationInfo],
-    extra: dict[str, Any],
-    issues: _Issues,
-) -> None:
-    """The water-balance forecast's pond model and the flow station it reads."""
-    from floodwatch.rules.pond import PondModel
-
-    where = f"(rule {rule.id!r}, station {info.id!r})"
-    structure = info.model.structure
-    assert structure is not None
-    levels = info.model.levels
-    spillway_crest = levels.spillway_crest if levels is not None else None
-    spill = structure.spillway
-    if (
-        spill is not None
-        and spill.rating is None
-        and spill.crest is None
-        and spillway_crest is None
-    ):
-        issues.add(
-            ("rules", index, "method"),
-            f"station {info.id!r}: the spillway needs a crest (structure.spillway.crest or "
-            f"levels.spillway_crest) {where}",
-        )
-        return
-    pond = PondModel.from_structure(structure, spillway_crest)
-    crest = levels.crest if levels is not None else None
-    top = pond.storage.x[-1]
-    if crest is not None and top < crest:
-        issues.add(
-            ("rules", index, "method"),
-            f"station {info.id!r}: the storage curve ends at {top:g}, below the crest "
-            f"({crest:g}); extend it to the crest {where}",
-        )
-    measured = [o.measured_by for o in structure.outlets if o.measured_by is not None]
-    extra["measured"] = None
-    if measured:
-        ref = measured[0]
-        sid = info.model.links.get(ref[1:]) if ref.startswith("$") else ref  # type: ignore[call-overload]
-        target = stations.get(sid) if sid else None
-        if target is None or "flow" not in target.model.kinds:
-            reports = "" if target is None else f" (it reports {', '.join(target.model.kinds)})"
-            issues.add(
-                ("rules", index, "method"),
-                f"station {info.id!r}: structure.outlets measured_by {ref!r} is not a flow "
-                f"station{reports} {where}",
-            )
-            return
-        extra["measured"] = target
-    extra["rain"] = None
-    catchment = structure.catchment
-    if catchment is not None:
-        ref = catchment.rain_gauge
-        sid = info.model.links.get(ref[1:]) if ref.startswith("$") else ref  # type: ignore[call-overload]
-        gauge = stations.get(sid) if sid else None
-        if gauge is None or "rain" not in gauge.model.kinds:
-            issues.add(
-                ("rules", index, "method"),
-                f"station {info.id!r}: structure.catchment rain_gauge {ref!r} is not a rain "
-                f"station {where}",
-            )
-            return
-        to_flow = catchment.runoff_coefficient * catchment.area_km2 * 1e6 / 1000.0 / 3600.0
-        extra["rain"] = (
-            gauge,
-            ms(catchment.nowcast_window),
-            to_flow,
-            ms(catchment.response),
-            ms(catchment.nowcast_decay),
-        )
-    extra["method"] = "water_balance"
-    extra["pond"] = pond
-    extra["horizon_ms"] = ms(rule.horizon)
-    extra["window_ms"] = ms(rule.inflow_window)
-    extra["trend_ms"] = ms(rule.trend_for)
-
-
-def _bind_rain(rule: RainfallRule, index: int, info: StationInfo, issues: _Issues) -> Binding:
-    where = f"(rule {rule.id!r}, station {info.id!r})"
-    previous: dict[str, tuple[str, float]] = {}
-    for name, spec in _sorted_levels(rule.levels):
-        assert not isinstance(spec, str)
-        for window, value in spec.within.items():
-            if window in previous and value <= previous[window][1]:
-                prev_name, prev_value = previous[window]
-                issues.add(
-                    ("rules", index, "levels", name, "within", window),
-                    f"must be above {prev_name} ({prev_value:g} mm over {window}), "
-                    f"got {value:g} mm {where}",
-                )
-            previous[window] = (name, value)
-    return Binding(index, rule, info)
-
-
-@dataclass(frozen=True)
-class ConditionRef:
-    """One condition of a compound rule bound to the station it reads, its
-    bound resolved against that station (e.g. `above: flood_limit`)."""
-
-    target: StationInfo
-    condition: Condition
-    above: Threshold | None
-    below: Threshold | None
-
-
-def _bind_compound(
-    rule: CompoundRule,
-    index: int,
-    info: StationInfo,
-    stations: dict[str, StationInfo],
-    zone: ZoneInfo,
-    issues: _Issues,
-) -> Binding:
-    key = "all" if rule.all is not None else "any"
-    where = ("rules", index)
-    extra: dict[str, Any] = {
-        "conditions": _bind_conditions(
-            rule, (*where, key), rule.all or rule.any or [], info, stations, zone, issues
-        ),
-        "all": rule.all is not None,
-    }
-    for name in ("clear_when", "hold_while"):
-        group = getattr(rule, name)
-        if group is not None:
-            sub = "all" if group.all is not None else "any"
-            conditions = group.all or group.any or []
-            refs = _bind_conditions(
-                rule, (*where, name, sub), conditions, info, stations, zone, issues
-            )
-            extra[name] = (refs, group.all is not None)
-    return Binding(index, rule, info, (), extra)
-
-
-def _bind_conditions(
-    rule: CompoundRule,
-    loc: Loc,
-    conditions: list[Condition],
-    info: StationInfo,
-    stations: dict[str, StationInfo],
-    zone: ZoneInfo,
-    issues: _Issues,
-) -> list[ConditionRef]:
-    resolved: list[ConditionRef] = []
-    for pos, condition in enumerate(conditions):
-        ref = condition.station
-        target: StationInfo | None
-        if ref == "self":
-            target = info
-        elif ref.startswith("$"):
-            linked = info.model.links.get(ref[1:])  # type: ignore[call-overload]
-            target = stations.get(linked) if linked else None
-            if target is None:
-                issues.add(
-                    (*loc, pos, "station"),
-                    f"station {info.id!r} has no link {ref[1:]!r} "
-                    f"(links: {', '.join(info.model.links) or 'none'}) "
-                    f"(rule {rule.id!r})",
-                )
-                continue
-        else:
-            target = stations.get(ref)
-            if target is None:
-                issues.add(
-                    (*loc, pos, "station"),
-                    f"unknown station {ref!r} (rule {rule.id!r})" + _suggest(ref, stations),
-                )
-                continue
-        if condition.kind not in target.model.kinds:
-            issues.add(
-                (*loc, pos, "kind"),
-                f"station {target.id!r} does not report {condition.kind!r} "
-                f"(rule {rule.id!r}, station {info.id!r})",
-            )
-            continue
-        bounds: dict[str, Threshold | None] = {"above": None, "below": None}
-        for side in ("above", "below"):
-            expr = getattr(condition, side)
-            if expr is None:
-                continue
-            bounds[side] = _resolve(expr, target, zone)
-            if bounds[side] is None:
-                issues.add(
-                    (*loc, pos, side),
-                    f"station {target.id!r} has no levels.{expr.attribute} "
-                    f"(rule {rule.id!r}, station {info.id!r})",
-                )
-        resolved.append(ConditionRef(target, condition, bounds["above"], bounds["below"]))
-    return resolved
 
 
 def window_ms(text: str) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 
 from floodwatch.rules.bound import FastBound, Watch, anything
 from floodwatch.rules.build import Series
-from floodwatch.rules.kinds.compound import LastValue
+from floodwatch.rules.conditions import LastValue
 from floodwatch.rules.kinds.health import Limits
 from floodwatch.rules.store import UNITS_PER, Store
 from floodwatch.rules.windows import AccumProbe, RateProbe

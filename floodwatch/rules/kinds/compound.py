@@ -14,97 +14,34 @@ three-valued like the raising ones: unknown never clears.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import ConditionText, render_compound
+from floodwatch.alerts.messages import (
+    MEASURES,
+    ConditionText,
+    duration_en,
+    duration_zh,
+    render_compound,
+)
 from floodwatch.alerts.state import Severity, Transition
+from floodwatch.config.errors import Loc
+from floodwatch.config.models import CompoundRule, Condition
 from floodwatch.rules.base import AlertTracker, RuleContext
-from floodwatch.rules.bound import FastBound, Watch
+from floodwatch.rules.bound import FastBound
+from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo, ms, resolve, suggest
+from floodwatch.rules.conditions import BoundCondition, ConditionGroup, LastValue
+from floodwatch.rules.context import context
+from floodwatch.rules.kind import BindContext, Issues, SeriesKey
 from floodwatch.rules.latch import Latch
-from floodwatch.rules.store import Column
 from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import AccumProbe, RateProbe
 
-
-class LastValue:
-    """The latest good value of a series (shared by the series and its readers)."""
-
-    __slots__ = ("_cols", "_i")
-
-    ts: Column[int] = Column("lv_ts")
-    value: Column[float] = Column("lv_value")
-
-
-@dataclass
-class BoundCondition:
-    label: str
-    source: LastValue | RateProbe | AccumProbe
-    above: Threshold | None
-    below: Threshold | None
-    max_age_ms: int
-    text: ConditionText
-
-    def bound(self, ts: int) -> float:
-        threshold = self.above if self.above is not None else self.below
-        assert threshold is not None
-        return threshold.at(ts)
-
-    def say(self, ts: int) -> tuple[str, str]:
-        """The condition as people read it, with its value and bound now."""
-        text = self.text
-        bound = self.bound(ts)
-        if bound != text.bound:
-            text = replace(text, bound=bound)
-        return text.say(self.metric(ts)[0])
-
-    def watch(self) -> Watch:
-        """The fast path's view: the lowest (highest) value the bound can take."""
-        if self.above is not None:
-            return Watch(self.source, "above", min(self.above.values()))
-        assert self.below is not None
-        return Watch(self.source, "below", max(self.below.values()))
-
-    def metric(self, ts: int) -> tuple[float | None, bool]:
-        """(metric value or None when unknown, whether it is complete)."""
-        src = self.source
-        if isinstance(src, LastValue):
-            if src.ts < 0 or ts - src.ts > self.max_age_ms:
-                return None, False
-            return src.value, True
-        if src.updated < 0 or ts - src.updated > self.max_age_ms:
-            return None, False
-        if isinstance(src, RateProbe):
-            return src.rate, True
-        return src.total, src.complete
-
-    def truth(self, ts: int) -> bool | None:
-        value, complete = self.metric(ts)
-        if value is None:
-            return None
-        if self.above is not None:
-            if value >= self.above.at(ts):
-                return True
-            return False if complete else None
-        assert self.below is not None
-        if not complete:
-            return None
-        return value < self.below.at(ts)
-
-
-@dataclass
-class ConditionGroup:
-    """All (or any) of some conditions, three-valued: true, false or None (unknown)."""
-
-    conditions: list[BoundCondition]
-    all_of: bool
-
-    def truth(self, ts: int) -> bool | None:
-        truths = [c.truth(ts) for c in self.conditions]
-        if self.all_of:
-            return False if False in truths else (None if None in truths else True)
-        return True if True in truths else (None if None in truths else False)
+if TYPE_CHECKING:
+    from floodwatch.rules.build import Series
 
 
 class CompoundInstance:
@@ -232,3 +169,222 @@ class CompoundInstance:
         and hold conditions only matter while it is busy, and a busy rule's series
         take the exact path anyway."""
         return FastBound(watches=tuple(c.watch() for c in self.conditions), all_of=self.mode_all)
+
+
+# -- the kind (see rules/kind.py) ---------------------------------------------------
+
+
+class CompoundKind:
+    name = "compound"
+    model = CompoundRule
+
+    def reads(self, rule: CompoundRule) -> None:
+        return None  # its conditions name what they read
+
+    def bind(self, rule: CompoundRule, index: int, info: StationInfo, ctx: BindContext) -> Binding:
+        return _bind(rule, index, info, ctx.stations, ctx.zone, ctx.issues)
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        for ref in _refs(binding):
+            if ref.condition.window is not None:
+                yield (ref.target.id, ref.condition.kind), ms(ref.condition.window)
+
+    def linked(self, binding: Binding) -> set[str]:
+        return {ref.target.id for ref in _refs(binding)}
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        rule = binding.rule
+        assert isinstance(rule, CompoundRule)
+        _attach(compiled, binding, rule, series)
+
+
+COMPOUND = CompoundKind()
+
+
+def _refs(binding: Binding) -> list[ConditionRef]:
+    """Every condition it reads: raise, clear_when and hold_while."""
+    refs: list[ConditionRef] = list(binding.extra["conditions"])
+    for name in ("clear_when", "hold_while"):
+        if name in binding.extra:
+            refs.extend(binding.extra[name][0])
+    return refs
+
+
+@dataclass(frozen=True)
+class ConditionRef:
+    """One condition of a compound rule bound to the station it reads, its
+    bound resolved against that station (e.g. `above: flood_limit`)."""
+
+    target: StationInfo
+    condition: Condition
+    above: Threshold | None
+    below: Threshold | None
+
+
+def _bind(
+    rule: CompoundRule,
+    index: int,
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    zone: ZoneInfo,
+    issues: Issues,
+) -> Binding:
+    key = "all" if rule.all is not None else "any"
+    where = ("rules", index)
+    extra: dict[str, Any] = {
+        "conditions": _bind_conditions(
+            rule, (*where, key), rule.all or rule.any or [], info, stations, zone, issues
+        ),
+        "all": rule.all is not None,
+    }
+    for name in ("clear_when", "hold_while"):
+        group = getattr(rule, name)
+        if group is not None:
+            sub = "all" if group.all is not None else "any"
+            conditions = group.all or group.any or []
+            refs = _bind_conditions(
+                rule, (*where, name, sub), conditions, info, stations, zone, issues
+            )
+            extra[name] = (refs, group.all is not None)
+    return Binding(index, rule, info, (), extra)
+
+
+def _bind_conditions(
+    rule: CompoundRule,
+    loc: Loc,
+    conditions: list[Condition],
+    info: StationInfo,
+    stations: dict[str, StationInfo],
+    zone: ZoneInfo,
+    issues: Issues,
+) -> list[ConditionRef]:
+    resolved: list[ConditionRef] = []
+    for pos, condition in enumerate(conditions):
+        ref = condition.station
+        target: StationInfo | None
+        if ref == "self":
+            target = info
+        elif ref.startswith("$"):
+            linked = info.model.links.get(ref[1:])  # type: ignore[call-overload]
+            target = stations.get(linked) if linked else None
+            if target is None:
+                issues.add(
+                    (*loc, pos, "station"),
+                    f"station {info.id!r} has no link {ref[1:]!r} "
+                    f"(links: {', '.join(info.model.links) or 'none'}) "
+                    f"(rule {rule.id!r})",
+                )
+                continue
+        else:
+            target = stations.get(ref)
+            if target is None:
+                issues.add(
+                    (*loc, pos, "station"),
+                    f"unknown station {ref!r} (rule {rule.id!r})" + suggest(ref, stations),
+                )
+                continue
+        if condition.kind not in target.model.kinds:
+            issues.add(
+                (*loc, pos, "kind"),
+                f"station {target.id!r} does not report {condition.kind!r} "
+                f"(rule {rule.id!r}, station {info.id!r})",
+            )
+            continue
+        bounds: dict[str, Threshold | None] = {"above": None, "below": None}
+        for side in ("above", "below"):
+            expr = getattr(condition, side)
+            if expr is None:
+                continue
+            bounds[side] = resolve(expr, target, zone)
+            if bounds[side] is None:
+                issues.add(
+                    (*loc, pos, side),
+                    f"station {target.id!r} has no levels.{expr.attribute} "
+                    f"(rule {rule.id!r}, station {info.id!r})",
+                )
+        resolved.append(ConditionRef(target, condition, bounds["above"], bounds["below"]))
+    return resolved
+
+
+def _attach(
+    compiled: CompiledConfig,
+    binding: Binding,
+    rule: CompoundRule,
+    series: dict[SeriesKey, Series],
+) -> None:
+    involved: list[Series] = []
+    measures: list[str] = []
+
+    def bind(refs: list[ConditionRef]) -> list[BoundCondition]:
+        conditions = []
+        for ref in refs:
+            target_info, condition = ref.target, ref.condition
+            target = series[(target_info.id, condition.kind)]
+            source: LastValue | RateProbe | AccumProbe
+            if condition.metric == "value":
+                source = target.last
+            elif condition.metric == "rate_of_rise":
+                source = target.rate_probe(ms(condition.window))
+            else:
+                source = target.accum_probe(ms(condition.window), 0.1)
+            max_age = ms(condition.max_age) or 3 * target_info.interval_ms
+            label = f"{target_info.id}.{condition.kind}.{condition.metric}"
+            bound = ref.above if ref.above is not None else ref.below
+            assert bound is not None
+            measure_kind, text = _condition_text(target_info, condition, bound.at(0))
+            measures.append(measure_kind)
+            conditions.append(BoundCondition(label, source, ref.above, ref.below, max_age, text))
+            if target not in involved:
+                involved.append(target)
+        return conditions
+
+    conditions = bind(binding.extra["conditions"])
+    groups: dict[str, ConditionGroup] = {}
+    for name in ("clear_when", "hold_while"):
+        if name in binding.extra:
+            refs, all_of = binding.extra[name]
+            groups[name] = ConditionGroup(bind(refs), all_of)
+    ctx = replace(
+        context(compiled, binding, measures[0]),
+        levels=(Severity(rule.severity),),
+        unit=UNITS.get(measures[0], ""),
+    )
+    instance = CompoundInstance(
+        ctx,
+        conditions,
+        bool(binding.extra["all"]),
+        ms(rule.for_),
+        ms(rule.clear_for),
+        (rule.name or "组合条件预警", rule.name_en or rule.description or "compound warning"),
+        clear_when=groups.get("clear_when"),
+        hold_while=groups.get("hold_while"),
+    )
+    for target in involved:
+        target.dependents.append(instance)
+
+
+UNITS = {"level": "m", "rain": "mm", "flow": "m³/s", "rate_of_rise": "m/h"}
+
+
+def _condition_text(
+    target: StationInfo, condition: Condition, bound: float
+) -> tuple[str, ConditionText]:
+    """(measure key, how the condition is said): named by the station's name,
+    never by its id or a metric path."""
+    model = target.model
+    label = None
+    if condition.metric == "rate_of_rise":
+        key = "rate_of_rise"
+    elif condition.metric == "accumulation":
+        key = "rain"
+        window = ms(condition.window)
+        label = (f"{duration_zh(window)}累计雨量", f"{duration_en(window)} rainfall")
+    else:
+        key = condition.kind
+    measure = MEASURES.get(key, MEASURES["level"])
+    text = ConditionText(
+        model.name, model.name_en or model.name, measure, condition.above is not None, bound, label
+    )
+    return key, text

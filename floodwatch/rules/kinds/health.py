@@ -10,14 +10,23 @@ spike). A silent gauge is stale; stale is not safe, so flood alerts stay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts import sensor_text as text
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import Measure
+from floodwatch.alerts.messages import MEASURES, Measure
 from floodwatch.alerts.state import Severity
+from floodwatch.config.models import SensorHealthRule
 from floodwatch.rules.base import AlertTracker
+from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo, ms
+from floodwatch.rules.context import context
+from floodwatch.rules.kind import BindContext, SeriesKey
 from floodwatch.rules.store import Column
+
+if TYPE_CHECKING:
+    from floodwatch.rules.build import Series
 
 CHECKS = ("stale", "stuck", "out_of_range", "spike")
 GOOD_QUALITY = (None, "good", "ok", "G")
@@ -122,3 +131,72 @@ class Health:
 
     def active(self) -> dict[str, bool]:
         return {check: t.severity is not None for check, t in self.trackers.items()}
+
+
+def limits_of(kind: str, limits: Any) -> Limits:
+    """A station's declared limits; rain can never be negative."""
+    low = limits.min if limits is not None else None
+    if kind == "rain":
+        low = 0.0 if low is None else max(0.0, low)
+    return Limits(
+        low,
+        limits.max if limits is not None else None,
+        limits.max_step if limits is not None else None,
+    )
+
+
+class SensorHealthKind:
+    """Not a rule instance: it fits each series of its station with a `Health`
+    carrying info trackers, and sets the stale time."""
+
+    name = "sensor_health"
+    model = SensorHealthRule
+
+    def reads(self, rule: SensorHealthRule) -> None:
+        return None
+
+    def bind(
+        self, rule: SensorHealthRule, index: int, info: StationInfo, ctx: BindContext
+    ) -> Binding:
+        return Binding(index, rule, info)
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        return iter(())
+
+    def linked(self, binding: Binding) -> set[str]:
+        return set()
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        rule = binding.rule
+        assert isinstance(rule, SensorHealthRule)
+        _attach(compiled, binding, rule, series)
+
+
+SENSOR_HEALTH = SensorHealthKind()
+
+
+def _attach(
+    compiled: CompiledConfig,
+    binding: Binding,
+    rule: SensorHealthRule,
+    series: dict[SeriesKey, Series],
+) -> None:
+    info = binding.station
+    for kind in info.model.kinds:
+        target = series[(info.id, kind)]
+        trackers = {}
+        for check in CHECKS:
+            ctx = context(compiled, binding, kind, f"/{check}", (Severity.INFO,))
+            trackers[check] = AlertTracker(ctx)
+        limits = info.model.limits.get(kind)
+        stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None
+        target.health = Health(
+            limits_of(kind, limits),
+            info.interval_ms,
+            MEASURES[kind],
+            stuck,
+            trackers,
+        )
+        target.stale_ms = int(rule.stale_after * info.interval_ms)

@@ -7,17 +7,33 @@ enough to raise an alert, never enough to clear one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import rain_label
+from floodwatch.alerts.messages import RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity
+from floodwatch.config.models import RainfallRule
 from floodwatch.config.values import format_duration
 from floodwatch.rules.base import AlertTracker, RuleContext
 from floodwatch.rules.bound import FastBound
+from floodwatch.rules.compile import (
+    Binding,
+    CompiledConfig,
+    StationInfo,
+    ms,
+    sorted_levels,
+    window_ms,
+)
+from floodwatch.rules.context import context
+from floodwatch.rules.kind import BindContext, Issues, SeriesKey
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.windows import AccumProbe
+
+if TYPE_CHECKING:
+    from floodwatch.rules.build import Series
 
 
 class RainfallInstance:
@@ -88,3 +104,81 @@ class RainfallInstance:
 
 def format_duration_ms(ms: int) -> str:
     return format_duration(timedelta(milliseconds=ms))
+
+
+class RainfallKind:
+    name = "rainfall"
+    model = RainfallRule
+
+    def reads(self, rule: RainfallRule) -> str:
+        return "rain"
+
+    def bind(self, rule: RainfallRule, index: int, info: StationInfo, ctx: BindContext) -> Binding:
+        return _bind(rule, index, info, ctx.issues)
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        rule = binding.rule
+        assert isinstance(rule, RainfallRule)
+        longest = max(window_ms(w) for lvl in rule.levels.values() for w in lvl.within)
+        yield (binding.station.id, "rain"), longest
+
+    def linked(self, binding: Binding) -> set[str]:
+        return set()
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        rule = binding.rule
+        assert isinstance(rule, RainfallRule)
+        _attach(compiled, binding, rule, series[(binding.station.id, "rain")])
+
+
+RAINFALL = RainfallKind()
+
+
+def _bind(rule: RainfallRule, index: int, info: StationInfo, issues: Issues) -> Binding:
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    previous: dict[str, tuple[str, float]] = {}
+    for name, spec in sorted_levels(rule.levels):
+        assert not isinstance(spec, str)
+        for window, value in spec.within.items():
+            if window in previous and value <= previous[window][1]:
+                prev_name, prev_value = previous[window]
+                issues.add(
+                    ("rules", index, "levels", name, "within", window),
+                    f"must be above {prev_name} ({prev_value:g} mm over {window}), "
+                    f"got {value:g} mm {where}",
+                )
+            previous[window] = (name, value)
+    return Binding(index, rule, info)
+
+
+def _attach(compiled: CompiledConfig, binding: Binding, rule: RainfallRule, target: Series) -> None:
+    order = sorted(rule.levels.items(), key=lambda kv: Severity(kv[0]).rank)
+    probes: list[AccumProbe] = []
+    levels = []
+    for _, spec in order:
+        level = []
+        for window, value in spec.within.items():
+            probe = target.accum_probe(window_ms(window), rule.missing_tolerance)
+            if probe not in probes:
+                probes.append(probe)
+            level.append((probes.index(probe), value))
+        levels.append(level)
+    advice = dict(RAIN_ADVICE)
+    advice.update({Severity(n): (s.advice.zh, s.advice.en) for n, s in order if s.advice})
+    ctx = replace(
+        context(compiled, binding, "rain"),
+        levels=tuple(Severity(name) for name, _ in order),
+        advice=advice,
+    )
+    stages: list[EvacuationStage | None] = [spec.stage for _, spec in order]
+    instance = RainfallInstance(
+        ctx,
+        probes,
+        levels,
+        stages,
+        [ms(spec.for_ or rule.for_) for _, spec in order],
+        [ms(spec.clear_for or rule.clear_for) for _, spec in order],
+    )
+    target.rules.append(instance)

@@ -8,15 +8,34 @@ alert.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
+from floodwatch.config.errors import Loc
+from floodwatch.config.models import FreeboardRule, LevelRule, RateOfRiseRule
+from floodwatch.config.values import Expr
 from floodwatch.rules.base import AlertTracker, RuleContext
 from floodwatch.rules.bound import FastBound, anything
+from floodwatch.rules.compile import (
+    ORDER,
+    Binding,
+    CompiledConfig,
+    LevelBinding,
+    StationInfo,
+    ms,
+    resolve,
+    sorted_levels,
+)
+from floodwatch.rules.context import context, threshold_args
+from floodwatch.rules.kind import BindContext, SeriesKey
 from floodwatch.rules.latch import Latch
 from floodwatch.rules.thresholds import Threshold
 from floodwatch.rules.windows import RateProbe
+
+if TYPE_CHECKING:
+    from floodwatch.rules.build import Series
 
 _MEASURE = float("nan")  # "report the measure itself" (the default event value)
 
@@ -164,3 +183,175 @@ class RateInstance(ThresholdCore):
 
     def fast_bound(self) -> FastBound:
         return FastBound(below=anything, rates=((self.probe, self.enters[0]),))
+
+
+# -- the kinds: level, freeboard, rate_of_rise (see rules/kind.py) -------------------
+
+
+def threshold_levels(
+    rule: LevelRule | FreeboardRule | RateOfRiseRule,
+    index: int,
+    info: StationInfo,
+    ctx: BindContext,
+    rising: bool,
+) -> list[LevelBinding]:
+    """Each level's enter and exit resolved at the station, their order checked."""
+    zone, issues, hysteresis = ctx.zone, ctx.issues, rule.hysteresis
+    where = f"(rule {rule.id!r}, station {info.id!r})"
+    out: list[LevelBinding] = []
+    previous: tuple[str, float] | None = None
+    for name, spec in sorted_levels(rule.levels):
+        assert not isinstance(spec, str)
+        loc: Loc = ("rules", index, "levels", name)
+        enter = resolve(spec.enter, info, zone)
+        if enter is None:
+            issues.add(
+                (*loc, "enter"),
+                f"station {info.id!r} has no levels.{spec.enter.attribute} "
+                f"to compute {str(spec.enter)!r} {where}",
+            )
+            continue
+        exit_expr = spec.exit
+        if exit_expr is None:
+            exit_ = Threshold(
+                constant=enter.constant,
+                seasonal=enter.seasonal,
+                zone=zone,
+                offset=(enter.offset if enter.constant is None else 0.0)
+                + (-hysteresis if rising else hysteresis),
+            )
+        else:
+            resolved = resolve(exit_expr, info, zone)
+            if resolved is None:
+                issues.add(
+                    (*loc, "exit"),
+                    f"station {info.id!r} has no levels.{exit_expr.attribute} {where}",
+                )
+                continue
+            exit_ = resolved
+        for e_value, x_value in zip(enter.values(), exit_.values(), strict=False):
+            if (rising and x_value > e_value) or (not rising and x_value < e_value):
+                side = "at or below" if rising else "at or above"
+                issues.add(
+                    (*loc, "exit"),
+                    f"must be {side} enter ({e_value:g}) for hysteresis, got {x_value:g} {where}",
+                )
+                break
+        value = max(enter.values()) if rising else min(enter.values())
+        if previous is not None:
+            prev_name, prev_value = previous
+            if (rising and value <= prev_value) or (not rising and value >= prev_value):
+                side = "above" if rising else "below"
+                issues.add(
+                    (*loc, "enter"),
+                    f"must be {side} {prev_name} ({prev_value:g}), got {value:g} {where}",
+                )
+        previous = (name, value)
+        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
+        out.append(
+            LevelBinding(
+                ORDER[name],
+                enter,
+                exit_,
+                ms(spec.for_ or rule.for_),
+                ms(spec.clear_for or rule.clear_for),
+                advice,
+            )
+        )
+    return out
+
+
+class LevelKind:
+    name = "level"
+    model = LevelRule
+
+    def reads(self, rule: LevelRule) -> str:
+        return rule.of
+
+    def bind(self, rule: LevelRule, index: int, info: StationInfo, ctx: BindContext) -> Binding:
+        return Binding(index, rule, info, tuple(threshold_levels(rule, index, info, ctx, True)))
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        return iter(())
+
+    def linked(self, binding: Binding) -> set[str]:
+        return set()
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        rule = binding.rule
+        assert isinstance(rule, LevelRule)
+        ctx = context(compiled, binding, rule.of)
+        instance = LevelInstance(ctx, *threshold_args(binding, True))
+        series[(binding.station.id, rule.of)].rules.append(instance)
+
+
+class FreeboardKind:
+    name = "freeboard"
+    model = FreeboardRule
+
+    def reads(self, rule: FreeboardRule) -> str:
+        return "level"
+
+    def bind(self, rule: FreeboardRule, index: int, info: StationInfo, ctx: BindContext) -> Binding:
+        levels = threshold_levels(rule, index, info, ctx, False)
+        crest = resolve(Expr("crest", 0.0), info, ctx.zone)
+        if crest is None:
+            ctx.issues.add(
+                ("rules", index),
+                f"freeboard needs the station's levels.crest (rule {rule.id!r}, "
+                f"station {info.id!r})",
+            )
+        return Binding(index, rule, info, tuple(levels), {"crest": crest})
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        return iter(())
+
+    def linked(self, binding: Binding) -> set[str]:
+        return set()
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        ctx = context(compiled, binding, "freeboard")
+        args = threshold_args(binding, False)
+        instance = FreeboardInstance(binding.extra["crest"], ctx, *args)
+        series[(binding.station.id, "level")].rules.append(instance)
+
+
+class RateOfRiseKind:
+    name = "rate_of_rise"
+    model = RateOfRiseRule
+
+    def reads(self, rule: RateOfRiseRule) -> str:
+        return rule.of
+
+    def bind(
+        self, rule: RateOfRiseRule, index: int, info: StationInfo, ctx: BindContext
+    ) -> Binding:
+        levels = threshold_levels(rule, index, info, ctx, True)
+        return Binding(index, rule, info, tuple(levels), {"window_ms": ms(rule.window)})
+
+    def history(self, binding: Binding) -> Iterator[tuple[SeriesKey, int]]:
+        rule = binding.rule
+        assert isinstance(rule, RateOfRiseRule)
+        yield (binding.station.id, rule.of), ms(rule.window)
+
+    def linked(self, binding: Binding) -> set[str]:
+        return set()
+
+    def attach(
+        self, compiled: CompiledConfig, binding: Binding, series: dict[SeriesKey, Series]
+    ) -> None:
+        rule = binding.rule
+        assert isinstance(rule, RateOfRiseRule)
+        target = series[(binding.station.id, rule.of)]
+        probe = target.rate_probe(ms(rule.window))
+        ctx = context(compiled, binding, "rate_of_rise")
+        target.rules.append(RateInstance(probe, ctx, *threshold_args(binding, True)))
+
+
+LEVEL = LevelKind()
+FREEBOARD = FreeboardKind()
+RATE_OF_RISE = RateOfRiseKind()

@@ -36,7 +36,7 @@ import numpy as np
 
 from floodwatch.alerts.messages import balance_reason
 from floodwatch.rules.bound import FastBound
-from floodwatch.rules.kinds.compound import LastValue
+from floodwatch.rules.conditions import LastValue
 from floodwatch.rules.kinds.crest import CrestCore, Projection, robust_trend
 from floodwatch.rules.pond import PondModel
 from floodwatch.rules.windows import AccumProbe, Ring
