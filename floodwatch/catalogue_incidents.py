@@ -3,9 +3,10 @@ rule events fed through the real incident tracker, and the notice of each
 change (`alerts.incident_text`).
 
 The storyline, at the incident with the most rules: every rule of it raised
-level by level (blue, yellow, orange, red), the head station's level gauge
-falling silent in the warning and reporting again, then every rule lowered
-level by level and lifted.
+level by level (blue, yellow, orange, red), the dam overtopping (where a
+time-to-crest rule says so), the head station's level gauge falling silent
+in the warning and reporting again, then every rule lowered level by level
+and lifted.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
             if raise_ is not None:
                 add(msgspec_entry(raise_, step))
                 active[rule] = sev
+    over = next(
+        (
+            e
+            for e in mine
+            if "overtopping" in e.notes and e.event.transition is Transition.ESCALATED
+        ),
+        None,
+    )
+    if over is not None and active.get(over.rule) is Severity.RED:
+        add(over)  # the dam overtopping now, under a red forecast
     stale = [
         e for e in rules if e.section == "sensors" and e.station == head and "/stale" in e.rule
     ]

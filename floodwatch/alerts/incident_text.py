@@ -57,12 +57,19 @@ def lead(change: IncidentChange) -> AlertEvent:
     return (shown or change.alerts or [change.cause])[0]
 
 
+def _overtopping(alert: AlertEvent) -> bool:
+    minutes = (alert.forecast or {}).get("minutes_to_crest")
+    return alert.kind == "time_to_crest" and bool(
+        (alert.forecast or {}).get("overtopping") or (minutes is not None and minutes <= 0)
+    )
+
+
 def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
     """One alert's condition in a few words."""
     v = alert.value
     minutes = (alert.forecast or {}).get("minutes_to_crest")
     if alert.kind == "time_to_crest":
-        if (alert.forecast or {}).get("overtopping") or (minutes is not None and minutes <= 0):
+        if _overtopping(alert):
             return "正在漫坝", "the dam is overtopping"
         if minutes is not None:
             return f"预计{minutes:.0f}分钟后漫坝", f"expected to overtop in {minutes:.0f} min"
@@ -164,8 +171,13 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
     more_zh, more_en = _figures(change, first, names, crest)
     if change.change is Change.DOWNGRADED:
         title_zh, title_en = f"【预警降为{colour}】", f"[Lowered to {sev}] "
+    elif change.change is Change.ESCALATED and change.previous_severity is change.severity:
+        # worse at the same colour: the dam overtopping now under a red forecast
+        over = _overtopping(first)
+        title_zh = f"【{colour}预警·漫坝】" if over else f"【{colour}预警·险情加重】"
+        title_en = f"[{sev} warning: OVERTOPPING] " if over else f"[{sev} warning: worse] "
     elif change.change is Change.ESCALATED:
-        title_zh, title_en = f"【升级为{colour}预警】", f"[Raised to {sev}] "
+        title_zh, title_en = f"【升级为{colour}预警】", f"[Raised to {sev} warning] "
     else:
         title_zh, title_en = f"【{colour}预警】", f"[{sev} warning] "
     zh = f"{pre_zh}{title_zh}{place_zh}{what_zh}"

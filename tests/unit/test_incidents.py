@@ -206,4 +206,6 @@ def test_overtopping_now_is_told_even_at_the_same_red() -> None:
     out = t.apply([over, alert(20, "pond-freeboard", R)])
     assert [(c.change, c.severity) for c in out.changes] == [(Change.ESCALATED, R)]
     text = notice(out.changes[0], STATIONS, rule_names(CONFIG.config.rules))
-    assert text.message_zh.startswith("【升级为红色预警】毛坑村毛坑山塘正在漫坝")
+    assert text.message_zh.startswith(
+        "【红色预警·漫坝】毛坑村毛坑山塘正在漫坝"
+    )  # not "raised to red": it was red
