@@ -17,7 +17,7 @@ from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incidents import LOST_KIND, Change, IncidentChange
-from floodwatch.alerts.messages import rain_label
+from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.values import parse_duration
@@ -25,21 +25,6 @@ from floodwatch.config.values import parse_duration
 RULE = "incident"
 COLOUR_ZH = {Severity.BLUE: "蓝色", Severity.YELLOW: "黄色", Severity.ORANGE: "橙色",
              Severity.RED: "红色", Severity.INFO: ""}  # fmt: skip
-ADVICE = {
-    Severity.BLUE: ("请加强巡查，密切关注水位变化。", "Step up patrols and watch the level."),
-    Severity.YELLOW: (
-        "请责任人到岗到位，检查溢洪道和放水涵管。",
-        "Responsible persons to the site; check the spillway and the outlet culvert.",
-    ),
-    Severity.ORANGE: (
-        "请做好下游群众转移准备，加密巡查。",
-        "Prepare to evacuate downstream; patrol more often.",
-    ),
-    Severity.RED: (
-        "请立即组织下游群众转移，人员撤离坝体。",
-        "Evacuate downstream now; everyone off the dam.",
-    ),
-}
 TRANSITION = {
     Change.RAISED: Transition.FIRING,
     Change.ESCALATED: Transition.ESCALATED,
@@ -185,8 +170,17 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
     if more_zh:
         zh += "；" + "，".join(more_zh)
         en += "; " + ", ".join(more_en)
-    advice_zh, advice_en = ADVICE.get(change.severity, ("", ""))
+    advice_zh, advice_en = _advice(change, head)
     return f"{zh}。{advice_zh}", f"{en}. {advice_en}"
+
+
+def _advice(change: IncidentChange, head: Station | None) -> tuple[str, str]:
+    """What to do at the incident's severity: the pond's advice (downstream, the
+    dam), or the rain advice (danger zones) for an incident of rain alone."""
+    rain_only = all(a.kind == "rainfall" for a in change.alerts if a.severity is not Severity.INFO)
+    if (head is not None and head.type == "rain_gauge") or (change.alerts and rain_only):
+        return RAIN_ADVICE.get(change.severity, ("", ""))
+    return ADVICE.get(change.severity, ("", ""))
 
 
 def rule_names(rules: list[Any]) -> RuleNames:

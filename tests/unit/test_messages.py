@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incident_text import texts
+from floodwatch.alerts.incidents import Change, IncidentChange
 from floodwatch.alerts.messages import duration_en, duration_zh, overtopping
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
@@ -96,3 +98,24 @@ def test_lowered_out_of_overtopping_says_the_overtopping_stopped() -> None:
         "【预警降为橙色】毛坑村毛坑山塘水位311.90米，已回落到坝顶312.00米以下，漫顶停止"
     )
     assert "解除线0" not in zh and en.startswith("[Lowered to ORANGE]")
+
+
+def test_an_incident_of_rain_alone_gets_the_rain_advice_not_the_dam_one() -> None:
+    rain = first("rain-accumulation", "escalated", "red")
+    gauge = next(s for s in CONFIG.config.stations if s.id == "maokeng-rain")
+    change = IncidentChange(
+        incident="i",
+        station=gauge.id,
+        change=Change.ESCALATED,
+        severity=Severity.RED,
+        previous_severity=Severity.ORANGE,
+        ts=rain.ts,
+        started=rain.ts,
+        status=rain.status,
+        alerts=[rain],
+        inhibited=[],
+        cause=rain,
+    )
+    zh, en = texts(change, gauge, {})
+    assert zh.endswith("请立即组织危险区人员转移。") and "坝体" not in zh
+    assert en.endswith("Move people out of danger zones now.") and "dam" not in en
