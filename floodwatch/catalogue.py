@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from floodwatch.alerts import sensor_text
 from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import (
-    MEASURES,
     Measure,
     balance_reason,
     crest_reason,
@@ -101,7 +99,9 @@ def entries(compiled: CompiledConfig) -> list[Entry]:
             continue
         seen.add(rid)
         if isinstance(rule, SensorHealthRule):
-            out.extend(_sensor_entries(compiled, binding, found))
+            from floodwatch.catalogue_sensors import sensor_entries
+
+            out.extend(sensor_entries(binding, found))
             continue
         pair = found.get((rid, binding.station.id))
         if pair is not None:
@@ -166,7 +166,9 @@ def _overtopping(compiled: CompiledConfig, binding: Binding, ctx: RuleContext) -
         )
         over = level >= crest
         forecast = {"overtopping": True, "minutes_to_crest": 0.0} if over else None
-        event = _event(ctx, sev, step, before, 0.0 if over else None, 0.0, zh, en, forecast, level)
+        event = make_event(
+            ctx, sev, step, before, 0.0 if over else None, 0.0, zh, en, forecast, level
+        )
         entry = _entry(compiled, binding, ctx, event, ctx.measure)
         entry.units = ("米", "m")  # said as the level against the crest
         entry.notes.append("overtopping")
@@ -227,7 +229,7 @@ def _threshold(
             previous=before,
         )
         level = _level_at(binding, ctx, value)
-        event = _event(ctx, sev, step, before, value, threshold, zh, en, forecast, level)
+        event = make_event(ctx, sev, step, before, value, threshold, zh, en, forecast, level)
         out.append(_entry(compiled, binding, ctx, event, m))
     return out
 
@@ -277,8 +279,8 @@ def _rain(
         previous=before,
         label=rain_label(window_ms),
     )
-    event = _event(ctx, sev, step, before, value, threshold, zh, en, None, None)
-    event = _with(event, details={"window": window}, stage=stage)
+    event = make_event(ctx, sev, step, before, value, threshold, zh, en, None, None)
+    event = with_(event, details={"window": window}, stage=stage)
     return _entry(compiled, binding, ctx, event, ctx.measure)
 
 
@@ -308,13 +310,13 @@ def _compound(
         advice=ctx.advice.get(sev),
     )
     first = instance.conditions[0].text
-    event = _event(ctx, sev, step, before, values[0], first.bound, zh, en, None, None)
+    event = make_event(ctx, sev, step, before, values[0], first.bound, zh, en, None, None)
     entry = _entry(compiled, binding, ctx, event, first.measure)
     entry.units = None  # each condition carries its own unit
     return entry
 
 
-def _event(
+def make_event(
     ctx: RuleContext,
     sev: Severity,
     step: Transition,
@@ -347,7 +349,7 @@ def _event(
     )
 
 
-def _with(event: AlertEvent, **changes: Any) -> AlertEvent:
+def with_(event: AlertEvent, **changes: Any) -> AlertEvent:
     import msgspec
 
     return msgspec.structs.replace(event, **changes)
@@ -383,53 +385,3 @@ def spoken(compiled: CompiledConfig, station: StationInfo, event: AlertEvent) ->
     return cap.sentence(
         body, cap.Village(village.code, village.name), crest, cap.response_type(body)
     )
-
-
-def _sensor_entries(
-    compiled: CompiledConfig,
-    binding: Binding,
-    found: dict[tuple[str, str], tuple[RuleContext, object]],
-) -> list[Entry]:
-    """Each check of each gauge of the rule's first station: notice and all-clear."""
-    info = binding.station
-    out = []
-    rid = str(getattr(binding.rule, "id", "?"))
-    for kind in info.model.kinds:
-        m = MEASURES[kind]
-        limits = info.model.limits.get(kind)
-        value = 310.0 if kind == "level" else 12.0
-        whats = {
-            "stale": sensor_text.stale(10),
-            "stuck": sensor_text.stuck(m, value, 360),
-            "spike": sensor_text.spike(m, 5.0, value),
-            "out_of_range": sensor_text.out_of_range(
-                m,
-                (limits.max + 1.5) if limits and limits.max is not None else value,
-                limits.min if limits else None,
-                limits.max if limits else None,
-            ),
-        }
-        for check, what in whats.items():
-            pair = found.get((f"{rid}/{check}", f"{info.id}/{kind}"))
-            if pair is None:
-                continue
-            ctx = pair[0]
-            for step, text in ((Transition.FIRING, what), (Transition.RESOLVED, None)):
-                back = sensor_text.BACK[check]
-                zh, en = render(
-                    place=ctx.place,
-                    measure=m,
-                    severity=Severity.INFO,
-                    transition=step,
-                    value=None,
-                    threshold=None,
-                    exercise=False,
-                    what_zh=(text or back)[0],
-                    what_en=(text or back)[1],
-                )
-                before = Severity.INFO if step is Transition.RESOLVED else None
-                event = _event(ctx, Severity.INFO, step, before, None, None, zh, en, None, None)
-                event = _with(event, details={"check": check})
-                title = f"`{ctx.rule}` {m.gauge_zh} ({kind})"
-                out.append(Entry("sensors", ctx.rule, title, info.id, event))
-    return out

@@ -1,0 +1,61 @@
+"""The sensor notices of the catalogue: each check of each gauge of the first
+station a sensor rule watches, its notice and its all-clear, made by
+`alerts.sensor_text` as the engine makes them."""
+
+from __future__ import annotations
+
+from floodwatch.alerts import sensor_text
+from floodwatch.alerts.messages import MEASURES, render
+from floodwatch.alerts.state import Severity, Transition
+from floodwatch.catalogue import Entry, make_event, with_
+from floodwatch.rules.base import RuleContext
+from floodwatch.rules.compile import Binding
+
+
+def sensor_entries(
+    binding: Binding,
+    found: dict[tuple[str, str], tuple[RuleContext, object]],
+) -> list[Entry]:
+    """Each check of each gauge of the rule's first station: notice and all-clear."""
+    info = binding.station
+    out = []
+    rid = str(getattr(binding.rule, "id", "?"))
+    for kind in info.model.kinds:
+        m = MEASURES[kind]
+        limits = info.model.limits.get(kind)
+        value = 310.0 if kind == "level" else 12.0
+        whats = {
+            "stale": sensor_text.stale(10),
+            "stuck": sensor_text.stuck(m, value, 360),
+            "spike": sensor_text.spike(m, 5.0, value),
+            "out_of_range": sensor_text.out_of_range(
+                m,
+                (limits.max + 1.5) if limits and limits.max is not None else value,
+                limits.min if limits else None,
+                limits.max if limits else None,
+            ),
+        }
+        for check, what in whats.items():
+            pair = found.get((f"{rid}/{check}", f"{info.id}/{kind}"))
+            if pair is None:
+                continue
+            ctx = pair[0]
+            for step, text in ((Transition.FIRING, what), (Transition.RESOLVED, None)):
+                back = sensor_text.BACK[check]
+                zh, en = render(
+                    place=ctx.place,
+                    measure=m,
+                    severity=Severity.INFO,
+                    transition=step,
+                    value=None,
+                    threshold=None,
+                    exercise=False,
+                    what_zh=(text or back)[0],
+                    what_en=(text or back)[1],
+                )
+                before = Severity.INFO if step is Transition.RESOLVED else None
+                event = make_event(ctx, Severity.INFO, step, before, None, None, zh, en, None, None)
+                event = with_(event, details={"check": check})
+                title = f"`{ctx.rule}` {m.gauge_zh} ({kind})"
+                out.append(Entry("sensors", ctx.rule, title, info.id, event))
+    return out
