@@ -23,8 +23,8 @@ def _suite(tmp_path: Path, body: str) -> Path:
 def test_the_example_configs_suite_passes() -> None:
     result = CliRunner().invoke(main, ["test-rules", str(SHIPPED)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("ok    ") == 4
-    assert "4 passed, 0 failed" in result.output
+    assert result.output.count("ok    ") == 5
+    assert "5 passed, 0 failed" in result.output
 
 
 def test_a_wrong_expectation_fails_with_each_mismatch_named(tmp_path: Path) -> None:
