@@ -9,8 +9,8 @@
   "1h"); no station id, rule id or metric path in English texts;
 - English texts use ASCII punctuation and no Chinese characters;
 - no sentence is said twice in one text;
-- a rule's text never says "恢复正常" / "back to normal": only an incident's
-  all-clear may;
+- a rule's text never says "恢复正常" / "back to normal", nor an incident's
+  before its all-clear;
 - a hazard that grows worse as its number falls (freeboard, minutes to the
   crest) is never lowered "以内" or "below" its reset line;
 - nothing says "0分钟后" or "距坝顶0.0米": at the crest the dam is overtopping.
@@ -92,8 +92,11 @@ def problems(compiled: CompiledConfig, entries: list[Entry]) -> list[str]:
                 out.append(f"{where} [{lang}]: said twice {sorted(repeated)}: {text}")
             if re.search(r"(?<![\d.])0(?:\.0+)?分钟后|距坝顶0(?:\.0+)?米", text):
                 out.append(f"{where} [{lang}]: says zero minutes or metres to go: {text}")
-            if entry.section == "rules" and ("恢复正常" in text or "back to normal" in text):
+            normal = "恢复正常" in text or "back to normal" in text
+            if normal and entry.section == "rules":
                 out.append(f"{where} [{lang}]: a rule's text says all is back to normal: {text}")
+            if normal and entry.section == "incidents" and ev.details.get("change") != "all_clear":
+                out.append(f"{where} [{lang}]: back to normal before the all-clear: {text}")
         if entry.units is not None:
             zh_unit, en_unit = entry.units
             if zh_unit not in entry.zh:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.messages import Place
 from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.errors import ConfigIssue
 from floodwatch.readings import ms_to_dt
@@ -86,14 +87,20 @@ def end_drill(service: Service, alert_id: str) -> AlertEvent | None:
     for body in service.store.active():
         if body["id"] == alert_id and body["rule"] == DRILL_RULE:
             started = AlertEvent.from_json(body)
+            info = service.compiled.stations.get(started.station)
+            place = (
+                info.place
+                if info is not None
+                else Place(started.station_name, started.station_name)
+            )
             now = ms_to_dt(int(time.time() * 1000))
             event = msgspec.structs.replace(
                 started,
                 transition=Transition.RESOLVED,
                 previous_severity=started.severity,
                 ts=now,
-                message_zh=f"【演练】【预警解除】{started.station_name}预警演练结束。",
-                message_en=f"[EXERCISE] [All clear] {started.station_name}: the drill is over.",
+                message_zh=f"【演练】【预警解除】{place.zh}预警演练结束。",
+                message_en=f"[EXERCISE] [All clear] {place.en}: the drill is over.",
             )
             service.record_and_announce(event)
             return event

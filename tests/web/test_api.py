@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -300,6 +301,8 @@ def test_a_drill_is_an_exercise_end_to_end(setup: tuple[Service, Live, TestClien
     assert [a["id"] for a in active] == [drill["id"]]
     ended = client.delete(f"/api/drills/{drill['id']}", headers=operator)
     assert ended.status_code == 200 and ended.json()["transition"] == "resolved"
+    assert "演练结束" in ended.json()["message_zh"]
+    assert not re.search(r"[\u4e00-\u9fff]", ended.json()["message_en"])  # English names only
     assert client.get("/api/status", headers=viewer).json()["exercise"] is False
     assert client.delete(f"/api/drills/{drill['id']}", headers=operator).status_code == 404
     bad = client.post("/api/drills", headers=operator, json={"station": "x", "severity": "pink"})
