@@ -38,7 +38,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     value: float | None
     threshold: float | None
     unit: str
-    forecast: dict[str, float] | None = None
+    forecast: dict[str, float | bool] | None = None  # minutes_to_crest, overtopping …
     stage: EvacuationStage | None = None
     status: Status = Status.ACTUAL
     message_zh: str

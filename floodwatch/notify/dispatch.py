@@ -199,7 +199,41 @@ class Dispatcher:
     def follow_up(self, now: float) -> int:
         """Enqueue due resends, escalations and reminders; returns how many rows."""
         with self.store.transaction():
-            count = self._answers(now) + self._reminders(now)
+            count = self._answers(now) + self._reminders(now) + self._unsilenced(now)
+        return count
+
+    def _unsilenced(self, now: float) -> int:
+        """People a silence held an incident back from, once it no longer holds
+        the incident's alerts: they get its current notice (a maintenance window
+        ending during a warning must not leave them unaware)."""
+        count = 0
+        silences: list[Silence] | None = None
+        for incident in self.incidents.open_incidents():
+            held = self.store.db.execute(
+                "SELECT DISTINCT destination, recipient FROM outbox WHERE alert = ? "
+                "AND state = 'silenced'",
+                (incident.id,),
+            ).fetchall()
+            notice = self.incidents.notice(incident.id) if held else None
+            if notice is None:
+                continue
+            if silences is None:
+                silences = self.ledger.silences(now)
+            stations = {s.id: s.model for s in self.router.compiled.stations.values()}
+            live, _ = split(self._shown(notice), silences, stations)
+            told = {(t.destination, t.recipient_id) for t in self._followers(notice)}
+            was_held = {(t.destination, t.recipient_id) for t in followers(held, lambda d: True)}
+            routed = merge(*(people_targets(self.router, a) for a in live))
+            due = [
+                t
+                for t in routed
+                if (t.destination, t.recipient_id) in was_held - told
+                and self.router.allowed(t.destination, notice)
+            ]
+            if due:
+                log.info("incident %s: silence over, told %d more", incident.id, len(due))
+                count += self.store.enqueue(self._row(notice, t, "unsilenced") for t in due)
+                self._answer_on(notice, due, now)
         return count
 
     def _answers(self, now: float) -> int:

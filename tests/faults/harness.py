@@ -35,6 +35,7 @@ from floodwatch.rules.compile import compile_config
 from tests.capcheck import validate
 from tests.integration.services import (
     PASSWORD,
+    ROOT,
     Floodwatch,
     Key,
     Mosquitto,
@@ -74,17 +75,33 @@ class Truth:
         return sorted(key(e) for e in self.events)
 
     def village(self) -> list[dict[str, Any]]:
-        """The transitions the village hears, in order: those of the pond's
-        overtopping warnings from their first orange on (BROADCAST_ROUTE)."""
+        """The notices the village hears, in order: those of the pond's incident
+        from the first change that shows its overtopping warning at orange or
+        above (BROADCAST_ROUTE), then every later change of it (followers)."""
+        from floodwatch.alerts.event import AlertEvent
+        from floodwatch.alerts.incidents import Change, IncidentTracker
+
+        config = load_config_dir(ROOT / "config").config
+        tracker = IncidentTracker(config.stations, config.engine.incidents)
+        alerts = [AlertEvent.from_json(e) for e in sorted(self.events, key=_ts)]
         heard: set[str] = set()
         out = []
-        for e in sorted(self.events, key=lambda e: (_ts(e), e["id"])):
-            if e["rule"] != "pond-overtop" or e["station"] not in VILLAGE_STATIONS:
+        for c in tracker.apply(alerts).changes:
+            if c.change is Change.LOST_OBSERVATION:
                 continue
-            if e["severity"] in ("orange", "red"):
-                heard.add(e["id"])
-            if e["id"] in heard:
-                out.append(e)
+            about = [c.cause] if c.change is Change.ALL_CLEAR else c.alerts
+            routed = any(
+                a.rule == "pond-overtop"
+                and a.station in VILLAGE_STATIONS
+                and a.severity.value in ("orange", "red")
+                and a.id not in c.inhibited
+                for a in about
+            )
+            told = c.incident in heard
+            if (routed and not told) or (told and c.change is not Change.UPDATED):
+                heard.add(c.incident)
+                transition = "resolved" if c.change is Change.ALL_CLEAR else c.change.value
+                out.append({"transition": transition, "severity": c.severity.value})
         return out
 
     def retained(self) -> tuple[str, str] | None:

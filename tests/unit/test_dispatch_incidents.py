@@ -283,3 +283,24 @@ def test_people_are_reminded_of_the_incident_not_of_each_alert(tmp_path: Path) -
     with desk.store.transaction():
         desk.d.acknowledge(desk.incident(), "值班员", "web", "", T + 1900)
     assert desk.d.follow_up(T + 3700) == 0
+
+
+def test_people_a_silence_held_back_hear_the_standing_incident_when_it_ends(
+    desk: Desk,
+) -> None:
+    with desk.store.transaction():
+        silence = desk.d.ledger.add_silence(
+            starts=T - 1, ends=T + 3600, author="李工", reason="检修", stations=["maokeng-pond"]
+        )
+    desk.feed(T, alert(0, "pond-overtop", Severity.RED))
+    assert desk.sms() == [] and len(desk.sms("silenced")) == 3
+    assert desk.d.follow_up(T + 60) == 0  # still silenced
+    with desk.store.transaction():
+        desk.d.ledger.end_silence(silence.id, T + 120)
+    assert desk.d.follow_up(T + 121) == 4  # three people and the village loudspeaker
+    assert sorted((p, n) for p, n, _ in desk.sms()) == [
+        ("李娜", "unsilenced"),
+        ("王强", "unsilenced"),
+        ("陈军", "unsilenced"),
+    ]
+    assert desk.d.follow_up(T + 122) == 0  # once

@@ -209,3 +209,11 @@ def test_overtopping_now_is_told_even_at_the_same_red() -> None:
     assert text.message_zh.startswith(
         "【红色预警·漫坝】毛坑村毛坑山塘正在漫坝"
     )  # not "raised to red": it was red
+
+
+def test_an_overtopping_alert_reads_back_from_the_store_format() -> None:
+    over = replace(
+        alert(0, "pond-overtop", R), forecast={"overtopping": True, "minutes_to_crest": 0.0}
+    )
+    back = AlertEvent.from_json(over.to_json())
+    assert back.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
