@@ -133,7 +133,8 @@ class CrestCore(ThresholdCore):
                 severity,
                 value=0.0 if now_over else None,
                 threshold=0.0,
-                forecast={"overtopping": True, "minutes_to_crest": 0.0} if now_over else None,
+                # Numbers only (`AlertEvent.forecast`): a stored event must read back.
+                forecast={"overtopping": 1.0, "minutes_to_crest": 0.0} if now_over else None,
                 details={"level": level, "target": target, "overtopping": now_over},
                 text=text,
                 escalate=now_over,
