@@ -9,6 +9,12 @@ Errors are JSON `{"error": "..."}`, never a traceback; bodies are limited in
 size before anything else runs (`web/guard.py`) and validated by pydantic
 models; every response carries the browser security headers. OpenAPI is
 published at `/openapi.json`.
+
+Every route and dependency is `async def`: it runs on the event loop, the one
+thread that uses the store, between two engine steps (a step's transaction
+never awaits), so an API write never interleaves with the engine's. Only
+password hashing goes to a worker thread, and it touches nothing shared.
+`tests/web/test_api.py` fails on a handler that is not a coroutine.
 """
 
 from __future__ import annotations
@@ -105,7 +111,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
 }
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """Who is asking (set by `authorize`, which runs first for every route)."""
     who = getattr(request.state, "principal", None)
     if who is None:
@@ -158,7 +164,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     hashing = asyncio.Semaphore(HASHES_AT_ONCE)
     registry = registry_for(service)
 
-    def authorize(request: Request) -> Principal | None:
+    async def authorize(request: Request) -> Principal | None:
         route = request.scope.get("route")
         path = getattr(route, "path", request.url.path)
         rule = ACCESS.get((request.method, path))
@@ -187,18 +193,18 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     app.add_middleware(SecurityHeaders)  # outermost: also on a 413
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz")
-    def readyz() -> JSONResponse:
+    async def readyz() -> JSONResponse:
         problems = service.not_ready()
         if problems:
             return JSONResponse({"ready": False, "problems": problems}, status_code=503)
         return JSONResponse({"ready": True})
 
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
+    async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -230,11 +236,11 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return {"token": tokens.issue(who, now), "name": who.name, "role": user.role}
 
     @app.get("/api/me")
-    def me(who: Who) -> dict[str, str]:
+    async def me(who: Who) -> dict[str, str]:
         return {"name": who.name, "role": who.role.name.lower()}
 
     @app.get("/api/status")
-    def status() -> dict[str, Any]:
+    async def status() -> dict[str, Any]:
         clock = service.clock_ms()
         drilling = any(e["status"] == "exercise" for e in store.active())
         return {
@@ -245,7 +251,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         }
 
     @app.get("/api/alerts")
-    def alerts(
+    async def alerts(
         active: bool = False,
         severity: Annotated[list[str] | None, Query()] = None,
         station: str | None = None,
@@ -296,14 +302,14 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return out[:limit]
 
     @app.get("/api/alerts/{alert_id:path}")
-    def alert(alert_id: str) -> dict[str, Any]:
+    async def alert(alert_id: str) -> dict[str, Any]:
         found = board.timeline(alert_id, ledger, store)
         if found is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
         return found
 
     @app.post("/api/alerts/{alert_id:path}/ack")
-    def ack(alert_id: str, body: Ack, who: Who) -> dict[str, Any]:
+    async def ack(alert_id: str, body: Ack, who: Who) -> dict[str, Any]:
         if board.timeline(alert_id, ledger, store) is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
         now = time.time()
@@ -357,11 +363,11 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return {"acknowledged": done, "by": who.name, "at": now}
 
     @app.get("/api/silences")
-    def silences(all: bool = False) -> list[dict[str, object]]:
+    async def silences(all: bool = False) -> list[dict[str, object]]:
         return [s.to_json() for s in ledger.silences(None if all else time.time())]
 
     @app.post("/api/silences", status_code=201)
-    def new_silence(body: NewSilence, who: Who) -> dict[str, object]:
+    async def new_silence(body: NewSilence, who: Who) -> dict[str, object]:
         now = time.time()
         try:
             with store.transaction():
@@ -380,7 +386,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return made.to_json()
 
     @app.delete("/api/silences/{silence_id}")
-    def end_silence(silence_id: str) -> dict[str, str]:
+    async def end_silence(silence_id: str) -> dict[str, str]:
         with store.transaction():
             ended = ledger.end_silence(silence_id, time.time())
         if not ended:
@@ -388,7 +394,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return {"ended": silence_id}
 
     @app.post("/api/drills", status_code=201)
-    def start_drill(body: NewDrill, who: Who) -> dict[str, Any]:
+    async def start_drill(body: NewDrill, who: Who) -> dict[str, Any]:
         """Start a drill (演练) alert at a station: status exercise end to end."""
         if body.station not in service.compiled.stations:
             raise HTTPException(404, f"no station {body.station!r}")
@@ -397,7 +403,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return event.to_json()
 
     @app.delete("/api/drills/{alert_id:path}")
-    def end_drill(alert_id: str, who: Who) -> dict[str, Any]:
+    async def end_drill(alert_id: str, who: Who) -> dict[str, Any]:
         event = operations.end_drill(service, alert_id)
         if event is None:
             raise HTTPException(404, f"no drill {alert_id!r} running")
@@ -405,11 +411,11 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return event.to_json()
 
     @app.get("/api/stations")
-    def stations() -> list[dict[str, Any]]:
+    async def stations() -> list[dict[str, Any]]:
         return board.station_rows(service.compiled, recent, store.active(), service.clock_ms())
 
     @app.get("/api/stations/{station_id}")
-    def station(station_id: str) -> dict[str, Any]:
+    async def station(station_id: str) -> dict[str, Any]:
         info = service.compiled.stations.get(station_id)
         if info is None:
             raise HTTPException(404, f"no station {station_id!r}")
@@ -438,7 +444,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return EventSourceResponse(hub.events(store, last), ping=15)
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     sms_reply_route(app, settings, service.dispatcher)

@@ -4,7 +4,7 @@ acknowledgement, silences, stations, metrics, the stream's catch-up."""
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from anyio.from_thread import BlockingPortal
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Mount
@@ -25,6 +27,7 @@ from floodwatch.web.api import ACCESS
 from floodwatch.web.auth import Role
 from floodwatch.web.demo import demo_settings
 from floodwatch.web.live import Live
+from tests.web.conftest import client_on
 
 STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
 
@@ -40,16 +43,19 @@ def sweeps(readings: list[Reading]) -> list[Incoming]:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Service, Live, TestClient]]:
+def setup(tmp_path: Path, loop: BlockingPortal) -> Iterator[tuple[Service, Live, TestClient]]:
     loaded = demo_settings(load_config_dir("config"), tmp_path, 8080)  # port unused here
     service = Service(loaded)
-    service.open()
-    live = Live(service)
+    loop.call(service.open)
+    live = loop.call(Live, service)
     settings = loaded.config.service.http
     assert settings is not None
-    with TestClient(live.app(settings), raise_server_exceptions=False) as client:
-        yield service, live, client
-    service.close()
+    yield (
+        service,
+        live,
+        client_on(loop, loop.call(live.app, settings), raise_server_exceptions=False),
+    )
+    loop.call(service.close)
 
 
 def token(client: TestClient, name: str = "duty") -> dict[str, str]:
@@ -58,9 +64,10 @@ def token(client: TestClient, name: str = "duty") -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-def feed(service: Service, readings: list[Reading]) -> None:
+def feed(client: TestClient, service: Service, readings: list[Reading]) -> None:
+    """Steps of the service, on its loop."""
     for item in sweeps(readings):
-        service.step([item])
+        client.portal.call(service.step, [item])  # type: ignore[union-attr]
 
 
 def test_every_route_has_an_explicit_access_rule(setup: tuple[Service, Live, TestClient]) -> None:
@@ -76,6 +83,20 @@ def test_every_route_has_an_explicit_access_rule(setup: tuple[Service, Live, Tes
             found.add((method, route.path))
             assert (method, route.path) in ACCESS, f"{method} {route.path} has no access rule"
     assert found == set(ACCESS), f"rules for routes that do not exist: {set(ACCESS) - found}"
+
+
+def test_every_route_and_dependency_runs_on_the_event_loop(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    """A plain `def` route would run in a worker thread and use the store
+    (and asyncio objects) from there, inside the engine step's transaction."""
+    _, _, client = setup
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute):
+            continue
+        calls = [route.dependant.call, *(d.call for d in route.dependant.dependencies)]
+        for call in calls:
+            assert inspect.iscoroutinefunction(call), f"{route.path}: {call} is not async"
 
 
 def _concrete(path: str) -> str:
@@ -162,7 +183,7 @@ def test_logins_are_rate_limited(setup: tuple[Service, Live, TestClient]) -> Non
 
 def test_alerts_timeline_and_acknowledgement(setup: tuple[Service, Live, TestClient]) -> None:
     service, _, client = setup
-    feed(service, STORM[: len(STORM) // 2])
+    feed(client, service, STORM[: len(STORM) // 2])
     viewer, operator = token(client, "guest"), token(client)
     active = client.get("/api/alerts", params={"active": "true"}, headers=viewer).json()
     assert active, "the storm raised alerts"
@@ -216,7 +237,7 @@ def test_stations_with_latest_readings_series_and_thresholds(
     setup: tuple[Service, Live, TestClient],
 ) -> None:
     service, _, client = setup
-    feed(service, STORM[: len(STORM) // 2])
+    feed(client, service, STORM[: len(STORM) // 2])
     viewer = token(client, "guest")
     stations = {s["id"]: s for s in client.get("/api/stations", headers=viewer).json()}
     assert set(stations) == {"maokeng-pond", "maokeng-culvert", "maokeng-rain", "xiawu-pond"}
@@ -244,7 +265,7 @@ def test_metrics_parse_and_move_as_readings_flow(setup: tuple[Service, Live, Tes
         return out
 
     before = scrape()
-    feed(service, STORM[:400])
+    feed(client, service, STORM[:400])
     after = scrape()
     key = "floodwatch_readings_total{source=mqtt}"
     assert after[key] - before.get(key, 0) == 400
@@ -256,10 +277,15 @@ def test_metrics_parse_and_move_as_readings_flow(setup: tuple[Service, Live, Tes
 def test_the_stream_catches_a_client_up_from_its_last_event_id(
     setup: tuple[Service, Live, TestClient],
 ) -> None:
-    service, live, _ = setup
-    feed(service, STORM[:600])
-    assert service.store is not None
-    rows = service.store.db.execute("SELECT rowid FROM transitions ORDER BY rowid").fetchall()
+    service, live, client = setup
+    feed(client, service, STORM[:600])
+    loop = client.portal
+    assert service.store is not None and loop is not None
+    rows = loop.call(
+        lambda: service.store.db.execute(  # type: ignore[union-attr]
+            "SELECT rowid FROM transitions ORDER BY rowid"
+        ).fetchall()
+    )
     assert len(rows) >= 3
     seen = rows[1][0]
 
@@ -271,7 +297,7 @@ def test_the_stream_catches_a_client_up_from_its_last_event_id(
                 break
         return out
 
-    got = asyncio.run(first(len(rows) - 2 + 1))
+    got = loop.call(first, len(rows) - 2 + 1)
     assert [g["id"] for g in got[:-1]] == [f"a{r[0]}" for r in rows[2:]]
     assert got[-1]["event"] == "hello"
 
@@ -312,7 +338,7 @@ def test_a_drill_is_an_exercise_end_to_end(setup: tuple[Service, Live, TestClien
 def test_a_client_too_slow_for_the_stream_is_ended_so_it_reconnects(
     setup: tuple[Service, Live, TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service, live, _ = setup
+    service, live, client = setup
     monkeypatch.setattr("floodwatch.web.stream.QUEUE", 3)
 
     async def slow_client() -> list[str]:
@@ -324,19 +350,21 @@ def test_a_client_too_slow_for_the_stream_is_ended_so_it_reconnects(
             got.append(str(item["event"]))
         return got
 
-    assert asyncio.run(slow_client()) == ["hello"]  # ended: it reconnects and catches up
+    assert client.portal is not None
+    assert client.portal.call(slow_client) == ["hello"]  # ended: it reconnects and catches up
     assert live.hub.clients == set()
 
 
 def test_the_charts_survive_a_restart(
     setup: tuple[Service, Live, TestClient], tmp_path: Path
 ) -> None:
-    service, live, _ = setup
-    feed(service, STORM[:300])
-    assert service.store is not None
-    live.recent.flush(service.store)
+    service, live, client = setup
+    feed(client, service, STORM[:300])
+    loop = client.portal
+    assert service.store is not None and loop is not None
+    loop.call(live.recent.flush, service.store)
     before = live.recent.since("maokeng-pond", "level", 0)
-    again = Live(service)  # what a restarted service builds on the same store
+    again = loop.call(Live, service)  # what a restarted service builds on the same store
     assert again.recent.since("maokeng-pond", "level", 0) == before
     assert len(before) == sum(r.station == "maokeng-pond" for r in STORM[:300])
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 
 from floodwatch.config import load_config_dir
@@ -20,23 +21,25 @@ from floodwatch.web.auth import Principal, Role, Tokens
 from floodwatch.web.demo import demo_settings
 from floodwatch.web.guard import CSP
 from floodwatch.web.live import Live
+from tests.web.conftest import client_on
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[tuple[Service, Live]]:
+def app(tmp_path: Path, loop: BlockingPortal) -> Iterator[tuple[Service, Live]]:
     loaded = demo_settings(load_config_dir("config"), tmp_path, 8080)
     service = Service(loaded)
-    service.open()
-    yield service, Live(service)
-    service.close()
+    loop.call(service.open)
+    yield service, loop.call(Live, service)
+    loop.call(service.close)
 
 
 @pytest.fixture
-def client(app: tuple[Service, Live]) -> Iterator[TestClient]:
+def client(app: tuple[Service, Live], loop: BlockingPortal) -> TestClient:
     service, live = app
     assert service.settings.http is not None
-    with TestClient(live.app(service.settings.http), raise_server_exceptions=False) as c:
-        yield c
+    return client_on(
+        loop, loop.call(live.app, service.settings.http), raise_server_exceptions=False
+    )
 
 
 def login(client: TestClient, name: str = "duty", password: str = "floodwatch") -> str:
@@ -46,23 +49,21 @@ def login(client: TestClient, name: str = "duty", password: str = "floodwatch") 
 
 
 def test_guessing_at_the_duty_officers_name_does_not_lock_the_officer_out(
-    app: tuple[Service, Live],
+    app: tuple[Service, Live], loop: BlockingPortal
 ) -> None:
     service, live = app
     assert service.settings.http is not None
-    web = live.app(service.settings.http)
-    with (
-        TestClient(web, client=("203.0.113.66", 4000)) as attacker,
-        TestClient(web, client=("10.0.0.5", 4000)) as officer,
-    ):
-        codes = [
-            attacker.post("/api/login", json={"name": "duty", "password": f"guess{i}"}).status_code
-            for i in range(7)
-        ]
-        assert codes == [401] * 5 + [429] * 2  # that address is limited
-        started = time.monotonic()
-        login(officer)  # the account is not
-        slowed = time.monotonic() - started
+    web = loop.call(live.app, service.settings.http)
+    attacker = client_on(loop, web, client=("203.0.113.66", 4000))
+    officer = client_on(loop, web, client=("10.0.0.5", 4000))
+    codes = [
+        attacker.post("/api/login", json={"name": "duty", "password": f"guess{i}"}).status_code
+        for i in range(7)
+    ]
+    assert codes == [401] * 5 + [429] * 2  # that address is limited
+    started = time.monotonic()
+    login(officer)  # the account is not
+    slowed = time.monotonic() - started
     assert 0.4 < slowed < 5, slowed  # slowed down after the failures, not refused
 
 
@@ -76,10 +77,12 @@ def test_a_token_in_the_url_is_accepted_only_by_the_event_stream(client: TestCli
     assert in_url == [("GET", "/api/stream")]
 
 
-def test_the_stream_takes_its_token_from_the_url(app: tuple[Service, Live]) -> None:
+def test_the_stream_takes_its_token_from_the_url(
+    app: tuple[Service, Live], loop: BlockingPortal
+) -> None:
     service, live = app
     assert service.settings.http is not None
-    web = live.app(service.settings.http)
+    web = loop.call(live.app, service.settings.http)
     seen: list[int] = []
 
     async def call(url: str) -> None:
@@ -103,10 +106,9 @@ def test_the_stream_takes_its_token_from_the_url(app: tuple[Service, Live]) -> N
         }  # fmt: skip
         await web(scope, receive, send)
 
-    with TestClient(web) as client:
-        token = login(client)
-        asyncio.run(call(f"/api/stream?token={token}"))
-        asyncio.run(call("/api/stream?token=forged.token"))
+    token = login(client_on(loop, web))
+    loop.call(call, f"/api/stream?token={token}")
+    loop.call(call, "/api/stream?token=forged.token")
     assert seen == [200, 401]
 
 
