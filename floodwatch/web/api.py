@@ -328,7 +328,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return {"acknowledged": alert_id, "by": who.name, "at": now, "covers": done}
 
     @app.get("/api/incidents")
-    def incidents_(
+    async def incidents_(
         all: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 200
     ) -> list[dict[str, Any]]:
         """Active incidents (or all, newest first) with their active alerts."""
@@ -336,14 +336,14 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         return [incident_view(i, ledger, service.compiled, recent) for i in found]
 
     @app.get("/api/incidents/{incident_id:path}")
-    def incident(incident_id: str) -> dict[str, Any]:
+    async def incident(incident_id: str) -> dict[str, Any]:
         found = IncidentStore(store.db).get(incident_id)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
         return incident_view(found, ledger, service.compiled, recent)
 
     @app.post("/api/incidents/{incident_id:path}/ack")
-    def ack_incident(incident_id: str, body: Ack, who: Who) -> dict[str, Any]:
+    async def ack_incident(incident_id: str, body: Ack, who: Who) -> dict[str, Any]:
         incidents = IncidentStore(store.db)
         if incidents.get(incident_id) is None:
             raise HTTPException(404, f"no incident {incident_id!r}")

@@ -54,7 +54,7 @@ class Officer:
     station: str
     answers: list[tuple[str, int, str]] = field(default_factory=list)  # (call, status, body)
     errors: list[str] = field(default_factory=list)  # calls that got no answer
-    acks: list[tuple[str, str]] = field(default_factory=list)  # (alert, comment) answered 200
+    acks: list[tuple[str, str]] = field(default_factory=list)  # (alert, comment) acknowledged
     silences: dict[str, float] = field(default_factory=dict)  # id -> when it was ended
     drills: list[str] = field(default_factory=list)  # ids started and ended
 
@@ -103,8 +103,9 @@ class Officer:
     def ack(self, client: httpx.Client, alert: str) -> None:
         comment = f"{self.name} {uuid.uuid4().hex[:8]}"
         path = f"/api/alerts/{alert}/ack"
-        if self.call(client, "POST", path, 200, json={"comment": comment}) is not None:
-            self.acks.append((alert, comment))
+        done = self.call(client, "POST", path, 200, json={"comment": comment})
+        if isinstance(done, dict):  # the alert, and its incident if it has one
+            self.acks.extend((one, comment) for one in done.get("covers", [alert]))
 
 
 def test_acks_silences_and_drills_during_a_storm_lose_and_double_nothing(

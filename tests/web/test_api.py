@@ -373,7 +373,7 @@ def test_incidents_with_their_alerts_live_condition_and_acknowledgement(
     setup: tuple[Service, Live, TestClient],
 ) -> None:
     service, _, client = setup
-    feed(service, [r for r in STORM if r.ts <= STORM[0].ts + timedelta(hours=7.5)])  # red
+    feed(client, service, [r for r in STORM if r.ts <= STORM[0].ts + timedelta(hours=7.5)])  # red
     viewer, operator = token(client, "guest"), token(client)
     [incident] = client.get("/api/incidents", headers=viewer).json()
     assert incident["station"] == "maokeng-pond" and incident["state"] == "active"
