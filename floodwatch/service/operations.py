@@ -53,8 +53,11 @@ def start_drill(service: Service, station: str, severity: Severity, by: str) -> 
     exercise end to end, so only exercise-bound destinations get it."""
     from floodwatch.alerts.messages import COLOUR_ZH
 
+    assert service.store is not None
     info = service.compiled.stations[station]
     now = int(time.time() * 1000)
+    while service.store.known(episode_id(DRILL_RULE, station, now)):
+        now += 1  # two officers in the same millisecond: two drills, not one
     colour = COLOUR_ZH[severity]
     event = AlertEvent(
         id=episode_id(DRILL_RULE, station, now),

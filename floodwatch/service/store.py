@@ -205,6 +205,11 @@ class Store:
                 )  # fmt: skip
         return new
 
+    def known(self, alert: str) -> bool:
+        """Whether any transition of `alert` is stored."""
+        row = self.db.execute("SELECT 1 FROM transitions WHERE id = ? LIMIT 1", (alert,))
+        return row.fetchone() is not None
+
     def transitions(self) -> list[dict[str, object]]:
         rows = self.db.execute("SELECT event FROM transitions ORDER BY ts, id, transition")
         return [msgspec.json.decode(r[0]) for r in rows]

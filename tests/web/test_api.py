@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from anyio.from_thread import BlockingPortal
@@ -397,3 +398,18 @@ def test_incidents_with_their_alerts_live_condition_and_acknowledgement(
     assert [c["details"]["change"] for c in detail["changes"]][:2] == ["raised", "escalated"]
     assert client.get("/api/incidents/nope", headers=viewer).status_code == 404
     assert client.get("/api/incidents", params={"all": "true"}, headers=viewer).json()
+
+
+def test_two_drills_started_in_the_same_millisecond_are_two_drills(
+    setup: tuple[Service, Live, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, client = setup
+    operator = token(client)
+    frozen = SimpleNamespace(time=lambda: 1_800_000_000.0)  # the drills' clock only
+    monkeypatch.setattr("floodwatch.service.operations.time", frozen)
+    body = {"station": "xiawu-pond", "severity": "blue"}
+    first, second = (client.post("/api/drills", headers=operator, json=body) for _ in range(2))
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    for drill in (first.json(), second.json()):
+        assert client.delete(f"/api/drills/{drill['id']}", headers=operator).status_code == 200
