@@ -185,6 +185,8 @@ class KafkaSource:
                 found = (await reader.offsets_for_times({tp: max(0, begin)}))[tp]
                 start = first if found is None else max(first, min(found.offset, committed - 1))
             reader.seek(tp, start)
+            # Under the wall clock, as live: what was beyond it is refused again.
+            shard.engine.bound(round(time.time() * 1000))
             while True:
                 readings = await self._read(reader, tp, committed)
                 if readings is None:
