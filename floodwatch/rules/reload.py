@@ -79,8 +79,14 @@ def _copy_latch(source: Any, target: Any) -> None:
     old_levels = list(source.ctx.levels)
     state = source.latch.state()
     new_state: dict[str, list[object]] = {"on": [], "enter_since": [], "exit_since": []}
-    for severity in target.ctx.levels:
-        j = old_levels.index(severity) if severity in old_levels else None
+    new_levels = list(target.ctx.levels)
+    for t, severity in enumerate(new_levels):
+        # Levels of one severity pair up from the top: time to crest ends with a
+        # second red (overtopping), which keeps the old overtopping's state and
+        # never takes a red forecast's.
+        later = new_levels[t + 1 :].count(severity)
+        same = [i for i, old in enumerate(old_levels) if old == severity]
+        j = same[-1 - later] if later < len(same) else None
         new_state["on"].append(state["on"][j] if j is not None else False)
         new_state["enter_since"].append(state["enter_since"][j] if j is not None else None)
         new_state["exit_since"].append(state["exit_since"][j] if j is not None else None)

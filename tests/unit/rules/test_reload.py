@@ -56,3 +56,22 @@ def test_the_change_report_names_moved_thresholds_and_the_alerts_they_touch(tmp_
         for a in active
         if a.rule == "pond-level" and a.station in ("maokeng-pond", "xiawu-pond")
     ]
+
+
+def test_an_overtopping_level_keeps_its_own_state_when_a_red_forecast_level_is_added() -> None:
+    """Time to crest ends with a second red (overtopping): levels of one severity
+    pair up from the top, so the new red forecast level starts off."""
+    from types import SimpleNamespace
+
+    from floodwatch.alerts.state import Severity
+    from floodwatch.rules.latch import Latch
+    from floodwatch.rules.reload import _copy_latch
+
+    y, o, r = Severity.YELLOW, Severity.ORANGE, Severity.RED
+    old = SimpleNamespace(ctx=SimpleNamespace(levels=(y, o, r)), latch=Latch([0] * 3, [0] * 3))
+    old.latch.restore(
+        {"on": [True, True, True], "enter_since": [None] * 3, "exit_since": [None] * 3}
+    )
+    new = SimpleNamespace(ctx=SimpleNamespace(levels=(y, o, r, r)), latch=Latch([0] * 4, [0] * 4))
+    _copy_latch(old, new)
+    assert new.latch.state()["on"] == [True, True, False, True]
