@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from msgspec.structs import replace
 
@@ -40,16 +40,12 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incidents import Change, IncidentChange, is_flood
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.models import Station
-from floodwatch.config.notify import AnswerPolicy, Route
-from floodwatch.notify.ledger import Ledger, Silence
-from floodwatch.notify.rosters import Recipient
-from floodwatch.notify.routing import Router, Target, person_target
-from floodwatch.notify.stages.enqueue import outgoing
-from floodwatch.notify.stages.follow import answer_step, escalation, followers, merge
+from floodwatch.config.notify import Route
+from floodwatch.notify.calls import Calls
+from floodwatch.notify.ledger import Silence
+from floodwatch.notify.stages.follow import answer_step, followers, merge
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
-from floodwatch.service.incidents import IncidentStore
-from floodwatch.service.store import Outgoing, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +57,9 @@ def per_incident(event: AlertEvent) -> bool:
     return event.incident is not None and (is_flood(event) or event.kind == "observation")
 
 
-class Dispatcher:
-    def __init__(self, router: Router, store: Store) -> None:
-        self.router = router
-        self.store = store
-        self.ledger = Ledger(store.db)
-        self.incidents = IncidentStore(store.db)
-        self.policy: AnswerPolicy | None = router.settings.answer
-        self.group_wait = {
-            name: dest.group_wait.total_seconds()
-            for name, dest in router.settings.destinations.items()
-            if dest.type == "sms"
-        }
+class Dispatcher(Calls):
+    """Dispatch of new transitions (inside the recording transaction) and the
+    follow-ups time brings; call-and-answer and answers in `Calls`."""
 
     # -- new transitions (inside the recording transaction) --------------------------
 
@@ -154,46 +141,6 @@ class Dispatcher:
         self._answer_on(notice, send, now, always=lost)
         return count
 
-    def _row(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:
-        return outgoing(event, target, note, self.group_wait.get(target.destination, 0.0))
-
-    def _followers(self, event: AlertEvent) -> list[Target]:
-        """Everyone a notice of this alert or incident reached before (any note)."""
-        rows = self.store.db.execute(
-            "SELECT destination, recipient FROM outbox WHERE alert = ? AND state != 'silenced' "
-            "ORDER BY created",
-            (event.id,),
-        ).fetchall()
-        known = self.router.settings.destinations
-        return followers(
-            rows,
-            lambda d: (
-                d in known and self.router.settings.people(d) and self.router.allowed(d, event)
-            ),
-        )
-
-    def _answer_on(
-        self, event: AlertEvent, targets: list[Target], now: float, always: bool = False
-    ) -> None:
-        policy = self.policy
-        if policy is None:
-            return
-        wanted = always or event.severity in policy.severities
-        if event.transition is Transition.RESOLVED or not wanted:
-            self.ledger.close_follow(event.id)
-            return
-        if event.transition not in (Transition.FIRING, Transition.ESCALATED):
-            return
-        called = [t for t in targets if t.destination in policy.via and t.recipient]
-        if not called:
-            return
-        for target in called:
-            self.ledger.record_call(event.id, Recipient(**json.loads(target.recipient)), 0, now)
-        self.ledger.start_follow(event.id, event.severity.value, now, now + self._after())
-
-    def _after(self) -> float:
-        return self.policy.after.total_seconds() if self.policy is not None else 0.0
-
     # -- what time brings -------------------------------------------------------------
 
     def follow_up(self, now: float) -> int:
@@ -235,56 +182,6 @@ class Dispatcher:
                 count += self.store.enqueue(self._row(notice, t, "unsilenced") for t in due)
                 self._answer_on(notice, due, now)
         return count
-
-    def _answers(self, now: float) -> int:
-        policy = self.policy
-        if policy is None:
-            return 0
-        count = 0
-        for alert, _severity, step in self.ledger.due_follows(now):
-            event = self._latest(alert)
-            if event is None or self.ledger.acknowledged(alert):
-                self.ledger.set_follow(alert, step, None, "answered" if event else "closed")
-                continue
-            calls = self.ledger.calls(alert)
-            called = {c.recipient.person for c in calls}
-            action, taken, people = escalation(
-                step + 1, policy, called, self._tier_people(policy, event.station)
-            )
-            if action == "unanswered":
-                self.ledger.set_follow(alert, taken, None, "unanswered")
-                names = ", ".join(r.name for r in self.ledger.unanswered(alert))
-                log.warning(
-                    "alert %s: no answer from %s; left on the unanswered list", alert, names
-                )
-                continue
-            tier = answer_step(taken, policy)[1]
-            if action == "resend":
-                people = [c.recipient for c in calls if c.tier == 0]
-            note = f"{action}:{taken}"
-            rows = [
-                self._row(event, person_target(via, person), note)
-                for via in policy.via
-                if self.router.allowed(via, event)
-                for person in people
-            ]
-            for person in people:
-                self.ledger.record_call(alert, person, tier, now)
-            count += self.store.enqueue(rows)
-            self.ledger.set_follow(alert, taken, now + self._after(), "calling")
-            log.warning(
-                "alert %s unanswered: %s to %s",
-                alert,
-                action,
-                ", ".join(p.name for p in people) or "nobody (empty roster)",
-            )
-        return count
-
-    def _tier_people(self, policy: AnswerPolicy, station: str) -> Callable[[int], list[Recipient]]:
-        def people(tier: int) -> list[Recipient]:
-            return self.router.rosters.resolve(policy.escalate[tier - 1], station)
-
-        return people
 
     def _reminders(self, now: float) -> int:
         routes = [(i, r) for i, r in enumerate(self.router.settings.routes) if r.remind_every]
@@ -349,54 +246,6 @@ class Dispatcher:
         rows = self.store.db.execute("SELECT event FROM active WHERE incident = ?", (notice.id,))
         alerts = [AlertEvent.from_json(json.loads(r[0])) for r in rows]
         return [a for a in alerts if is_flood(a) and a.id not in inhibited]
-
-    # -- answers -----------------------------------------------------------------------
-
-    def reply(self, phone: str, text: str, now: float) -> list[str]:
-        """An SMS reply from `phone`: a reply code in the text answers that
-        incident (or alert), any other text every open call to that person.
-        Answering an incident acknowledges every alert in it. Returns what was
-        acknowledged (none if the number is nobody's)."""
-        from floodwatch.notify.sms import reply_code
-
-        person = self.router.rosters.person_by_phone(phone)
-        if person is None:
-            log.warning("SMS reply from unknown number %s ignored: %r", phone, text)
-            return []
-        with self.store.transaction():
-            open_calls = self.store.db.execute(
-                "SELECT DISTINCT alert FROM calls WHERE person = ? AND answered_at IS NULL",
-                (person.id,),
-            ).fetchall()
-            named = [a for (a,) in open_calls if reply_code(a) in text]
-            answered: list[str] = []
-            for alert in named or [a for (a,) in open_calls]:
-                answered += self.ledger.answer(person.id, now, alert)
-            acknowledged: list[str] = []
-            for alert in answered:
-                for one in [alert, *self.incidents.alert_ids(alert)]:
-                    self.ledger.acknowledge(one, person.name, "sms", text.strip(), now)
-                    acknowledged.append(one)
-        log.info(
-            "SMS reply from %s (%s) acknowledges %s", person.name, phone, acknowledged or "nothing"
-        )
-        return acknowledged
-
-    def acknowledge(self, ident: str, by: str, via: str, comment: str, now: float) -> list[str]:
-        """Acknowledge an alert, or an incident and every alert in it (inside a
-        transaction); returns what was acknowledged."""
-        done = self.incidents.covered(ident)
-        for one in done:
-            self.ledger.acknowledge(one, by, via, comment, now)
-        return done
-
-    def _latest(self, ident: str) -> AlertEvent | None:
-        """The current notice of an open incident, or the state of an active alert."""
-        notice = self.incidents.notice(ident)
-        if notice is not None:
-            return notice
-        row = self.store.db.execute("SELECT event FROM active WHERE id = ?", (ident,)).fetchone()
-        return None if row is None else AlertEvent.from_json(json.loads(row[0]))
 
 
 def _marked(event: AlertEvent) -> AlertEvent:
