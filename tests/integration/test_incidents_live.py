@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +163,70 @@ def test_a_storm_is_told_per_incident_and_everyone_who_heard_red_hears_the_all_c
     spoken = [json.loads(p)["text"] for _, _, p in box.messages()]
     assert spoken and "预警已解除" in spoken[-1]
     assert len(spoken) <= changes
+
+
+def test_a_gauge_silent_during_an_orange_warning_calls_patrol_and_technical_to_look(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    start = datetime(2026, 7, 6, 16, 0, tzinfo=UTC)
+    storm = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8},
+                     silence_from=start + timedelta(hours=6)).readings  # fmt: skip
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        notify={
+            "destinations": {
+                "sms": {
+                    "type": "sms",
+                    "provider": {"url": f"{gateway.url}/sms"},
+                    "timeout": "2s",
+                    "group_wait": "0s",
+                    "rate_limit": None,
+                },
+            },
+            "routes": [
+                {"to": ["sms"], "min_severity": "red", "recipients": ["village.warning_officer"]}
+            ],
+            "answer": {"via": ["sms"], "after": "1h", "severities": ["red"]},
+        },
+    )
+    fw = Floodwatch(cfg, tmp_path)
+    fw.start()
+    db = tmp_path / "var" / "floodwatch.db"
+    try:
+        fw.wait_log("mqtt connected")
+        mosquitto.publish("gateway/county-gw", batch_lines(storm), user="county-gw")
+        wait_for(
+            lambda: (
+                len({b["phone"] for b in gateway.bodies("/sms")} & {"13800000003", "13800000002"})
+                == 2
+            ),
+            30,
+            "the patrol and technical persons told",
+        )
+        assert fw.stop() == 0
+    finally:
+        fw.kill()
+    with gateway.lock:  # whole messages (their parts joined), by phone
+        parts = sorted(gateway.delivered.items())
+    messages: dict[str, tuple[str, str]] = {}
+    for key, body in parts:
+        sms = json.loads(body)
+        part = re.sub(r"^(【演练】)?\([0-9]/[0-9]\)", r"\1", sms["text"]).replace("\n", "")
+        message = re.sub(r"-[0-9]$", "", key)
+        phone, text = messages.get(message, (sms["phone"], ""))
+        messages[message] = (phone, text + part)
+    lost = [(phone, text) for phone, text in messages.values() if "人工观测" in text]
+    assert {PHONES[phone] for phone, _ in lost} == {"王强", "李娜"}  # not the village officer
+    assert all(
+        "毛坑山塘水位计失联，当前橙色预警，请巡查责任人立即到现场人工观测" in text
+        for _, text in lost
+    )
+    [(incident, state)] = rows(db, "SELECT id, state FROM incidents WHERE station = 'maokeng-pond'")
+    assert state == "active"  # never cleared on silence
+    called = {json.loads(r)["name"] for (r,) in rows(
+        db, f"SELECT recipient FROM calls WHERE alert = '{incident}'")}  # fmt: skip
+    assert {"王强", "李娜"} <= called
+    assert rows(db, "SELECT severity FROM transitions WHERE rule = 'observation-lost'")[0][0] == (
+        "orange"
+    )
