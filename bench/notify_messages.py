@@ -21,8 +21,8 @@ from floodwatch.notify.routing import Router
 from floodwatch.notify.sms import Texts, message_text, segments
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
-from floodwatch.service.store import Store
 from floodwatch.sim import SCENARIOS, simulate
+from floodwatch.store import Store
 
 scenario, hours = sys.argv[1], float(sys.argv[2])
 c = compile_config(load_config_dir(Path(__file__).parent.parent / "config"))

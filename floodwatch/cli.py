@@ -629,7 +629,7 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
     """Print stored alert transitions (or the active alerts, or the incidents)
     as JSON Lines."""
     from floodwatch.service.incidents import IncidentStore
-    from floodwatch.service.store import Store
+    from floodwatch.store import Store
 
     db = Store(store)
     if incidents:

@@ -18,7 +18,7 @@ import click
 
 from floodwatch.config.values import parse_duration
 from floodwatch.notify.ledger import Ledger
-from floodwatch.service.store import Store
+from floodwatch.store import Store
 
 store_option = click.option(
     "--store",

@@ -39,7 +39,7 @@ from floodwatch.notify.cap import Broadcast, Previous, Village, build
 from floodwatch.notify.ledger import Ledger
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.rules.compile import CompiledConfig
-from floodwatch.service.store import Delivery
+from floodwatch.store import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
-from floodwatch.service.store import Delivery, Store
+from floodwatch.store import Delivery, Store
 
 # Called with (destination, failing since, error) when a destination has been
 # failing for longer than its `failing_after`, or refused a delivery; and with

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from floodwatch.service.store import Delivery
+from floodwatch.store import Delivery
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from floodwatch.config.notify import Destination, SmsProvider
 from floodwatch.notify import sms_parts
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.notify.sms_parts import segments
-from floodwatch.service.store import Delivery, Store
+from floodwatch.store import Delivery, Store
 
 DEFAULT_TEMPLATE = (
     "{{ note }}{{ message }}{% if reply_code %}收到请回复{{ reply_code }}。{% endif %}"

@@ -59,7 +59,7 @@ from floodwatch.service import inbox, operations, private
 from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.incidents import record_step
 from floodwatch.service.incidents import restore as restore_incidents
-from floodwatch.service.store import Store
+from floodwatch.store import Store
 
 if TYPE_CHECKING:
     from floodwatch.notify.deliver import Deliverer

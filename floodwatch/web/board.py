@@ -20,7 +20,7 @@ from floodwatch.readings import Reading, format_ts, ms_to_dt, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
 if TYPE_CHECKING:
-    from floodwatch.service.store import Store
+    from floodwatch.store import Store
 
 DAY_MS = 24 * 3600 * 1000
 SPARK_MS = 6 * 3600 * 1000  # the stations table's sparkline: the last 6 h

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from floodwatch.service.store import Store
+    from floodwatch.store import Store
 
 QUEUE = 1_000  # events a slow client may lag behind before it is dropped
 REPLAY_MAX = 5_000  # transitions sent to a client catching up

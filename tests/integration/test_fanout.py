@@ -26,8 +26,8 @@ from floodwatch.notify.cap import CAP_NS
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
-from floodwatch.service.store import Store
 from floodwatch.sim import simulate
+from floodwatch.store import Store
 from tests.capcheck import validate
 from tests.integration.services import (
     Floodwatch,

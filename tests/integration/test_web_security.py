@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from floodwatch.service.store import Store
+from floodwatch.store import Store
 from floodwatch.web.auth import hash_password
 from tests.integration.services import (
     Floodwatch,

@@ -23,7 +23,7 @@ from floodwatch.notify.sms import Texts, message_text
 from floodwatch.notify.sms_parts import segments
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.incidents import record_step
-from floodwatch.service.store import Store
+from floodwatch.store import Store
 
 CONFIG = compile_config(load_config_dir("config"))
 T = 1_800_000_000.0  # the fake wall clock, seconds

@@ -23,7 +23,7 @@ from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.incidents import IncidentStore, record_step
-from floodwatch.service.store import Store
+from floodwatch.store import Store
 
 CONFIG = compile_config(load_config_dir("config"))
 T = 1_800_000_000.0

@@ -20,8 +20,8 @@ from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code
 from floodwatch.notify.sms_parts import segments
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.store import Delivery, Outgoing, Store
 from floodwatch.sim import simulate
+from floodwatch.store import Delivery, Outgoing, Store
 
 CONFIG = compile_config(load_config_dir("config"))
 STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from floodwatch.service.store import OUTBOX_COLUMNS, Store
+from floodwatch.store import OUTBOX_COLUMNS, Store
 
 SESSION_3_OUTBOX = """
 CREATE TABLE outbox (
@@ -118,3 +118,63 @@ def test_a_store_from_before_incidents_opens_and_its_alerts_still_load(tmp_path:
     assert tracker.open == {}
     store.close()
     assert Store(path).moved_aside is None  # and again: the migration is idempotent
+
+
+PREVIOUS = Path(__file__).parent / "data" / "store-before-versions.sql"  # `.dump` of one
+TABLES = ("transitions", "active", "meta", "outbox", "attempts", "acks", "silences",
+          "incidents", "incident_changes")  # fmt: skip
+
+
+def _counts(db: sqlite3.Connection) -> dict[str, int]:
+    return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: Path) -> None:
+    """The file the previous release made (a storm's alerts, an incident, two
+    deliveries, an acknowledgement, a silence; no `schema_version`) gets every
+    step and keeps every row."""
+    from floodwatch.notify.ledger import Ledger
+    from floodwatch.store.migrations import LATEST, version
+
+    path = tmp_path / "fw.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(PREVIOUS.read_text())
+        before = _counts(db)
+    assert before["transitions"] > 10 and before["outbox"] == 2 and before["acks"] == 1
+    store = Store(path)
+    assert store.moved_aside is None
+    assert version(store.db) == LATEST
+    assert _counts(store.db) == before
+    assert "recent_readings" in {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
+    assert [d.destination for d in store.due("sms", 4e9)] == ["sms"]  # one still to deliver
+    assert len(store.active()) == before["active"]
+    people = Ledger(store.db)
+    assert [s.reason for s in people.silences(1_900_000_000.0)] == ["检修"]
+    store.close()
+    again = Store(path)  # nothing left to do
+    assert version(again.db) == LATEST and _counts(again.db) == before
+    assert again.db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    again.close()
+
+
+def test_a_new_store_is_made_at_the_latest_version_step_by_step(tmp_path: Path) -> None:
+    from floodwatch.store.migrations import LATEST, STEPS, version
+
+    assert [s.version for s in STEPS] == list(range(1, LATEST + 1))  # numbered, none skipped
+    store = Store(tmp_path / "fw.db")
+    assert version(store.db) == LATEST
+    store.close()
+
+
+def test_a_store_from_a_newer_release_is_moved_aside_not_rewritten(tmp_path: Path) -> None:
+    from floodwatch.store.migrations import LATEST
+
+    path = tmp_path / "fw.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE schema_version SET version = ?", (LATEST + 1,))
+    store = Store(path)
+    assert store.moved_aside is not None and store.moved_aside.exists()
+    with sqlite3.connect(store.moved_aside) as db:  # kept as it was
+        assert db.execute("SELECT version FROM schema_version").fetchone() == (LATEST + 1,)
+    store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.notify.routing import Target, delivery_key
-from floodwatch.service.store import Outgoing
+from floodwatch.store import Outgoing
 
 
 def outgoing(event: AlertEvent, target: Target, note: str = "", after: float = 0.0) -> Outgoing:

@@ -1,0 +1,65 @@
+"""The durable store (SQLite, WAL): the only place in floodwatch that speaks SQL.
+
+One repository per concern, each a class over the connection:
+
+- `alerts.py` — `Alerts`: the transition ledger and the active alerts.
+- `outbox.py` — `Outbox`: deliveries and their attempts (`Delivery`, `Outgoing`).
+- `meta.py` — `Meta`: named values; the writable check.
+- `inbox.py` (`service/inbox.py` until moved) — MQTT messages since the last
+  snapshot, with all their decoding depended on.
+- `notify/ledger.py`, `service/incidents.py` (until moved) — what people did
+  (silences, acknowledgements, calls) and incidents.
+- `migrations.py` — the versioned schema; `db.py` — the connection,
+  transactions, a damaged file moved aside.
+
+`Store` opens the file (brings it to the latest schema version) and is the
+repositories over its one connection, so callers keep one handle. It is
+used from the event loop's thread only: the connection refuses any other.
+A database that cannot be opened is moved aside and a new one created; the
+service reports it and starts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from floodwatch.service import inbox
+from floodwatch.store import db as _db
+from floodwatch.store.alerts import Alerts
+from floodwatch.store.meta import Meta
+from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
+from floodwatch.store.outbox import Delivery, Outbox, Outgoing
+
+__all__ = ["OUTBOX_COLUMNS", "Delivery", "Outgoing", "Store"]
+
+
+class Store(Alerts, Outbox, Meta):
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.moved_aside: Path | None = None
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self.moved_aside = _db.move_aside(self.path, str(exc))
+            self.db = self._open()
+        self.inbox = inbox.Inbox(self.db)
+
+    def _open(self) -> sqlite3.Connection:
+        db = _db.connect(self.path)
+        try:
+            migrate(db)
+            inbox.migrate(db)
+            _db.check(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return _db.transaction(self.db)

@@ -1,0 +1,38 @@
+"""`meta`: small named values (Kafka commits, the board's state, secrets of
+older releases being moved out), and the store's own liveness check."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from floodwatch.store.db import transaction
+
+
+class Meta:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def writable(self) -> bool:
+        try:
+            with transaction(self.db) as db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('checked_at', ?)", (time.time(),))
+        except sqlite3.Error:
+            return False
+        return True
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def forget_meta(self, key: str) -> None:
+        """Delete a meta row and overwrite its bytes in the file and the WAL
+        (a secret that must not stay readable in the database)."""
+        self.db.execute("PRAGMA secure_delete = ON")
+        with transaction(self.db):
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        self.db.execute("PRAGMA secure_delete = OFF")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
