@@ -24,7 +24,7 @@ from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
 from floodwatch.service.incidents import IncidentStore
-from floodwatch.service.store import Outgoing, Store
+from floodwatch.store import Outgoing, Store
 
 log = logging.getLogger("floodwatch.notify.dispatch")
 
