@@ -152,6 +152,9 @@ class Service:
         self.deliverer: Deliverer | None = None  # started by run_service
         # Called with every new transition once stored (the command center's stream).
         self.alert_listeners: list[Callable[[AlertEvent], None]] = []
+        # Called with the notice of every incident change once stored (the stream).
+        self.incident_listeners: list[Callable[[AlertEvent], None]] = []
+        self._notices: list[AlertEvent] = []  # incident notices stored, not yet announced
         # Called with each stored step's readings (the command center's stations).
         self.reading_listeners: list[Callable[[list[Reading]], None]] = []
         # What must be true to be ready (sources connected), as (name, check).
@@ -293,6 +296,7 @@ class Service:
         )
         if self.dispatcher is not None and (step.alerts or step.changes):
             self.dispatcher.dispatch(step.alerts, now, step.changes, step.notices)
+        self._notices.extend(step.notices)  # announced with the alerts, once committed
         return step.alerts
 
     def _replay_step(self, batch: list[tuple[Incoming, tuple[int, int] | None]]) -> None:
@@ -585,6 +589,10 @@ class Service:
             self.on_alert(event)
             for listener in self.alert_listeners:
                 listener(event)
+        notices, self._notices = self._notices, []
+        for notice in notices:
+            for incident_listener in self.incident_listeners:
+                incident_listener(notice)
 
     def not_ready(self) -> list[str]:
         """Why the service is not ready (empty: ready): a source not connected,

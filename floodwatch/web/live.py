@@ -4,6 +4,7 @@ by the service's listeners, and the readings it keeps for charts."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -31,6 +32,7 @@ class Live:
             self.recent.load(service.store)
         self.dirty: set[str] = set()
         service.alert_listeners.append(self._alert)
+        service.incident_listeners.append(self._incident)
         service.reading_listeners.append(self._readings)
 
     def app(self, settings: HttpSettings) -> FastAPI:
@@ -51,6 +53,13 @@ class Live:
         if row is not None:
             self.hub.alert(int(row[0]), event.to_json())
         self.dirty.add(event.station)
+
+    def _incident(self, notice: AlertEvent) -> None:
+        """An incident changed: its notice (id = the incident's) as an `incident`
+        event; a client catching up reads `/api/incidents`."""
+        self.hub.publish(
+            {"event": "incident", "data": json.dumps(notice.to_json(), ensure_ascii=False)}
+        )
 
     async def publish_stations(self) -> None:
         """Every second: the stations that changed, to the stream; every few

@@ -413,3 +413,13 @@ def test_two_drills_started_in_the_same_millisecond_are_two_drills(
     assert first.json()["id"] != second.json()["id"]
     for drill in (first.json(), second.json()):
         assert client.delete(f"/api/drills/{drill['id']}", headers=operator).status_code == 200
+
+
+def test_incident_changes_go_to_the_stream(setup: tuple[Service, Live, TestClient]) -> None:
+    service, live, client = setup
+    published: list[dict[str, object]] = []
+    live.hub.publish = published.append  # type: ignore[method-assign]
+    feed(client, service, [r for r in STORM if r.ts <= STORM[0].ts + timedelta(hours=7.5)])
+    incidents = [json.loads(str(p["data"])) for p in published if p["event"] == "incident"]
+    assert [i["details"]["change"] for i in incidents][:2] == ["raised", "escalated"]
+    assert all(i["id"] == i["incident"] and i["station"] == "maokeng-pond" for i in incidents)
