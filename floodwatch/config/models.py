@@ -349,6 +349,11 @@ class TimeToCrestRule(RuleBase):
         timedelta(hours=1),
         description="water_balance: the recent levels the inflow and its trend are estimated from",
     )
+    refresh: Duration = Field(
+        timedelta(minutes=5),
+        description="water_balance: the forecast is made afresh at most once per this much "
+        "event time (on a gauge's first reading in each); overtopping is checked on every reading",
+    )
     trend_for: Duration = Field(
         timedelta(hours=1),
         description="water_balance: how long the inflow's recent trend goes on in the "

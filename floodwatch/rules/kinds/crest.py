@@ -65,6 +65,11 @@ class CrestCore(ThresholdCore):
         not enough data (unknown: neither raises nor clears)."""
         raise NotImplementedError
 
+    def due(self, ts: int) -> bool:
+        """Whether the forecast is refreshed at this reading (always, unless a
+        subclass says otherwise); overtopping is checked on every reading."""
+        return True
+
     def fast_bound(self) -> FastBound | None:
         """Below its gate the rule does not look at the level; without a gate it
         projects on every reading, so there is no bound."""
@@ -78,6 +83,8 @@ class CrestCore(ThresholdCore):
             return
         target = self.target.at(ts)
         over = value >= target
+        if not over and latch.top != latch.n and not self.due(ts):
+            return
         projection = self.project(ts, value, target)
         if projection is None and not latch.busy and not over:
             return
@@ -133,8 +140,8 @@ class CrestCore(ThresholdCore):
                 severity,
                 value=0.0 if now_over else None,
                 threshold=0.0,
-                # Numbers only (`AlertEvent.forecast`): a stored event must read back.
-                forecast={"overtopping": 1.0, "minutes_to_crest": 0.0} if now_over else None,
+                # `AlertEvent.forecast` holds numbers and flags; a stored event reads back.
+                forecast={"overtopping": True, "minutes_to_crest": 0.0} if now_over else None,
                 details={"level": level, "target": target, "overtopping": now_over},
                 text=text,
                 escalate=now_over,

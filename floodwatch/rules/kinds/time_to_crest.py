@@ -108,6 +108,7 @@ class TimeToCrestKind:
             extra["horizon_ms"],
             extra["trend_ms"],
             nowcast,
+            ms(rule.refresh),
             *crest_args,
         )
         target.rules.append(instance)

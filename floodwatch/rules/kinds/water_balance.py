@@ -94,6 +94,7 @@ class WaterBalanceInstance(CrestCore):
         "min_points",
         "nowcast",
         "pond",
+        "refresh_ms",
         "ring",
         "trend_s",
         "window",
@@ -110,11 +111,13 @@ class WaterBalanceInstance(CrestCore):
         horizon_ms: int,
         trend_ms: int,
         nowcast: Nowcast | None,
+        refresh_ms: int,
         *args: object,
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.nowcast = nowcast
+        self.refresh_ms = max(refresh_ms, 1)
         self.ring = ring
         self.window = window_ms
         self.min_points = max(min_points, 4)  # central differences need interior samples
@@ -135,6 +138,17 @@ class WaterBalanceInstance(CrestCore):
             return bound
         # It reads the outlet's flow and the rain at its own readings' times.
         return FastBound(below=bound.below, seasonal=bound.seasonal, reads=tuple(reads))
+
+    def due(self, ts: int) -> bool:
+        """At the first reading of each `refresh` interval of event time (the
+        previous reading, in the ring, fell in an earlier one): a gauge reporting
+        every minute gets a forecast every `refresh`, one every 5 minutes on each."""
+        ring = self.ring
+        n = ring.n
+        if n < 2:
+            return True
+        previous = int(ring.ts[ring.slot(n - 2)])
+        return previous // self.refresh_ms != ts // self.refresh_ms
 
     def efficiency(self, ts: int, level: float) -> float:
         """Measured ÷ formula for the measured outlets (1 without a fresh measurement)."""

@@ -11,7 +11,7 @@ balance, since maokeng-pond has a structure).
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import pytest
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
+from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.kinds.water_balance import WaterBalanceInstance
@@ -143,3 +144,22 @@ def test_the_spillway_weir_and_rating_table() -> None:
     )
     pond = PondModel.from_structure(rated, spillway_crest=None)
     assert pond.spill(310.5) == 0.0 and pond.spill(311.5) == pytest.approx(4.0)
+
+
+def test_a_gauge_reporting_every_minute_gets_a_forecast_every_five_minutes() -> None:
+    """`refresh` (5m): the forecast is made on the first reading of each 5 minutes of
+    event time; overtopping is checked on every reading."""
+    sim = simulate("blocked", seed=7, interval=timedelta(minutes=1))
+    events = overtop_of(WATER_BALANCE, sim.readings)
+    forecasts = [e for e in events if "overtopping" not in e.details]
+    assert len(forecasts) >= 2 and all(e.ts.minute % 5 == 0 for e in forecasts)
+    overtopping = [e for e in events if (e.forecast or {}).get("overtopping")]
+    assert sim.crest_reached is not None
+    assert overtopping and overtopping[0].ts - sim.crest_reached < timedelta(minutes=2)
+
+
+def overtop_of(compiled: CompiledConfig, readings: list[Reading]) -> list[AlertEvent]:
+    engine = Engine(compiled)
+    out = engine.process(readings)
+    out.extend(engine.flush())
+    return [e for e in out.alerts if e.rule == "pond-overtop" and e.station == "maokeng-pond"]
