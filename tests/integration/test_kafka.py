@@ -88,7 +88,7 @@ def test_two_instances_in_one_group_raise_every_alert_exactly_once(
     which a new owner announces again: see ingest/kafka.py; crashes of one
     instance are tested in the kill -9 test above, where its own ledger dedups.)"""
     readings = storm_days(18)
-    # Five partitions: the example's station keys land in 0, 1 and 4, so with the
+    # Five partitions: the example's station keys land in 0 and 1, so with the
     # round-robin assignor each instance owns stations whichever joins first.
     kafka.create_topic("readings", 5)
     dirs = [tmp_path / "a", tmp_path / "b"]
