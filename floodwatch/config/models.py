@@ -54,6 +54,13 @@ class Area(Model):
     code: AdminCode
 
 
+class Location(Model):
+    """Where a station stands (WGS 84 / CGCS2000 degrees; SL 323 LGTD/LTTD), for maps."""
+
+    lon: float = Field(ge=-180, le=180, description="longitude (°E positive)")
+    lat: float = Field(ge=-90, le=90, description="latitude (°N positive)")
+
+
 SeasonalValue = dict[Annotated[str, Strict()], float]
 
 
@@ -171,6 +178,9 @@ class Station(Model):
     type: StationType
     village: Area | None = None
     town: Area | None = None
+    location: Location | None = Field(
+        None, description="coordinates {lon, lat} in degrees, for the wall-screen map"
+    )
     interval: Duration = Field(default=timedelta(minutes=5), description="expected report interval")
     reports: list[Kind] | None = Field(
         None, description="kinds of reading this station sends (default by type)"

@@ -52,6 +52,8 @@ EXPECTED = {
     'so put it in quotes: "0123"',
     "wrong_type": "wrong_type.yaml:4:5: stations[0].type: must be 'pond', 'reservoir', "
     "'rain_gauge', 'culvert' or 'river'; got 'lake'",
+    "location_range": "location_range.yaml:5:28: stations[0].location.lat: Input should be "
+    "less than or equal to 90, got 129.8",
     "season_overlap": "season_overlap.yaml:9:9: stations[0].levels.flood_limit.07-01..09-15: "
     "overlaps season '05-01..07-15' on 07-01; seasons must not overlap (station 'p1')",
     "duplicate_key": "duplicate_key.yaml:4:5: stations[0].name: duplicate key (first given on "
