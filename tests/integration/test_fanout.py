@@ -487,14 +487,18 @@ def test_a_silence_from_the_cli_keeps_alerts_recorded_but_unsent(
         mosquitto.publish("gateway/county-gw", batch_lines(STORM), user="county-gw")
         fw.wait_log("silenced by", timeout=20)
         time.sleep(2)
+        assert {s for (s,) in rows(db, "SELECT DISTINCT state FROM outbox")} == {"silenced"}
+        assert gateway.requests == []  # recorded, nothing sent while silenced
         assert floodwatch_cli("silence", "end", "--store", str(db), silence_id).returncode == 0
         assert floodwatch_cli("silence", "list", "--store", str(db)).stdout == ""
+        # the incident still stands: the patrol held back hears it once, now
+        wait_for(lambda: len(gateway.accepted) >= 1, 10, "the standing incident told")
+        time.sleep(2)
         assert fw.stop() == 0
     finally:
         fw.kill()
-    states = {s for (s,) in rows(db, "SELECT DISTINCT state FROM outbox")}
-    assert states == {"silenced"}
-    assert gateway.requests == []
+    sent = rows(db, "SELECT note, recipient FROM outbox WHERE state != 'silenced'")
+    assert [(note, json.loads(r)["name"]) for note, r in sent] == [("unsilenced", "王强")]
     assert rows(db, "SELECT count(*) FROM transitions WHERE station = 'maokeng-pond'")[0][0] > 5
     bad = floodwatch_cli("silence", "add", "--store", str(db), "--end", "1h", "--author", "x",
                          "--reason", "y")  # fmt: skip
