@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -252,18 +252,26 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
 
     @app.get("/api/alerts")
     async def alerts(
+        request: Request,
         active: bool = False,
-        severity: Annotated[list[str] | None, Query()] = None,
+        severity: Annotated[list[Severity] | None, Query()] = None,
         station: str | None = None,
         town: str | None = None,
         rule: str | None = None,
         status: Literal["actual", "exercise"] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: AwareDatetime | None = None,
+        until: AwareDatetime | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[dict[str, Any]]:
         """Active alerts (most severe first, then oldest) or the transition history
-        (newest first)."""
+        (newest first). A filter that cannot match (an unknown parameter or value, a
+        time without a zone, `since` after `until`) is 422 naming the valid values,
+        never an empty list."""
+        _known_parameters(request, ALERT_FILTERS)
+        if since is not None and until is not None and since > until:
+            raise HTTPException(
+                422, f"since ({since.isoformat()}) is after until ({until.isoformat()})"
+            )
         stations = None if station is None else [station]
         if town is not None:
             in_town = [
@@ -279,7 +287,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
                 stations=stations,
                 rule=rule,
                 status=status,
-                severities=severity,
+                severities=None if severity is None else [s.value for s in severity],
                 since_ms=since_ms,
                 until_ms=until_ms,
                 limit=limit,
@@ -492,6 +500,28 @@ def _errors(app: FastAPI) -> None:
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return error_response(500, "internal error (logged)")
+
+
+ALERT_FILTERS = (
+    "active",
+    "severity",
+    "station",
+    "town",
+    "rule",
+    "status",
+    "since",
+    "until",
+    "limit",
+)
+
+
+def _known_parameters(request: Request, known: tuple[str, ...]) -> None:
+    """A misspelt filter (`?severty=red`) is refused, not ignored."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if unknown:
+        raise HTTPException(
+            422, f"unknown query parameter {unknown[0]!r}; valid: {', '.join(known)}"
+        )
 
 
 def error_response(status: int, message: str) -> JSONResponse:

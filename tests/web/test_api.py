@@ -423,3 +423,29 @@ def test_incident_changes_go_to_the_stream(setup: tuple[Service, Live, TestClien
     incidents = [json.loads(str(p["data"])) for p in published if p["event"] == "incident"]
     assert [i["details"]["change"] for i in incidents][:2] == ["raised", "escalated"]
     assert all(i["id"] == i["incident"] and i["station"] == "maokeng-pond" for i in incidents)
+
+
+def test_a_filter_that_cannot_match_is_422_with_the_valid_values(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    _, _, client = setup
+    viewer = token(client, "guest")
+
+    def error(params: dict[str, str]) -> str:
+        got = client.get("/api/alerts", params=params, headers=viewer)
+        assert got.status_code == 422, (params, got.status_code, got.text)
+        return str(got.json()["error"])
+
+    assert "'info', 'blue', 'yellow', 'orange' or 'red'" in error({"severity": "purple"})
+    assert "'actual' or 'exercise'" in error({"status": "drill"})
+    assert "timezone" in error({"since": "2026-07-07T00:00:00"})
+    assert "input should be a valid datetime" in error({"until": "yesterday"}).lower()
+    assert "is after until" in error(
+        {"since": "2026-07-08T00:00:00Z", "until": "2026-07-07T00:00:00Z"}
+    )
+    assert error({"severty": "red"}) == (
+        "unknown query parameter 'severty'; valid: active, severity, station, town, rule, "
+        "status, since, until, limit"
+    )
+    ok = client.get("/api/alerts", params={"severity": "red", "active": "true"}, headers=viewer)
+    assert ok.status_code == 200
