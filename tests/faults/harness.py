@@ -51,6 +51,10 @@ BROADCAST_TOPIC = f"floodwatch/broadcast/{VILLAGE}"
 VILLAGE_STATIONS = {"maokeng-pond", "maokeng-culvert", "maokeng-rain"}
 # The village hears the pond's overtopping warning from orange on (test config).
 BROADCAST_ROUTE = {"to": ["village"], "min_severity": "orange", "rules": ["pond-overtop"]}
+VILLAGE_BROADCAST = {
+    "destinations": {"village": {"type": "broadcast", "sender": "floodwatch@330182"}},
+    "routes": [BROADCAST_ROUTE],
+}
 RSS_LIMIT_MB = 256  # the service's resident memory, at every sample, in every scenario
 
 
@@ -284,6 +288,16 @@ def check_broadcasts(messages: list[bytes], broker: Mosquitto, truth: Truth, wor
         assert msg_type in ("Alert", "Update")
         assert root.findtext("cap:info/cap:severity", namespaces=ns) == want[1]
     return len(identifiers)
+
+
+def wait_delivered(db: Path, timeout: float = 30) -> None:
+    """Until every outbox row is delivered (the broadcasts reached the broker)."""
+
+    def done() -> bool:
+        with sqlite3.connect(db) as conn:
+            return not conn.execute("SELECT 1 FROM outbox WHERE state != 'done'").fetchall()
+
+    wait_for(done, timeout, "every delivery done")
 
 
 def received(box: Subscriber) -> list[bytes]:

@@ -18,18 +18,24 @@ import pytest
 from floodwatch.readings import Reading, format_ts
 from floodwatch.sim import simulate
 from tests.faults.harness import (
+    BROADCAST_TOPIC,
     RSS_LIMIT_MB,
+    VILLAGE_BROADCAST,
     Gauges,
     Report,
     RssWatch,
+    check_broadcasts,
     check_transitions,
     closed,
     dead_letters,
+    received,
     replay,
+    wait_delivered,
 )
 from tests.integration.services import (
     Floodwatch,
     Mosquitto,
+    Subscriber,
     service_config,
     stored_transitions,
     wait_for,
@@ -92,13 +98,14 @@ def test_gauges_with_wrong_clocks_move_no_clock_and_change_no_alert(
         return format_ts(r.ts)
 
     true = [r for r in storm if id(r) not in ahead and id(r) not in reset]
-    cfg = service_config(tmp_path, mosquitto.port)
+    cfg = service_config(tmp_path, mosquitto.port, notify=VILLAGE_BROADCAST)
     truth = replay(cfg, true, tmp_path / "truth")
     db = tmp_path / "var" / "floodwatch.db"
     fw = Floodwatch(cfg, tmp_path)
     started = time.monotonic()
     fw.start()
     gauges = Gauges(mosquitto, {r.station for r in storm})
+    box = Subscriber(mosquitto, BROADCAST_TOPIC).start()
     try:
         with RssWatch(fw) as rss:
             fw.wait_log("mqtt connected")
@@ -117,10 +124,13 @@ def test_gauges_with_wrong_clocks_move_no_clock_and_change_no_alert(
             check_transitions(fw, db, truth, aside=frozenset({CLOCK}))
             wrong = len(ahead) + len(reset) + 1
             wait_for(lambda: len(dead_letters(tmp_path)) >= wrong, 20, "the dead-letter")
+            wait_delivered(db)
             assert fw.stop() == 0
+        heard = check_broadcasts(received(box), mosquitto, truth, tmp_path)
     finally:
         fw.kill()
         gauges.close()
+        box.stop()
     records = dead_letters(tmp_path)
     assert len(records) == wrong
     by_station = {(r["reading"]["station"], r["reason"]) for r in records if "reading" in r}
@@ -143,6 +153,7 @@ def test_gauges_with_wrong_clocks_move_no_clock_and_change_no_alert(
             "from 2000": len(reset),
             "dead-lettered": len(records),
             "transitions": len(truth.keys),
+            "village notices": heard,
             "peak RSS MB": round(rss.peak_mb),
             "seconds": round(time.monotonic() - started, 1),
         },

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import (
-    BROADCAST_ROUTE,
     BROADCAST_TOPIC,
     RSS_LIMIT_MB,
+    VILLAGE_BROADCAST,
     Gauges,
     Report,
     RssWatch,
@@ -40,11 +40,6 @@ from tests.integration.services import (
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
-
-VILLAGE_BROADCAST = {
-    "destinations": {"village": {"type": "broadcast", "sender": "floodwatch@330182"}},
-    "routes": [BROADCAST_ROUTE],
-}
 
 
 def _paced(

@@ -15,19 +15,25 @@ import pytest
 
 from floodwatch.sim import simulate
 from tests.faults.harness import (
+    BROADCAST_TOPIC,
     RSS_LIMIT_MB,
+    VILLAGE_BROADCAST,
     Report,
     RssWatch,
+    check_broadcasts,
     check_transitions,
     closed,
     dead_letters,
+    received,
     replay,
+    wait_delivered,
 )
 from tests.integration.services import (
     KEYS,
     PASSWORD,
     Floodwatch,
     Mosquitto,
+    Subscriber,
     Tansu,
     batch_lines,
     service_config,
@@ -137,13 +143,14 @@ def _check_dead_letter(workdir: Path, sent: int) -> Counter[str]:
 def test_malformed_payloads_over_mqtt_are_dead_lettered(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    cfg = service_config(tmp_path, mosquitto.port)
+    cfg = service_config(tmp_path, mosquitto.port, notify=VILLAGE_BROADCAST)
     truth = replay(cfg, STORM, tmp_path / "truth")
     lines = batch_lines(STORM)
     # On the gauge's own topic (station and kind from the topic) and through the
     # gateway (a batch: a bad part is one record, the good parts go on).
     own = [p for _, p in MALFORMED]
     gateway = [b"{}", b'[{"station": "maokeng-pond"}]', b"not a batch", b"[" * 4_000]
+    box = Subscriber(mosquitto, BROADCAST_TOPIC).start()
     fw = Floodwatch(cfg, tmp_path)
     started = time.monotonic()
     fw.start()
@@ -159,9 +166,12 @@ def test_malformed_payloads_over_mqtt_are_dead_lettered(
             check_transitions(fw, tmp_path / "var" / "floodwatch.db", truth)
             sent = len(own) + len(gateway)
             wait_for(lambda: len(dead_letters(tmp_path)) >= sent, 20, "the dead-letter")
+            wait_delivered(tmp_path / "var" / "floodwatch.db")
             assert fw.stop() == 0
+        heard = check_broadcasts(received(box), mosquitto, truth, tmp_path)
     finally:
         fw.kill()
+        box.stop()
     reasons = _check_dead_letter(tmp_path, sent)
     assert rss.peak_mb < RSS_LIMIT_MB
     Report(
@@ -171,6 +181,7 @@ def test_malformed_payloads_over_mqtt_are_dead_lettered(
             "dead-lettered": sum(reasons.values()),
             "reasons": dict(reasons),
             "transitions": len(truth.keys),
+            "village notices": heard,
             "peak RSS MB": round(rss.peak_mb),
             "seconds": round(time.monotonic() - started, 1),
         },
