@@ -650,9 +650,11 @@ def _duty_commands() -> None:
         unanswered,
     )
     from floodwatch.cli_messages import messages
+    from floodwatch.cli_sl651 import sl651
 
     for command in (silence, ack, unanswered, hash_password_cmd, rotate_session_key, messages):
         main.add_command(command)
+    main.add_command(sl651)
 
 
 _duty_commands()

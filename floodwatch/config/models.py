@@ -20,6 +20,7 @@ from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.notify import NotifySettings, Person, Roster
+from floodwatch.config.sl651 import Sl651Settings, Sl651Station
 from floodwatch.config.structure import Structure
 from floodwatch.config.values import (
     AdminCode,
@@ -199,6 +200,9 @@ class Station(Model):
         description="zone of this station's time stamps that carry no offset in recorded "
         "input (replay, backtest), e.g. Asia/Shanghai",
     )
+    sl651: Sl651Station | None = Field(
+        None, description="its RTU's SL 651-2014 address, password and elements (docs/sl651.md)"
+    )
 
     @property
     def kinds(self) -> list[Kind]:
@@ -209,6 +213,13 @@ class Station(Model):
             yield ("interval",), "must be longer than 0s"
         if self.timezone is not None and not _known_zone(self.timezone):
             yield ("timezone",), f"unknown time zone {self.timezone!r} (e.g. Asia/Shanghai)"
+        if self.sl651 is not None:
+            if not _known_zone(self.sl651.timezone):
+                yield ("sl651", "timezone"), f"unknown time zone {self.sl651.timezone!r}"
+            for element, kind in (self.sl651.elements or {}).items():
+                if kind not in self.kinds:
+                    where = ("sl651", "elements", element)
+                    yield where, f"{kind} is not a kind this station reports"
         if self.levels is not None:
             for loc, message in self.levels.problems():
                 yield ("levels", *loc), message
@@ -714,6 +725,9 @@ class ServiceSettings(Model):
     dead_letter: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
     mqtt: MqttSettings | None = None
     kafka: KafkaSettings | None = None
+    sl651: Sl651Settings | None = Field(
+        None, description="the SL 651-2014 TCP receiver RTUs connect to (docs/sl651.md)"
+    )
     mappings: dict[FormatName, FieldMapping] = Field(default_factory=dict)
     notify: NotifySettings | None = Field(None, description="where alert transitions go")
     http: HttpSettings | None = Field(
@@ -756,6 +770,9 @@ class ServiceSettings(Model):
                         ("notify", "destinations", name, "type"),
                         "a broadcast destination needs service.mqtt (the broker)",
                     )
+        if self.sl651 is not None:
+            for loc, message in self.sl651.problems():
+                yield ("sl651", *loc), message
         dead = self.dead_letter
         if dead.mqtt_topic is not None:
             if self.mqtt is None:
