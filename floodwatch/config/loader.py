@@ -28,6 +28,7 @@ from floodwatch.config.models import (
     Station,
 )
 from floodwatch.config.notify import Person
+from floodwatch.config.textcheck import decode, slips
 from floodwatch.config.yamlpos import Located, parse_yaml
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -42,6 +43,7 @@ class LoadedConfig:
     origins: dict[str, list[tuple[Located, int]]] = field(default_factory=dict)
     engine_origin: Located | None = None
     service_origin: Located | None = None
+    notes: list[ConfigIssue] = field(default_factory=list)  # not wrong, worth a warning
 
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
         """A problem at a path of the joined config, placed in its file."""
@@ -74,7 +76,7 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
     engine: EngineSettings | None = None
     service: ServiceSettings | None = None
     for file in files:
-        parsed = _load_file(file, issues)
+        parsed = _load_file(file, issues, loaded.notes)
         if parsed is None:
             continue
         located, model = parsed
@@ -114,7 +116,9 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
     return loaded
 
 
-def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFile] | None:
+def _load_file(
+    file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue]
+) -> tuple[Located, ConfigFile] | None:
     try:
         raw = file.read_bytes()
     except OSError as exc:
@@ -123,12 +127,16 @@ def _load_file(file: Path, issues: list[ConfigIssue]) -> tuple[Located, ConfigFi
     if len(raw) > MAX_FILE_BYTES:
         issues.append(ConfigIssue(file, None, None, (), f"larger than {MAX_FILE_BYTES} bytes"))
         return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        issues.append(ConfigIssue(file, None, None, (), f"not UTF-8 text: {exc.reason}"))
+    decoded = decode(file, raw)
+    notes.extend(decoded.notes)
+    if decoded.text is None:
+        issues.extend(decoded.issues)
         return None
-    located, parse_issues = parse_yaml(file, text)
+    found = slips(file, decoded.text)
+    if found:  # YAML's own errors for these point elsewhere
+        issues.extend(found)
+        return None
+    located, parse_issues = parse_yaml(file, decoded.text)
     issues.extend(parse_issues)
     if located is None or parse_issues:
         return None

@@ -47,6 +47,8 @@ def parse_yaml(file: Path, text: str) -> tuple[Located | None, list[ConfigIssue]
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "not valid YAML"
+        if "'\\t'" in problem:  # PyYAML's words for a tab where YAML wants a space
+            problem = "a tab here: YAML separates keys, values and list items with spaces only"
         return None, [ConfigIssue(file, line, col, (), f"not valid YAML: {problem}")]
     except yaml.YAMLError as exc:
         return None, [ConfigIssue(file, None, None, (), f"not valid YAML: {exc}")]

@@ -73,6 +73,27 @@ EXPECTED = {
     "must increase row by row: 310.5 after 311 (station 'p1')",
     "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "
     "reports rain) (rule 'lvl', station 'r1')",
+    "fullwidth_colon": "fullwidth_colon.yaml:3:8: stations[0].name: full-width colon '：' after "
+    "'name': type an ASCII colon and a space ('name: ')",
+    "fullwidth_colon_value": "fullwidth_colon_value.yaml:5:11: stations[0].reports: full-width "
+    "colon '：' after 'reports': type an ASCII colon and a space ('reports: ')",
+    "tab_indent": "tab_indent.yaml:4:1: a tab in the indentation: YAML indents with ASCII "
+    "spaces only; replace it with spaces",
+    "tab_after_colon": "tab_after_colon.yaml:3:9: stations[0].name: a tab after ':': type an "
+    "ASCII space",
+    "fullwidth_space_key": "fullwidth_space_key.yaml:4:8: stations[0].type: full-width space "
+    "'　' in the key 'type': delete it",
+    "fullwidth_comma": "fullwidth_comma.yaml:5:19: stations[0].reports: full-width comma '，' "
+    "in a list or mapping: type ',' instead",
+    "fullwidth_bracket": "fullwidth_bracket.yaml:5:13: stations[0].reports: full-width bracket "
+    "'［' starts a list or mapping: type '[' (and ASCII commas and colons inside)",
+    "bom_inside": "bom_inside.yaml:5:1: a byte-order mark (U+FEFF) inside the file (pasted from "
+    "another file?): delete it",
+    "gbk": "gbk.yaml:3:11: the file is GBK (this line reads as 'name: 茅坑山塘'), not UTF-8: save "
+    "it as UTF-8 (in the editor: Save with Encoding → UTF-8; or `iconv -f GB18030 -t UTF-8`)",
+    "mixed_encoding": "mixed_encoding.yaml:7:11: this line is GBK (reads as 'name: 下坞山塘') in "
+    "a UTF-8 file (mixed encodings): type the line again in UTF-8",
+    "utf16": "utf16.yaml:1:1: saved as UTF-16; save the file as UTF-8",
 }
 
 
@@ -89,8 +110,45 @@ def test_bad_config_reports_file_line_key(tmp_path: Path, name: str) -> None:
     assert problems(tmp_path, name) == [EXPECTED[name]]
 
 
+def test_a_full_width_key_bracket_is_reported_at_each_bracket(tmp_path: Path) -> None:
+    assert problems(tmp_path, "fullwidth_key_bracket") == [
+        "fullwidth_key_bracket.yaml:7:11: stations[0].levels.crest（m）: full-width bracket '（' "
+        "in the key 'crest（m）': type '(' instead",
+        "fullwidth_key_bracket.yaml:7:13: stations[0].levels.crest（m）: full-width bracket '）' "
+        "in the key 'crest（m）': type ')' instead",
+    ]
+
+
+def test_a_leading_byte_order_mark_is_read_and_noted(tmp_path: Path) -> None:
+    text = (Path("config") / "stations.yaml").read_text("utf-8")
+    shutil.copytree("config", tmp_path / "config")
+    (tmp_path / "config" / "stations.yaml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    loaded = load_config_dir(tmp_path / "config")
+    assert len(loaded.config.stations) == 4
+    assert [str(n).replace(f"{tmp_path}/", "") for n in loaded.notes] == [
+        "config/stations.yaml:1:1: starts with a byte-order mark (BOM); read fine, but other "
+        "tools show it as a stray character: save as UTF-8 without BOM"
+    ]
+
+
+def test_full_width_text_in_values_comments_and_block_scalars_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "stations:  # 站点：山塘\n"
+        "  - id: p1\n"
+        "    name: 茅坑山塘（上），主坝：土坝\n"
+        "    type: pond\n"
+        "    reports: [level]  # 水位，m\n"
+        "    note: |\n"
+        "      说明：\t坝顶 312 m（实测）\n",
+        "utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config_dir(tmp_path)
+    assert [str(i.loc) for i in caught.value.issues] == ["('stations', 0, 'note')"]  # unknown
+
+
 def test_every_bad_file_is_tested() -> None:
-    assert {p.stem for p in BAD.glob("*.yaml")} == set(EXPECTED)
+    assert {p.stem for p in BAD.glob("*.yaml")} == {*EXPECTED, "fullwidth_key_bracket"}
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
