@@ -1,7 +1,8 @@
 """`/metrics` in the Prometheus text format.
 
 Counters the service keeps anyway (readings in by source, dead letters by
-reason, deliveries and failures by destination) are read at scrape time by a
+reason, deliveries and failures by destination, how long a destination has
+been failing, config reloads applied and refused) are read at scrape time by a
 collector, so the hot path pays nothing; the delivery latency histogram is
 observed by the delivery workers.
 """
@@ -81,11 +82,38 @@ class ServiceCollector(Collector):
                 "Failed delivery attempts, by destination",
                 labels=["destination"],
             )
+            failing = GaugeMetricFamily(
+                "floodwatch_destination_failing_seconds",
+                "How long each destination has been failing (0: its last attempt worked)",
+                labels=["destination"],
+            )
+            now = time.time()
             for name in s.deliverer.channels:
                 ok.add_metric([name], s.deliverer.delivered[name])
                 failed.add_metric([name], s.deliverer.failed[name])
+                since = s.deliverer.failing_since.get(name)
+                failing.add_metric([name], 0 if since is None else now - since)
             yield ok
             yield failed
+            yield failing
+        reloads = CounterMetricFamily(
+            "floodwatch_config_reloads", "Config reloads that were applied"
+        )
+        reloads.add_metric([], s.stats.reloads)
+        yield reloads
+        reload_failures = CounterMetricFamily(
+            "floodwatch_config_reload_failures",
+            "Config reloads refused (the service kept its previous config)",
+        )
+        reload_failures.add_metric([], s.stats.reload_failures)
+        yield reload_failures
+        reload_ok = GaugeMetricFamily(
+            "floodwatch_config_last_reload_successful",
+            "1 when the service runs the config directory as it is on disk; 0 after a "
+            "refused reload until a good one",
+        )
+        reload_ok.add_metric([], 0 if s.reload_problem is not None else 1)
+        yield reload_ok
         queue = GaugeMetricFamily("floodwatch_queue_depth", "Messages waiting for the engine")
         queue.add_metric([], s.queue.qsize())
         yield queue

@@ -272,6 +272,8 @@ def test_metrics_parse_and_move_as_readings_flow(setup: tuple[Service, Live, Tes
     assert after[key] - before.get(key, 0) == 400
     assert after["floodwatch_messages_received_total{source=mqtt}"] > 0
     assert "floodwatch_engine_lag_seconds{}" in after
+    assert after["floodwatch_config_last_reload_successful{}"] == 1
+    assert after["floodwatch_config_reload_failures_total{}"] == 0
     assert sum(v for k, v in after.items() if k.startswith("floodwatch_active_alerts")) >= 1
 
 
