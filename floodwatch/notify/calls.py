@@ -49,11 +49,7 @@ class Calls:
 
     def _followers(self, event: AlertEvent) -> list[Target]:
         """Everyone a notice of this alert or incident reached before (any note)."""
-        rows = self.store.db.execute(
-            "SELECT destination, recipient FROM outbox WHERE alert = ? AND state != 'silenced' "
-            "ORDER BY created",
-            (event.id,),
-        ).fetchall()
+        rows = self.store.reached(event.id)
         known = self.router.settings.destinations
         return followers(
             rows,
@@ -177,5 +173,5 @@ class Calls:
         notice = self.incidents.notice(ident)
         if notice is not None:
             return notice
-        row = self.store.db.execute("SELECT event FROM active WHERE id = ?", (ident,)).fetchone()
-        return None if row is None else AlertEvent.from_json(json.loads(row[0]))
+        found = self.store.active_one(ident)
+        return None if found is None else AlertEvent.from_json(found)

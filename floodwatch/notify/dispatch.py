@@ -30,7 +30,6 @@ Answering an incident acknowledges every alert in it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -156,11 +155,7 @@ class Dispatcher(Calls):
         count = 0
         silences: list[Silence] | None = None
         for incident in self.incidents.open_incidents():
-            held = self.store.db.execute(
-                "SELECT DISTINCT destination, recipient FROM outbox WHERE alert = ? "
-                "AND state = 'silenced'",
-                (incident.id,),
-            ).fetchall()
+            held = self.store.held(incident.id)
             notice = self.incidents.notice(incident.id) if held else None
             if notice is None:
                 continue
@@ -243,8 +238,7 @@ class Dispatcher(Calls):
 
     def _shown(self, notice: AlertEvent) -> list[AlertEvent]:
         inhibited = set(notice.details.get("inhibited", []))
-        rows = self.store.db.execute("SELECT event FROM active WHERE incident = ?", (notice.id,))
-        alerts = [AlertEvent.from_json(json.loads(r[0])) for r in rows]
+        alerts = [AlertEvent.from_json(e) for e in self.store.active_in(notice.id)]
         return [a for a in alerts if is_flood(a) and a.id not in inhibited]
 
 

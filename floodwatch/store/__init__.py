@@ -5,6 +5,7 @@ One repository per concern, each a class over the connection:
 - `alerts.py` — `Alerts`: the transition ledger and the active alerts.
 - `outbox.py` — `Outbox`: deliveries and their attempts (`Delivery`, `Outgoing`).
 - `meta.py` — `Meta`: named values; the writable check.
+- `recent.py` — `RecentReadings`: the board's last day of readings.
 - `inbox.py` (`service/inbox.py` until moved) — MQTT messages since the last
   snapshot, with all their decoding depended on.
 - `notify/ledger.py`, `service/incidents.py` (until moved) — what people did
@@ -31,11 +32,12 @@ from floodwatch.store.alerts import Alerts
 from floodwatch.store.meta import Meta
 from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
 from floodwatch.store.outbox import Delivery, Outbox, Outgoing
+from floodwatch.store.recent import RecentReadings
 
 __all__ = ["OUTBOX_COLUMNS", "Delivery", "Outgoing", "Store"]
 
 
-class Store(Alerts, Outbox, Meta):
+class Store(Alerts, Outbox, Meta, RecentReadings):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

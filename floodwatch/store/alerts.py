@@ -114,3 +114,42 @@ class Alerts:
     def active(self) -> list[dict[str, object]]:
         rows = self.db.execute("SELECT event FROM active ORDER BY since, id")
         return [msgspec.json.decode(r[0]) for r in rows]
+
+    def of_alert(self, alert: str) -> list[dict[str, object]]:
+        """Every stored transition of one alert, in event-time order."""
+        rows = self.db.execute(
+            "SELECT event FROM transitions WHERE id = ? ORDER BY ts, stored_at", (alert,)
+        )
+        return [msgspec.json.decode(r[0]) for r in rows]
+
+    def rowid(self, event: AlertEvent) -> int | None:
+        """The row of a stored transition (the live stream's event id)."""
+        row = self.db.execute(
+            "SELECT rowid FROM transitions WHERE id = ? AND transition = ? AND severity = ? "
+            "AND ts = ?",
+            (event.id, event.transition.value, event.severity.value, ts_to_ms(event.ts)),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def after(self, rowid: int, limit: int) -> list[tuple[int, str]]:
+        """(row, event JSON) of the transitions stored after `rowid`, oldest first."""
+        return self.db.execute(
+            "SELECT rowid, event FROM transitions WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (rowid, limit),
+        ).fetchall()
+
+    def is_active(self, alert: str) -> bool:
+        return self.db.execute("SELECT 1 FROM active WHERE id = ?", (alert,)).fetchone() is not None
+
+    def active_one(self, alert: str) -> dict[str, object] | None:
+        row = self.db.execute("SELECT event FROM active WHERE id = ?", (alert,)).fetchone()
+        return None if row is None else msgspec.json.decode(row[0])
+
+    def active_in(self, incident: str) -> list[dict[str, object]]:
+        """The active alerts of one incident."""
+        rows = self.db.execute("SELECT event FROM active WHERE incident = ?", (incident,))
+        return [msgspec.json.decode(r[0]) for r in rows]
+
+    def active_by_severity(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT severity, count(*) FROM active GROUP BY severity")
+        return {str(severity): int(n) for severity, n in rows}

@@ -224,3 +224,27 @@ class Outbox:
             "alert",
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def states_of(self, alert: str) -> dict[str, int]:
+        """How many deliveries of one alert are in each state."""
+        rows = self.db.execute(
+            "SELECT state, count(*) FROM outbox WHERE alert = ? GROUP BY state", (alert,)
+        )
+        return {str(state): int(n) for state, n in rows}
+
+    def reached(self, alert: str) -> list[tuple[str, str]]:
+        """(destination, recipient) of every delivery of `alert` not silenced,
+        oldest first (who a notice of it reached before)."""
+        return self.db.execute(
+            "SELECT destination, recipient FROM outbox WHERE alert = ? AND state != 'silenced' "
+            "ORDER BY created",
+            (alert,),
+        ).fetchall()
+
+    def held(self, alert: str) -> list[tuple[str, str]]:
+        """(destination, recipient) of the deliveries of `alert` held by a silence."""
+        return self.db.execute(
+            "SELECT DISTINCT destination, recipient FROM outbox WHERE alert = ? "
+            "AND state = 'silenced'",
+            (alert,),
+        ).fetchall()

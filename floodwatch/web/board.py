@@ -27,14 +27,6 @@ SPARK_MS = 6 * 3600 * 1000  # the stations table's sparkline: the last 6 h
 HEALTH_RULE = "sensor-health"
 
 
-RECENT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS recent_readings (
-    station TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (station, kind, ts)
-);
-"""
-
-
 class Recent:
     """Per (station, kind): (event time ms, value), the last 24 h, in time order.
 
@@ -53,10 +45,7 @@ class Recent:
             self._add(r.station, r.kind, ts, r.value)
 
     def load(self, store: Store) -> None:
-        store.db.executescript(RECENT_SCHEMA)
-        for station, kind, ts, value in store.db.execute(
-            "SELECT station, kind, ts, value FROM recent_readings ORDER BY ts"
-        ):
+        for station, kind, ts, value in store.recent_readings():
             self._add(station, kind, ts, value)
 
     def flush(self, store: Store) -> None:
@@ -65,9 +54,7 @@ class Recent:
             return
         rows, self.unsaved = self.unsaved, []
         newest = max(points[-1][0] for points in self.series.values() if points)
-        with store.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO recent_readings VALUES (?,?,?,?)", rows)
-            db.execute("DELETE FROM recent_readings WHERE ts < ?", (newest - self.horizon_ms,))
+        store.keep_recent(rows, newest - self.horizon_ms)
 
     def _add(self, station: str, kind: str, ts: int, value: float) -> None:
         points = self.series.setdefault((station, kind), deque())
@@ -95,30 +82,22 @@ def alert_summary(event: dict[str, Any], ledger: Ledger, store: Store) -> dict[s
     delivery status."""
     alert = str(event["id"])
     incident = event.get("incident")  # people are called per incident
-    deliveries = store.db.execute(
-        "SELECT state, count(*) FROM outbox WHERE alert = ? GROUP BY state", (alert,)
-    ).fetchall()
+    deliveries = store.states_of(alert)
     acked = ledger.current_ack(alert) or (ledger.current_ack(incident) if incident else None)
     return {
         **event,
         "acknowledged": acked,
         "unanswered": [r.name for r in ledger.unanswered(incident or alert)] if not acked else [],
-        "deliveries": dict(deliveries),
+        "deliveries": deliveries,
     }
 
 
 def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
     """One alert with every transition, delivery attempt, acknowledgement,
     call and escalation."""
-    transitions = [
-        json.loads(r[0])
-        for r in store.db.execute(
-            "SELECT event FROM transitions WHERE id = ? ORDER BY ts, stored_at", (alert,)
-        )
-    ]
+    transitions = store.of_alert(alert)
     if not transitions:
         return None
-    active = store.db.execute("SELECT 1 FROM active WHERE id = ?", (alert,)).fetchone()
     deliveries = store.deliveries_of(alert)
     for d in deliveries:  # a person by name (and id), a village by its code
         raw = str(d["recipient"])
@@ -127,7 +106,7 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
     follow = ledger.follow(alert)
     return {
         "id": alert,
-        "active": active is not None,
+        "active": store.is_active(alert),
         "current": transitions[-1],
         "transitions": transitions,
         "deliveries": deliveries,

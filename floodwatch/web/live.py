@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.models import HttpSettings
-from floodwatch.readings import Reading, ts_to_ms
+from floodwatch.readings import Reading
 from floodwatch.web import board
 from floodwatch.web.api import create_app
 from floodwatch.web.stream import Hub
@@ -45,13 +45,9 @@ class Live:
     def _alert(self, event: AlertEvent) -> None:
         store = self.service.store
         assert store is not None
-        row = store.db.execute(
-            "SELECT rowid FROM transitions WHERE id = ? AND transition = ? AND severity = ? "
-            "AND ts = ?",
-            (event.id, event.transition.value, event.severity.value, ts_to_ms(event.ts)),
-        ).fetchone()
-        if row is not None:
-            self.hub.alert(int(row[0]), event.to_json())
+        rowid = store.rowid(event)
+        if rowid is not None:
+            self.hub.alert(rowid, event.to_json())
         self.dirty.add(event.station)
 
     def _incident(self, notice: AlertEvent) -> None:

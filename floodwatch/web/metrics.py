@@ -64,10 +64,7 @@ class ServiceCollector(Collector):
         )
         counts = dict.fromkeys((v.value for v in Severity), 0)
         if s.store is not None:
-            for severity, n in s.store.db.execute(
-                "SELECT severity, count(*) FROM active GROUP BY severity"
-            ):
-                counts[severity] = n
+            counts.update(s.store.active_by_severity())
         for severity, n in counts.items():
             active.add_metric([severity], n)
         yield active

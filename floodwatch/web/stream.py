@@ -51,11 +51,7 @@ class Hub:
         try:
             after = _rowid(last_event_id)
             if after is not None:
-                rows = store.db.execute(
-                    "SELECT rowid, event FROM transitions WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (after, REPLAY_MAX),
-                ).fetchall()
-                for rowid, body in rows:
+                for rowid, body in store.after(after, REPLAY_MAX):
                     yield {"id": f"a{rowid}", "event": "alert", "data": body}
             yield {"event": "hello", "data": json.dumps({"replayed_after": after})}
             while True:
