@@ -17,8 +17,8 @@ from typing import Any, cast
 import click
 
 from floodwatch.config.values import parse_duration
-from floodwatch.notify.ledger import Ledger
 from floodwatch.store import Store
+from floodwatch.store.ledger import Ledger
 
 store_option = click.option(
     "--store",

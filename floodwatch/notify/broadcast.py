@@ -36,10 +36,10 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import MqttSettings
 from floodwatch.config.notify import Destination
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
-from floodwatch.notify.ledger import Ledger
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.store import Delivery
+from floodwatch.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

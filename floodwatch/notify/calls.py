@@ -18,13 +18,13 @@ from collections.abc import Callable
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
 from floodwatch.config.notify import AnswerPolicy
-from floodwatch.notify.ledger import Ledger
 from floodwatch.notify.rosters import Recipient
 from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
 from floodwatch.service.incidents import IncidentStore
 from floodwatch.store import Outgoing, Store
+from floodwatch.store.ledger import Ledger
 
 log = logging.getLogger("floodwatch.notify.dispatch")
 
@@ -142,13 +142,10 @@ class Calls:
             log.warning("SMS reply from unknown number %s ignored: %r", phone, text)
             return []
         with self.store.transaction():
-            open_calls = self.store.db.execute(
-                "SELECT DISTINCT alert FROM calls WHERE person = ? AND answered_at IS NULL",
-                (person.id,),
-            ).fetchall()
-            named = [a for (a,) in open_calls if reply_code(a) in text]
+            open_calls = self.ledger.open_calls(person.id)
+            named = [a for a in open_calls if reply_code(a) in text]
             answered: list[str] = []
-            for alert in named or [a for (a,) in open_calls]:
+            for alert in named or open_calls:
                 answered += self.ledger.answer(person.id, now, alert)
             acknowledged: list[str] = []
             for alert in answered:

@@ -34,12 +34,12 @@ import httpx
 
 from floodwatch.config.models import KafkaSettings, MqttSettings
 from floodwatch.config.notify import Destination, NotifySettings
-from floodwatch.notify.ledger import Ledger
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.store import Delivery, Store
+from floodwatch.store.ledger import Ledger
 
 # Called with (destination, failing since, error) when a destination has been
 # failing for longer than its `failing_after`, or refused a delivery; and with

@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from floodwatch.notify.ledger import SCHEMA as PEOPLE
 from floodwatch.service import incidents
 from floodwatch.store.db import script, transaction
 
@@ -70,6 +69,36 @@ OUTBOX_INDEXES = """
 CREATE INDEX IF NOT EXISTS outbox_alert ON outbox (alert);
 CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (destination, recipient, state, done_at);
 CREATE INDEX IF NOT EXISTS transitions_station ON transitions (station, ts)
+"""
+PEOPLE = """
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts REAL NOT NULL, ends REAL NOT NULL,
+    author TEXT NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acks (
+    alert TEXT NOT NULL, by TEXT NOT NULL, via TEXT NOT NULL, comment TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS acks_alert ON acks (alert);
+CREATE TABLE IF NOT EXISTS calls (
+    alert TEXT NOT NULL, person TEXT NOT NULL, recipient TEXT NOT NULL, tier INTEGER NOT NULL,
+    called_at REAL NOT NULL, answered_at REAL,
+    PRIMARY KEY (alert, person)
+);
+CREATE TABLE IF NOT EXISTS follow (
+    alert TEXT PRIMARY KEY, severity TEXT NOT NULL, started REAL NOT NULL,
+    step INTEGER NOT NULL, next_at REAL, state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reminders (
+    alert TEXT NOT NULL, route INTEGER NOT NULL, count INTEGER NOT NULL, last_at REAL NOT NULL,
+    PRIMARY KEY (alert, route)
+);
+CREATE TABLE IF NOT EXISTS broadcasts (
+    village TEXT NOT NULL, alert TEXT NOT NULL, identifier TEXT NOT NULL, sent TEXT NOT NULL,
+    severity TEXT NOT NULL, event TEXT NOT NULL, active INTEGER NOT NULL, at REAL NOT NULL,
+    ref_identifier TEXT, ref_sent TEXT,
+    PRIMARY KEY (village, alert)
+)
 """
 RECENT = """
 CREATE TABLE IF NOT EXISTS recent_readings (

@@ -40,10 +40,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
-from floodwatch.notify.ledger import Ledger
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
 from floodwatch.service.incidents import IncidentStore
+from floodwatch.store.ledger import Ledger
 from floodwatch.web import board
 from floodwatch.web.auth import (
     LoginLimiter,

@@ -14,10 +14,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts.state import Severity
-from floodwatch.notify.ledger import Ledger
 from floodwatch.notify.routing import Target
 from floodwatch.readings import Reading, format_ts, ms_to_dt, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
+from floodwatch.store.ledger import Ledger
 
 if TYPE_CHECKING:
     from floodwatch.store import Store

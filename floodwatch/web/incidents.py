@@ -18,8 +18,8 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incident_text import condition, rule_names
 from floodwatch.alerts.incidents import is_flood, worst_first
 from floodwatch.alerts.inhibit import inhibited
-from floodwatch.notify.ledger import Ledger
 from floodwatch.rules.compile import CompiledConfig
+from floodwatch.store.ledger import Ledger
 from floodwatch.web.board import Recent
 
 

@@ -11,7 +11,6 @@ from floodwatch.alerts.incidents import Change, IncidentChange, IncidentTracker
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
-from floodwatch.notify.ledger import Silence
 from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import followers
@@ -19,6 +18,7 @@ from floodwatch.notify.stages.inhibit import shown
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
 from floodwatch.rules.compile import compile_config
+from floodwatch.store.ledger import Silence
 
 CONFIG = compile_config(load_config_dir("config"))
 STATIONS = {s.id: s for s in CONFIG.config.stations}

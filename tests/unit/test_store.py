@@ -133,7 +133,7 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
     """The file the previous release made (a storm's alerts, an incident, two
     deliveries, an acknowledgement, a silence; no `schema_version`) gets every
     step and keeps every row."""
-    from floodwatch.notify.ledger import Ledger
+    from floodwatch.store.ledger import Ledger
     from floodwatch.store.migrations import LATEST, version
 
     path = tmp_path / "fw.db"
