@@ -1,5 +1,6 @@
-"""`floodwatch/store/` is the only owner of SQL: no module outside it runs a
-statement (`.execute(`, `.executemany(`, `.executescript(`)."""
+"""`floodwatch/store/` is the only owner of floodwatch's own SQL: no module
+outside it runs a statement (`.execute(`, `.executemany(`, `.executescript(`)
+— except the readers of other systems' databases (`FOREIGN`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "floodwatch"
 SQL_CALL = re.compile(r"\.execute(?:many|script)?\(")
+# Reading another system's database (not the store): the SL 323 import.
+FOREIGN = {"sl323/tables.py"}
 # Modules still moving in (each leaves this list when it moves; none may join).
 NOT_YET = {
     "service/inbox.py",
@@ -20,6 +23,6 @@ def test_no_sql_outside_the_store_package() -> None:
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if path.relative_to(PACKAGE).parts[0] != "store" and SQL_CALL.search(path.read_text())
-    }
+    } - FOREIGN
     assert found <= NOT_YET, f"SQL outside floodwatch/store/: {sorted(found - NOT_YET)}"
     assert found == NOT_YET, f"moved into the store: drop {sorted(NOT_YET - found)} from NOT_YET"
