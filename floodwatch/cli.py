@@ -51,18 +51,6 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("config_dir", type=click.Path(path_type=Path), default=EXAMPLE_CONFIG)
-def check(config_dir: Path) -> None:
-    """Validate a config directory; list every problem with file:line:column."""
-    compiled = load(config_dir)
-    config = compiled.config
-    click.echo(
-        f"{config_dir}: OK — {len(config.stations)} stations, {len(config.rules)} rules, "
-        f"{len(compiled.bindings)} rule bindings"
-    )
-
-
-@main.command()
 def schema() -> None:
     """Print the JSON Schema of a config file (for editor autocompletion)."""
     document = ConfigFile.model_json_schema(by_alias=True)
@@ -642,6 +630,7 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
 
 
 def _duty_commands() -> None:
+    from floodwatch.cli_check import check
     from floodwatch.cli_duty import (
         ack,
         hash_password_cmd,
@@ -654,6 +643,7 @@ def _duty_commands() -> None:
     from floodwatch.cli_sl651 import sl651
 
     for command in (
+        check,
         silence,
         ack,
         unanswered,
