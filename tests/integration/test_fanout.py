@@ -435,7 +435,8 @@ def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
     # the other destinations as fast as without the outage
     for destination in ("village", "bus"):
         before, during = latencies(calm, destination), latencies(stormy, destination)
-        assert len(before) == len(during) > 10
+        # the village hears the pond's incident (a few notices), Kafka every transition
+        assert len(before) == len(during) > (10 if destination == "bus" else 3)
         assert p99(during) < p99(before) + 0.100, (destination, p99(before), p99(during))
         print(f"{destination}: p99 {p99(before) * 1000:.1f} ms calm, {p99(during) * 1000:.1f} ms")
     # "SMS gateway failing since …": an info operations alert per gateway, resolved
