@@ -62,6 +62,11 @@ class RejectReason(enum.StrEnum):
     WRONG_PARTITION = "wrong_partition"
     NOT_ALLOWED = "not_allowed"  # a gateway reporting a station it is not listed for
     DELIVERY = "delivery_refused"  # a destination refused an alert for good (4xx)
+    BAD_FRAME = "bad_frame"  # SL 651: bytes that are no good frame (CRC, truncated, …)
+    UNKNOWN_ADDRESS = "unknown_address"  # SL 651: no station has the RTU's address
+    BAD_PASSWORD = "bad_password"  # SL 651: the RTU's password does not match
+    UNSUPPORTED_FUNCTION = "unsupported_function"  # SL 651: a function code not handled
+    NOT_DECODED = "not_decoded"  # SL 651: kept as received (manual entry, picture)
 
 
 class Rejected(msgspec.Struct, frozen=True):

@@ -55,6 +55,32 @@ async def run_service(service: Service) -> int:
             put = bridge.put
         mqtt = MqttSource(settings.mqtt, put)
         service.readiness.append(("mqtt", mqtt.connected.is_set))  # subscriptions granted
+    sl651 = None
+    if settings.sl651 is not None:
+        from floodwatch.ingest.sl651.mapping import Directory
+        from floodwatch.ingest.sl651.server import Receiver
+
+        if bridge is None and settings.kafka is not None:
+            bridge = Bridge(
+                settings.kafka,
+                station_keys(service.compiled),
+                service.decoders,
+                service.dead_letter,
+                service.stopping,
+            )
+        try:
+            directory = Directory(service.compiled.config.stations)
+        except ValueError as exc:
+            log.error("service.sl651: %s", exc)
+            return 2
+        sl651 = Receiver(
+            settings.sl651,
+            directory,
+            bridge.put if bridge is not None else service.put,
+            service.reject,
+        )
+        service.sl651 = sl651
+        service.readiness.append(("sl651", sl651.listening.is_set))
     if kafka is not None:
         service.readiness.append(("kafka", lambda: kafka.joined))  # partitions assigned
     try:
@@ -71,11 +97,11 @@ async def run_service(service: Service) -> int:
         return 0
     if bridge is not None:
         await bridge.start()
-    names = [s.name for s in (mqtt, kafka) if s is not None]
+    names = [s.name for s in (mqtt, sl651, kafka) if s is not None]
     if bridge is not None:
         names[0] += f" (bridged into {settings.kafka.topic})"  # type: ignore[union-attr]
     tasks: list[asyncio.Task[object]] = [
-        asyncio.create_task(s.run(), name=s.name) for s in (mqtt, kafka) if s is not None
+        asyncio.create_task(s.run(), name=s.name) for s in (mqtt, sl651, kafka) if s is not None
     ]
     if service.dead_letter_topics.enabled:
         tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))

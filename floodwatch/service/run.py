@@ -62,6 +62,7 @@ from floodwatch.service.incidents import restore as restore_incidents
 from floodwatch.store import Store
 
 if TYPE_CHECKING:
+    from floodwatch.ingest.sl651.server import Receiver
     from floodwatch.notify.deliver import Deliverer
 
 log = logging.getLogger("floodwatch.service")
@@ -69,6 +70,7 @@ log = logging.getLogger("floodwatch.service")
 TICK = inbox.TICK
 WALL = inbox.WALL
 LOCAL = "local"  # the shard of an MQTT-only service
+LOGGED = ("mqtt", "sl651", TICK)  # sources whose messages the inbox keeps (not Kafka's)
 _STATION = attrgetter("station")
 LINGER = 0.002  # seconds a step waits for more messages after the first …
 LINGER_MAX = 0.010  # … and again while more keep coming, up to this in all
@@ -161,6 +163,7 @@ class Service:
         self.readiness: list[tuple[str, Callable[[], bool]]] = []
         # Called with each step's messages once they are stored (benchmarks, metrics).
         self.on_stored: Callable[[list[Incoming]], None] | None = None
+        self.sl651: Receiver | None = None  # the SL 651 receiver, when configured
         # Awaited after each stored step (Kafka: commit the offsets it covers at once).
         self.after_step: Callable[[], Awaitable[None]] | None = None
 
@@ -435,7 +438,7 @@ class Service:
         self._bound(wall)
         with self.store.transaction():
             out, fed, readings = self._feed(items)  # decoded: each message's outcome known
-            logged = [inbox.entry(i, self.decoders) for i in items if i.source in ("mqtt", TICK)]
+            logged = [inbox.entry(i, self.decoders) for i in items if i.source in LOGGED]
             if logged and LOCAL in self.shards:
                 logged.insert(0, inbox.wall_entry(wall))
                 self.inbox_seq = self.store.inbox.log(logged)
@@ -657,6 +660,12 @@ class Service:
 
     async def put(self, item: Incoming) -> None:
         await self.queue.put(item)
+
+    def reject(self, rejected: list[Rejected]) -> None:
+        """Dead-letter input a source refused before decoding (SL 651 frames)."""
+        self.dead_letter.write(rejected)
+        for r in rejected:
+            self.stats.rejected[r.reason.value] = self.stats.rejected.get(r.reason.value, 0) + 1
 
     async def process_forever(self) -> None:
         limit = self.settings.batch_max

@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from floodwatch.alerts.state import Severity
 
 if TYPE_CHECKING:
+    from floodwatch.ingest.sl651.server import Receiver
     from floodwatch.service.run import Service
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -51,6 +52,8 @@ class ServiceCollector(Collector):
         for reason, n in s.stats.rejected.items():
             dead.add_metric([reason], n)
         yield dead
+        if s.sl651 is not None:
+            yield from sl651_metrics(s.sl651)
         lag = GaugeMetricFamily(
             "floodwatch_engine_lag_seconds",
             "Wall clock minus the engine's event clock (how far behind real time)",
@@ -129,3 +132,26 @@ def registry_for(service: Service) -> CollectorRegistry:
     if service.deliverer is not None:
         service.deliverer.on_delivered = lambda name, seconds: latency.labels(name).observe(seconds)
     return registry
+
+
+def sl651_metrics(receiver: Receiver) -> Iterator[Metric]:
+    """The SL 651 receiver: connections, frames, confirmations, refusals per address."""
+    refused = CounterMetricFamily(
+        "floodwatch_sl651_refused",
+        "SL 651 frames refused (dead-lettered), by station address and reason",
+        labels=["address", "reason"],
+    )
+    for (address, reason), n in receiver.refused.items():
+        refused.add_metric([address, reason], n)
+    yield refused
+    connections = GaugeMetricFamily("floodwatch_sl651_connections", "RTU connections open")
+    connections.add_metric([], receiver.connections)
+    yield connections
+    for name, doc, value in (
+        ("frames", "SL 651 frames received", receiver.frames),
+        ("confirmed", "SL 651 reports confirmed to the RTU", receiver.confirmed),
+        ("duplicates", "SL 651 reports received again (deduplicated)", receiver.duplicates),
+    ):
+        family = CounterMetricFamily(f"floodwatch_sl651_{name}", doc)
+        family.add_metric([], value)
+        yield family

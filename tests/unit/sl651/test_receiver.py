@@ -1,0 +1,209 @@
+"""The SL 651 receiver over real loopback TCP, its sink an in-memory list:
+confirmation only after `confirm` (the service's commit), dead-letters with the
+raw frame and a reason, counters per address, multi-packet with NAK,
+deduplication across reconnects, a half-open connection blocking nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from floodwatch.config import load_config_dir
+from floodwatch.config.sl651 import Sl651Settings
+from floodwatch.ingest.sl651 import frame as hex_mode
+from floodwatch.ingest.sl651.body import HOURLY, TIMED, Element
+from floodwatch.ingest.sl651.frame import Frame
+from floodwatch.ingest.sl651.mapping import Directory
+from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
+from floodwatch.ingest.sl651.server import Receiver
+from floodwatch.ingest.source import Incoming
+from floodwatch.readings import Rejected
+
+CONFIG = Path(__file__).parents[3] / "config"
+POND = RtuIdentity("0033018201", "1234", "K")
+RAIN = RtuIdentity("0033018203", "1234", "P", definitions={"PJ": 0x1B})
+T0 = datetime(2026, 7, 7, 8, 0)  # noqa: DTZ001 - the RTU's clock: Beijing time
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.items: list[Incoming] = []
+        self.rejected: list[Rejected] = []
+        self.auto = True
+
+    async def put(self, item: Incoming) -> None:
+        self.items.append(item)
+        if self.auto:
+            self.commit()
+
+    def commit(self) -> None:
+        for item in self.items:
+            if item.confirm is not None:
+                item.confirm()
+                item.confirm = None
+
+    def readings(self) -> list[dict[str, Any]]:
+        return [r for i in self.items for r in json.loads(i.payload)]
+
+
+@pytest_asyncio.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, Sink]]:
+    sink = Sink()
+    settings = Sl651Settings(listen="127.0.0.1:0", packet_timeout=timedelta(seconds=0.3))
+    stations = load_config_dir(CONFIG).config.stations
+    rx = Receiver(settings, Directory(stations), sink.put, sink.rejected.extend)
+    task = asyncio.create_task(rx.run())
+    await asyncio.wait_for(rx.listening.wait(), 5)
+    yield rx, sink
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio
+async def test_report_is_confirmed_only_after_its_readings_are_stored(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    sink.auto = False
+    rtu = Rtu(POND, "127.0.0.1", rx.port, confirm_timeout=5)
+    sending = asyncio.create_task(
+        rtu.report(TIMED, [Element("Z", T0, 310.412), Element("VT", T0, 12.5)], T0)
+    )
+    await _until(lambda: len(sink.items) == 1)
+    await asyncio.sleep(0.2)
+    assert not sending.done(), "confirmed before the commit"
+    sink.commit()
+    await asyncio.wait_for(sending, 5)
+    assert sink.readings() == [
+        {"station": "maokeng-pond", "kind": "level", "value": 310.412, "ts": "2026-07-07T00:00:00Z"}
+    ]
+    assert rx.confirmed == 1
+    await rtu.close()
+
+
+@pytest.mark.asyncio
+async def test_unknown_address_and_bad_password_are_dead_lettered_and_counted(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    stranger = Rtu(
+        RtuIdentity("0099999999", "1234", "K"), "127.0.0.1", rx.port, confirm_timeout=0.3
+    )
+    wrong = Rtu(RtuIdentity("0033018201", "9999", "K"), "127.0.0.1", rx.port, confirm_timeout=0.3)
+    for rtu in (stranger, wrong):
+        frame = rtu.build(TIMED, [Element("Z", T0, 310.0)], T0)[0]
+        _, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+        writer.write(frame)
+        await writer.drain()
+        before = len(sink.rejected)
+        await _until(lambda: len(sink.rejected) > before)  # noqa: B023 - awaited here
+        writer.close()
+    unknown, bad = sink.rejected
+    assert unknown.reason == "unknown_address" and "0099999999" in unknown.detail
+    assert bad.reason == "bad_password" and "maokeng-pond" in bad.detail
+    assert unknown.raw is not None and unknown.raw.startswith("7E7E01009999999912343200")
+    assert rx.refused[("0099999999", "unknown_address")] == 1
+    assert rx.refused[("0033018201", "bad_password")] == 1
+    assert sink.items == []
+
+
+@pytest.mark.asyncio
+async def test_unsupported_function_and_bad_crc_are_dead_lettered_naming_why(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    odd = hex_mode.encode(Frame(1, "0033018201", "1234", 0x4B, bytes(8)))
+    good = Rtu(POND, "127.0.0.1", rx.port).build(TIMED, [Element("Z", T0, 310.0)], T0)[0]
+    broken = good[:-1] + bytes([good[-1] ^ 1])
+    _, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    writer.write(odd + broken)
+    await writer.drain()
+    await _until(lambda: len(sink.rejected) == 2)
+    assert sink.rejected[0].reason == "unsupported_function"
+    assert "4BH" in sink.rejected[0].detail
+    assert sink.rejected[1].reason == "bad_frame" and "crc_mismatch" in sink.rejected[1].detail
+    assert sink.rejected[1].raw == broken.hex().upper()
+    writer.close()
+
+
+@pytest.mark.asyncio
+async def test_multi_packet_hourly_report_is_joined_and_a_missing_packet_nakked(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    rtu = Rtu(RAIN, "127.0.0.1", rx.port, confirm_timeout=5)
+    rain = [0.1 * i for i in range(12)]
+    elements = [Element("DRP", T0, rain, timedelta(minutes=5))]
+    elements += [Element("VT", T0 + timedelta(minutes=m), 12.0) for m in range(0, 600, 5)]
+    frames = rtu.build(HOURLY, elements, T0, serial=77)
+    assert len(frames) > 2
+    reader, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    writer.write(b"".join(frames[:1] + frames[2:]))  # packet 2 lost
+    await writer.drain()
+    answer = hex_mode.decode(
+        await reader.readexactly(
+            len(
+                hex_mode.encode(
+                    Frame(1, RAIN.address, "1234", HOURLY, bytes(8), total=len(frames), sequence=2)
+                )
+            )
+        )
+    )
+    assert answer.end == hex_mode.End.NAK and answer.sequence == 2
+    writer.write(frames[1])
+    await writer.drain()
+    await _until(lambda: rx.confirmed == 1)
+    got = sink.readings()
+    assert [r["value"] for r in got] == pytest.approx(rain)
+    assert got[0]["ts"] == "2026-07-07T00:00:00Z" and got[-1]["ts"] == "2026-07-07T00:55:00Z"
+    writer.close()
+
+
+@pytest.mark.asyncio
+async def test_a_resent_report_is_confirmed_once_stored_and_not_handed_on_twice(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    sink.auto = False
+    frame = Rtu(POND, "127.0.0.1", rx.port).build(TIMED, [Element("Z", T0, 310.0)], T0, serial=9)[0]
+    _, first_w = await asyncio.open_connection("127.0.0.1", rx.port)
+    first_w.write(frame)
+    await _until(lambda: len(sink.items) == 1)
+    first_w.close()  # the link drops before the confirmation
+    second_r, second_w = await asyncio.open_connection("127.0.0.1", rx.port)
+    second_w.write(frame)  # the RTU resends on a new connection
+    await _until(lambda: rx.duplicates == 1)
+    sink.commit()
+    answer = hex_mode.decode(await asyncio.wait_for(second_r.read(100), 5))
+    assert answer.end == hex_mode.End.ESC and answer.body[:2] == (9).to_bytes(2, "big")
+    assert len(sink.items) == 1
+    second_w.close()
+
+
+@pytest.mark.asyncio
+async def test_a_half_open_connection_blocks_nobody(receiver: tuple[Receiver, Sink]) -> None:
+    rx, _ = receiver
+    frame = Rtu(POND, "127.0.0.1", rx.port).build(TIMED, [Element("Z", T0, 310.0)], T0)[0]
+    _, stuck = await asyncio.open_connection("127.0.0.1", rx.port)
+    stuck.write(frame[:20])  # half a frame, then nothing
+    await stuck.drain()
+    rtu = Rtu(RAIN, "127.0.0.1", rx.port, confirm_timeout=2)
+    await asyncio.wait_for(rtu.report(TIMED, [Element("PJ", T0, 1.5)], T0), 3)
+    assert rx.connections == 2
+    await rtu.close()
+    stuck.close()
