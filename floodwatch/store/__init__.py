@@ -6,8 +6,8 @@ One repository per concern, each a class over the connection:
 - `outbox.py` — `Outbox`: deliveries and their attempts (`Delivery`, `Outgoing`).
 - `meta.py` — `Meta`: named values; the writable check.
 - `recent.py` — `RecentReadings`: the board's last day of readings.
-- `inbox.py` (`service/inbox.py` until moved) — MQTT messages since the last
-  snapshot, with all their decoding depended on.
+- `inbox.py` — `Inbox`: MQTT messages since the last snapshot, with all
+  their decoding depended on (its own schema version).
 - `notify/ledger.py`, `service/incidents.py` (until moved) — what people did
   (silences, acknowledgements, calls) and incidents.
 - `migrations.py` — the versioned schema; `db.py` — the connection,
@@ -26,8 +26,8 @@ import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from floodwatch.service import inbox
 from floodwatch.store import db as _db
+from floodwatch.store import inbox
 from floodwatch.store.alerts import Alerts
 from floodwatch.store.meta import Meta
 from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
