@@ -616,8 +616,8 @@ def test_rules(files: tuple[Path, ...]) -> None:
 def alerts(store: Path, active: bool, incidents: bool) -> None:
     """Print stored alert transitions (or the active alerts, or the incidents)
     as JSON Lines."""
-    from floodwatch.service.incidents import IncidentStore
     from floodwatch.store import Store
+    from floodwatch.store.incidents import IncidentStore
 
     db = Store(store)
     if incidents:

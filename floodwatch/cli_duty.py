@@ -140,7 +140,7 @@ def silence_end(store: Path, silence_id: str) -> None:
 def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
     """Acknowledge an incident (and every alert in it) or an alert (and its
     incident): ends the call-and-answer escalation and reminders."""
-    from floodwatch.service.incidents import IncidentStore
+    from floodwatch.store.incidents import IncidentStore
 
     db, ledger = _open(store)
     try:
@@ -161,7 +161,7 @@ def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
 def unanswered(store: Path) -> None:
     """Active incidents (and alerts) whose call-and-answer went unanswered, with
     who was called."""
-    from floodwatch.service.incidents import IncidentStore
+    from floodwatch.store.incidents import IncidentStore
 
     db, ledger = _open(store)
     notices: list[dict[str, Any]] = [

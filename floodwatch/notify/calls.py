@@ -22,8 +22,8 @@ from floodwatch.notify.rosters import Recipient
 from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
-from floodwatch.service.incidents import IncidentStore
 from floodwatch.store import Outgoing, Store
+from floodwatch.store.incidents import IncidentStore
 from floodwatch.store.ledger import Ledger
 
 log = logging.getLogger("floodwatch.notify.dispatch")

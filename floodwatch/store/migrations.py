@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from floodwatch.service import incidents
 from floodwatch.store.db import script, transaction
 
 log = logging.getLogger(__name__)
@@ -100,6 +99,23 @@ CREATE TABLE IF NOT EXISTS broadcasts (
     PRIMARY KEY (village, alert)
 )
 """
+INCIDENTS = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, station TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+    state TEXT NOT NULL, started INTEGER NOT NULL, updated INTEGER NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, updated);
+CREATE TABLE IF NOT EXISTS incident_changes (
+    id TEXT NOT NULL, change TEXT NOT NULL, severity TEXT NOT NULL, ts INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL, event TEXT NOT NULL,
+    PRIMARY KEY (id, change, severity, ts)
+)
+"""
+INCIDENT_INDEXES = """
+CREATE INDEX IF NOT EXISTS transitions_incident ON transitions (incident);
+CREATE INDEX IF NOT EXISTS active_incident ON active (incident)
+"""
 RECENT = """
 CREATE TABLE IF NOT EXISTS recent_readings (
     station TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
@@ -122,11 +138,10 @@ def _outbox_columns(db: sqlite3.Connection) -> None:
 
 
 def _incidents(db: sqlite3.Connection) -> None:
-    script(db, incidents.SCHEMA)
-    for table, spec in incidents.COLUMNS.items():
-        name, kind = spec.split(" ", 1)
-        add_columns(db, table, {name: kind})
-    script(db, incidents.INDEXES)
+    script(db, INCIDENTS)
+    for table in ("transitions", "active"):  # NULL for older rows: outside any incident
+        add_columns(db, table, {"incident": "TEXT"})
+    script(db, INCIDENT_INDEXES)
 
 
 STEPS = (

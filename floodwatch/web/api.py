@@ -42,7 +42,7 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
-from floodwatch.service.incidents import IncidentStore
+from floodwatch.store.incidents import IncidentStore
 from floodwatch.store.ledger import Ledger
 from floodwatch.web import board
 from floodwatch.web.auth import (
