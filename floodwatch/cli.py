@@ -15,7 +15,6 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.loader import LoadedConfig
-from floodwatch.config.models import ConfigFile
 from floodwatch.readings import Reading, Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
@@ -53,10 +52,9 @@ def main() -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of a config file (for editor autocompletion)."""
-    document = ConfigFile.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "floodwatch config file"
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    from floodwatch.config.schema import config_schema
+
+    click.echo(json.dumps(config_schema(), ensure_ascii=False, indent=2))
 
 
 config_option = click.option(

@@ -12,6 +12,7 @@ input (to the end: the reorder buffer is flushed) and compares.
         input:
           maokeng-pond/level: 310.0+0.1x20 312.0x10
           maokeng-culvert/flow: 1.2x30
+        stations: [maokeng-pond]    # compare only alerts at these stations (default: all)
         rules: [pond-level]         # compare only these rules' alerts (default: all)
         expect:
           - {at: 1h, rule: pond-level, station: maokeng-pond, severity: blue, transition: firing}
@@ -41,11 +42,14 @@ from floodwatch.config import load_config_dir
 from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import _from_validation_error
+from floodwatch.config.models import SensorHealthRule
 from floodwatch.config.values import Duration, parse_duration
 from floodwatch.config.yamlpos import parse_yaml
 from floodwatch.readings import KINDS, Reading, format_ts, parse_ts
 from floodwatch.replay import run_readings
-from floodwatch.rules.compile import compile_config
+from floodwatch.rules.clock import RULE as CLOCK_RULE
+from floodwatch.rules.compile import CompiledConfig, compile_config
+from floodwatch.rules.kinds.health import CHECKS
 
 _ITEM = re.compile(
     r"^(?:(?P<gap>_)|(?P<a>[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))"
@@ -98,7 +102,12 @@ class RuleTest(Model):
     start: datetime | None = None
     interval: Duration | None = None
     input: dict[SeriesKey, Notation]
-    rules: list[str] | None = Field(None, description="compare only these rules' alerts")
+    stations: list[str] | None = Field(
+        None, description="compare only alerts at these stations (default: the file's, or all)"
+    )
+    rules: list[str] | None = Field(
+        None, description="compare only these rules' alerts (default: the file's, or all)"
+    )
     expect: list[Expected] = Field(default_factory=list)
 
     @field_validator("input")
@@ -115,6 +124,8 @@ class TestsFile(Model):
     config: str = Field("..", description="config directory, relative to this file")
     start: datetime = datetime.fromisoformat("2026-07-07T00:00:00+00:00")
     interval: Duration = timedelta(minutes=5)
+    stations: list[str] | None = Field(None, description="default `stations` of every test")
+    rules: list[str] | None = Field(None, description="default `rules` of every test")
     tests: list[RuleTest]
 
 
@@ -188,8 +199,11 @@ def run_tests(file: Path) -> list[Outcome]:
     """Run every test of a tests file; ConfigError for a bad file or config."""
     parsed, lines = load_tests(file)
     compiled = compile_config(load_config_dir(file.parent / parsed.config))
+    scope_problems(file, parsed, compiled)
     outcomes = []
     for i, test in enumerate(parsed.tests):
+        stations = test.stations if test.stations is not None else parsed.stations
+        rules = test.rules if test.rules is not None else parsed.rules
         start = test.start or parsed.start
         every = test.interval or parsed.interval
         readings = []
@@ -213,7 +227,11 @@ def run_tests(file: Path) -> list[Outcome]:
                     )
                 ]
             )
-        actual = [_key(e) for e in out.alerts if test.rules is None or e.rule in test.rules]
+        actual = [
+            _key(e)
+            for e in out.alerts
+            if (rules is None or e.rule in rules) and (stations is None or e.station in stations)
+        ]
         expected = [
             (_at(e.at, start), e.rule, e.station, e.severity, e.transition) for e in test.expect
         ]
@@ -227,6 +245,56 @@ def run_tests(file: Path) -> list[Outcome]:
             )
         )
     return outcomes
+
+
+def scope_problems(file: Path, parsed: TestsFile, compiled: CompiledConfig) -> None:
+    """ConfigError for a scope naming what the config lacks, or an expectation
+    outside its test's scope (it could never be compared)."""
+    located, _ = parse_yaml(file, file.read_text(encoding="utf-8"))
+    rules = _rule_names(compiled)
+    problems: list[ConfigIssue] = []
+
+    def add(loc: tuple[str | int, ...], message: str) -> None:
+        where = located.position(loc) if located is not None else None
+        line, column = where if where else (None, None)
+        problems.append(ConfigIssue(file, line, column, loc, message))
+
+    scopes: list[tuple[tuple[str | int, ...], RuleTest | TestsFile]] = [((), parsed)]
+    scopes += [(("tests", i), test) for i, test in enumerate(parsed.tests)]
+    for loc, scope in scopes:
+        for j, station in enumerate(scope.stations or []):
+            if station not in compiled.stations:
+                add((*loc, "stations", j), f"no station {station!r} in the config")
+        for j, rule in enumerate(scope.rules or []):
+            if rule not in rules:
+                add((*loc, "rules", j), f"no rule {rule!r} in the config")
+    for i, test in enumerate(parsed.tests):
+        stations = test.stations if test.stations is not None else parsed.stations
+        named = test.rules if test.rules is not None else parsed.rules
+        for j, exp in enumerate(test.expect):
+            if stations is not None and exp.station not in stations:
+                add(
+                    ("tests", i, "expect", j, "station"),
+                    f"{exp.station!r} is not among the test's stations ({', '.join(stations)})",
+                )
+            if named is not None and exp.rule not in named:
+                add(
+                    ("tests", i, "expect", j, "rule"),
+                    f"{exp.rule!r} is not among the test's rules ({', '.join(named)})",
+                )
+    if problems:
+        raise ConfigError(problems)
+
+
+def _rule_names(compiled: CompiledConfig) -> set[str]:
+    """The rule names alerts can carry: rule ids, `id/check` of sensor health
+    (`sensor-health/stale`) and the engine's clock notices."""
+    names = {CLOCK_RULE}
+    for rule in compiled.config.rules:
+        names.add(rule.id)
+        if isinstance(rule, SensorHealthRule):
+            names.update(f"{rule.id}/{check}" for check in CHECKS)
+    return names
 
 
 def _key(e: AlertEvent) -> Key:

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from floodwatch.config import loader
+from floodwatch.config.errors import ConfigIssue
+from floodwatch.config.models import ConfigFile
+from floodwatch.config.schema import config_schema
+from floodwatch.config.yamlpos import Located
 from floodwatch.testing import compile_yaml
 from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics
 
@@ -62,3 +69,39 @@ gateway = pytest.fixture(_service(lambda d: Gateway()), name="gateway")
 victoria = pytest.fixture(
     _service(lambda d: VictoriaMetrics(d / "victoria-metrics")), name="victoria"
 )
+
+
+# -- every config a test loads is valid under `floodwatch schema` ---------------------
+# The loader and the schema come from the same models; this holds them to it on
+# every good config file the suite loads (the example and each test's own).
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = config_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_problems(data: object) -> list[str]:
+    """Where `data` (a config file as the loader parsed it) fails `floodwatch schema`."""
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path)}: {error.message}"
+        for error in _validator().iter_errors(data)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _configs_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    load_file = loader._load_file
+
+    def checked(
+        file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue]
+    ) -> tuple[Located, ConfigFile] | None:
+        loaded = load_file(file, issues, notes)
+        if loaded is not None:
+            problems = schema_problems(loaded[0].data)
+            assert not problems, f"{file} loads but fails `floodwatch schema`: {problems}"
+        return loaded
+
+    monkeypatch.setattr(loader, "_load_file", checked)

@@ -19,8 +19,14 @@ from floodwatch.config.values import AdminCode, Duration, Identifier, Text
 
 Phone = Annotated[str, Strict(), StringConstraints(pattern=r"^\+?[0-9]{5,20}$")]
 
-# One person id or a list of them.
-PersonIds = Annotated[list[Identifier], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+# One person id or a list of them (the schema says both, as the loader takes both).
+PersonIds = Annotated[
+    list[Identifier],
+    BeforeValidator(
+        lambda v: [v] if isinstance(v, str) else v,
+        json_schema_input_type=Identifier | list[Identifier],
+    ),
+]
 STATION_ROLES = ("administrative", "technical", "patrol")  # 行政 / 技术 / 巡查责任人
 ROLE_ZH = {
     "administrative": "行政责任人",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,65 @@ def test_series_notation(notation: str, values: list[float | None]) -> None:
 def test_bad_series_notation_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         expand(bad)
+
+
+def test_a_station_added_to_the_config_leaves_the_shipped_suite_passing(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    with (config / "stations.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "  - id: shangcun-rain\n"
+            "    name: 上村雨量站\n"
+            "    type: rain_gauge\n"
+            "    interval: 5m\n"
+            "    reports: [rain]\n"
+        )
+    result = CliRunner().invoke(main, ["test-rules", str(config / "tests" / "rules.test.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "5 passed, 0 failed" in result.output
+
+
+SILENT = """
+  - name: one gauge silent
+    input:
+      maokeng-pond/level: 310.3x6 _x5 310.3x3
+      maokeng-culvert/flow: 1.2x16
+      maokeng-rain/rain: 0x16
+    rules: [sensor-health/stale]
+    expect:
+      - {at: 40m, rule: sensor-health/stale, station: maokeng-pond, severity: info,
+         transition: firing}
+      - {at: 1h5m, rule: sensor-health/stale, station: maokeng-pond, severity: info,
+         transition: resolved}
+"""
+
+
+def test_without_stations_a_test_covers_every_station(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["test-rules", str(_suite(tmp_path, "tests:" + SILENT))])
+    assert result.exit_code == 1
+    assert "unexpected: at +10m (2026-07-07T00:10:00Z): sensor-health/stale xiawu-pond" in (
+        result.output
+    )
+
+
+def test_stations_of_the_file_are_the_default_of_each_test(tmp_path: Path) -> None:
+    body = "stations: [maokeng-pond, maokeng-culvert, maokeng-rain]\ntests:" + SILENT
+    result = CliRunner().invoke(main, ["test-rules", str(_suite(tmp_path, body))])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_scope_naming_what_the_config_lacks_is_an_error(tmp_path: Path) -> None:
+    body = "stations: [maokeng-pond, maokeng-pnd]\ntests:" + SILENT.replace(
+        "rules: [sensor-health/stale]", "rules: [sensor-health/stail]"
+    )
+    result = CliRunner().invoke(main, ["test-rules", str(_suite(tmp_path, body))])
+    assert result.exit_code == 2
+    lines = [line.strip().replace(f"{tmp_path}/", "") for line in result.output.splitlines()]
+    assert lines[1:] == [
+        "suite.test.yaml:3:26: stations[1]: no station 'maokeng-pnd' in the config",
+        "suite.test.yaml:10:13: tests[0].rules[0]: no rule 'sensor-health/stail' in the config",
+        "suite.test.yaml:12:19: tests[0].expect[0].rule: 'sensor-health/stale' is not among "
+        "the test's rules (sensor-health/stail)",
+        "suite.test.yaml:14:20: tests[0].expect[1].rule: 'sensor-health/stale' is not among "
+        "the test's rules (sensor-health/stail)",
+    ]

@@ -1,0 +1,28 @@
+"""The JSON Schema of a config file, from the models the loader validates with.
+
+`floodwatch schema` prints it for editors (YAML language servers underline
+what does not match). It is generated from `ConfigFile`, the model the loader
+validates each file with, so the two cannot drift apart; what the loader
+accepts beyond a field's type is declared on the field itself — a
+`BeforeValidator` that widens the input (one person id for a list of them)
+carries `json_schema_input_type`, a parsed value type (durations, threshold
+expressions) carries `WithJsonSchema`. The tests hold every config the test
+suite loads, and the example, to this schema (`tests/conftest.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floodwatch.config.models import ConfigFile
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def config_schema() -> dict[str, Any]:
+    """The schema of one config file (any of `engine`, `service`, `stations`,
+    `rules`, `people`, `rosters`), draft 2020-12."""
+    document = ConfigFile.model_json_schema(by_alias=True, mode="validation")
+    document["$schema"] = DIALECT
+    document["title"] = "floodwatch config file"
+    return document
