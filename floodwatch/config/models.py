@@ -203,6 +203,12 @@ class Station(Model):
     sl651: Sl651Station | None = Field(
         None, description="its RTU's SL 651-2014 address, password and elements (docs/sl651.md)"
     )
+    backfill: Duration | None = Field(
+        None,
+        description="readings up to this far behind the engine clock are still taken, in this "
+        "station's own time order (hourly reports of 12 values, an RTU resending its stored "
+        "reports after an outage); null: the engine's allowed_lateness, one watermark for all",
+    )
 
     @property
     def kinds(self) -> list[Kind]:
@@ -213,6 +219,8 @@ class Station(Model):
             yield ("interval",), "must be longer than 0s"
         if self.timezone is not None and not _known_zone(self.timezone):
             yield ("timezone",), f"unknown time zone {self.timezone!r} (e.g. Asia/Shanghai)"
+        if self.backfill is not None and self.backfill <= timedelta(0):
+            yield ("backfill",), "must be longer than 0s (or null)"
         if self.sl651 is not None:
             if not _known_zone(self.sl651.timezone):
                 yield ("sl651", "timezone"), f"unknown time zone {self.sl651.timezone!r}"

@@ -120,6 +120,15 @@ class Engine:
             [self._station_index[s.station.id] for s in self._rows], dtype=np.int64
         )
         self._places = {s.station.id: s.station.place for s in self._rows}
+        # Stations with a backfill window: their readings are admitted in their own
+        # time order up to `backfill` behind the clock, not by the one watermark.
+        backfill = {
+            st.id: ms(st.backfill) for st in compiled.config.stations if st.backfill is not None
+        }
+        self._backfill = np.array(
+            [backfill.get(s.station.id, -1) for s in self._rows] + [-1], dtype=np.int64
+        )
+        self._own_order = bool((self._backfill >= 0).any())
         self.notices = ClockNotices()
         self._notes: list[AlertEvent] = []  # notices raised in this call
         self._heap: list[tuple[int, int, Series]] = []
@@ -233,7 +242,7 @@ class Engine:
             self._beyond_wall(ts, valid, stations, kinds, refused)
             if self._clock is None and valid.any():
                 self._start_live(ts[valid], out)
-        ok = valid & (ts >= self._released_before)
+        ok = valid & (ts >= self._floor(rows))
         for i in np.flatnonzero(~ok).tolist():
             if i in refused:
                 continue
@@ -274,6 +283,20 @@ class Engine:
             self._walk(c.t, self._row_station[c.s])
             return
         self._walk(chunk.t, admitted_station)
+
+    def _floor(self, rows: np.ndarray) -> np.ndarray | int:
+        """The earliest event time each row may still take: the one watermark, or
+        for a station with a backfill window, just after its latest released
+        reading and within the window behind the clock."""
+        if not self._own_order:
+            return self._released_before
+        backfill = self._backfill[rows]
+        clock = self._released_before if self._clock is None else self._clock
+        last = self.store.series["last_ts"][np.maximum(rows, 0)] + 1
+        own = np.maximum(last, clock - backfill)
+        return np.where(
+            backfill >= 0, np.minimum(own, self._released_before), self._released_before
+        )
 
     def _beyond_wall(
         self,
@@ -373,7 +396,15 @@ class Engine:
                 RejectReason.UNEXPECTED_KIND,
                 f"station {station!r} reports {', '.join(kinds)}, not {kind!r}",
             )
-        if ts < self._released_before:
+        floor = int(np.asarray(self._floor(np.array([series.order]))).reshape(-1)[0])
+        if ts < floor and self._backfill[series.order] >= 0:
+            reason = RejectReason.DUPLICATE if ts == series.last_ts else RejectReason.TOO_LATE
+            return reason, (
+                f"event time {format_ts(ts)} is not after the station's latest reading "
+                f"{format_ts(series.last_ts)}, or more than its backfill "
+                f"{self._backfill[series.order] // 1000}s behind the clock"
+            )
+        if ts < floor:
             reason = RejectReason.DUPLICATE if ts == series.last_ts else RejectReason.TOO_LATE
             return reason, (
                 f"event time {format_ts(ts)} is behind the watermark "
@@ -402,10 +433,10 @@ class Engine:
         if self._clock is None:
             return
         watermark = self._clock - self._lateness
+        if self._buffer_min < watermark:  # (below the watermark: a backfill's readings)
+            self._evaluate(self._take(watermark), out)
         if watermark <= self._released_before:
             return
-        if self._buffer_min < watermark:
-            self._evaluate(self._take(watermark), out)
         self._released_before = watermark
         self._fire_stale(watermark, out)
 
