@@ -217,6 +217,24 @@ def replay(
 @click.option(
     "--silence-from", type=float, default=None, help="hour from which the level gauge falls silent"
 )
+@click.option(
+    "--sl651",
+    "sl651_to",
+    metavar="HOST:PORT",
+    default=None,
+    help="send the readings as SL 651 RTUs to this receiver instead (docs/sl651.md)",
+)
+@click.option("--stations", type=int, default=None, help="--sl651: this many of the stations")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    default=EXAMPLE_CONFIG,
+    show_default=True,
+    help="--sl651: the stations' addresses and passwords",
+)
+@click.option("--pace", type=float, default=0.0, help="--sl651: seconds between sweeps")
+@click.option("--hourly", is_flag=True, help="--sl651: hourly reports (34H) of 12 values")
 def simulate_cmd(
     scenario: str,
     output_path: Path | None,
@@ -225,6 +243,11 @@ def simulate_cmd(
     seed: int,
     spike_at: float | None,
     silence_from: float | None,
+    sl651_to: str | None,
+    stations: int | None,
+    config_dir: Path,
+    pace: float,
+    hourly: bool,
 ) -> None:
     """Generate readings of a pond, its culvert and its rain gauge for a scenario.
 
@@ -246,6 +269,11 @@ def simulate_cmd(
         spike_at=None if spike_at is None else start + timedelta(hours=spike_at),
         silence_from=None if silence_from is None else start + timedelta(hours=silence_from),
     )
+    if sl651_to is not None:
+        from floodwatch.cli_sl651 import send_storm
+
+        send_storm(result.readings, load(config_dir), sl651_to, stations, pace, hourly)
+        return
     out = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
     for reading in result.readings:
         _write_jsonl(out, reading.to_json())

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from floodwatch.readings import Reading
+    from floodwatch.rules.compile import CompiledConfig
 
 
 @click.group("sl651")
@@ -41,3 +48,37 @@ def decode_cmd(frames: tuple[str, ...]) -> None:
                 click.echo(f"bad frame: {item['error']}: {item['detail']}", err=True)
     if bad:
         sys.exit(1)
+
+
+def send_storm(
+    readings: Sequence[Reading],
+    compiled: CompiledConfig,
+    to: str,
+    count: int | None,
+    pace: float,
+    hourly: bool,
+) -> None:
+    """`floodwatch simulate --sl651`: the readings as RTUs of the config's stations."""
+    from floodwatch.ingest.sl651.player import play, play_hourly
+
+    host, _, port = to.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"HOST:PORT, got {to!r}", param_hint="--sl651")
+    stations = [s for s in compiled.config.stations if s.sl651 is not None]
+    if not stations:
+        raise click.ClickException("no station of the config has an sl651: block")
+    if count is not None:
+        if count > len(stations):
+            raise click.ClickException(
+                f"--stations {count}: the config has {len(stations)} SL 651 stations"
+            )
+        stations = stations[:count]
+    if hourly:
+        sent = asyncio.run(play_hourly(readings, stations, host, int(port)))
+    else:
+        sent = asyncio.run(play(readings, stations, host, int(port), pace=pace))
+    click.echo(
+        f"{len(stations)} RTUs: {sent.reports} reports confirmed, {sent.frames} frames sent, "
+        f"{sent.resent} sent again",
+        err=True,
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -81,3 +83,40 @@ def test_storm_over_sl651_raises_the_replay_alerts_through_a_kill(tmp_path: Path
     )
     # what a resend after the kill may bring: readings stored before it, refused as duplicates
     assert reasons <= {"duplicate"}, reasons
+
+
+def test_hourly_reports_from_the_simulator_are_taken_whole(tmp_path: Path) -> None:
+    """`floodwatch simulate --sl651 --hourly`: each RTU sends one multi-packet
+    hourly report (34H) of 12 five-minute values an hour; with a backfill window
+    on the stations none of the eleven older values is refused as too late."""
+    port = free_port()
+    cfg = service_config(tmp_path, sl651={"listen": f"127.0.0.1:{port}"})
+    stations = cfg / "stations.yaml"
+    text = stations.read_text("utf-8")
+    stations.write_text(text.replace("    sl651: {", "    backfill: 2h\n    sl651: {"), "utf-8")
+    service = Floodwatch(cfg, tmp_path)
+    service.start()
+    wait_port(port, timeout=30)
+    sent = subprocess.run(
+        [
+            *("floodwatch", "simulate", "--scenario", "blocked", "--hours", "6"),
+            *("--sl651", f"127.0.0.1:{port}", "--stations", "3", "--hourly"),
+            *("--config", str(cfg)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        executable=str(Path(sys.executable).parent / "floodwatch"),
+    )
+    assert sent.returncode == 0, sent.stderr
+    # the pond (DRZ1) and the rain gauge (DRP) send series: 7 hours begun each
+    assert "3 RTUs: 14 reports confirmed, 49 frames sent, 0 sent again" in sent.stderr
+    db = tmp_path / "var" / "floodwatch.db"
+    assert db.exists()
+    assert service.stop() == 0
+    dead = tmp_path / "var" / "dead-letter.jsonl"
+    lines = dead.read_text().splitlines() if dead.exists() else []
+    assert not [line for line in lines if "too_late" in line], lines[:3]
+    log = service.log.read_text()
+    assert "sl651" in log

@@ -123,7 +123,8 @@ async def play_hourly(
     played = Played()
 
     async def station(sid: str) -> None:
-        rtu = Rtu(ids[sid], host, port, confirm_timeout=confirm_timeout)
+        # small packets, as a GPRS modem's: every hourly report is a multi-packet one
+        rtu = Rtu(ids[sid], host, port, confirm_timeout=confirm_timeout, packet=16)
         mine = sorted((r for r in readings if r.station == sid), key=lambda r: r.ts)
         hours: dict[datetime, list[Reading]] = {}
         for r in mine:

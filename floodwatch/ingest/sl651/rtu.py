@@ -51,11 +51,13 @@ class Rtu:
         *,
         confirm_timeout: float = 10.0,
         reconnect_delay: float = 0.5,
+        packet: int = PACKET,
     ) -> None:
         self.id = identity
         self.host, self.port = host, port
         self.confirm_timeout = confirm_timeout
         self.reconnect_delay = reconnect_delay
+        self.packet = packet  # body bytes per packet
         self.serials = itertools.count(1)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -96,7 +98,7 @@ class Rtu:
             data = ascii_body.encode(report)
         else:
             data = body.encode(report, self.id.definitions)
-        chunks = [data[i : i + PACKET] for i in range(0, len(data), PACKET)] or [b""]
+        chunks = [data[i : i + self.packet] for i in range(0, len(data), self.packet)] or [b""]
         encode = ascii_mode.encode if self.id.ascii else hex_mode.encode
         frames = []
         for n, chunk in enumerate(chunks, 1):
