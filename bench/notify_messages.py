@@ -69,7 +69,7 @@ T = 1.8e9
 for i, e in enumerate(alerts):
     with store.transaction():
         if new:
-            step = record_step(store.db, store.record, tracker, c.config, [e], T + i)
+            step = record_step(store.incidents, store.record, tracker, c.config, [e], T + i)
             d.dispatch(step.alerts, T + i, step.changes, step.notices)
         else:
             d.dispatch(store.record([e], T + i), T + i)

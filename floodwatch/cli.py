@@ -643,11 +643,10 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
     """Print stored alert transitions (or the active alerts, or the incidents)
     as JSON Lines."""
     from floodwatch.store import Store
-    from floodwatch.store.incidents import IncidentStore
 
     db = Store(store)
     if incidents:
-        for incident in IncidentStore(db.db).list(active=active, limit=100_000):
+        for incident in db.incidents.list(active=active, limit=100_000):
             _write_jsonl(sys.stdout, incident)
     else:
         for event in db.active() if active else db.transitions():

@@ -30,7 +30,7 @@ store_option = click.option(
 
 def _open(store: Path) -> tuple[Store, Ledger]:
     db = Store(store)
-    return db, Ledger(db.db)
+    return db, db.people
 
 
 def _when(text: str | None, default: float) -> float:
@@ -140,11 +140,10 @@ def silence_end(store: Path, silence_id: str) -> None:
 def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
     """Acknowledge an incident (and every alert in it) or an alert (and its
     incident): ends the call-and-answer escalation and reminders."""
-    from floodwatch.store.incidents import IncidentStore
 
     db, ledger = _open(store)
     try:
-        incidents = IncidentStore(db.db)
+        incidents = db.incidents
         if not incidents.exists(alert_id):
             click.echo(f"no incident or alert {alert_id!r} in {store}", err=True)
             sys.exit(1)
@@ -161,11 +160,10 @@ def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
 def unanswered(store: Path) -> None:
     """Active incidents (and alerts) whose call-and-answer went unanswered, with
     who was called."""
-    from floodwatch.store.incidents import IncidentStore
 
     db, ledger = _open(store)
     notices: list[dict[str, Any]] = [
-        cast(dict[str, Any], v["notice"]) for v in IncidentStore(db.db).list(active=True)
+        cast(dict[str, Any], v["notice"]) for v in db.incidents.list(active=True)
     ]
     events: list[dict[str, Any]] = [*notices, *db.active()]
     for event in events:

@@ -23,8 +23,6 @@ from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
 from floodwatch.store import Outgoing, Store
-from floodwatch.store.incidents import IncidentStore
-from floodwatch.store.ledger import Ledger
 
 log = logging.getLogger("floodwatch.notify.dispatch")
 
@@ -35,8 +33,8 @@ class Calls:
     def __init__(self, router: Router, store: Store) -> None:
         self.router = router
         self.store = store
-        self.ledger = Ledger(store.db)
-        self.incidents = IncidentStore(store.db)
+        self.ledger = store.people
+        self.incidents = store.incidents
         self.policy: AnswerPolicy | None = router.settings.answer
         self.group_wait = {
             name: dest.group_wait.total_seconds()

@@ -39,7 +39,6 @@ from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.store import Delivery, Store
-from floodwatch.store.ledger import Ledger
 
 # Called with (destination, failing since, error) when a destination has been
 # failing for longer than its `failing_after`, or refused a delivery; and with
@@ -206,7 +205,7 @@ class Deliverer:
             from floodwatch.notify.broadcast import BroadcastChannel
 
             assert mqtt is not None and compiled is not None
-            channel = BroadcastChannel(name, dest, mqtt, Ledger(self.store.db), compiled)
+            channel = BroadcastChannel(name, dest, mqtt, self.store.people, compiled)
             self.background[f"broadcast:{name}"] = channel.run
             return channel
         return OneByOne(console(name))

@@ -9,7 +9,6 @@ re-raise a closed incident), then stores alerts and incident changes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ class Recorded:
 
 
 def record_step(
-    db: sqlite3.Connection,
+    incidents: IncidentStore,
     record: Callable[[list[AlertEvent], float], list[AlertEvent]],
     tracker: IncidentTracker,
     config: Config,
@@ -40,7 +39,6 @@ def record_step(
     """Group the transitions not stored before into incidents, store both
     (inside the caller's transaction), return what is new."""
     # shards' outputs come one after another: the tracker takes them in event time
-    incidents = IncidentStore(db)
     fresh = sorted((e for e in events if not incidents.stored(e)), key=lambda e: e.ts)
     applied = tracker.apply(fresh)
     out = Recorded(alerts=record(applied.alerts, at), changes=applied.changes)
@@ -51,6 +49,6 @@ def record_step(
     return out
 
 
-def restore(tracker: IncidentTracker, db: sqlite3.Connection) -> None:
+def restore(tracker: IncidentTracker, incidents: IncidentStore) -> None:
     """Take the tracker up where the store left off (open incidents, active alerts)."""
-    tracker.restore(*IncidentStore(db).restorable())
+    tracker.restore(*incidents.restorable())

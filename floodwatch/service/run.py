@@ -177,7 +177,7 @@ class Service:
             self.dispatcher = Dispatcher(Router(self.settings.notify, self.compiled), self.store)
         if self.store.moved_aside:
             log.error("store was unreadable: moved aside to %s", self.store.moved_aside)
-        restore_incidents(self.incidents, self.store.db)
+        restore_incidents(self.incidents, self.store.incidents)
         self._restore()
 
     def _restore(self) -> None:
@@ -295,7 +295,12 @@ class Service:
         assert self.store is not None
         now = time.time()
         step = record_step(
-            self.store.db, self.store.record, self.incidents, self.compiled.config, alerts, now
+            self.store.incidents,
+            self.store.record,
+            self.incidents,
+            self.compiled.config,
+            alerts,
+            now,
         )
         if self.dispatcher is not None and (step.alerts or step.changes):
             self.dispatcher.dispatch(step.alerts, now, step.changes, step.notices)
@@ -560,7 +565,7 @@ class Service:
             log.warning("the service: section changed; restart floodwatch to apply that part")
         self.loaded, self.compiled = loaded, compiled
         self.incidents = self._tracker(compiled)
-        restore_incidents(self.incidents, self.store.db)
+        restore_incidents(self.incidents, self.store.incidents)
         if self.dispatcher is not None and self.settings.notify is not None:
             self.dispatcher.router = Router(self.settings.notify, compiled)
         if self.deliverer is not None:

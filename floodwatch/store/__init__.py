@@ -8,13 +8,16 @@ One repository per concern, each a class over the connection:
 - `recent.py` — `RecentReadings`: the board's last day of readings.
 - `inbox.py` — `Inbox`: MQTT messages since the last snapshot, with all
   their decoding depended on (its own schema version).
-- `notify/ledger.py`, `service/incidents.py` (until moved) — what people did
-  (silences, acknowledgements, calls) and incidents.
+- `ledger.py` — `Ledger`: what people did (silences, acknowledgements,
+  calls, follow-ups, reminders, broadcast state).
+- `incidents.py` — `IncidentStore`: incidents and their changes.
 - `migrations.py` — the versioned schema; `db.py` — the connection,
   transactions, a damaged file moved aside.
 
 `Store` opens the file (brings it to the latest schema version) and is the
-repositories over its one connection, so callers keep one handle. It is
+repositories over its one connection, so callers keep one handle: the alert,
+outbox, meta and recent-readings ones by inheritance, `inbox`, `people`
+(the ledger) and `incidents` as attributes. It is
 used from the event loop's thread only: the connection refuses any other.
 A database that cannot be opened is moved aside and a new one created; the
 service reports it and starts.
@@ -29,6 +32,8 @@ from pathlib import Path
 from floodwatch.store import db as _db
 from floodwatch.store import inbox
 from floodwatch.store.alerts import Alerts
+from floodwatch.store.incidents import IncidentStore
+from floodwatch.store.ledger import Ledger
 from floodwatch.store.meta import Meta
 from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
 from floodwatch.store.outbox import Delivery, Outbox, Outgoing
@@ -48,6 +53,8 @@ class Store(Alerts, Outbox, Meta, RecentReadings):
             self.moved_aside = _db.move_aside(self.path, str(exc))
             self.db = self._open()
         self.inbox = inbox.Inbox(self.db)
+        self.people = Ledger(self.db)
+        self.incidents = IncidentStore(self.db)
 
     def _open(self) -> sqlite3.Connection:
         db = _db.connect(self.path)

@@ -42,8 +42,6 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import HttpSettings
 from floodwatch.readings import format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.service import operations
-from floodwatch.store.incidents import IncidentStore
-from floodwatch.store.ledger import Ledger
 from floodwatch.web import board
 from floodwatch.web.auth import (
     LoginLimiter,
@@ -155,7 +153,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
 
     store = service.store
     assert store is not None
-    ledger = Ledger(store.db)
+    ledger = store.people
     users = {u.name: u for u in settings.users}
     machine = read_tokens(settings.token_file)
     tokens = Tokens(_keys(service, settings), settings.session_ttl.total_seconds())
@@ -321,7 +319,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         if board.timeline(alert_id, ledger, store) is None:
             raise HTTPException(404, f"no alert {alert_id!r}")
         now = time.time()
-        done = IncidentStore(store.db).covered(alert_id)  # the alert and its incident
+        done = store.incidents.covered(alert_id)  # the alert and its incident
         with store.transaction():
             for one in done:
                 ledger.acknowledge(one, who.name, "web", body.comment, now)
@@ -340,19 +338,19 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
         all: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 200
     ) -> list[dict[str, Any]]:
         """Active incidents (or all, newest first) with their active alerts."""
-        found = IncidentStore(store.db).list(active=not all, limit=limit)
+        found = store.incidents.list(active=not all, limit=limit)
         return [incident_view(i, ledger, service.compiled, recent) for i in found]
 
     @app.get("/api/incidents/{incident_id:path}")
     async def incident(incident_id: str) -> dict[str, Any]:
-        found = IncidentStore(store.db).get(incident_id)
+        found = store.incidents.get(incident_id)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
         return incident_view(found, ledger, service.compiled, recent)
 
     @app.post("/api/incidents/{incident_id:path}/ack")
     async def ack_incident(incident_id: str, body: Ack, who: Who) -> dict[str, Any]:
-        incidents = IncidentStore(store.db)
+        incidents = store.incidents
         if incidents.get(incident_id) is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
         now = time.time()

@@ -86,7 +86,7 @@ def store_(d: Dispatcher, e: AlertEvent, now: float) -> None:
         id(d.store), IncidentTracker(config.stations, config.engine.incidents)
     )
     with d.store.transaction():
-        step = record_step(d.store.db, d.store.record, tracker, config, [e], now)
+        step = record_step(d.store.incidents, d.store.record, tracker, config, [e], now)
         d.dispatch(step.alerts, now, step.changes, step.notices)
 
 

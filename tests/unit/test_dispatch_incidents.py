@@ -22,7 +22,7 @@ from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.incidents import IncidentStore, record_step
+from floodwatch.service.incidents import record_step
 from floodwatch.store import Store
 
 CONFIG = compile_config(load_config_dir("config"))
@@ -90,7 +90,12 @@ class Desk:
     def feed(self, now: float, *events: AlertEvent) -> None:
         with self.store.transaction():
             step = record_step(
-                self.store.db, self.store.record, self.tracker, CONFIG.config, list(events), now
+                self.store.incidents,
+                self.store.record,
+                self.tracker,
+                CONFIG.config,
+                list(events),
+                now,
             )
             self.d.dispatch(step.alerts, now, step.changes, step.notices)
 
@@ -182,7 +187,7 @@ def test_a_gauge_lost_during_an_orange_warning_calls_technical_and_patrol(desk: 
     assert {"李娜", "王强"} <= called
     # the level alert resolving does not clear the incident while the gauge is silent
     desk.feed(T + 900, alert(15, "pond-level", Severity.ORANGE, Transition.RESOLVED))
-    assert IncidentStore(desk.store.db).notice(desk.incident()) is not None
+    assert desk.store.incidents.notice(desk.incident()) is not None
 
 
 def test_escalation_passes_over_tiers_whose_people_were_all_called() -> None:

@@ -76,7 +76,7 @@ def test_a_store_from_before_incidents_opens_and_its_alerts_still_load(tmp_path:
     from floodwatch.alerts.event import AlertEvent
     from floodwatch.alerts.incidents import IncidentTracker
     from floodwatch.config import load_config_dir
-    from floodwatch.service.incidents import IncidentStore, restore
+    from floodwatch.service.incidents import restore
 
     old = {
         "id": "maokeng-pond:pond-level:abc",
@@ -109,12 +109,12 @@ def test_a_store_from_before_incidents_opens_and_its_alerts_still_load(tmp_path:
     store = Store(path)
     for table in ("transitions", "active"):
         assert "incident" in {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
-    assert IncidentStore(store.db).list(active=True) == []
+    assert store.incidents.list(active=True) == []
     [event] = [AlertEvent.from_json(e) for e in store.active()]
     assert event.incident is None and event.silenced is False
     config = load_config_dir("config")
     tracker = IncidentTracker(config.config.stations, config.config.engine.incidents)
-    restore(tracker, store.db)  # an alert outside any incident: nothing open
+    restore(tracker, store.incidents)  # an alert outside any incident: nothing open
     assert tracker.open == {}
     store.close()
     assert Store(path).moved_aside is None  # and again: the migration is idempotent
@@ -133,7 +133,6 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
     """The file the previous release made (a storm's alerts, an incident, two
     deliveries, an acknowledgement, a silence; no `schema_version`) gets every
     step and keeps every row."""
-    from floodwatch.store.ledger import Ledger
     from floodwatch.store.migrations import LATEST, version
 
     path = tmp_path / "fw.db"
@@ -148,7 +147,7 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
     assert "recent_readings" in {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
     assert [d.destination for d in store.due("sms", 4e9)] == ["sms"]  # one still to deliver
     assert len(store.active()) == before["active"]
-    people = Ledger(store.db)
+    people = store.people
     assert [s.reason for s in people.silences(1_900_000_000.0)] == ["检修"]
     store.close()
     again = Store(path)  # nothing left to do

@@ -1,9 +1,11 @@
 """`floodwatch/store/` is the only owner of floodwatch's own SQL: no module
 outside it runs a statement (`.execute(`, `.executemany(`, `.executescript(`)
-— except the readers of other systems' databases (`FOREIGN`)."""
+— except the readers of other systems' databases (`FOREIGN`) — or even holds
+the store's connection (`store.db`): it calls the repositories."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -20,3 +22,14 @@ def test_no_sql_outside_the_store_package() -> None:
         if path.relative_to(PACKAGE).parts[0] != "store" and SQL_CALL.search(path.read_text())
     }
     assert found - FOREIGN == set(), f"SQL outside floodwatch/store/: {sorted(found - FOREIGN)}"
+
+
+def test_nothing_outside_the_store_package_takes_its_connection() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] != "store"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "db"
+    ]
+    assert found == [], f"the store's connection used outside floodwatch/store/: {found}"
