@@ -665,7 +665,7 @@ def _duty_commands() -> None:
     )
     from floodwatch.cli_import import import_group
     from floodwatch.cli_messages import messages
-    from floodwatch.cli_sl651 import sl651
+    from floodwatch.cli_sl651 import gateway_cmd, sl651
 
     for command in (
         check,
@@ -679,6 +679,7 @@ def _duty_commands() -> None:
     ):
         main.add_command(command)
     main.add_command(sl651)
+    main.add_command(gateway_cmd)
 
 
 _duty_commands()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -48,6 +49,34 @@ def decode_cmd(frames: tuple[str, ...]) -> None:
                 click.echo(f"bad frame: {item['error']}: {item['detail']}", err=True)
     if bad:
         sys.exit(1)
+
+
+@click.command("sl651-gateway")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="config directory (service.sl651, and service.kafka or service.mqtt)",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+def gateway_cmd(config_dir: Path, log_format: str) -> None:
+    """Receive SL 651 RTUs and forward their readings to the Kafka topic, keyed by
+    station (or to MQTT); each report confirmed once the broker has it."""
+    from floodwatch.cli import _load_or_exit
+    from floodwatch.ingest.sl651.gateway import run_gateway
+    from floodwatch.logs import setup_logging
+    from floodwatch.service.lifecycle import _stop_on_signals
+
+    setup_logging(log_format)
+    loaded = _load_or_exit(config_dir)
+
+    async def main() -> int:
+        stopping = asyncio.Event()
+        _stop_on_signals(stopping)
+        return await run_gateway(loaded, stopping)
+
+    sys.exit(asyncio.run(main()))
 
 
 def send_storm(

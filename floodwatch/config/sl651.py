@@ -74,6 +74,10 @@ class Sl651Settings(Model):
         True, description="confirm with ESC (stay online) rather than EOT (may go offline)"
     )
     max_connections: int = Field(10_000, ge=1, description="connections held at once")
+    mqtt_topic: str = Field(
+        "gateway/sl651",
+        description="sl651-gateway without Kafka: the MQTT topic of the readings (format batch)",
+    )
 
     def problems(self) -> Problems:
         host, _, port = self.listen.rpartition(":")

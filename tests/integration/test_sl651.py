@@ -21,7 +21,9 @@ from floodwatch.config import load_config_dir
 from floodwatch.ingest.sl651.player import Played, play
 from floodwatch.sim import SCENARIOS, simulate
 from tests.integration.services import (
+    KEYS,
     Floodwatch,
+    Tansu,
     expected_transitions,
     free_port,
     service_config,
@@ -120,3 +122,32 @@ def test_hourly_reports_from_the_simulator_are_taken_whole(tmp_path: Path) -> No
     assert not [line for line in lines if "too_late" in line], lines[:3]
     log = service.log.read_text()
     assert "sl651" in log
+
+
+def test_gateway_forwards_rtu_readings_to_kafka_keyed_by_station(
+    tmp_path: Path, kafka: Tansu
+) -> None:
+    """`floodwatch sl651-gateway`: the simulated RTUs' readings land in the
+    readings topic, one message per reading, keyed by the station's key."""
+    kafka.create_topic("readings", 2)
+    port = free_port()
+    cfg = service_config(tmp_path, kafka=kafka.bootstrap, sl651={"listen": f"127.0.0.1:{port}"})
+    gateway = Floodwatch(cfg, tmp_path, command="sl651-gateway")
+    gateway.start()
+    try:
+        gateway.wait_log("floodwatch sl651-gateway running", timeout=30)
+        readings = [
+            r for r in _storm() if r.ts < datetime(2026, 7, 6, 17, tzinfo=UTC)
+        ]  # an hour: 12 sweeps of 3 stations
+        played: list[Played] = []
+        _player(cfg, readings, port, played).join(timeout=120)
+        assert played and played[0].reports == len(readings) == 36
+        messages = kafka.consume("readings", len(readings))
+        fields = ("station", "kind", "value", "ts")
+        got = sorted((m.key.decode(), *(json.loads(m.value)[f] for f in fields)) for m in messages)
+        want = sorted(
+            (KEYS[r.station], *(r.to_json()[f] for f in fields)) for r in played[0].readings
+        )
+        assert got == want
+    finally:
+        assert gateway.stop() == 0

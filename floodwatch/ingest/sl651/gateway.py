@@ -1,0 +1,113 @@
+"""`floodwatch sl651-gateway`: the SL 651 receiver in a DMZ, forwarding canonical
+readings to Kafka (`service.kafka`: the readings topic, keyed by station key,
+as `floodwatch bridge` does) or, without Kafka, to MQTT (`service.mqtt`: one
+`batch` message per report on `service.sl651.mqtt_topic`, QoS 1).
+
+A report is confirmed to its RTU only once the broker has taken its readings
+(Kafka: acknowledged by the leader; MQTT: PUBACK). The gateway keeps no state
+of its own: a crash between the broker's acknowledgement and the RTU's
+confirmation makes the RTU resend, and the engine behind refuses the readings
+it already has as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import aiomqtt
+
+from floodwatch.config.loader import LoadedConfig
+from floodwatch.ingest.sl651.mapping import Directory
+from floodwatch.ingest.sl651.server import Receiver
+from floodwatch.ingest.source import Incoming
+from floodwatch.rules.compile import compile_config
+from floodwatch.service.deadletter import DeadLetter
+
+log = logging.getLogger("floodwatch.sl651.gateway")
+
+
+class MqttForward:
+    """Each report's readings as one QoS 1 message; confirmed after PUBACK."""
+
+    def __init__(self, client: aiomqtt.Client, topic: str) -> None:
+        self.client = client
+        self.topic = topic
+        self.forwarded = 0
+
+    async def put(self, item: Incoming) -> None:
+        await self.client.publish(self.topic, item.payload, qos=1)
+        self.forwarded += 1
+        if item.confirm is not None:
+            item.confirm()
+
+
+async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
+    """Receive until `stopping` is set; the exit code."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.decode import Decoders
+    from floodwatch.ingest.mqtt import client_for
+    from floodwatch.ingest.partition import station_keys
+
+    settings = loaded.config.service
+    if settings.sl651 is None or (settings.kafka is None and settings.mqtt is None):
+        log.error("the gateway needs service.sl651 and service.kafka (or service.mqtt)")
+        return 2
+    compiled = compile_config(loaded)
+    try:
+        directory = Directory(compiled.config.stations)
+    except ValueError as exc:
+        log.error("service.sl651: %s", exc)
+        return 2
+    dead_letter = DeadLetter(Path(settings.dead_letter.file))
+    try:
+        if settings.kafka is not None:
+            bridge = Bridge(
+                settings.kafka,
+                station_keys(compiled),
+                Decoders(settings.mappings, settings.max_payload),
+                dead_letter,
+                stopping,
+            )
+            await bridge.start()
+            receiver = Receiver(settings.sl651, directory, bridge.put, dead_letter.write)
+            target = f"kafka://{settings.kafka.bootstrap}/{settings.kafka.topic}"
+            try:
+                return await _serve(receiver, target, stopping)
+            finally:
+                await bridge.stop()
+        assert settings.mqtt is not None
+        client = client_for(settings.mqtt, client_id=f"{settings.mqtt.client_id}-sl651-gateway")
+        async with client:
+            forward = MqttForward(client, settings.sl651.mqtt_topic)
+            receiver = Receiver(settings.sl651, directory, forward.put, dead_letter.write)
+            target = f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}/{forward.topic}"
+            return await _serve(receiver, target, stopping)
+    except (aiomqtt.MqttError, OSError, ConnectionError) as exc:
+        log.error("sl651 gateway: %s", exc)
+        return 2
+    finally:
+        dead_letter.close()
+
+
+async def _serve(receiver: Receiver, target: str, stopping: asyncio.Event) -> int:
+    serving = asyncio.create_task(receiver.run(), name=receiver.name)
+    stop = asyncio.create_task(stopping.wait())
+    waiting = asyncio.create_task(receiver.listening.wait())
+    await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
+    if receiver.listening.is_set():
+        log.info("floodwatch sl651-gateway running: %s -> %s", receiver.name, target)
+    done, _ = await asyncio.wait([serving, stop], return_when=asyncio.FIRST_COMPLETED)
+    for task in (serving, stop, waiting):
+        task.cancel()
+    log.info(
+        "floodwatch sl651-gateway stopped: %d frames, %d confirmed, refused %d",
+        receiver.frames,
+        receiver.confirmed,
+        sum(receiver.refused.values()),
+    )
+    if serving in done and not serving.cancelled() and serving.exception() is not None:
+        log.error("sl651 receiver failed: %s", serving.exception())
+        return 1
+    return 0
