@@ -655,6 +655,7 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
 
 
 def _duty_commands() -> None:
+    from floodwatch.cli_backup import backup_cmd
     from floodwatch.cli_check import check
     from floodwatch.cli_duty import (
         ack,
@@ -676,6 +677,7 @@ def _duty_commands() -> None:
         rotate_session_key,
         messages,
         import_group,
+        backup_cmd,
     ):
         main.add_command(command)
     main.add_command(sl651)
