@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 
 from floodwatch.store import Store
-from floodwatch.store import db as store_db
+from floodwatch.store.backup import copy_store, fsync_dir
 
 ATTEMPTS = 20  # copies made again when a new engine snapshot came in between
 
@@ -76,41 +76,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(partial, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def copy_store(store: Path, output: Path) -> None:
-    """Copy the SQLite store to `output` (replaced atomically)."""
-    partial = output.with_name(f".{output.name}.partial")
-    partial.unlink(missing_ok=True)
-    source = store_db.connect(store)
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        target = sqlite3.connect(partial)
-        try:
-            source.backup(target)  # all pages in one step: one consistent snapshot
-            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            store_db.check(target)
-        finally:
-            target.close()
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(partial, output)
-        _fsync_dir(output.parent)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        source.close()
+    fsync_dir(path.parent)
 
 
 @click.command("backup")
