@@ -1,0 +1,190 @@
+"""SL 651 receiver under many RTUs: connections held, frames/s, p99 time from
+frame received to confirmation sent, memory per idle connection.
+
+The receiver runs in this process with a sink that stands in for the
+service's processing step: it takes what is queued every 2 ms (the service's
+linger) and confirms it all (no engine, no SQLite — the engine and store have
+their own benchmarks, bench/engine.py and bench/ingest.py). The RTUs run in a
+second process (`--client`), so their CPU does not count against the
+receiver's; they open every connection first (idle memory is measured then),
+then send timed reports at the given total rate, each RTU waiting for its
+confirmation.
+
+    python bench/sl651.py [--connections 5000] [--rate 1000] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from floodwatch.config.models import Station
+from floodwatch.config.sl651 import Sl651Settings
+from floodwatch.ingest.sl651.body import TIMED, Element
+from floodwatch.ingest.sl651.mapping import Directory
+from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
+from floodwatch.ingest.sl651.server import Receiver
+from floodwatch.ingest.source import Incoming
+
+LINGER = 0.002
+T0 = datetime(2026, 7, 7, 8, 0)  # noqa: DTZ001 - the RTUs' local clock
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _address(i: int) -> str:
+    return f"{i:010d}"
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _stations(n: int) -> list[Station]:
+    return [
+        Station.model_validate(
+            {
+                "id": f"st{i}",
+                "name": f"站{i}",
+                "type": "rain_gauge",
+                "sl651": {"address": _address(i), "password": "0000", "class": "P"},
+            }
+        )
+        for i in range(n)
+    ]
+
+
+async def _client(port: int, n: int, rate: float, seconds: float) -> None:
+    rtus = [
+        Rtu(RtuIdentity(_address(i), "0000", "P"), "127.0.0.1", port, confirm_timeout=30)
+        for i in range(n)
+    ]
+    for start in range(0, n, 500):  # connect in waves, as modems do after a cell outage
+        await asyncio.gather(*(r.connect() for r in rtus[start : start + 500]))
+    print("connected", flush=True)
+    sys.stdin.readline()  # the receiver has measured idle memory
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    total = int(rate * seconds)
+
+    async def one(k: int) -> None:
+        await asyncio.sleep(max(0.0, begin + k / rate - loop.time()))
+        rtu = rtus[k % n]
+        at = T0 + timedelta(minutes=5 * (k // n))
+        await rtu.report(TIMED, [Element("PJ", at, 0.5)], at)
+
+    sem = asyncio.Semaphore(n)  # one report in flight per RTU at most
+
+    async def bounded(k: int) -> None:
+        async with sem:
+            await one(k)
+
+    await asyncio.gather(*(bounded(k) for k in range(total)))
+    print(f"sent {total} in {loop.time() - begin:.1f}s", flush=True)
+    for r in rtus:
+        await r.close()
+
+
+async def _server(n: int, rate: float, seconds: float) -> None:
+    gc.collect()
+    queue: asyncio.Queue[Incoming] = asyncio.Queue(10_000)
+    latencies: list[float] = []
+    settings = Sl651Settings(listen="127.0.0.1:0", max_connections=n + 10)
+    rx = Receiver(settings, Directory(_stations(n)), queue.put, lambda rejected: None)
+    rx.on_confirm = latencies.append
+
+    async def commit() -> None:
+        while True:
+            items = [await queue.get()]
+            await asyncio.sleep(LINGER)
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            for item in items:
+                if item.confirm is not None:
+                    item.confirm()
+
+    serving = asyncio.create_task(rx.run())
+    committing = asyncio.create_task(commit())
+    await rx.listening.wait()
+    gc.collect()
+    before = _rss_kb()
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--client",
+        str(rx.port),
+        "--connections",
+        str(n),
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert client.stdout is not None and client.stdin is not None
+    line = await client.stdout.readline()
+    assert line.strip() == b"connected", line
+    deadline = time.monotonic() + 60
+    while rx.connections < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    gc.collect()
+    await asyncio.sleep(0.5)
+    idle = _rss_kb()
+    held = rx.connections
+    print(f"connections held at once: {held} of {n}")
+    print(
+        f"memory per idle connection: {(idle - before) / max(held, 1):.1f} KB "
+        f"(RSS {before / 1024:.0f} MB -> {idle / 1024:.0f} MB)"
+    )
+    client.stdin.write(b"go\n")
+    await client.stdin.drain()
+    started = time.monotonic()
+    out = await client.stdout.readline()
+    elapsed = time.monotonic() - started
+    await client.wait()
+    latencies.sort()
+    count = len(latencies)
+    p = lambda q: latencies[min(count - 1, int(q * count))] * 1000  # noqa: E731
+    print(f"client: {out.decode().strip()}")
+    print(
+        f"confirmed {count} reports in {elapsed:.1f}s: {count / elapsed:.0f} frames/s; "
+        f"received→confirmation p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, "
+        f"max {latencies[-1] * 1000:.1f} ms"
+    )
+    print(f"refused {sum(rx.refused.values())}, duplicates {rx.duplicates}")
+    serving.cancel()
+    committing.cancel()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=1000.0, help="frames/s, all RTUs together")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--client", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    _raise_fd_limit()
+    if args.client is not None:
+        asyncio.run(_client(args.client, args.connections, args.rate, args.seconds))
+    else:
+        print(f"machine: {os.cpu_count()} cores, shared with other work (figures are noisy)")
+        asyncio.run(_server(args.connections, args.rate, args.seconds))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()
