@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from floodwatch.config import load_config_dir
 from floodwatch.config.sl651 import Sl651Settings
@@ -23,6 +25,7 @@ from floodwatch.ingest.sl651.frame import Frame
 from floodwatch.ingest.sl651.mapping import Directory
 from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
 from floodwatch.ingest.sl651.server import Receiver
+from floodwatch.ingest.sl651.stream import FrameStream
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Rejected
 
@@ -56,7 +59,11 @@ class Sink:
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, Sink]]:
     sink = Sink()
-    settings = Sl651Settings(listen="127.0.0.1:0", packet_timeout=timedelta(seconds=0.3))
+    settings = Sl651Settings(
+        listen="127.0.0.1:0",
+        packet_timeout=timedelta(seconds=0.3),
+        idle_timeout=timedelta(seconds=3),
+    )
     stations = load_config_dir(CONFIG).config.stations
     rx = Receiver(settings, Directory(stations), sink.put, sink.rejected.extend)
     task = asyncio.create_task(rx.run())
@@ -207,3 +214,75 @@ async def test_a_half_open_connection_blocks_nobody(receiver: tuple[Receiver, Si
     assert rx.connections == 2
     await rtu.close()
     stuck.close()
+
+
+@pytest.mark.asyncio
+async def test_a_silent_connection_is_closed_after_the_idle_timeout(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, _ = receiver
+    reader, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    await _until(lambda: rx.connections == 1)
+    assert await asyncio.wait_for(reader.read(100), 10) == b""  # closed by the receiver
+    assert rx.connections == 0
+    writer.close()
+
+
+@pytest.mark.asyncio
+async def test_a_report_whose_packet_never_comes_is_dead_lettered_after_two_naks(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    rx, sink = receiver
+    rtu = Rtu(RAIN, "127.0.0.1", rx.port, packet=16)
+    frames = rtu.build(HOURLY, [Element("DRP", T0, [0.5] * 12, timedelta(minutes=5))], T0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    writer.write(b"".join(frames[1:]))  # packet 1 never sent
+    await _until(lambda: len(sink.rejected) == 1, timeout=10)
+    naks = [i for i in FrameStream().feed(await reader.read(4096)) if isinstance(i, Frame)]
+    assert naks and all(f.end == hex_mode.End.NAK and f.sequence == 1 for f in naks)
+    assert "incomplete_report" in sink.rejected[0].detail
+    assert sink.rejected[0].raw == b"".join(frames[1:]).hex().upper()
+    assert sink.items == []
+    writer.close()
+
+
+@given(st.binary(min_size=1, max_size=300))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_bytes_over_tcp_end_in_the_dead_letter_and_the_receiver_stays_up(
+    data: bytes,
+) -> None:
+    async def run() -> None:
+        sink = Sink()
+        settings = Sl651Settings(listen="127.0.0.1:0")
+        stations = load_config_dir(CONFIG).config.stations
+        rx = Receiver(settings, Directory(stations), sink.put, sink.rejected.extend)
+        task = asyncio.create_task(rx.run())
+        await asyncio.wait_for(rx.listening.wait(), 5)
+        _, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+        writer.write(data)
+        await writer.drain()
+        writer.close()
+        await _until(lambda: rx.connections == 0 and sink.rejected != [])
+        raw = "".join(r.raw or "" for r in sink.rejected)
+        assert raw == data.hex().upper()  # every byte, in order, with a reason
+        assert all(r.reason and r.detail for r in sink.rejected)
+        rtu = Rtu(POND, "127.0.0.1", rx.port, confirm_timeout=5)
+        await rtu.report(TIMED, [Element("Z", T0, 310.0)], T0)  # still serving
+        await rtu.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+
+
+def test_metrics_name_the_refused_address() -> None:
+    from floodwatch.web.metrics import sl651_metrics
+
+    stations = load_config_dir(CONFIG).config.stations
+    rx = Receiver(Sl651Settings(), Directory(stations), Sink().put, lambda rejected: None)
+    rx.refused[("0099999999", "unknown_address")] = 3
+    families = {m.name: m for m in sl651_metrics(rx)}
+    sample = families["floodwatch_sl651_refused"].samples[0]
+    assert sample.labels == {"address": "0099999999", "reason": "unknown_address"}
+    assert sample.value == 3
