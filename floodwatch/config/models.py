@@ -660,6 +660,10 @@ class DeadLetterSettings(Model):
     kafka_topic: str | None = Field(
         None, description="also produce each record here (via service.kafka's cluster)"
     )
+    failing_after: Duration = Field(
+        timedelta(minutes=5),
+        description="a topic failing this long raises an info operations alert",
+    )
 
 
 _SCRYPT_HASH = re.compile(r"scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+")

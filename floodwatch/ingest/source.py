@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from floodwatch.backoff import Backoff
 from floodwatch.ingest.topics import UNMATCHED
 from floodwatch.readings import Rejected, RejectReason
+
+__all__ = ["Backoff", "Incoming"]
 
 
 @dataclass(eq=False)
@@ -48,28 +50,3 @@ class Incoming:
             raw=self.payload[:200].decode("utf-8", "replace"),
             source=self.origin,
         )
-
-
-class Backoff:
-    """Exponential backoff with jitter, capped: waits of about initial, 2×initial,
-    4×initial, … up to `cap`, each shortened by up to a quarter at random while
-    ramping up; at the cap the wait is the cap itself, so with a 5 s cap there
-    are at most 12 attempts a minute and a broker that returns is found again
-    within 5 s."""
-
-    def __init__(self, initial: float, cap: float, rng: random.Random | None = None) -> None:
-        self.initial = initial
-        self.cap = cap
-        self.attempt = 0
-        self.rng = rng or random.Random()
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        """Seconds to wait before the next attempt (one attempt just failed)."""
-        ceiling = self.initial * 2**self.attempt
-        self.attempt += 1
-        if ceiling >= self.cap:
-            return float(self.cap)
-        return float(ceiling * self.rng.uniform(0.75, 1.0))

@@ -16,6 +16,17 @@ The retained message of a village is its current state:
 
 `references` of an Update or Cancel name the previous message of the same
 alert in the same village (kept in the store's `broadcasts` table).
+
+The client is a supervised `MqttConnection` (`notify/connection.py`). Rows go
+out oldest first and a failed one holds back the rest, so a warning sent late
+never lands after its all-clear. Every message published is also kept as the
+retained truth of its topic (the store's `retained` table); after every
+(re)connect the broker's retained messages are read back (subscribe, then a
+marker message round trip on `floodwatch/sync/<client id>`) and each topic
+whose retained message is not the truth — lost or left stale by a broker
+restart — is published again with the rest of its expiry, before the backlog
+goes out. A topic that already holds the truth is not published again, so a
+box connected throughout hears each message once.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import MqttSettings
 from floodwatch.config.notify import Destination
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
+from floodwatch.notify.connection import MqttConnection
+from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.store import Delivery
@@ -54,6 +67,7 @@ class BroadcastChannel:
         mqtt: MqttSettings,
         ledger: Ledger,
         compiled: CompiledConfig,
+        health: Health | None = None,
     ) -> None:
         self.name = name
         self.dest = dest
@@ -61,38 +75,32 @@ class BroadcastChannel:
         self.ledger = ledger
         self.compiled = compiled
         self.topic = dest.topic or DEFAULT_TOPIC
-        self.client: aiomqtt.Client | None = None
-        self.connected = asyncio.Event()
+        self.connection = MqttConnection(
+            f"broadcast {name}",
+            self.mqtt,
+            client_id=f"{self.mqtt.client_id}-{name}",
+            health=health,
+        )
+        self.connection.on_connected.append(self._reassert)
 
     async def run(self) -> None:
-        """Keep a connection to the broker (reconnecting every 2 s), and publish
-        standing warnings again before they expire."""
-        from floodwatch.ingest.mqtt import client_for
-
+        """Until cancelled: publish standing warnings again before they expire."""
         while True:
-            client = client_for(self.mqtt, client_id=f"{self.mqtt.client_id}-{self.name}")
-            try:
-                async with client:
-                    self.client = client
-                    self.connected.set()
-                    while True:
-                        await asyncio.sleep(min(60.0, self.dest.expiry.total_seconds() / 4))
-                        await self._refresh()
-            except aiomqtt.MqttError as exc:
-                log.warning("broadcast %s: broker unavailable (%s); retrying", self.name, exc)
-            finally:
-                self.connected.clear()
-                self.client = None
-            await asyncio.sleep(2)
+            await asyncio.sleep(min(60.0, self.dest.expiry.total_seconds() / 4))
+            if self.connection.ready.is_set():
+                await self._refresh()
 
     async def deliver(self, due: list[Delivery]) -> list[Sent]:
+        """Oldest first; stops at the first failure (the rest wait their turn)."""
         out = []
         for row in due:
             try:
                 await self._publish_row(row)
             except (aiomqtt.MqttError, TimeoutError) as exc:
-                out.append(Sent([row], Outcome(False, retry=True, error=f"mqtt: {exc}")))
-                continue
+                error = f"mqtt: {exc or type(exc).__name__}"
+                self.connection.lost(error)
+                out.append(Sent([row], Outcome(False, retry=True, error=error)))
+                break
             out.append(Sent([row], Outcome(True)))
         return out
 
@@ -142,25 +150,83 @@ class BroadcastChannel:
         )
 
     async def _publish(self, village: Village, message: Broadcast) -> None:
-        await asyncio.wait_for(self.connected.wait(), timeout=self.dest.timeout.total_seconds())
-        client = self.client
-        if client is None:
+        client = self.connection.client
+        if client is None or not self.connection.ready.is_set():
             raise TimeoutError("not connected")
-        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.MessageExpiryInterval = int(self.dest.expiry.total_seconds())
-        timeout = self.dest.timeout.total_seconds()
+        expiry = self.dest.expiry.total_seconds()
         for topic, payload in (
             (self.topic, message.xml.encode()),
             (self.dest.json_topic, json.dumps(message.json, ensure_ascii=False).encode()),
         ):
-            await client.publish(
-                topic.format(village_code=village.code),
-                payload,
-                qos=1,
-                retain=True,
-                properties=properties,
-                timeout=timeout,
+            name = topic.format(village_code=village.code)
+            await self._retain(client, name, payload, int(expiry))
+            self.ledger.retained_sent(name, payload, time.time() + expiry)
+
+    async def _retain(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, expiry: int
+    ) -> None:
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if payload:
+            properties.MessageExpiryInterval = expiry
+        await client.publish(
+            topic,
+            payload,
+            qos=1,
+            retain=True,
+            properties=properties,
+            timeout=self.dest.timeout.total_seconds(),
+        )
+
+    async def _reassert(self) -> None:
+        """After a (re)connect: make every retained topic the truth again."""
+        truth = self.ledger.retained()
+        client = self.connection.client
+        if not truth or client is None:
+            return
+        held = await self._held(client, list(truth))
+        now, again, cleared = time.time(), 0, 0
+        for topic, (payload, expires) in truth.items():
+            current = None if held is None else held.get(topic)
+            if expires - now >= 1:
+                if current != payload:
+                    await self._retain(client, topic, payload, int(expires - now))
+                    again += 1
+            elif current is not None:  # expired here, yet the broker holds something
+                await self._retain(client, topic, b"", 0)  # an empty retained message clears
+                cleared += 1
+        if again or cleared:
+            log.warning(
+                "broadcast %s: the broker's retained state was not current: %d topics "
+                "published again, %d cleared",
+                self.name,
+                again,
+                cleared,
             )
+
+    async def _held(self, client: aiomqtt.Client, topics: list[str]) -> dict[str, bytes] | None:
+        """The retained message the broker holds on each topic (absent: none), or
+        None if that cannot be told (then every topic is published again)."""
+        marker = f"floodwatch/sync/{self.connection.client_id}"
+        held: dict[str, bytes] = {}
+        try:
+            async with asyncio.timeout(self.dest.timeout.total_seconds()):
+                await client.subscribe(marker, qos=1)
+                await client.subscribe([(t, 1) for t in topics])
+                await client.publish(marker, b"sync", qos=1)
+                async for message in client.messages:
+                    name = message.topic.value
+                    if name == marker:
+                        break
+                    if message.retain and isinstance(message.payload, bytes | bytearray):
+                        held[name] = bytes(message.payload)
+                await client.unsubscribe([marker, *topics])
+        except TimeoutError:  # e.g. the marker topic not allowed by the broker's ACL
+            log.warning(
+                "broadcast %s: cannot read the retained state back; publishing it all again",
+                self.name,
+            )
+            return None
+        return held
 
     async def _restore(self, village: Village) -> None:
         """After a Cancel: the most severe warning still standing, again."""

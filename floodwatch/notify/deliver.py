@@ -16,12 +16,22 @@ The outbox rows are written with the alert transition, in one transaction, so
 a crash loses no delivery; a restart sends again only what was not confirmed,
 under the same key (`Idempotency-Key` header), so a gateway that honours it
 never delivers twice.
+
+Destinations that hold a connection (village broadcast, Kafka, InfluxDB) run
+under the supervised connection contract (`notify/connection.py`): their
+worker waits while the connection is down (no attempt is spent on a dead
+client), and sends its rows strictly in the order they were made
+(`Store.due_in_order`): a row waiting for its retry holds back every later
+one, and after a reconnect the whole backlog is due at once, oldest first —
+none skipped, none sent twice, and an all-clear never overtaken by the warning
+it clears.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -32,18 +42,16 @@ from typing import Any, Protocol
 
 import httpx
 
+from floodwatch import backoff
 from floodwatch.config.models import KafkaSettings, MqttSettings
 from floodwatch.config.notify import Destination, NotifySettings
+from floodwatch.notify.connection import Connection, KafkaConnection
+from floodwatch.notify.health import Health, Trouble
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service.deadletter import DeadLetter
 from floodwatch.store import Delivery, Store
-
-# Called with (destination, failing since, error) when a destination has been
-# failing for longer than its `failing_after`, or refused a delivery; and with
-# (destination, None, "") when it works again.
-Trouble = Callable[[str, float | None, str], None]
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +70,21 @@ class Channel(Protocol):
 
 
 class OneByOne:
-    """A channel that sends each row on its own."""
+    """A channel that sends each row on its own. `ordered`: stop at the first
+    failure (the rows after it wait their turn)."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, ordered: bool = False) -> None:
         self.send = send
+        self.ordered = ordered
 
     async def deliver(self, due: list[Delivery]) -> list[Sent]:
-        return [Sent([row], await self.send(row)) for row in due]
+        out = []
+        for row in due:
+            outcome = await self.send(row)
+            out.append(Sent([row], outcome))
+            if self.ordered and not outcome.ok:
+                break
+        return out
 
 
 def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
@@ -93,7 +109,7 @@ def webhook(dest: Destination, client: httpx.AsyncClient) -> Send:
     return send
 
 
-def kafka_topic(dest: Destination, producer: Any) -> Send:
+def kafka_topic(dest: Destination, connection: KafkaConnection) -> Send:
     """The alert JSON to a Kafka topic, keyed by station, with the idempotency key
     as a header (a consumer deduplicates what a crash made us send again)."""
     assert dest.topic is not None
@@ -102,8 +118,11 @@ def kafka_topic(dest: Destination, producer: Any) -> Send:
 
     async def send(delivery: Delivery) -> Outcome:
         station = json.loads(delivery.event)["station"]
-        try:
-            async with asyncio.timeout(timeout):
+        producer = connection.producer
+        if producer is None or not connection.ready.is_set():
+            return Outcome(False, retry=True, error="kafka: not connected")
+        try:  # the producer gives up after `timeout` (KafkaConnection); this is a guard
+            async with asyncio.timeout(timeout + 2):
                 await producer.send_and_wait(
                     topic,
                     delivery.event.encode(),
@@ -111,10 +130,13 @@ def kafka_topic(dest: Destination, producer: Any) -> Send:
                     headers=[("idempotency-key", delivery.key.encode())],
                 )
         except TimeoutError:
-            return Outcome(False, retry=True, error=f"no acknowledgement within {timeout:g}s")
+            error = f"no acknowledgement within {timeout:g}s"
         except Exception as exc:  # any broker error: tried again
-            return Outcome(False, retry=True, error=f"kafka: {exc!r}")
-        return Outcome(True)
+            error = f"kafka: {exc!r}"
+        else:
+            return Outcome(True)
+        connection.lost(error)
+        return Outcome(False, retry=True, error=error)
 
     return send
 
@@ -127,6 +149,8 @@ def influx_alerts(influx: Any) -> Send:
             status = getattr(exc, "status", None)
             if isinstance(status, int) and 400 <= status < 500 and status != 429:
                 return Outcome(False, retry=False, error=f"influx HTTP {status}: {exc}")
+            if not isinstance(status, int):  # no answer at all: the connection
+                influx.connection.lost(f"{exc!r}")
             return Outcome(False, retry=True, error=f"influx: {exc!r}")
         return Outcome(True)
 
@@ -162,11 +186,15 @@ class Deliverer:
         self.kafka = kafka
         self.rng = rng or random.Random()
         self.client = httpx.AsyncClient()
-        self.producers: dict[str, Any] = {}
         self.influx: dict[str, Any] = {}
         self.channels: dict[str, Channel] = {}
+        self.connections: dict[str, Connection] = {}  # of the destinations holding one
         self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
         self.on_trouble = on_trouble
+        self.health = {
+            name: Health(name, dest.failing_after.total_seconds(), on_trouble)
+            for name, dest in settings.destinations.items()
+        }
         # Called with (destination, seconds from stored to confirmed) of each delivery.
         self.on_delivered: Callable[[str, float], None] | None = None
         for name, dest in settings.destinations.items():
@@ -174,8 +202,8 @@ class Deliverer:
         self.wakeups = {name: asyncio.Event() for name in self.channels}
         self.delivered = dict.fromkeys(self.channels, 0)
         self.failed = dict.fromkeys(self.channels, 0)
-        self.failing_since: dict[str, float] = {}
-        self.reported: set[str] = set()  # destinations with an open operations alert
+        for name, connection in self.connections.items():
+            connection.on_connected.append(functools.partial(self._connected, name))
 
     def _channel(
         self,
@@ -191,11 +219,13 @@ class Deliverer:
             from floodwatch.notify.influx import Influx
 
             assert compiled is not None
-            self.influx[name] = Influx(dest, compiled)
-            self.background[f"readings:{name}"] = self.influx[name].run_readings
-            return OneByOne(influx_alerts(self.influx[name]))
+            influx = Influx(name, dest, compiled, self._backoff(), self.health[name])
+            self.influx[name] = influx
+            self.connections[name] = influx.connection
+            self.background[f"readings:{name}"] = influx.run_readings
+            return OneByOne(influx_alerts(influx), ordered=True)
         if dest.type == "kafka":
-            return OneByOne(self._kafka(name, dest))
+            return OneByOne(self._kafka(name, dest), ordered=True)
         if dest.type == "sms":
             from floodwatch.notify.sms import SmsChannel
 
@@ -205,22 +235,40 @@ class Deliverer:
             from floodwatch.notify.broadcast import BroadcastChannel
 
             assert mqtt is not None and compiled is not None
-            channel = BroadcastChannel(name, dest, mqtt, self.store.people, compiled)
+            channel = BroadcastChannel(
+                name, dest, mqtt, self.store.people, compiled, self.health[name]
+            )
+            self.connections[name] = channel.connection
             self.background[f"broadcast:{name}"] = channel.run
             return channel
         return OneByOne(console(name))
 
     def _kafka(self, name: str, dest: Destination) -> Send:
-        from aiokafka import AIOKafkaProducer
-
-        from floodwatch.ingest.kafka import client_options
-
         assert self.kafka is not None
-        producer = AIOKafkaProducer(
-            acks="all", enable_idempotence=dest.idempotent, **client_options(self.kafka)
+        connection = KafkaConnection(
+            f"kafka {name}",
+            self.kafka,
+            self._backoff(),
+            self.health[name],
+            timeout=dest.timeout.total_seconds(),
+            acks="all",
+            enable_idempotence=dest.idempotent,
         )
-        self.producers[name] = producer
-        return kafka_topic(dest, producer)
+        self.connections[name] = connection
+        return kafka_topic(dest, connection)
+
+    def _backoff(self) -> backoff.Backoff:
+        """Reconnects of a Kafka or InfluxDB connection: 1 s, 2 s … `retry_max`."""
+        return backoff.Backoff(1.0, self.settings.retry_max.total_seconds(), self.rng)
+
+    async def _connected(self, name: str) -> None:
+        """A destination's connection is (back) up: its whole backlog is due now,
+        oldest first; with nothing waiting it works again."""
+        now = time.time()
+        self.store.retry_now(name, now)
+        if self.store.next_due(name) is None:
+            self.health[name].works()
+        self.wakeups[name].set()
 
     def reconfigure(self, compiled: CompiledConfig) -> None:
         """A reloaded config: stations (and their place tags) may have changed."""
@@ -245,8 +293,8 @@ class Deliverer:
 
     async def run(self) -> None:
         try:
-            for producer in self.producers.values():
-                await producer.start()
+            for connection in self.connections.values():
+                await connection.start()
             async with asyncio.TaskGroup() as group:
                 for name in self.channels:
                     group.create_task(self._worker(name), name=f"deliver:{name}")
@@ -254,25 +302,29 @@ class Deliverer:
                     group.create_task(run(), name=name)
         finally:
             await self.client.aclose()
-            for influx in self.influx.values():
-                await influx.close()
-            for producer in self.producers.values():
-                await producer.stop()
+            for connection in self.connections.values():
+                await connection.aclose()
 
     def delay(self, attempts: int, asked: float | None) -> float:
-        """Seconds before the next try: Retry-After if given, else 1, 2, 4 … s
-        with full jitter in the upper half, capped at `retry_max`."""
+        """Seconds before the next try: Retry-After if given, else the one
+        backoff (`floodwatch.backoff`: 1, 2, 4 … s, jittered, capped at
+        `retry_max`) driven by the row's durable attempt count."""
         cap = self.settings.retry_max.total_seconds()
         if asked is not None:
             return min(asked, cap)
-        ceiling = min(cap, 2.0 ** min(attempts, 16))
-        return ceiling * self.rng.uniform(0.5, 1.0)
+        return backoff.delay(attempts, 1.0, cap, self.rng)
 
     async def _worker(self, name: str) -> None:
         channel, wakeup = self.channels[name], self.wakeups[name]
+        connection = self.connections.get(name)
         while True:
+            if connection is not None:
+                await connection.ready.wait()  # its supervisor reconnects; rows wait
             wakeup.clear()
-            due = self.store.due(name, time.time())
+            if connection is not None:
+                due = self.store.due_in_order(name, time.time())
+            else:
+                due = self.store.due(name, time.time())
             if due:
                 try:
                     results = await channel.deliver(due)
@@ -282,7 +334,10 @@ class Deliverer:
                     results = [Sent([row], Outcome(False, retry=True, error=error)) for row in due]
                 for sent in results:
                     self._record(name, sent)
-            upcoming = self.store.next_due(name)
+            if connection is not None:
+                upcoming = self.store.next_in_order(name)
+            else:
+                upcoming = self.store.next_due(name)
             wait = None if upcoming is None else max(0.0, upcoming - time.time())
             if wait == 0.0:
                 continue
@@ -301,17 +356,11 @@ class Deliverer:
                 now = time.time()
                 for row in sent.rows:
                     self.on_delivered(name, now - row.created)
-            if self.failing_since.pop(name, None) is not None:
+            if self.health[name].works():
                 # it works again: what waits for a retry goes now, not at its turn
                 self.store.retry_now(name, time.time())
-            if name in self.reported:
-                self.reported.discard(name)
-                log.info("destination %s works again", name)
-                if self.on_trouble is not None:
-                    self.on_trouble(name, None, "")
             return
         self.failed[name] += len(keys)
-        self.failing_since.setdefault(name, time.time())
         if outcome.retry:
             attempts = max(row.attempts for row in sent.rows)
             wait = self.delay(attempts, outcome.after)
@@ -323,7 +372,7 @@ class Deliverer:
                 attempts + 1,
                 wait,
             )
-            self._check_failing(name, outcome.error)
+            self.health[name].failed(outcome.error)
             return
         self.store.delivered(keys, "dead", outcome.error)
         log.error("delivery to %s refused for good: %s (dead-lettered)", name, outcome.error)
@@ -338,20 +387,4 @@ class Deliverer:
                 for row in sent.rows
             ]
         )
-        self._report(name, f"refused: {outcome.error}")
-
-    def _check_failing(self, name: str, error: str) -> None:
-        """Checked after each failed attempt (at most `retry_max` apart)."""
-        since = self.failing_since.get(name)
-        failing_after = self.settings.destinations[name].failing_after.total_seconds()
-        if since is not None and time.time() - since >= failing_after:
-            self._report(name, error)
-
-    def _report(self, name: str, error: str) -> None:
-        if name in self.reported:
-            return
-        self.reported.add(name)
-        since = self.failing_since.get(name, time.time())
-        log.error("destination %s failing since %s: %s", name, time.ctime(since), error)
-        if self.on_trouble is not None:
-            self.on_trouble(name, since, error)
+        self.health[name].report(f"refused: {outcome.error}")

@@ -13,6 +13,10 @@
 
 Tag values are escaped by influxdb-client's line protocol. Any server with
 the v2 write API works (InfluxDB 2/3; VictoriaMetrics in the tests).
+
+The client is a supervised `InfluxConnection` (`notify/connection.py`): a
+server that goes away is found by `/ping` while idle, writes wait until it is
+back, and a fresh client (connection pool) is made after each loss.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from floodwatch.alerts.state import Severity, Transition
+from floodwatch.backoff import Backoff
 from floodwatch.config.notify import Destination
+from floodwatch.notify.connection import InfluxConnection
+from floodwatch.notify.health import Health
 from floodwatch.readings import Reading, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
@@ -39,18 +46,25 @@ BATCH = 5_000
 
 
 class Influx:
-    def __init__(self, dest: Destination, compiled: CompiledConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        dest: Destination,
+        compiled: CompiledConfig,
+        backoff: Backoff,
+        health: Health | None = None,
+    ) -> None:
         assert dest.url is not None
+        url = dest.url
         token = Path(dest.token_file).read_text().strip() if dest.token_file else "floodwatch"
         self.dest = dest
         self.compiled = compiled
-        self.client = InfluxDBClientAsync(
-            url=dest.url,
-            token=token,
-            org=dest.org,
-            timeout=int(dest.timeout.total_seconds() * 1000),
-        )
-        self.api = self.client.write_api()
+
+        def client() -> InfluxDBClientAsync:
+            timeout = int(dest.timeout.total_seconds() * 1000)
+            return InfluxDBClientAsync(url=url, token=token, org=dest.org, timeout=timeout)
+
+        self.connection = InfluxConnection(f"influx {name}", client, backoff, health)
         self.buffer: deque[Reading] = deque(maxlen=BUFFER)
         self._tags: dict[str, dict[str, str]] = {}  # station -> its place tags
         self.dropped = 0
@@ -94,8 +108,15 @@ class Influx:
             point = point.tag(name, value)
         return point.field("value", float(r.value)).time(ts_to_ms(r.ts), WritePrecision.MS)
 
+    async def write(self, points: list[Point]) -> None:
+        """Raises ConnectionError while not connected, or what the write raised."""
+        client = self.connection.client
+        if client is None or not self.connection.ready.is_set():
+            raise ConnectionError("not connected")
+        await client.write_api().write(self.dest.bucket, self.dest.org, points)
+
     async def write_alert(self, body: str) -> None:
-        await self.api.write(self.dest.bucket, self.dest.org, [self.alert_point(json.loads(body))])
+        await self.write([self.alert_point(json.loads(body))])
 
     def add_readings(self, readings: list[Reading]) -> None:
         overflow = len(self.buffer) + len(readings) - BUFFER
@@ -104,17 +125,19 @@ class Influx:
         self.buffer.extend(readings)
 
     async def run_readings(self) -> None:
-        """Write buffered readings in batches until cancelled; retry every 5 s."""
+        """Write buffered readings in batches until cancelled, oldest first; while
+        the server is away they wait (up to the buffer), then go in order."""
         while True:
             if not self.buffer:
                 await asyncio.sleep(1.0)
                 continue
+            await self.connection.ready.wait()
             batch = [self.buffer[i] for i in range(min(BATCH, len(self.buffer)))]
             try:
-                await self.api.write(
-                    self.dest.bucket, self.dest.org, [self.reading_point(r) for r in batch]
-                )
+                await self.write([self.reading_point(r) for r in batch])
             except Exception as exc:  # any server or connection failure: later
+                if not isinstance(getattr(exc, "status", None), int):
+                    self.connection.lost(f"{exc!r}")
                 log.warning("influx: readings not written (%s); retrying in 5 s", exc)
                 await asyncio.sleep(5.0)
                 continue
@@ -125,4 +148,4 @@ class Influx:
                 await asyncio.sleep(1.0)
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.connection.aclose()

@@ -5,14 +5,21 @@ them are acknowledged: `{"at", "reason", "detail", "source", "raw" | "reading"}`
 — the durable record. When configured, each record is also published to an
 MQTT topic (QoS 1) and/or produced to a Kafka topic, for a live view of bad
 input elsewhere. Publishing runs apart from the engine: a slow or absent
-broker never holds up readings; records it could not take stay in the file
-and are counted (`published`, `unpublished`).
+broker never holds up readings.
+
+Each topic has its own supervised connection (`notify/connection.py`: loss
+found while idle, reconnect with the one backoff, "failing since" raised as
+the `floodwatch/delivery` operations alert for `dead-letter:mqtt` or
+`dead-letter:kafka` after `failing_after`) and its own backlog in memory: a
+record leaves it only once that topic's broker confirmed it, so after a
+reconnect the backlog goes out in order, none skipped and none published
+twice to the topic that already had it. Beyond `BACKLOG` records waiting, the
+oldest are only in the file (counted in `unpublished`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections import deque
@@ -23,14 +30,33 @@ from typing import IO
 
 import msgspec
 
+from floodwatch.backoff import Backoff
 from floodwatch.config.models import DeadLetterSettings, KafkaSettings, MqttSettings
+from floodwatch.notify.connection import Connection, KafkaConnection, MqttConnection
+from floodwatch.notify.health import Health, Trouble
 from floodwatch.readings import Rejected
 
 log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder()
 _Send = Callable[[bytes], Awaitable[None]]
-BACKLOG = 10_000  # records waiting for the topics; beyond, the oldest are only in the file
+BACKLOG = 10_000  # records waiting for a topic; beyond, the oldest are only in the file
+
+
+class Backlog:
+    """The records one topic has not confirmed yet, oldest first."""
+
+    def __init__(self) -> None:
+        self.records: deque[bytes] = deque(maxlen=BACKLOG)
+        self.waiting = asyncio.Event()
+        self.dropped = 0
+
+    def extend(self, records: list[bytes]) -> None:
+        overflow = len(self.records) + len(records) - BACKLOG
+        if overflow > 0:
+            self.dropped += overflow
+        self.records.extend(records)
+        self.waiting.set()
 
 
 class DeadLetter:
@@ -38,9 +64,12 @@ class DeadLetter:
         self.path = path
         self._file: IO[bytes] | None = None
         self.count = 0
-        self.outbox: deque[bytes] | None = None  # set when topics are configured
-        self.waiting = asyncio.Event()
-        self.unpublished = 0
+        self.backlogs: list[Backlog] = []  # one per configured topic
+
+    @property
+    def unpublished(self) -> int:
+        """Records no longer waiting for a topic that never took them (only in the file)."""
+        return sum(b.dropped for b in self.backlogs)
 
     def write(self, rejected: Iterable[Rejected]) -> None:
         if self._file is None:
@@ -54,17 +83,21 @@ class DeadLetter:
         self._file.write(b"\n".join(lines) + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
-        if self.outbox is not None:
-            overflow = len(self.outbox) + len(lines) - BACKLOG
-            if overflow > 0:
-                self.unpublished += overflow
-            self.outbox.extend(lines)
-            self.waiting.set()
+        for backlog in self.backlogs:
+            backlog.extend(lines)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _works_when_idle(connection: Connection, backlog: Backlog) -> Callable[[], Awaitable[None]]:
+    async def connected() -> None:
+        if not backlog.records and connection.health is not None:
+            connection.health.works()  # back, with nothing waiting
+
+    return connected
 
 
 class Publisher:
@@ -76,73 +109,94 @@ class Publisher:
         settings: DeadLetterSettings,
         mqtt: MqttSettings | None,
         kafka: KafkaSettings | None,
+        on_trouble: Trouble | None = None,
     ) -> None:
         self.dead_letter = dead_letter
         self.settings = settings
         self.mqtt = mqtt if settings.mqtt_topic else None
         self.kafka = kafka if settings.kafka_topic else None
+        self.on_trouble = on_trouble
         self.published = 0
-        if self.enabled:
-            dead_letter.outbox = deque(maxlen=BACKLOG)
+        self.topics: list[tuple[Connection, _Send, Backlog]] = []
+        failing_after = settings.failing_after.total_seconds()
+        if self.mqtt is not None and settings.mqtt_topic is not None:
+            self.topics.append(self._mqtt(self.mqtt, settings.mqtt_topic, failing_after))
+        if self.kafka is not None and settings.kafka_topic is not None:
+            self.topics.append(self._kafka(self.kafka, settings.kafka_topic, failing_after))
+        dead_letter.backlogs = [backlog for _, _, backlog in self.topics]
+        for connection, _, backlog in self.topics:
+            connection.on_connected.append(_works_when_idle(connection, backlog))
 
     @property
     def enabled(self) -> bool:
-        return self.mqtt is not None or self.kafka is not None
+        return bool(self.topics)
 
-    async def run(self) -> None:
-        """Until cancelled; reconnects (every 5 s) when a broker goes away."""
-        while True:
-            try:
-                async with contextlib.AsyncExitStack() as stack:
-                    send = await self._connect(stack)
-                    while True:
-                        await self.dead_letter.waiting.wait()
-                        self.dead_letter.waiting.clear()
-                        outbox = self.dead_letter.outbox
-                        assert outbox is not None
-                        while outbox:
-                            record = outbox[0]
-                            await send(record)
-                            outbox.popleft()
-                            self.published += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any broker failure: retry later
-                log.warning("dead-letter topics unavailable (%s); retrying in 5 s", exc)
-                await asyncio.sleep(5)
+    def _health(self, name: str, failing_after: float) -> Health:
+        def report(subject: str, since: float | None, error: str) -> None:
+            if self.on_trouble is not None:  # set by the service after construction
+                self.on_trouble(subject, since, error)
 
-    async def _connect(self, stack: contextlib.AsyncExitStack) -> _Send:
-        senders: list[_Send] = []
-        if self.mqtt is not None:
-            from floodwatch.ingest.mqtt import client_for
+        return Health(name, failing_after, report)
 
-            client = client_for(self.mqtt, client_id=f"{self.mqtt.client_id}-dead-letter")
-            await stack.enter_async_context(client)
-            topic = self.settings.mqtt_topic
-            assert topic is not None
-
-            async def to_mqtt(record: bytes) -> None:
-                await client.publish(topic, record, qos=1)
-
-            senders.append(to_mqtt)
-        if self.kafka is not None:
-            from aiokafka import AIOKafkaProducer
-
-            from floodwatch.ingest.kafka import client_options
-
-            producer = AIOKafkaProducer(acks="all", **client_options(self.kafka))
-            await producer.start()
-            stack.push_async_callback(producer.stop)
-            kafka_topic = self.settings.kafka_topic
-            assert kafka_topic is not None
-
-            async def to_kafka(record: bytes) -> None:
-                await producer.send_and_wait(kafka_topic, record)
-
-            senders.append(to_kafka)
+    def _mqtt(
+        self, mqtt: MqttSettings, topic: str, failing_after: float
+    ) -> tuple[Connection, _Send, Backlog]:
+        name = "dead-letter:mqtt"
+        connection = MqttConnection(
+            name, mqtt, f"{mqtt.client_id}-dead-letter", self._health(name, failing_after)
+        )
 
         async def send(record: bytes) -> None:
-            for sender in senders:
-                await sender(record)
+            if connection.client is None:
+                raise ConnectionError("not connected")
+            await connection.client.publish(topic, record, qos=1, timeout=10)
 
-        return send
+        return connection, send, Backlog()
+
+    def _kafka(
+        self, kafka: KafkaSettings, topic: str, failing_after: float
+    ) -> tuple[Connection, _Send, Backlog]:
+        name = "dead-letter:kafka"
+        backoff = Backoff(1.0, 5.0)
+        health = self._health(name, failing_after)
+        connection = KafkaConnection(name, kafka, backoff, health, timeout=10.0, acks="all")
+
+        async def send(record: bytes) -> None:
+            if connection.producer is None:
+                raise ConnectionError("not connected")
+            async with asyncio.timeout(12):  # a guard: the producer gives up after 10 s
+                await connection.producer.send_and_wait(topic, record)
+
+        return connection, send, Backlog()
+
+    async def run(self) -> None:
+        """Until cancelled: each topic's backlog published in order."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for connection, send, backlog in self.topics:
+                    await connection.start()
+                    group.create_task(self._drain(connection, send, backlog), name=connection.name)
+        finally:
+            for connection, _, _ in self.topics:
+                await connection.aclose()
+
+    async def _drain(self, connection: Connection, send: _Send, backlog: Backlog) -> None:
+        assert connection.health is not None
+        while True:
+            await backlog.waiting.wait()
+            await connection.ready.wait()
+            backlog.waiting.clear()
+            while backlog.records and connection.ready.is_set():
+                record = backlog.records[0]
+                try:
+                    await send(record)
+                except Exception as exc:  # any broker failure: reconnect, then again
+                    error = f"{exc!r}"
+                    connection.health.failed(error)
+                    connection.lost(error)
+                    backlog.waiting.set()
+                    break
+                if backlog.records and backlog.records[0] is record:  # not pushed out meanwhile
+                    backlog.records.popleft()
+                self.published += 1
+                connection.health.works()

@@ -104,6 +104,8 @@ async def run_service(service: Service) -> int:
         asyncio.create_task(s.run(), name=s.name) for s in (mqtt, sl651, kafka) if s is not None
     ]
     if service.dead_letter_topics.enabled:
+        trouble = functools.partial(operations.destination_trouble, service)
+        service.dead_letter_topics.on_trouble = trouble
         tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
     if service.config_dir is not None:
         tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))

@@ -326,3 +326,13 @@ class Ledger:
             (village,),
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def retained_sent(self, topic: str, payload: bytes, expires: float) -> None:
+        """The message just published retained on `topic`: what a box connecting
+        now must get (until `expires`, wall clock)."""
+        self.db.execute("INSERT OR REPLACE INTO retained VALUES (?,?,?)", (topic, payload, expires))
+
+    def retained(self) -> dict[str, tuple[bytes, float]]:
+        """topic → (payload, expires) of every retained broadcast message sent."""
+        rows = self.db.execute("SELECT topic, payload, expires FROM retained").fetchall()
+        return {r[0]: (bytes(r[1]), float(r[2])) for r in rows}

@@ -123,6 +123,12 @@ CREATE TABLE IF NOT EXISTS recent_readings (
 )
 """
 
+RETAINED = """
+CREATE TABLE IF NOT EXISTS retained (
+    topic TEXT PRIMARY KEY, payload BLOB NOT NULL, expires REAL NOT NULL
+)
+"""
+
 
 def add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
     """Add the columns `table` does not have yet (a table an older release made)."""
@@ -152,6 +158,7 @@ STEPS = (
     ),
     Step(4, "incidents, their changes, the incident of each alert", _incidents),
     Step(5, "the board's recent readings", lambda db: script(db, RECENT)),
+    Step(6, "the village broadcast's retained truth per topic", lambda db: script(db, RETAINED)),
 )
 LATEST = STEPS[-1].version
 

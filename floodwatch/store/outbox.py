@@ -86,6 +86,31 @@ class Outbox:
         ).fetchall()
         return [Delivery(*row) for row in rows]
 
+    def due_in_order(self, destination: str, now: float, limit: int = 100) -> list[Delivery]:
+        """The pending rows of a destination in the order they were made, up to
+        the first that is not due yet: a row waiting for its retry holds back
+        every row made after it (destinations whose order matters)."""
+        rows = self.db.execute(
+            f"SELECT {self._DELIVERY}, next_at FROM outbox WHERE state = 'pending' "
+            "AND destination = ? ORDER BY created, rowid LIMIT ?",
+            (destination, limit),
+        ).fetchall()
+        due = []
+        for *row, next_at in rows:
+            if next_at > now:
+                break
+            due.append(Delivery(*row))
+        return due
+
+    def next_in_order(self, destination: str) -> float | None:
+        """When the oldest pending row of a destination is due (see `due_in_order`)."""
+        row = self.db.execute(
+            "SELECT next_at FROM outbox WHERE state = 'pending' AND destination = ? "
+            "ORDER BY created, rowid LIMIT 1",
+            (destination,),
+        ).fetchone()
+        return None if row is None else float(row[0])
+
     def deliveries(self) -> list[Delivery]:
         """Every row, whatever its state or destination (tests, inspection)."""
         rows = self.db.execute(f"SELECT {self._DELIVERY} FROM outbox ORDER BY created, key")

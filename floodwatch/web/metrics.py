@@ -91,7 +91,7 @@ class ServiceCollector(Collector):
             for name in s.deliverer.channels:
                 ok.add_metric([name], s.deliverer.delivered[name])
                 failed.add_metric([name], s.deliverer.failed[name])
-                since = s.deliverer.failing_since.get(name)
+                since = s.deliverer.health[name].since
                 failing.add_metric([name], 0 if since is None else now - since)
             yield ok
             yield failed

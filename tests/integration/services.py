@@ -137,6 +137,11 @@ class Mosquitto:
             self.proc.wait(timeout=10)
             self.proc = None
 
+    def restart(self, down: float = 3.0, during: Callable[[], None] | None = None) -> None:
+        """A clean broker restart (persistence written) on the same port and data:
+        `during` runs once it is gone, and it is back `down` seconds after that."""
+        restart(self, down, during)
+
     def publish(self, topic: str, payloads: Iterable[str | bytes], user: str, qos: int = 1) -> None:
         """Publish with mosquitto_pub (a client floodwatch did not write), one per line."""
         data = b"".join((p.encode() if isinstance(p, str) else p) + b"\n" for p in payloads)
@@ -327,6 +332,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise TimeoutError(what)
 
 
+def restart(server: Any, down: float, during: Callable[[], None] | None) -> None:
+    server.stop()  # returns once the process is gone (and its port closed)
+    gone = time.monotonic()
+    if during is not None:
+        during()
+    time.sleep(max(0.0, down - (time.monotonic() - gone)))
+    server.start()
+
+
 class _Server:
     """A server process on a free loopback port, its output in a log file."""
 
@@ -344,6 +358,14 @@ class _Server:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def start(self) -> None: ...
+
+    def restart(self, down: float = 3.0, during: Callable[[], None] | None = None) -> None:
+        """Stopped, and started again on the same port (and data directory, where
+        it has one): `during` runs once it is gone, and it is back `down` seconds
+        after that."""
+        restart(self, down, during)
 
 
 class Tansu(_Server):
@@ -365,6 +387,14 @@ class Tansu(_Server):
             [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
             "tansu.log",
         )
+
+    def stop(self) -> None:
+        """Killed: it keeps nothing to save (memory storage), and on SIGTERM it
+        closes its connections at once but takes seconds more to stop listening."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
 
     def create_topic(self, name: str, partitions: int) -> None:
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -395,6 +425,30 @@ class Tansu(_Server):
                     while len(got) < count:
                         for messages in (await consumer.getmany(timeout_ms=500)).values():
                             got.extend(messages)
+            finally:
+                await consumer.stop()
+            return got
+
+        return asyncio.run(read())
+
+    def read_all(self, topic: str, idle: float = 3.0, timeout: float = 60) -> list[Any]:
+        """Every message of `topic` from the beginning, read until none came for
+        `idle` seconds."""
+        from aiokafka import AIOKafkaConsumer
+
+        async def read() -> list[Any]:
+            consumer = AIOKafkaConsumer(
+                topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest"
+            )
+            await consumer.start()
+            got: list[Any] = []
+            last = time.monotonic()
+            try:
+                async with asyncio.timeout(timeout):
+                    while time.monotonic() - last < idle:
+                        for messages in (await consumer.getmany(timeout_ms=500)).values():
+                            got.extend(messages)
+                            last = time.monotonic()
             finally:
                 await consumer.stop()
             return got
