@@ -3,7 +3,8 @@
 Always a JSON Lines file, appended and fsynced before the messages that carried
 them are acknowledged: `{"at", "reason", "detail", "source", "raw" | "reading"}`
 — the durable record. When configured, each record is also published to an
-MQTT topic (QoS 1) and/or produced to a Kafka topic, for a live view of bad
+MQTT topic (QoS 1) and/or produced to a Kafka topic (keyed by the record's
+`source`, so the records of one source stay in order), for a live view of bad
 input elsewhere. Publishing runs apart from the engine: a slow or absent
 broker never holds up readings.
 
@@ -39,6 +40,13 @@ from floodwatch.readings import Rejected
 log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder()
+
+
+class _Source(msgspec.Struct):
+    source: str = ""
+
+
+_source = msgspec.json.Decoder(_Source)
 _Send = Callable[[bytes], Awaitable[None]]
 BACKLOG = 10_000  # records waiting for a topic; beyond, the oldest are only in the file
 
@@ -164,8 +172,9 @@ class Publisher:
         async def send(record: bytes) -> None:
             if connection.producer is None:
                 raise ConnectionError("not connected")
+            key = _source.decode(record).source.encode()  # one partition per source: in order
             async with asyncio.timeout(12):  # a guard: the producer gives up after 10 s
-                await connection.producer.send_and_wait(topic, record)
+                await connection.producer.send_and_wait(topic, record, key=key)
 
         return connection, send, Backlog()
 

@@ -431,6 +431,32 @@ class Tansu(_Server):
 
         return asyncio.run(read())
 
+    def settle_topic(self, topic: str, timeout: float = 30) -> None:
+        """Produce to `topic` until two writes in a row succeed. After a restart
+        this tansu build fails (UnknownError, "AlreadyExists" in its log) or
+        loses the first writes to a topic it creates again; what is produced
+        after this is kept."""
+        from aiokafka import AIOKafkaProducer
+        from aiokafka.errors import KafkaError
+
+        async def write() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await producer.start()
+            ok = 0
+            try:
+                async with asyncio.timeout(timeout):
+                    while ok < 2:
+                        try:
+                            await producer.send_and_wait(topic, b"{}", key=b"settle")
+                            ok += 1
+                        except KafkaError:
+                            ok = 0
+                            await asyncio.sleep(0.2)
+            finally:
+                await producer.stop()
+
+        asyncio.run(write())
+
     def read_all(self, topic: str, idle: float = 3.0, timeout: float = 60) -> list[Any]:
         """Every message of `topic` from the beginning, read until none came for
         `idle` seconds."""
