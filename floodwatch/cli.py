@@ -21,6 +21,7 @@ from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate
 
 if TYPE_CHECKING:
+    from floodwatch.backtest.words import Lang
     from floodwatch.localtime import LocalTime
     from floodwatch.rejects import RejectTally
 
@@ -514,6 +515,14 @@ def keys(config_dir: Path, partitions: int | None) -> None:
     help="another config directory: report what changing to it does",
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en", "both"]),
+    default="both",
+    show_default=True,
+    help="language of the report",
+)
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="also write report.pdf")
 @timezone_option
 @max_rejected_option
 def backtest(
@@ -523,6 +532,8 @@ def backtest(
     report_dir: Path,
     other_dir: Path | None,
     quiet: bool,
+    lang: Lang,
+    pdf: bool,
     timezone: str | None,
     max_rejected: float,
 ) -> None:
@@ -587,8 +598,10 @@ def backtest(
         ),
         seconds=time.perf_counter() - started,
         local=locals_[id(compiled)],
+        lang=lang,
+        other_compiled=other,
     )
-    files = write_report(report, report_dir)
+    files = write_report(report, report_dir, pdf=pdf)
     rate = run.readings / max(1e-9, report.seconds)
     summary = f"{run.readings:,} readings, {len(run.alerts)} alert transitions"
     if run_score is not None:
@@ -600,9 +613,8 @@ def backtest(
         c = report.comparison
         summary += f"; change: +{len(c.added)} / -{len(c.removed)} transitions"
     click.echo(summary)
-    click.echo(
-        f"report: {files[0]} and {files[1]} ({report.seconds:.1f} s, {rate:,.0f} readings/s)"
-    )
+    written = " and ".join(str(f) for f in files if f.suffix in (".md", ".html", ".pdf"))
+    click.echo(f"report: {written} ({report.seconds:.1f} s, {rate:,.0f} readings/s)")
     _fail_on_rejects(run.tally, max_rejected)
 
 

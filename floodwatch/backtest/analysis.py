@@ -5,9 +5,15 @@ the stations it links to — a pond's outlet gauge and rain gauge — count for 
 - an event is a **hit** when the station had an alert of at least
   `min_severity` (any rule) raised within `warning_window` before it — the
   alert was active at some point in [event − window, event] — else a **miss**;
-- the **lead time** of each severity is event time − the first time, in that
-  window, the station reached that severity (a later escalation does not
-  shorten an earlier warning's lead);
+- the **lead time** of each warning severity (blue to red; sensor notices
+  are not warnings) is event time − the first time, in that window, the
+  station reached that severity (a later escalation does not shorten an
+  earlier warning's lead). A severity reached before the window began and
+  still active — an alert standing since an earlier storm — has no lead time
+  of this event: it is reported as already active before the event (≥ the
+  window), never as a lead of exactly the window;
+- a miss has lead times only for the lower severities really raised in the
+  window (blue before a yellow event floor), never one made up;
 - an alert episode reaching `min_severity` is a **false alarm** when no event
   happened at its station (or at a station linking to it) between its start
   and `warning_window` after it ended.
@@ -22,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -138,11 +145,22 @@ def run_backtest(
     return Run(alerts, readings, rejected, first, engine.clock, tally)
 
 
+STANDING: Literal["standing"] = "standing"  # active since before the warning window
+LeadValue = timedelta | Literal["standing"] | None
+
+
 @dataclass
 class Scored:
     event: Event
     hit: bool
-    lead: dict[Severity, timedelta]  # lead time per severity reached before the event
+    lead: dict[Severity, timedelta]  # lead time per severity first reached in the window
+    standing: set[Severity] = field(default_factory=set)  # active since before the window
+
+    def value(self, severity: Severity) -> LeadValue:
+        """The lead time of `severity`, STANDING, or None (not reached)."""
+        if severity in self.lead:
+            return self.lead[severity]
+        return STANDING if severity in self.standing else None
 
 
 @dataclass
@@ -174,6 +192,7 @@ def score(run: Run, events: EventsFile, links: dict[str, set[str]] | None = None
     scored = []
     for ev in sorted(events.events, key=lambda e: (e.at, e.station)):
         lead: dict[Severity, timedelta] = {}
+        standing: set[Severity] = set()
         hit = False
         near = links.get(ev.station, {ev.station})
         for ep in (ep for station in sorted(near) for ep in by_station.get(station, [])):
@@ -181,14 +200,17 @@ def score(run: Run, events: EventsFile, links: dict[str, set[str]] | None = None
             if active_from > ev.at or active_to < ev.at - window:
                 continue  # not active in [event − window, event]
             for severity, when in ep.reached.items():
-                if when > ev.at:
+                if when > ev.at or severity is Severity.INFO:
                     continue
-                start = max(when, ev.at - window)
-                if severity not in lead or ev.at - start > lead[severity]:
-                    lead[severity] = ev.at - start
+                if when < ev.at - window:
+                    standing.add(severity)
+                elif severity not in lead or ev.at - when > lead[severity]:
+                    lead[severity] = ev.at - when
                 if severity.rank >= floor:
                     hit = True
-        scored.append(Scored(ev, hit, dict(sorted(lead.items(), key=lambda kv: -kv[0].rank))))
+        standing -= set(lead)  # also raised afresh in the window: that is its lead
+        ordered = dict(sorted(lead.items(), key=lambda kv: -kv[0].rank))
+        scored.append(Scored(ev, hit, ordered, standing))
     false = []
     for ep in run.episodes():
         if ep.top.rank < floor:
@@ -213,9 +235,10 @@ def transition_key(e: AlertEvent) -> Key:
 class Comparison:
     added: list[AlertEvent]  # raised by the other config only
     removed: list[AlertEvent]  # raised by this config only
-    lead: list[tuple[Event, Severity, timedelta | None, timedelta | None]]  # this, other
+    lead: list[tuple[Event, Severity, LeadValue, LeadValue]]  # changed only: this, other
     false_alarms: tuple[int, int]
     hits: tuple[int, int]
+    events: int = 0  # events compared (0: no events file)
 
 
 def compare(
@@ -228,8 +251,9 @@ def compare(
     lead = []
     if base_score is not None and other_score is not None:
         for a, b in zip(base_score.events, other_score.events, strict=True):
-            for severity in sorted({*a.lead, *b.lead}, key=lambda s: -s.rank):
-                before, after = a.lead.get(severity), b.lead.get(severity)
+            severities = {*a.lead, *b.lead, *a.standing, *b.standing}
+            for severity in sorted(severities, key=lambda s: -s.rank):
+                before, after = a.value(severity), b.value(severity)
                 if before != after:
                     lead.append((a.event, severity, before, after))
     return Comparison(
@@ -241,6 +265,7 @@ def compare(
             len(other_score.false_alarms) if other_score else 0,
         ),
         (base_score.hits if base_score else 0, other_score.hits if other_score else 0),
+        len(base_score.events) if base_score is not None and other_score is not None else 0,
     )
 
 

@@ -1,9 +1,13 @@
-"""The backtest report: Markdown, a self-contained HTML page, alert JSONL, plots.
+"""The backtest report: Markdown, a self-contained HTML page, a PDF, alert
+JSONL, plots (`backtest/plots.py`).
 
-Plots (PNG, matplotlib, no display needed): one per alert episode worth a look
-(reaching the events' `min_severity`, else yellow; the 40 most severe), each
-showing the station's series from 6 h before the episode to 6 h after, the
-level rules' threshold lines and the alert bands in the warning colours.
+Written in Chinese, English or both (`Report.lang`, `--lang`), times in the
+service's time zone (`engine.timezone`), stations and rules by name
+(`backtest/words.py`). Lead times are honest: a warning standing since before
+the warning window is "already active before the event (≥ window)", a miss
+has no lead time but those of lower severities really raised, and with
+`--compare` the report says so when no lead time changed. The PDF is the HTML
+page laid out by WeasyPrint (`backtest/pdf.py`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from floodwatch.alerts.event import AlertEvent
@@ -21,28 +24,19 @@ from floodwatch.alerts.state import Severity
 from floodwatch.backtest.analysis import (
     FAR,
     Comparison,
-    Episode,
     EventsFile,
     Run,
     Score,
+    Scored,
     by_severity,
     stats,
 )
 from floodwatch.backtest.forecasts import ForecastComparison
-from floodwatch.backtest.history import read_history
+from floodwatch.backtest.plots import worth, write_plots
+from floodwatch.backtest.words import Lang, Words, duration
 from floodwatch.localtime import LocalTime
-from floodwatch.readings import format_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
-COLOURS = {
-    Severity.INFO: "#9e9e9e",
-    Severity.BLUE: "#1f6fd1",
-    Severity.YELLOW: "#e6b800",
-    Severity.ORANGE: "#f28c00",
-    Severity.RED: "#d62020",
-}
-MARGIN = timedelta(hours=6)
-MAX_PLOTS = 40
 ORDER = [Severity.RED, Severity.ORANGE, Severity.YELLOW, Severity.BLUE, Severity.INFO]
 
 
@@ -62,19 +56,44 @@ class Report:
     forecasts: list[ForecastComparison] = field(default_factory=list)
     seconds: float = 0.0
     local: LocalTime | None = None  # zones of naive time stamps in the history
+    lang: Lang = "both"
+    other_compiled: CompiledConfig | None = None
+
+    @property
+    def words(self) -> Words:
+        return Words(self.lang, self.compiled)
 
 
-def write_report(report: Report, out: Path) -> list[Path]:
-    """Write report.md, report.html, alerts.jsonl (and plots/); return the files."""
+def write_report(report: Report, out: Path, pdf: bool = True) -> list[Path]:
+    """Write report.md, report.html, report.pdf (unless `pdf` is False),
+    alerts.jsonl (and plots/); return the files."""
     out.mkdir(parents=True, exist_ok=True)
     files = [_jsonl(out / "alerts.jsonl", report.run.alerts)]
     if report.other is not None:
         files.append(_jsonl(out / "alerts-compare.jsonl", report.other.alerts))
-    plots = _plots(report, out / "plots")
+    floor = report.events.min_severity if report.events else Severity.YELLOW
+    plots = write_plots(
+        worth(report.run.episodes(), floor),
+        report.run.alerts,
+        report.other.alerts if report.other is not None else None,
+        report.compiled,
+        report.history,
+        report.local,
+        report.events.events if report.events else [],
+        report.words,
+        out / "plots",
+        report.run.last,
+    )
     md = _markdown(report, plots)
     (out / "report.md").write_text(md, encoding="utf-8")
-    (out / "report.html").write_text(_html(md, report, plots, out), encoding="utf-8")
-    return [out / "report.md", out / "report.html", *files, *plots]
+    page = _html(md, report, out)
+    (out / "report.html").write_text(page, encoding="utf-8")
+    written = [out / "report.md", out / "report.html"]
+    if pdf:
+        from floodwatch.backtest.pdf import write_pdf
+
+        written.append(write_pdf(page, out / "report.pdf"))
+    return [*written, *files, *plots]
 
 
 def _jsonl(path: Path, alerts: list[AlertEvent]) -> Path:
@@ -84,15 +103,6 @@ def _jsonl(path: Path, alerts: list[AlertEvent]) -> Path:
     return path
 
 
-def _duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    minutes = int(delta.total_seconds() // 60)
-    hours, rest = divmod(abs(minutes), 60)
-    sign = "-" if minutes < 0 else ""
-    return f"{sign}{hours}h{rest:02d}m" if hours else f"{sign}{rest}m"
-
-
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
@@ -100,141 +110,167 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _markdown(r: Report, plots: list[Path]) -> str:
-    run = r.run
-    period = (
-        f"{format_ts(run.first)} – {format_ts(run.last)}" if run.first and run.last else "empty"
-    )
+    w, run = r.words, r.run
+    period = f"{w.when(run.first)} – {w.when(run.last)}" if run.first and run.last else "—"
     counts = by_severity(run.alerts)
     episodes = run.episodes()
     until = run.last or FAR
     in_alert = sum((ep.duration(until) for ep in episodes), timedelta(0))
+    compared = f"; {w('compared')} `{r.other_config}`" if r.other_config else ""
     lines = [
-        f"# {r.title}",
+        f"# {w('title')}",
         "",
-        f"- config: `{r.config}`"
-        + (f"; compared with `{r.other_config}`" if r.other_config else ""),
-        f"- input: `{r.history}` — {run.readings:,} readings, {period}",
-        f"- set aside: {_rejected(run.rejected)}",
-        f"- run time: {r.seconds:.1f} s",
+        f"- {w('config')}: `{r.config}`{compared}",
+        f"- {w('input')}: `{r.history}` — {run.readings:,} {w('readings')}, {period}",
+        f"- {w('zone')}: {r.compiled.zone.key}",
+        f"- {w('set_aside')}: {_rejected(run.rejected, w('none'))}",
+        f"- {w('run_time')}: {r.seconds:.1f} s",
         "",
-        "## Totals",
+        f"## {w('totals')}",
         "",
         *_table(
-            ["alerts reaching", *[s.value for s in ORDER], "episodes", "time in alert"],
+            [w("alerts_reaching"), *[w.severity(s) for s in ORDER], w("episodes"),
+             w("time_in_alert")],
             [
                 [
-                    "count",
+                    w("count"),
                     *[str(counts.get(s.value, 0)) for s in ORDER],
                     str(len(episodes)),
-                    _duration(in_alert),
+                    duration(in_alert),
                 ]
             ],
         ),
         "",
-    ]
+    ]  # fmt: skip
     if r.score is not None and r.events is not None:
-        s = r.score
+        s, floor = r.score, r.events.min_severity
+        window = duration(r.events.warning_window)
         lines += [
-            f"Events: **{len(s.events)}**; hits **{s.hits}**, misses **{s.misses}**; "
-            f"false alarms **{len(s.false_alarms)}** (an alert of at least "
-            f"{r.events.min_severity.value} counts within "
-            f"{_duration(r.events.warning_window)} before an event).",
+            w.pick(
+                f"事件 **{len(s.events)}** 个：命中 **{s.hits}**，漏报 **{s.misses}**；误报 "
+                f"**{len(s.false_alarms)}** 次（事件前 {window} 内有{w.severity(floor)}及以上"
+                "预警即为命中）。",
+                f"Events: **{len(s.events)}**; hits **{s.hits}**, misses **{s.misses}**; "
+                f"false alarms **{len(s.false_alarms)}** (an alert of at least {floor.value} "
+                f"counts within {window} before an event).",
+            ),
             "",
         ]
     if r.comparison is not None:
         lines += _comparison(r)
     if r.forecasts:
         lines += _forecasts(r)
-    if r.score is not None:
-        lines += ["## Events", ""]
-        rows = []
-        for sc in r.score.events:
-            leads = ", ".join(f"{sev.value} {_duration(t)}" for sev, t in sc.lead.items())
-            rows.append(
-                [
-                    format_ts(sc.event.at),
-                    sc.event.station,
-                    sc.event.what,
-                    "hit" if sc.hit else "**miss**",
-                    leads or "—",
-                ]
-            )
-        lines += [*_table(["time", "station", "what", "result", "lead time"], rows), ""]
-        lines += ["## False alarms", ""]
+    if r.score is not None and r.events is not None:
+        lines += [f"## {w('events')}", ""]
+        rows = [
+            [
+                w.when(sc.event.at),
+                w.station(sc.event.station),
+                sc.event.what,
+                w("hit") if sc.hit else f"**{w('miss')}**",
+                leads_text(w, sc, r.events),
+            ]
+            for sc in r.score.events
+        ]
+        lines += [
+            *_table([w("time"), w("station"), w("what"), w("result"), w("lead")], rows),
+            "",
+        ]
+        lines += [f"## {w('false_alarms')}", ""]
         if r.score.false_alarms:
             lines += _table(
-                ["start", "station", "rule", "top", "lasted"],
+                [w("start"), w("station"), w("rule"), w("top"), w("lasted")],
                 [
                     [
-                        format_ts(ep.start),
-                        ep.station,
-                        ep.rule,
-                        ep.top.value,
-                        _duration(ep.duration(until)),
+                        w.when(ep.start),
+                        w.station(ep.station),
+                        w.rule(ep.rule),
+                        w.severity(ep.top),
+                        duration(ep.duration(until)),
                     ]
                     for ep in r.score.false_alarms
                 ],
             )
         else:
-            lines.append("None.")
+            lines.append(w("no_false"))
         lines.append("")
-    lines += ["## Per station and rule", ""]
+    lines += [f"## {w('per_station')}", ""]
     lines += _table(
-        ["station", "rule", "episodes", *[s.value for s in ORDER], "time in alert"],
+        [w("station"), w("rule"), w("episodes"), *[w.severity(s) for s in ORDER],
+         w("time_in_alert")],
         [
             [
-                str(row["station"]),
-                str(row["rule"]),
+                w.station(str(row["station"])),
+                w.rule(str(row["rule"])),
                 str(row["episodes"]),
                 *[str(row.get(s.value, 0)) for s in ORDER],
-                _duration(row["time"]),  # type: ignore[arg-type]
+                duration(row["time"]),  # type: ignore[arg-type]
             ]
             for row in stats(run)
         ],
-    )
-    lines += ["", "## Episodes", ""]
+    )  # fmt: skip
+    lines += ["", f"## {w('plots')}", ""]
     if plots:
-        for plot in plots:
-            lines.append(f"![{plot.stem}](plots/{plot.name})")
+        lines += [f"![{plot.stem}](plots/{plot.name})" for plot in plots]
     else:
-        lines.append("No episode worth a plot.")
+        lines.append(w("no_plots"))
     lines.append("")
     return "\n".join(lines)
 
 
-def _rejected(counts: dict[str, int]) -> str:
+def leads_text(w: Words, sc: Scored, events: EventsFile) -> str:
+    """Each severity's lead (or that it stood before the window); a miss says it."""
+    shown = [
+        f"{w.severity(sev)} {w.lead(sc.value(sev), events.warning_window)}"
+        for sev in ORDER
+        if sc.value(sev) is not None
+    ]
+    if sc.hit:
+        return ", ".join(shown) or "—"
+    below = w.pick(
+        f"，均低于{w.severity(events.min_severity)}", f"; below {events.min_severity.value}"
+    )
+    return f"— ({', '.join(shown)}{below})" if shown else "—"
+
+
+def _rejected(counts: dict[str, int], none: str) -> str:
     if not counts:
-        return "none"
+        return none
     return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
 
 
 def _forecasts(r: Report) -> list[str]:
     """Each time-to-crest rule of both configs: lead times and false alarms."""
-    lines = ["## Forecasts side by side", ""]
+    w = r.words
+    lines = [f"## {w('forecasts')}", ""]
     for f in r.forecasts:
         this, other = f.methods
         lines += [
-            f"`{f.rule}`: `{this}` (this config) against `{this if this == other else other}` "
-            f"(`{r.other_config}`). False alarms (orange or red, no event): "
-            f"**{f.false_alarms[0]}** → **{f.false_alarms[1]}**.",
+            w.pick(
+                f"`{w.rule(f.rule)}`：`{this}`（本配置）对比 `{other}`（`{r.other_config}`）。"
+                f"误报（橙色或红色而无事件）：**{f.false_alarms[0]}** → **{f.false_alarms[1]}**。",
+                f"`{f.rule}`: `{this}` (this config) against `{other}` "
+                f"(`{r.other_config}`). False alarms (orange or red, no event): "
+                f"**{f.false_alarms[0]}** → **{f.false_alarms[1]}**.",
+            ),
             "",
             *_table(
                 [
-                    "event",
-                    "station",
-                    f"orange lead ({this})",
-                    f"orange lead ({other})",
-                    f"red lead ({this})",
-                    f"red lead ({other})",
+                    w("event"),
+                    w("station"),
+                    f"{w.severity(Severity.ORANGE)} {w('lead')} ({this})",
+                    f"{w.severity(Severity.ORANGE)} {w('lead')} ({other})",
+                    f"{w.severity(Severity.RED)} {w('lead')} ({this})",
+                    f"{w.severity(Severity.RED)} {w('lead')} ({other})",
                 ],
                 [
                     [
-                        format_ts(row.event.at),
-                        row.event.station,
-                        _duration(row.lead[Severity.ORANGE][0]),
-                        _duration(row.lead[Severity.ORANGE][1]),
-                        _duration(row.lead[Severity.RED][0]),
-                        _duration(row.lead[Severity.RED][1]),
+                        w.when(row.event.at),
+                        w.station(row.event.station),
+                        duration(row.lead[Severity.ORANGE][0]),
+                        duration(row.lead[Severity.ORANGE][1]),
+                        duration(row.lead[Severity.RED][0]),
+                        duration(row.lead[Severity.RED][1]),
                     ]
                     for row in f.events
                 ],
@@ -245,156 +281,69 @@ def _forecasts(r: Report) -> list[str]:
 
 
 def _comparison(r: Report) -> list[str]:
-    c = r.comparison
+    c, w = r.comparison, r.words
     assert c is not None
     lines = [
-        "## What the change does",
+        f"## {w('change')}",
         "",
-        f"Compared with `{r.other_config}`: **{len(c.added)}** transitions added, "
-        f"**{len(c.removed)}** removed; hits {c.hits[0]} → {c.hits[1]}; "
-        f"false alarms {c.false_alarms[0]} → {c.false_alarms[1]}.",
+        w.pick(
+            f"与 `{r.other_config}` 相比：新增 **{len(c.added)}** 次预警变化，取消 "
+            f"**{len(c.removed)}** 次；命中 {c.hits[0]} → {c.hits[1]}；误报 "
+            f"{c.false_alarms[0]} → {c.false_alarms[1]}。",
+            f"Compared with `{r.other_config}`: **{len(c.added)}** transitions added, "
+            f"**{len(c.removed)}** removed; hits {c.hits[0]} → {c.hits[1]}; "
+            f"false alarms {c.false_alarms[0]} → {c.false_alarms[1]}.",
+        ),
         "",
     ]
     rows = [
-        ["added", format_ts(e.ts), e.station, e.rule, e.severity.value, e.transition.value]
-        for e in c.added
-    ] + [
-        ["removed", format_ts(e.ts), e.station, e.rule, e.severity.value, e.transition.value]
-        for e in c.removed
-    ]
-    rows.sort(key=lambda row: (row[1], row[2], row[3]))
+        [w(what), w.when(e.ts), w.station(e.station), w.rule(e.rule), w.severity(e.severity),
+         w.transition(e.transition.value), e.ts.isoformat()]
+        for what, found in (("added", c.added), ("removed", c.removed))
+        for e in found
+    ]  # fmt: skip
+    rows.sort(key=lambda row: (row[-1], row[2], row[3]))
     if rows:
-        lines += [*_table(["", "time", "station", "rule", "severity", "transition"], rows), ""]
+        head = ["", w("time"), w("station"), w("rule"), w("severity"), w("transition")]
+        lines += [*_table(head, [row[:-1] for row in rows]), ""]
+    window = r.events.warning_window if r.events else timedelta(hours=24)
     if c.lead:
         lines += [
             *_table(
-                ["event", "station", "severity", "lead before", "lead after", "change"],
+                [w("event"), w("station"), w("severity"), w("lead_before"), w("lead_after"),
+                 w("lead_change")],
                 [
                     [
-                        format_ts(ev.at),
-                        ev.station,
-                        sev.value,
-                        _duration(a),
-                        _duration(b),
-                        _duration((b or timedelta(0)) - (a or timedelta(0))),
+                        w.when(ev.at),
+                        w.station(ev.station),
+                        w.severity(sev),
+                        w.lead(a, window),
+                        w.lead(b, window),
+                        duration(b - a)
+                        if isinstance(a, timedelta) and isinstance(b, timedelta)
+                        else "—",
                     ]
                     for ev, sev, a, b in c.lead
                 ],
+            ),
+            "",
+        ]  # fmt: skip
+    elif c.events:
+        lines += [
+            w.pick(
+                f"**预见期没有变化**：{c.events} 个事件的各等级预见期修改前后相同。",
+                f"**Lead times did not change**: every severity's lead time is the same "
+                f"for all {c.events} events.",
             ),
             "",
         ]
     return lines
 
 
-# -- plots ----------------------------------------------------------------------
-
-
-def _worth(r: Report) -> list[Episode]:
-    floor = (r.events.min_severity if r.events else Severity.YELLOW).rank
-    episodes = [ep for ep in r.run.episodes() if ep.top.rank >= floor]
-    episodes.sort(key=lambda ep: (-ep.top.rank, ep.start))
-    return sorted(episodes[:MAX_PLOTS], key=lambda ep: ep.start)
-
-
-def _plots(r: Report, out: Path) -> list[Path]:
-    episodes = _worth(r)
-    if not episodes:
-        return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    wanted: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    until = r.run.last or FAR
-    for ep in episodes:
-        wanted[ep.station].append((ep.start - MARGIN, (ep.end or until) + MARGIN))
-    series = _collect(r.history, wanted, r.local)
-    files = []
-    for n, ep in enumerate(episodes, 1):
-        t0, t1 = ep.start - MARGIN, (ep.end or until) + MARGIN
-        kinds = sorted(k for (station, k) in series if station == ep.station)
-        fig, axes = plt.subplots(len(kinds) or 1, 1, figsize=(10, 2.8 * max(1, len(kinds))))
-        axes = list(axes) if len(kinds) > 1 else [axes]
-        for ax, kind in zip(axes, kinds, strict=False):
-            points = [(t, v) for t, v in series[(ep.station, kind)] if t0 <= t <= t1]
-            if points:
-                ax.plot([t for t, _ in points], [v for _, v in points], color="black", lw=1)
-            ax.set_ylabel(kind)
-            _threshold_lines(ax, r.compiled, ep.station, kind, t0)
-            _bands(ax, r.run.alerts, ep.station, t0, t1)
-            ax.set_xlim(t0, t1)
-            ax.grid(alpha=0.3)
-        axes[0].set_title(
-            f"{ep.station} — {ep.rule} ({ep.top.value}), {format_ts(ep.start)}", fontsize=10
-        )
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        path = out / f"{n:02d}-{ep.station}-{ep.rule.replace('/', '_')}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        files.append(path)
-    return files
-
-
-def _collect(
-    history: Path,
-    wanted: dict[str, list[tuple[datetime, datetime]]],
-    local: LocalTime | None = None,
-) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
-    """The readings of the wanted stations within their windows (a second pass)."""
-    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    for chunk in read_history(history, local):
-        for reading in chunk.readings:
-            spans = wanted.get(reading.station)
-            if reading.ts.tzinfo is None or not spans:
-                continue  # a naive time the engine refused too
-            if any(a <= reading.ts <= b for a, b in spans):
-                out[(reading.station, reading.kind)].append((reading.ts, reading.value))
-    for points in out.values():
-        points.sort()
-    return out
-
-
-def _threshold_lines(
-    ax: object, compiled: CompiledConfig, station: str, kind: str, at: datetime
-) -> None:
-    for binding in compiled.bindings:
-        if binding.station.id != station or getattr(binding.rule, "kind", None) != "level":
-            continue
-        if kind != "level":
-            continue
-        for level in binding.levels:
-            value = level.enter.at(ts_to_ms(at))
-            ax.axhline(  # type: ignore[attr-defined]
-                value, color=COLOURS[level.severity], lw=1, ls="--", label=level.severity.value
-            )
-
-
-def _bands(ax: object, alerts: list[AlertEvent], station: str, t0: datetime, t1: datetime) -> None:
-    """Shade the time the station's highest alert was at each severity."""
-    current: dict[str, Severity] = {}
-    changes: list[tuple[datetime, Severity | None]] = []
-    for e in alerts:
-        if e.station != station:
-            continue
-        if e.transition.value == "resolved":
-            current.pop(e.id, None)
-        else:
-            current[e.id] = e.severity
-        top = max(current.values(), key=lambda s: s.rank, default=None)
-        changes.append((e.ts, top))
-    for (start, severity), (end, _) in zip(changes, [*changes[1:], (t1, None)], strict=True):
-        if severity is None or end < t0 or start > t1:
-            continue
-        ax.axvspan(max(start, t0), min(end, t1), color=COLOURS[severity], alpha=0.18, lw=0)  # type: ignore[attr-defined]
-
-
 # -- HTML -------------------------------------------------------------------------
 
 
-def _html(md: str, r: Report, plots: list[Path], out: Path) -> str:
+def _html(md: str, r: Report, out: Path) -> str:
     """A self-contained page: the Markdown's tables and text, images inlined."""
     body: list[str] = []
     table: list[str] = []
@@ -430,13 +379,15 @@ def _html(md: str, r: Report, plots: list[Path], out: Path) -> str:
             body.append(f"<p>{_inline(line)}</p>")
     flush()
     style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "body{font-family:'Noto Sans CJK SC',sans-serif;max-width:1100px;margin:2em auto;"
+        "color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
         "padding:.25em .6em;text-align:left}th{background:#f3f3f3}img{max-width:100%;"
         "display:block;margin:1em 0}p.item{margin:.2em 0}code{background:#f3f3f3}"
     )
     return (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(r.title)}"
+        f"<!doctype html><html lang={'en' if r.lang == 'en' else 'zh'}><meta charset=utf-8>"
+        f"<title>{html.escape(r.words('title'))}"
         f"</title><style>{style}</style><body>{''.join(body)}</body></html>\n"
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from PIL import Image
 
 from floodwatch.alerts.state import Severity
 from floodwatch.backtest.analysis import (
@@ -24,6 +26,7 @@ from floodwatch.backtest.analysis import (
     transition_key,
 )
 from floodwatch.backtest.forecasts import compare_forecasts
+from floodwatch.backtest.plots import cjk_font
 from floodwatch.cli import load, main
 from floodwatch.readings import Reading
 from floodwatch.replay import run_readings
@@ -136,21 +139,65 @@ def test_the_report_files(history: Path, tmp_path: Path) -> None:
             *("--input", str(history / "month.jsonl")),
             *("--events", str(history / "events.yaml")),
             *("--report", str(out)),
-            "--quiet",
+            *("--quiet", "--lang", "en"),
         ],
     )
     assert result.exit_code == 0, result.output
     assert "events 4: 3 hits, 1 misses" in result.output
     md = (out / "report.md").read_text()
     assert "hits **3**, misses **1**" in md
-    assert "| 2026-07-24T09:00:00Z | xiawu-pond | seepage | **miss** | — |" in md
+    assert "| 2026-07-24 17:00 +08:00 | Xiawu pond | seepage | **miss** | — |" in md
+    assert "| 2026-07-09 15:40 +08:00 | Maokeng pond | overtopped | hit | red 40m, " in md
     plots = sorted((out / "plots").glob("*.png"))
     assert plots and all(f"plots/{p.name}" in md for p in plots)
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == len(plots)
     assert 'src="plots/' not in page  # self-contained
+    assert_renders(out / "report.pdf", tmp_path)
     lines = (out / "alerts.jsonl").read_text().splitlines()
     assert len(lines) == len(run_readings(load(ROOT / "config"), month()[0]).alerts)
+
+
+def assert_renders(pdf: Path, work: Path) -> None:
+    """The PDF's first page as PNG (poppler's pdftoppm) is not blank."""
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(work / "page")],
+        check=True,
+        timeout=60,
+    )
+    [png] = work.glob("page*.png")
+    with Image.open(png) as image:
+        grey = image.convert("L")
+        dark = sum(grey.histogram()[:200])  # pixels clearly darker than paper
+        assert dark > 0.01 * grey.width * grey.height, f"{png} is blank"
+
+
+def test_the_report_in_chinese_in_local_time_with_names(history: Path, tmp_path: Path) -> None:
+    """zh: headings, station and rule names, times in the service's zone; the
+    plots' Chinese labels need a CJK font (matplotlib warns on a missing glyph,
+    and warnings are errors here)."""
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "backtest",
+            *("--config", str(ROOT / "config")),
+            *("--input", str(history / "month.jsonl")),
+            *("--events", str(history / "events.yaml")),
+            *("--report", str(out)),
+            *("--quiet", "--lang", "zh", "--no-pdf"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    md = (out / "report.md").read_text()
+    assert md.startswith("# 预警规则回测报告")
+    assert "事件 **4** 个：命中 **3**，漏报 **1**" in md
+    assert "| 2026-07-24 17:00 +08:00 | 下坞山塘 | seepage | **漏报** | — |" in md
+    assert "| 毛坑山塘 | 山塘水位 |" in md and "maokeng-pond |" not in md
+    assert "T0" not in md and "Z |" not in md  # no UTC times
+    assert not (out / "report.pdf").exists()
+    assert cjk_font() is not None
 
 
 def test_compare_shows_both_forecasts_side_by_side(history: Path, tmp_path: Path) -> None:
@@ -166,7 +213,7 @@ def test_compare_shows_both_forecasts_side_by_side(history: Path, tmp_path: Path
             *("--events", str(history / "events.yaml")),
             *("--compare", str(ROOT / "config")),
             *("--report", str(out)),
-            "--quiet",
+            *("--quiet", "--lang", "en"),
         ],
     )
     assert result.exit_code == 0, result.output
