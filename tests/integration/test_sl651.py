@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from floodwatch.config import load_config_dir
 from floodwatch.ingest.sl651.player import Played, play
@@ -23,6 +24,7 @@ from floodwatch.sim import SCENARIOS, simulate
 from tests.integration.services import (
     KEYS,
     Floodwatch,
+    Mosquitto,
     Tansu,
     expected_transitions,
     free_port,
@@ -151,3 +153,38 @@ def test_gateway_forwards_rtu_readings_to_kafka_keyed_by_station(
         assert got == want
     finally:
         assert gateway.stop() == 0
+
+
+def test_gateway_over_mqtt_feeds_floodwatch_run_behind_the_broker(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """RTUs → `floodwatch sl651-gateway` (in a DMZ, its own broker account) →
+    mosquitto → `floodwatch run`: the alerts of the same readings' replay."""
+    port = free_port()
+    gw_cfg = service_config(
+        tmp_path / "gw",
+        mosquitto.port,
+        sl651={"listen": f"127.0.0.1:{port}", "mqtt_topic": "gateway/county-gw"},
+    )
+    service_yaml = gw_cfg / "service.yaml"
+    doc = yaml.safe_load(service_yaml.read_text())
+    doc["service"]["mqtt"].update(username="county-gw", client_id="county-gw-sl651")
+    service_yaml.write_text(yaml.safe_dump(doc))
+    run_cfg = service_config(tmp_path / "run", mosquitto.port)
+    gateway = Floodwatch(gw_cfg, tmp_path / "gw", command="sl651-gateway")
+    fw = Floodwatch(run_cfg, tmp_path / "run")
+    fw.start()
+    gateway.start()
+    try:
+        fw.wait_log("mqtt connected", timeout=30)
+        gateway.wait_log("floodwatch sl651-gateway running", timeout=30)
+        played: list[Played] = []
+        _player(gw_cfg, _storm(), port, played).join(timeout=300)
+        assert played, "the RTUs did not get every report confirmed"
+        want = expected_transitions(run_cfg, played[0].readings)
+        assert want
+        db = tmp_path / "run" / "var" / "floodwatch.db"
+        wait_for(lambda: stored_transitions(db) == want, 60, "the replay's alerts stored")
+    finally:
+        assert gateway.stop() == 0
+        assert fw.stop() == 0
