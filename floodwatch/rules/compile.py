@@ -139,10 +139,18 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
             "'Asia/Shanghai'",
         )
     stations: dict[str, StationInfo] = {}
+    rtus: dict[str, str] = {}  # SL 651 address -> station
     for index, station in enumerate(config.stations):
         if station.id in stations:
             issues.add(("stations", index, "id"), f"duplicate station id {station.id!r}")
             continue
+        if station.sl651 is not None:
+            other = rtus.setdefault(station.sl651.address, station.id)
+            if other != station.id:
+                issues.add(
+                    ("stations", index, "sl651", "address"),
+                    f"SL 651 address {station.sl651.address} is already used by station {other!r}",
+                )
         village = station.village
         place = Place(
             station.name,

@@ -4,14 +4,18 @@ password check."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.models import Station
 from floodwatch.ingest.sl651.body import Element, Report
 from floodwatch.ingest.sl651.frame import Frame
 from floodwatch.ingest.sl651.mapping import Counters, Directory, Known, Refusal, readings
+from floodwatch.rules.compile import compile_config
 
 T0 = datetime(2026, 7, 7, 8, 0)  # noqa: DTZ001 - the RTU's clock: Beijing time
 
@@ -88,3 +92,17 @@ def test_two_stations_with_one_address_are_refused() -> None:
     twin = _station("twin", "pond", {"address": "0000000001"})
     with pytest.raises(ValueError, match="share SL 651 address 0000000001"):
         Directory([RAIN, twin])
+
+
+def test_check_reports_two_stations_with_one_address(tmp_path: Path) -> None:
+    cfg = tmp_path / "config"
+    shutil.copytree(Path(__file__).parents[3] / "config", cfg)
+    stations = cfg / "stations.yaml"
+    text = stations.read_text("utf-8")
+    stations.write_text(text.replace('address: "0033018204"', 'address: "0033018201"'), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        compile_config(load_config_dir(cfg))
+    assert "SL 651 address 0033018201 is already used by station 'maokeng-pond'" in str(
+        caught.value
+    )
+    assert "stations[3].sl651.address" in str(caught.value)
