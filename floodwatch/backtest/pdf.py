@@ -1,5 +1,5 @@
 """The backtest report as PDF, for handing to the bureau: the HTML page laid
-out by WeasyPrint (A4, tables and plots kept whole, page numbers).
+out by WeasyPrint (A4 landscape, tables and plots kept whole, page numbers).
 
 Chosen over matplotlib's PdfPages because the report is mostly tables and
 text: WeasyPrint lays out the same HTML the browser shows, with CJK text
@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 PRINT_CSS = """
-@page { size: A4; margin: 15mm 12mm 18mm 12mm;
+@page { size: A4 landscape; margin: 15mm 12mm 18mm 12mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }
 body { max-width: none; margin: 0; font-size: 9pt; }
 table { font-size: 8pt; page-break-inside: auto; }
+td:nth-child(-n+2) { white-space: nowrap; }  /* a time, 毛坑山塘: whole, not a character a line */
+table { width: 100%; }
 tr, img { page-break-inside: avoid; }
 img { max-width: 100%; }
 """
