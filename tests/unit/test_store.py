@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from floodwatch.store import OUTBOX_COLUMNS, Store
+from floodwatch.store.migrations import LATEST, version
 
 SESSION_3_OUTBOX = """
 CREATE TABLE outbox (
@@ -28,6 +29,7 @@ def test_an_older_outbox_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path)
     assert {"outbox_alert", "outbox_recipient"} <= indexes
     assert [d.key for d in store.due("duty", 1.0)] == ["k1"]  # still to be delivered
     assert store.moved_aside is None
+    assert version(store.db) == LATEST  # every step run on it
     store.close()
 
 
@@ -133,7 +135,6 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
     """The file the previous release made (a storm's alerts, an incident, two
     deliveries, an acknowledgement, a silence; no `schema_version`) gets every
     step and keeps every row."""
-    from floodwatch.store.migrations import LATEST, version
 
     path = tmp_path / "fw.db"
     with sqlite3.connect(path) as db:
@@ -157,7 +158,7 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
 
 
 def test_a_new_store_is_made_at_the_latest_version_step_by_step(tmp_path: Path) -> None:
-    from floodwatch.store.migrations import LATEST, STEPS, version
+    from floodwatch.store.migrations import STEPS
 
     assert [s.version for s in STEPS] == list(range(1, LATEST + 1))  # numbered, none skipped
     store = Store(tmp_path / "fw.db")
@@ -166,7 +167,6 @@ def test_a_new_store_is_made_at_the_latest_version_step_by_step(tmp_path: Path) 
 
 
 def test_a_store_from_a_newer_release_is_moved_aside_not_rewritten(tmp_path: Path) -> None:
-    from floodwatch.store.migrations import LATEST
 
     path = tmp_path / "fw.db"
     Store(path).close()
