@@ -123,7 +123,7 @@ def write_plots(
             fig, axes = plt.subplots(
                 rows,
                 1,
-                figsize=(10, 2.9 * len(kinds) + 1.0),
+                figsize=(11, 3.0 * len(kinds) + 1.2),
                 sharex=True,
                 squeeze=False,
                 gridspec_kw={"height_ratios": ratios},
@@ -142,7 +142,7 @@ def write_plots(
                 ax.set_xlim(t0, t1)
                 ax.grid(alpha=0.3)
                 if ax.get_legend_handles_labels()[0]:
-                    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+                    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
             if other_alerts is not None:
                 strip = column[-1]
                 _bands(strip, other_alerts, ep.station, t0, t1, alpha=0.5)
@@ -154,8 +154,8 @@ def write_plots(
                     va="center",
                 )
             column[0].set_title(
-                f"{words.station(ep.station)} — {words.rule(ep.rule)} "
-                f"({words.severity(ep.top)}), {words.when(ep.start)}",
+                f"{words.station(ep.station)} — {words.rule(ep.rule)}\n"
+                f"{words.severity(ep.top)}, {words.when(ep.start)}",
                 fontsize=10,
                 loc="left",
             )
