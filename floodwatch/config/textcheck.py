@@ -310,7 +310,7 @@ def _flow_slips(file: Path, number: int, column: int, value: str, loc: Loc) -> l
             quote = char
         elif char == "#" and value[offset - 1] == " ":
             break
-        elif char in FULL_WIDTH and char != "　":
+        elif char in FULL_WIDTH and char != "　" and _after_ascii(value, offset):
             ascii_char, name = FULL_WIDTH[char]
             issues.append(
                 _at(
@@ -322,6 +322,13 @@ def _flow_slips(file: Path, number: int, column: int, value: str, loc: Loc) -> l
                 )
             )
     return issues
+
+
+def _after_ascii(value: str, offset: int) -> bool:
+    """The full-width mark follows ASCII (`level，rain`, `1h：30`): a slip of the
+    keyboard. After Chinese (`{zh: 毛坑山塘，上游}`) it is punctuation in the text."""
+    before = value[:offset].rstrip(" ")
+    return bool(before) and before[-1].isascii()
 
 
 def _strip_comment(text: str) -> str:

@@ -138,13 +138,17 @@ def test_full_width_text_in_values_comments_and_block_scalars_is_fine(tmp_path: 
         "    name: 茅坑山塘（上），主坝：土坝\n"
         "    type: pond\n"
         "    reports: [level]  # 水位，m\n"
+        "    name_en: {zh: 毛坑山塘，上游}\n"
         "    note: |\n"
         "      说明：\t坝顶 312 m（实测）\n",
         "utf-8",
     )
     with pytest.raises(ConfigError) as caught:
         load_config_dir(tmp_path)
-    assert [str(i.loc) for i in caught.value.issues] == ["('stations', 0, 'note')"]  # unknown
+    assert [str(i.loc) for i in caught.value.issues] == [
+        "('stations', 0, 'name_en')",  # a mapping where text belongs: a schema error
+        "('stations', 0, 'note')",  # unknown
+    ]
 
 
 def test_every_bad_file_is_tested() -> None:
