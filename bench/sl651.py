@@ -10,7 +10,12 @@ receiver's; they open every connection first (idle memory is measured then),
 then send timed reports at the given total rate, each RTU waiting for its
 confirmation.
 
-    python bench/sl651.py [--connections 5000] [--rate 1000] [--seconds 20]
+    python bench/sl651.py [--connections 5000] [--rate 1000] [--seconds 20] [--service]
+
+`--service` runs a real `floodwatch run` instead (a config of N rain gauges,
+the engine and the SQLite store in the loop: the confirmation waits for the
+step's commit); its latency is then measured by the RTUs, from sending a
+report to its confirmation arriving, and memory from the process's RSS.
 """
 
 from __future__ import annotations
@@ -80,11 +85,15 @@ async def _client(port: int, n: int, rate: float, seconds: float) -> None:
     begin = loop.time()
     total = int(rate * seconds)
 
+    waits: list[float] = []
+
     async def one(k: int) -> None:
         await asyncio.sleep(max(0.0, begin + k / rate - loop.time()))
         rtu = rtus[k % n]
         at = T0 + timedelta(minutes=5 * (k // n))
+        sent = loop.time()
         await rtu.report(TIMED, [Element("PJ", at, 0.5)], at)
+        waits.append(loop.time() - sent)
 
     sem = asyncio.Semaphore(n)  # one report in flight per RTU at most
 
@@ -93,7 +102,14 @@ async def _client(port: int, n: int, rate: float, seconds: float) -> None:
             await one(k)
 
     await asyncio.gather(*(bounded(k) for k in range(total)))
-    print(f"sent {total} in {loop.time() - begin:.1f}s", flush=True)
+    waits.sort()
+    p99 = waits[min(len(waits) - 1, int(0.99 * len(waits)))] * 1000
+    p50 = waits[len(waits) // 2] * 1000
+    print(
+        f"sent {total} in {loop.time() - begin:.1f}s; sent→confirmed (RTU side) "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {waits[-1] * 1000:.1f} ms",
+        flush=True,
+    )
     for r in rtus:
         await r.close()
 
@@ -170,11 +186,99 @@ async def _server(n: int, rate: float, seconds: float) -> None:
     committing.cancel()
 
 
+def _service(n: int, rate: float, seconds: float) -> None:
+    """The same RTUs against a real `floodwatch run`."""
+    import socket
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        stations = [
+            {
+                "id": f"st{i}",
+                "name": f"站{i}",
+                "type": "rain_gauge",
+                "backfill": "1h",  # concurrent RTUs: a report may come after the next sweep
+                "sl651": {"address": _address(i), "password": "0000", "class": "P"},
+            }
+            for i in range(n)
+        ]
+        cfg = work / "config"
+        cfg.mkdir()
+        (cfg / "stations.yaml").write_text(yaml.safe_dump({"stations": stations}))
+        service = {
+            "store": str(work / "fw.db"),
+            "dead_letter": {"file": str(work / "dead.jsonl")},
+            "sl651": {"listen": f"127.0.0.1:{port}", "max_connections": n + 10},
+        }
+        (cfg / "service.yaml").write_text(yaml.safe_dump({"service": service}))
+        log = open(work / "fw.log", "wb")  # noqa: SIM115 - closed below
+        fw = subprocess.Popen(
+            [sys.executable, "-m", "floodwatch", "run", "--config", str(cfg)],
+            stderr=log,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while b"sl651 receiver listening" not in (work / "fw.log").read_bytes():
+                assert fw.poll() is None and time.monotonic() < deadline, (
+                    work / "fw.log"
+                ).read_text()
+                time.sleep(0.2)
+            time.sleep(1.0)
+            before = _rss_of(fw.pid)
+            client = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--client",
+                    str(port),
+                    "--connections",
+                    str(n),
+                    "--rate",
+                    str(rate),
+                    "--seconds",
+                    str(seconds),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            assert client.stdout is not None and client.stdin is not None
+            assert client.stdout.readline().strip() == b"connected"
+            time.sleep(2.0)
+            idle = _rss_of(fw.pid)
+            print(
+                f"floodwatch run: {n} connections; memory per idle connection "
+                f"{(idle - before) / n:.1f} KB (RSS {before / 1024:.0f} MB -> {idle / 1024:.0f} MB)"
+            )
+            client.stdin.write(b"go\n")
+            client.stdin.flush()
+            print(f"client: {client.stdout.readline().decode().strip()}")
+            client.wait()
+            dead = work / "dead.jsonl"
+            print(f"dead-lettered: {len(dead.read_text().splitlines()) if dead.exists() else 0}")
+        finally:
+            fw.terminate()
+            fw.wait(timeout=30)
+            log.close()
+
+
+def _rss_of(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=1000.0, help="frames/s, all RTUs together")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--service", action="store_true", help="through a real floodwatch run")
     parser.add_argument("--client", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _raise_fd_limit()
@@ -182,7 +286,10 @@ def main() -> None:
         asyncio.run(_client(args.client, args.connections, args.rate, args.seconds))
     else:
         print(f"machine: {os.cpu_count()} cores, shared with other work (figures are noisy)")
-        asyncio.run(_server(args.connections, args.rate, args.seconds))
+        if args.service:
+            _service(args.connections, args.rate, args.seconds)
+        else:
+            asyncio.run(_server(args.connections, args.rate, args.seconds))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from tests.integration.services import (
     Floodwatch,
     Mosquitto,
     Tansu,
+    assert_announced_at_most_once,
     expected_transitions,
     free_port,
     service_config,
@@ -79,6 +80,7 @@ def test_storm_over_sl651_raises_the_replay_alerts_through_a_kill(tmp_path: Path
     stored = stored_transitions(db)
     assert len(stored) == len(set(stored)) == len(want)
     assert service.stop() == 0
+    assert_announced_at_most_once(service.log.read_text(), want, kills=1)
     dead = tmp_path / "var" / "dead-letter.jsonl"
     reasons = (
         {json.loads(line)["reason"] for line in dead.read_text().splitlines()}
