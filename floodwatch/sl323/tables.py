@@ -102,7 +102,8 @@ def _redacted(dsn: str) -> str:
 
 
 def read_csv_dir(directory: Path, encoding: str | None = None) -> Tables:
-    """`ST_STBPRP_B.csv` etc. (any case) with a header row. Without an
+    """`ST_STBPRP_B.csv` etc. (any case) with a header row; `NULL` (as SQL
+    Server and Oracle tools write it) is empty. Without an
     `encoding`, UTF-8 (with or without BOM) is tried, then GB 18030, which reads
     GBK and GB 2312 — what Chinese database tools usually export."""
     tables = Tables(source=str(directory))
@@ -149,5 +150,5 @@ def _read_csv(path: Path, encoding: str | None, notes: list[str]) -> list[Row]:
                 f"{len(header)}; row skipped"
             )
             continue
-        rows.append(_row(header, values))
+        rows.append(_row(header, [None if v.strip().upper() == "NULL" else v for v in values]))
     return rows

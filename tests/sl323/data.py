@@ -185,12 +185,14 @@ rules:
 """
 
 
-def write_csv(directory: Path, encoding: str) -> Path:
+def write_csv(directory: Path, encoding: str, null: str = "") -> Path:
+    """The tables as a database tool exports them; `null` is how it writes an
+    empty value ("" or, as SQL Server's tools do, "NULL")."""
     directory.mkdir(parents=True, exist_ok=True)
     for table, columns in COLUMNS.items():
         with (directory / f"{table}.csv").open("w", encoding=encoding, newline="") as f:
             writer = csv.writer(f)
             writer.writerow([name for name, _ in columns])
             for row in ROWS[table]:
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow([null if v is None else v for v in row])
     return directory

@@ -72,9 +72,11 @@ def check_imported(result: Result, output: Path) -> None:
     assert "6 stations, 2 rules" in checked.output
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "gbk", "utf-8-sig"])
-def test_import_from_csv_exports(tmp_path: Path, encoding: str) -> None:
-    exports = write_csv(tmp_path / "exports", encoding)
+@pytest.mark.parametrize(
+    ("encoding", "null"), [("utf-8", ""), ("gbk", "NULL"), ("utf-8-sig", ""), ("gbk", "")]
+)
+def test_import_from_csv_exports(tmp_path: Path, encoding: str, null: str) -> None:
+    exports = write_csv(tmp_path / "exports", encoding, null)
     result = run_import("--csv-dir", str(exports), "--output", str(tmp_path / "out"))
     check_imported(result, tmp_path / "out")
     assert ("read as GBK" in result.stderr) == (encoding == "gbk")
