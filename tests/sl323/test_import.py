@@ -104,3 +104,14 @@ def test_without_the_station_table_nothing_is_written(tmp_path: Path) -> None:
 def test_one_source_is_required(tmp_path: Path) -> None:
     result = run_import("--output", str(tmp_path))
     assert result.exit_code == 2 and "give --dsn URL or --csv-dir DIR" in result.output
+
+
+def test_without_psycopg_the_message_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    result = run_import("--dsn", "postgresql://reader@127.0.0.1/rwdb", "--output", str(tmp_path))
+    assert result.exit_code == 2
+    assert "pip install 'floodwatch[sl323]'" in result.stderr
