@@ -28,12 +28,7 @@ from floodwatch.ingest.decode import Decoders, spec_id
 from floodwatch.ingest.source import Incoming
 from floodwatch.ingest.topics import TopicPattern, route
 from floodwatch.readings import Rejected
-from floodwatch.store.inbox import VERSION, VERSION_KEY, Entry, Inbox, InboxRow, migrate
-
-__all__ = [  # the tables' side, for callers of this module (moved to store/inbox.py)
-    "VERSION", "VERSION_KEY", "Entry", "Inbox", "InboxRow", "entry", "incoming", "migrate",
-    "replay_rejects", "wall_entry",
-]  # fmt: skip
+from floodwatch.store.inbox import Entry, InboxRow
 
 log = logging.getLogger("floodwatch.service")
 

@@ -22,6 +22,7 @@ from floodwatch.readings import Reading
 from floodwatch.service import inbox
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate
+from floodwatch.store import inbox as tables
 from tests.integration.services import expected_transitions, service_config, stored_transitions
 
 STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
@@ -150,7 +151,7 @@ def test_an_older_store_is_migrated_and_its_inbox_replayed_with_fields_from_the_
     _steps(reference, items[:-1])
     assert _state(service) == _state(reference)
     assert service.store is not None
-    assert service.store.meta(inbox.VERSION_KEY) == str(inbox.VERSION)
+    assert service.store.meta(tables.VERSION_KEY) == str(tables.VERSION)
     service.close()
     reference.close()
     # How the old row without topic fields decoded was never recorded: its
@@ -173,7 +174,7 @@ def test_a_replayed_message_that_now_fails_is_dead_lettered_with_its_reason(
     entry = inbox.entry(item, service.decoders)
     with service.store.transaction():  # recorded as one reading live, but the bytes differ
         service.store.inbox.log(
-            [inbox.Entry(**{**entry.__dict__, "payload": b'{"value": 1', "outcome": (1, 0)})]
+            [tables.Entry(**{**entry.__dict__, "payload": b'{"value": 1', "outcome": (1, 0)})]
         )
     service.store.close()
     restarted = Service(load_config_dir(cfg))
@@ -195,7 +196,7 @@ def test_an_inbox_row_whose_decoder_cannot_be_read_is_decoded_with_todays(
     entry = inbox.entry(item, service.decoders)
     unreadable = {"format": "canonical", "max_payload": "a lot", "mapping": None}
     with service.store.transaction():
-        service.store.inbox.log([inbox.Entry(**{**entry.__dict__, "decoder": ("x", unreadable)})])
+        service.store.inbox.log([tables.Entry(**{**entry.__dict__, "decoder": ("x", unreadable)})])
     service.store.close()
     restarted = Service(load_config_dir(cfg))
     restarted.open()

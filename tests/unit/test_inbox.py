@@ -26,6 +26,7 @@ from floodwatch.ingest.source import Incoming
 from floodwatch.ingest.topics import compile_topic, route
 from floodwatch.readings import Reading, Rejected
 from floodwatch.service import inbox
+from floodwatch.store import inbox as tables
 
 MAPPINGS = {
     "rtu": FieldMapping(
@@ -127,17 +128,17 @@ def _same(a: tuple[list[Reading], list[Rejected]], b: tuple[list[Reading], list[
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[inbox.Inbox]:
+def box() -> Iterator[tables.Inbox]:
     db = sqlite3.connect(":memory:", isolation_level=None)
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    inbox.migrate(db)
-    yield inbox.Inbox(db)
+    tables.migrate(db)
+    yield tables.Inbox(db)
     db.close()
 
 
 @given(st.lists(st.tuples(st.sampled_from(TOPICS), valid() | payloads()), min_size=1, max_size=6))
 def test_mqtt_a_message_decodes_from_its_inbox_row_as_it_did_live(
-    box: inbox.Inbox, messages: list[tuple[str, bytes]]
+    box: tables.Inbox, messages: list[tuple[str, bytes]]
 ) -> None:
     live_decoders = Decoders(MAPPINGS, 65_536, {"county-gw": ["p1", "c1"]})
     items = []
