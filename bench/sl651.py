@@ -211,10 +211,17 @@ def _service(n: int, rate: float, seconds: float) -> None:
         cfg = work / "config"
         cfg.mkdir()
         (cfg / "stations.yaml").write_text(yaml.safe_dump({"stations": stations}))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            http_port = sock.getsockname()[1]
+        tokens = work / "tokens"
+        tokens.write_text("bench-token viewer bench\n")
+        tokens.chmod(0o600)
         service = {
             "store": str(work / "fw.db"),
             "dead_letter": {"file": str(work / "dead.jsonl")},
             "sl651": {"listen": f"127.0.0.1:{port}", "max_connections": n + 10},
+            "http": {"port": http_port, "token_file": str(tokens)},
         }
         (cfg / "service.yaml").write_text(yaml.safe_dump({"service": service}))
         log = open(work / "fw.log", "wb")  # noqa: SIM115 - closed below
@@ -262,10 +269,36 @@ def _service(n: int, rate: float, seconds: float) -> None:
             client.wait()
             dead = work / "dead.jsonl"
             print(f"dead-lettered: {len(dead.read_text().splitlines()) if dead.exists() else 0}")
+            print(_server_side(http_port))
         finally:
             fw.terminate()
             fw.wait(timeout=30)
             log.close()
+
+
+def _server_side(port: int) -> str:
+    """The service's own frame-received → confirmation histogram (/metrics)."""
+    import httpx
+
+    text = httpx.get(
+        f"http://127.0.0.1:{port}/metrics",
+        headers={"Authorization": "Bearer bench-token"},
+        timeout=10,
+    ).text
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("floodwatch_sl651_confirm_seconds_bucket"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return "server side: no confirmations in /metrics"
+    p50 = next(le for le, n in buckets if n >= 0.5 * total)
+    p99 = next(le for le, n in buckets if n >= 0.99 * total)
+    return (
+        f"server side (received → confirmation sent, from /metrics buckets): "
+        f"p50 ≤ {p50 * 1000:g} ms, p99 ≤ {p99 * 1000:g} ms of {total:.0f}"
+    )
 
 
 def _rss_of(pid: int) -> int:

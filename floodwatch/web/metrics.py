@@ -9,12 +9,18 @@ observed by the delivery workers.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from floodwatch.alerts.state import Severity
@@ -144,6 +150,19 @@ def sl651_metrics(receiver: Receiver) -> Iterator[Metric]:
     for (address, reason), n in receiver.refused.items():
         refused.add_metric([address, reason], n)
     yield refused
+    from floodwatch.ingest.sl651.server import CONFIRM_BUCKETS
+
+    cumulative = 0
+    buckets: list[tuple[str, float]] = []
+    for bound, n in zip((*CONFIRM_BUCKETS, math.inf), receiver.confirm_counts, strict=True):
+        cumulative += n
+        buckets.append(("+Inf" if bound == math.inf else repr(bound), cumulative))
+    yield HistogramMetricFamily(
+        "floodwatch_sl651_confirm_seconds",
+        "SL 651: from a report's last frame received to its confirmation sent (after storage)",
+        buckets=buckets,
+        sum_value=receiver.confirm_seconds,
+    )
     connections = GaugeMetricFamily("floodwatch_sl651_connections", "RTU connections open")
     connections.add_metric([], receiver.connections)
     yield connections

@@ -28,6 +28,7 @@ Refused reports are not confirmed (the RTU resends them, and stays visible).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections import Counter, OrderedDict
@@ -51,6 +52,8 @@ from floodwatch.readings import Rejected, RejectReason
 log = logging.getLogger(__name__)
 
 SEEN = 200_000  # reports remembered for deduplication
+# Upper bounds (s) of the frame-received → confirmation-sent histogram (/metrics).
+CONFIRM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 READ = 4096
 _encode = msgspec.json.Encoder()
 DedupKey = tuple[str, int, int, datetime | None]
@@ -90,7 +93,11 @@ class Receiver:
         self.duplicates = 0
         self.counters = Counters()
         self.seen: OrderedDict[DedupKey, _Pending | None] = OrderedDict()
-        # Called with (seconds from frame received to confirmation sent) (bench).
+        # Seconds from frame received to confirmation sent: counts per bucket
+        # (the last: above every bound), and their sum.
+        self.confirm_counts = [0] * (len(CONFIRM_BUCKETS) + 1)
+        self.confirm_seconds = 0.0
+        # Called with each of those times (bench).
         self.on_confirm: Callable[[float], None] | None = None
 
     @property
@@ -286,8 +293,11 @@ class Receiver:
             answer = confirmation(frame, frame.body[:8], end)
         if self._send(writer, answer, ascii=frame.ascii):
             self.confirmed += 1
+            took = time.monotonic() - received
+            self.confirm_counts[bisect.bisect_left(CONFIRM_BUCKETS, took)] += 1
+            self.confirm_seconds += took
             if self.on_confirm is not None:
-                self.on_confirm(time.monotonic() - received)
+                self.on_confirm(took)
 
     @staticmethod
     def _send(writer: asyncio.StreamWriter, frame: Frame, *, ascii: bool) -> bool:

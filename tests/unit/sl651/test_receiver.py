@@ -286,3 +286,7 @@ def test_metrics_name_the_refused_address() -> None:
     sample = families["floodwatch_sl651_refused"].samples[0]
     assert sample.labels == {"address": "0099999999", "reason": "unknown_address"}
     assert sample.value == 3
+    rx.confirm_counts[2] = 5  # 10-25 ms
+    histogram = {m.name: m for m in sl651_metrics(rx)}["floodwatch_sl651_confirm_seconds"]
+    le = {s.labels["le"]: s.value for s in histogram.samples if s.name.endswith("_bucket")}
+    assert le["0.01"] == 0 and le["0.025"] == 5 and le["+Inf"] == 5
