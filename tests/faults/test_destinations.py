@@ -1,10 +1,11 @@
 """Destinations that fail during a storm: one SMS gateway answers 500, another
-hangs without answering, both for OUTAGE seconds (in the field: a minute; here
-shortened, with per-attempt timeouts of 1 s and "failing since" after 3 s, so
-the same sequence — retries, the operations alert, recovery — fits the test).
-The alerts are exactly `floodwatch replay`'s, each SMS reaches each gateway
-once (by idempotency key), the village broadcast is not held up, and the
-operations alert names each gateway and is resolved after the recovery."""
+SMS gateway and a webhook hang without answering, all for OUTAGE seconds (in
+the field: a minute; here shortened, with per-attempt timeouts of 1 s and
+"failing since" after 3 s, so the same sequence — retries, the operations
+alert, recovery — fits the test). The alerts are exactly `floodwatch
+replay`'s, each message reaches each destination once (by idempotency key),
+the village broadcast is not held up, and the operations alert names each
+failing destination and is resolved after the recovery."""
 
 from __future__ import annotations
 
@@ -73,11 +74,18 @@ def test_a_gateway_answering_500_and_one_hanging_lose_and_delay_nothing_else(
             "destinations": {
                 "sms": _sms(f"{gateway.url}/sms"),
                 "sms2": _sms(f"{hanging.url}/sms"),
+                "hook": {
+                    "type": "webhook",
+                    "url": f"{hanging.url}/hook",
+                    "timeout": "1s",
+                    "failing_after": "3s",
+                },
                 "village": {"type": "broadcast", "sender": "floodwatch@330182"},
             },
             "routes": [
                 {"to": ["sms", "sms2"], "min_severity": "yellow", "recipients": PEOPLE},
                 BROADCAST_ROUTE,
+                {"to": ["hook"]},
             ],
         },
     )
@@ -119,8 +127,11 @@ def test_a_gateway_answering_500_and_one_hanging_lose_and_delay_nothing_else(
         "AND alert NOT LIKE 'floodwatch/%'",
     )[0][0]
     assert isinstance(slowest, float) and slowest < 2.0
-    assert operations_transitions(db).count(("floodwatch/delivery", "firing")) == 2
-    assert operations_transitions(db).count(("floodwatch/delivery", "resolved")) == 2
+    # "failing since": an operations alert for each, resolved after the recovery
+    assert operations_transitions(db).count(("floodwatch/delivery", "firing")) == 3
+    assert operations_transitions(db).count(("floodwatch/delivery", "resolved")) == 3
+    hooks = hanging.keys("/hook")
+    assert len(set(hooks)) == len(truth.keys) + 6  # every transition, the operations ones too
     assert rss.peak_mb < RSS_LIMIT_MB
     Report(
         f"SMS gateways 500 / hanging for {OUTAGE:.0f} s",
