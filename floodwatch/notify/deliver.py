@@ -71,7 +71,11 @@ class Channel(Protocol):
 
 class OneByOne:
     """A channel that sends each row on its own. `ordered`: stop at the first
-    failure (the rows after it wait their turn)."""
+    failure (the rows after it wait their turn). Unordered, a failure worth
+    retrying (5xx, no answer) also ends the round: the rest wait for the retry
+    with the same error, so a hanging destination costs one timeout before its
+    failure is known, not one per waiting row. A refusal (4xx) is about its
+    row only: the round goes on."""
 
     def __init__(self, send: Send, ordered: bool = False) -> None:
         self.send = send
@@ -79,10 +83,14 @@ class OneByOne:
 
     async def deliver(self, due: list[Delivery]) -> list[Sent]:
         out = []
-        for row in due:
+        for n, row in enumerate(due):
             outcome = await self.send(row)
             out.append(Sent([row], outcome))
             if self.ordered and not outcome.ok:
+                break
+            if outcome.retry:
+                later = Outcome(False, retry=True, after=outcome.after, error=outcome.error)
+                out.extend(Sent([r], later) for r in due[n + 1 :])
                 break
         return out
 
