@@ -6,6 +6,7 @@ exactly once, with the new ones). docs/operations.md, "Back up and restore"."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -158,3 +159,72 @@ def test_backup_during_a_storm_then_restore_elsewhere_loses_and_doubles_nothing(
     log = fw.log.read_text()
     announced = [line for line in log.splitlines() if " floodwatch.service: alert " in line]
     assert len(announced) == len(expected_all) - len(expected_first), "re-announced or lost"
+
+
+def test_a_backup_from_mid_storm_restored_while_gauges_resend_gives_the_whole_storm_once(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    """The old server dies mid-storm; the latest backup is from before its
+    last readings. Restored elsewhere, the gateways re-send what they hold
+    (the storm from its start): what the backup has is refused as repeats,
+    the rest is taken — every transition of the storm once."""
+    readings = storm_days(2)
+    notify = {
+        "destinations": {"duty": {"type": "webhook", "url": f"{gateway.url}/duty"}},
+        "routes": [{"to": ["duty"]}],
+        "retry_max": "2s",
+    }
+    old = service_config(tmp_path / "old", mosquitto.port, notify=notify)
+    expected = expected_transitions(old, readings)
+    old_db = tmp_path / "old" / "var" / "floodwatch.db"
+    fw = Floodwatch(old, tmp_path / "old")
+    fw.start()
+    fw.wait_log("mqtt connected")
+    half = len({r.ts for r in readings}) // 2
+    publish(mosquitto, [r for r in readings if r.ts < sorted({r.ts for r in readings})[half]])
+    wait_for(lambda: len(stored_transitions(old_db)) > 0, 60, "the storm's first alerts")
+    backup_file = tmp_path / "mid-storm.db"
+    backup(old_db, backup_file)
+    in_backup = stored_transitions(backup_file)
+    publish(mosquitto, [r for r in readings if r.ts >= sorted({r.ts for r in readings})[half]])
+    wait_for(
+        lambda: len(stored_transitions(old_db)) > len(in_backup) + 5,
+        60,
+        "alerts the old server raised after the backup",
+    )
+    fw.kill()  # the old server dies; what it took after the backup is gone with it
+
+    new = service_config(tmp_path / "new", mosquitto.port, notify=notify)
+    new_db = tmp_path / "new" / "var" / "floodwatch.db"
+    new_db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(backup_file, new_db)
+    if Path(f"{backup_file}.snapshot").exists():
+        shutil.copy(f"{backup_file}.snapshot", f"{new_db}.snapshot")
+    fw = Floodwatch(new, tmp_path / "new")
+    fw.start()
+    try:
+        fw.wait_log("mqtt connected")
+        publish(mosquitto, readings)  # the gateways re-send the storm from its start
+        try:
+            wait_for(lambda: stored_transitions(new_db) == expected, 120, "the whole storm")
+        finally:
+            stored = stored_transitions(new_db)
+            lost, extra = set(expected) - set(stored), set(stored) - set(expected)
+            assert (len(lost), len(extra)) == (0, 0), (sorted(lost)[:5], sorted(extra)[:5])
+        wait_for(
+            lambda: all(row["state"] != "pending" for row in outbox(new_db)),
+            60,
+            "every delivery made",
+        )
+    finally:
+        code = fw.stop()
+    assert code == 0
+    log = fw.log.read_text()
+    announced = [line for line in log.splitlines() if " floodwatch.service: alert " in line]
+    assert len(announced) == len(expected) - len(in_backup), "re-announced or lost"
+    keys = [str(row["key"]) for row in outbox(new_db)]
+    assert len(keys) == len(set(keys)) and set(gateway.delivered) >= set(keys)
+    # What the backup had is refused as a repeat (dead-lettered with its reason).
+    dead_letter = tmp_path / "new" / "var" / "dead-letter.jsonl"
+    reasons = {json.loads(line)["reason"] for line in dead_letter.read_text().splitlines()}
+    assert reasons <= {"duplicate", "too_late"}, reasons
