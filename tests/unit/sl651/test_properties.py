@@ -223,3 +223,41 @@ def test_multi_packet_frame_carries_total_and_sequence() -> None:
     frame = hex_mode.decode(raw)
     assert (frame.total, frame.sequence, frame.body) == (5, 2, b"abc")
     assert raw[hex_mode.HEADER] == hex_mode.SYN
+
+
+@pytest.mark.parametrize("function", sorted(codec.FUNCTION_NAMES))
+@pytest.mark.parametrize("mode", ["hex", "ascii"])
+def test_a_frame_of_every_supported_function_decodes(function: int, mode: str) -> None:
+    at = datetime(2026, 7, 7, 8, 5)  # noqa: DTZ001 - the RTU's clock
+    elements = [Element("Z", at, 310.25), Element("PJ", at, -0.5), Element("VT", at, None)]
+    if function == 0x31:
+        elements = [Element("DRxnn", at, "000005"), Element("Z", at, [310.0, 310.1, None])]
+    if function == 0x35:
+        elements = [Element("RGZS", None, "Q 1.234")]
+    report = Report(function, 42, at, "0012345678", "K", elements)
+    if function == 0x36:
+        report.elements = []
+        report.picture = b"\xff\xd8 a jpeg \xff\xd9"
+    if function == 0x2F:
+        report.station, report.elements = None, []
+    ascii = mode == "ascii" and function not in (0x31, 0x36)  # those are HEX-only here
+    text = ascii_body.encode(report) if ascii else body.encode(report, {"Z": 0x22, "PJ": 0x19})
+    frame = Frame(1, "0012345678", "0000", function, text)
+    raw = ascii_mode.encode(frame) if ascii else hex_mode.encode(frame)
+    items = FrameStream().feed(raw)
+    assert len(items) == 1 and isinstance(items[0], Frame)
+    got = codec.report(items[0])
+    assert (got.function, got.serial, got.sent) == (function, 42, at)
+    if function == 0x36:
+        assert got.picture == report.picture
+    elif function == 0x35:
+        assert [(e.name, e.value) for e in got.elements] == [("RGZS", "Q 1.234")]
+    elif function == 0x31:
+        assert got.elements[1].value == [310.0, 310.1, None]
+        assert got.elements[1].step == timedelta(minutes=5)
+    elif function != 0x2F:
+        assert [(e.name, e.value) for e in got.elements] == [
+            ("Z", 310.25),
+            ("PJ", -0.5),
+            ("VT", None),
+        ]
