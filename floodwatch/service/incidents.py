@@ -18,8 +18,6 @@ from floodwatch.alerts.incidents import IncidentChange, IncidentTracker
 from floodwatch.config.models import Config
 from floodwatch.store.incidents import IncidentStore
 
-__all__ = ["IncidentStore", "Recorded", "record_step", "restore"]  # IncidentStore: moved
-
 
 @dataclass
 class Recorded:
