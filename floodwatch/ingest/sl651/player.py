@@ -66,7 +66,7 @@ async def play(
     pace: float = 0.0,
     keepalive: int = 12,
     ascii_every: int = 3,
-    confirm_timeout: float = 5.0,
+    confirm_timeout: float = 20.0,
 ) -> Played:
     """Send the readings of the configured stations; return what was sent."""
     ids = identities(stations, ascii_every)
@@ -114,7 +114,7 @@ async def play_hourly(
     host: str,
     port: int,
     *,
-    confirm_timeout: float = 5.0,
+    confirm_timeout: float = 20.0,
 ) -> Played:
     """Each station's readings as hourly reports (34H): 12 five-minute values
     each, a station's hours in order, the stations concurrently."""
