@@ -8,8 +8,9 @@ One repository per concern, each a class over the connection:
 - `recent.py` — `RecentReadings`: the board's last day of readings.
 - `inbox.py` — `Inbox`: MQTT messages since the last snapshot, with all
   their decoding depended on (its own schema version).
-- `ledger.py` — `Ledger`: what people did (silences, acknowledgements,
-  calls, follow-ups, reminders, broadcast state).
+- `silences.py`, `answers.py` (acknowledgements, calls, follow-ups,
+  reminders), `broadcasts.py` (the village broadcast state) — what people
+  did and were told; `ledger.py` — `Ledger`, the three over one connection.
 - `incidents.py` — `IncidentStore`: incidents and their changes.
 - `migrations.py` — the versioned schema; `db.py` — the connection,
   transactions, a damaged file moved aside.

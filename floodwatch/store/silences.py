@@ -1,0 +1,112 @@
+"""`silences`: alerts matching a silence are recorded and shown but not sent
+to people (`floodwatch silence`, `POST /api/silences`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from floodwatch.config.models import Station
+from floodwatch.notify.rosters import villages_of
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Alerts matching every given field are recorded and shown but not sent."""
+
+    id: str
+    starts: float
+    ends: float
+    author: str
+    reason: str
+    stations: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    villages: list[str] = field(default_factory=list)
+    towns: list[str] = field(default_factory=list)
+
+    def covers(self, rule: str, station: str, villages: list[str], town: str | None) -> bool:
+        if self.stations and station not in self.stations:
+            return False
+        if self.rules and rule not in self.rules:
+            return False
+        if self.villages and not set(villages) & set(self.villages):
+            return False
+        return not (self.towns and town not in self.towns)
+
+    def active(self, now: float) -> bool:
+        return self.starts <= now < self.ends
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "starts": self.starts,
+            "ends": self.ends,
+            "author": self.author,
+            "reason": self.reason,
+            "stations": self.stations,
+            "rules": self.rules,
+            "villages": self.villages,
+            "towns": self.towns,
+        }
+
+
+class Silences:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def add_silence(
+        self,
+        *,
+        starts: float,
+        ends: float,
+        author: str,
+        reason: str,
+        stations: Iterable[str] = (),
+        rules: Iterable[str] = (),
+        villages: Iterable[str] = (),
+        towns: Iterable[str] = (),
+    ) -> Silence:
+        if ends <= starts:
+            raise ValueError("a silence must end after it starts")
+        matchers = {
+            "stations": list(stations),
+            "rules": list(rules),
+            "villages": list(villages),
+            "towns": list(towns),
+        }
+        if not any(matchers.values()):
+            raise ValueError("a silence needs at least one station, rule, village or town")
+        silence = Silence(uuid.uuid4().hex[:12], starts, ends, author, reason, **matchers)
+        self.db.execute(
+            "INSERT INTO silences VALUES (?,?,?,?,?,?,?)",
+            (silence.id, json.dumps(matchers), starts, ends, author, reason, time.time()),
+        )
+        return silence
+
+    def end_silence(self, silence_id: str, now: float) -> bool:
+        cur = self.db.execute(
+            "UPDATE silences SET ends = ? WHERE id = ? AND ends > ?", (now, silence_id, now)
+        )
+        return cur.rowcount > 0
+
+    def silences(self, now: float | None = None) -> list[Silence]:
+        """All silences, or those in force at `now`."""
+        rows = self.db.execute(
+            "SELECT id, matchers, starts, ends, author, reason FROM silences ORDER BY starts, id"
+        ).fetchall()
+        out = [Silence(r[0], r[2], r[3], r[4], r[5], **json.loads(r[1])) for r in rows]
+        return out if now is None else [s for s in out if s.active(now)]
+
+    def silenced_by(
+        self, model: Station | None, rule: str, station: str, now: float
+    ) -> Silence | None:
+        villages = villages_of(model)
+        town = model.town.code if model is not None and model.town else None
+        for silence in self.silences(now):
+            if silence.covers(rule, station, villages, town):
+                return silence
+        return None
