@@ -25,10 +25,12 @@ from typing import Any
 
 import yaml
 
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.config import load_config_dir
 from floodwatch.ingest.partition import station_keys, stations_of
 from floodwatch.readings import Reading
-from floodwatch.rules.compile import compile_config
+from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import simulate
 from floodwatch.testing import T0
@@ -282,14 +284,21 @@ def expected_transitions(
     `partitions` is its own stream with its own engine."""
     compiled = compile_config(load_config_dir(config))
     if partitions is None:
-        return sorted(key(e.to_json()) for e in Engine(compiled).process(readings).alerts)
+        return sorted(key(e.to_json()) for e in _with_incidents(compiled, readings))
     keys = station_keys(compiled)
     found = []
     for p in range(partitions):
         mine = stations_of(keys, partitions, p)
-        engine = Engine(compiled.subset(mine))
-        found.extend(engine.process([r for r in readings if r.station in mine]).alerts)
+        sub = compiled.subset(mine)
+        found.extend(_with_incidents(sub, [r for r in readings if r.station in mine]))
     return sorted(key(e.to_json()) for e in found)
+
+
+def _with_incidents(compiled: CompiledConfig, readings: list[Reading]) -> list[AlertEvent]:
+    """The engine's alerts through the incident tracker, as live and replay run
+    them (which adds lost-observation warnings)."""
+    tracker = IncidentTracker(compiled.config.stations, compiled.config.engine.incidents)
+    return tracker.apply(Engine(compiled).process(readings).alerts).alerts
 
 
 def stored_transitions(db: Path) -> list[Key]:
