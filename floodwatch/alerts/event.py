@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
-from floodwatch.readings import format_ts
+from floodwatch.readings import format_ts, ms_to_dt
 
 
 class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,3 +66,39 @@ def episode_id(rule: str, station: str, start_ms: int) -> str:
     """Stable id of one alert episode: same rule + station + start → same id."""
     digest = hashlib.sha256(f"{rule}\x1f{station}\x1f{start_ms}".encode()).hexdigest()
     return f"{station}:{rule}:{digest[:12]}"
+
+
+def info_notice(
+    *,
+    alert_id: str,
+    rule: str,
+    kind: str,
+    station: str,
+    station_name: str,
+    start_ms: int,
+    now_ms: int,
+    transition: Transition,
+    zh: str,
+    en: str,
+    details: dict[str, object],
+) -> AlertEvent:
+    """An `info` notice (a sensor's clock, the service's own operations): no
+    value or threshold, raised at `start_ms`, this transition at `now_ms`."""
+    return AlertEvent(
+        id=alert_id,
+        rule=rule,
+        kind=kind,
+        station=station,
+        station_name=station_name,
+        severity=Severity.INFO,
+        previous_severity=Severity.INFO if transition is Transition.RESOLVED else None,
+        transition=transition,
+        ts=ms_to_dt(now_ms),
+        episode_start=ms_to_dt(start_ms),
+        value=None,
+        threshold=None,
+        unit="",
+        message_zh=zh,
+        message_en=en,
+        details=details,
+    )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from floodwatch.alerts.event import AlertEvent, episode_id
-from floodwatch.alerts.state import Severity, Transition
-from floodwatch.readings import ms_to_dt, ts_to_ms
+from floodwatch.alerts.event import AlertEvent, episode_id, info_notice
+from floodwatch.alerts.state import Transition
+from floodwatch.readings import ts_to_ms
 
 STATION = "floodwatch"
 
@@ -58,21 +58,16 @@ def _event(
     en: str,
     details: dict[str, object],
 ) -> AlertEvent:
-    return AlertEvent(
-        id=episode_id(rule, f"{STATION}/{subject}", start_ms),
+    return info_notice(
+        alert_id=episode_id(rule, f"{STATION}/{subject}", start_ms),
         rule=rule,
         kind="operations",
         station=STATION,
         station_name=STATION,
-        severity=Severity.INFO,
-        previous_severity=Severity.INFO if transition is Transition.RESOLVED else None,
+        start_ms=start_ms,
+        now_ms=now_ms,
         transition=transition,
-        ts=ms_to_dt(now_ms),
-        episode_start=ms_to_dt(start_ms),
-        value=None,
-        threshold=None,
-        unit="",
-        message_zh=zh,
-        message_en=en,
+        zh=zh,
+        en=en,
         details={"subject": subject, **details},
     )

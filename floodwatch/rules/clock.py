@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.event import AlertEvent, episode_id, info_notice
 from floodwatch.alerts.messages import Place, headline
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.readings import format_ts, ms_to_dt
+from floodwatch.readings import format_ts
 
 JUMP_QUORUM = 2  # distinct stations that must agree before the clock jumps a gap
 NEVER = 2**62  # a time beyond every reading
@@ -149,22 +149,17 @@ def _event(
     en: str,
     details: dict[str, object],
 ) -> AlertEvent:
-    return AlertEvent(
-        id=episode_id(RULE, station, start_ms),
+    return info_notice(
+        alert_id=episode_id(RULE, station, start_ms),
         rule=RULE,
         kind="sensor_health",
         station=station,
         station_name=place.name,
-        severity=Severity.INFO,
-        previous_severity=Severity.INFO if transition is Transition.RESOLVED else None,
+        start_ms=start_ms,
+        now_ms=now_ms,
         transition=transition,
-        ts=ms_to_dt(now_ms),
-        episode_start=ms_to_dt(start_ms),
-        value=None,
-        threshold=None,
-        unit="",
-        message_zh=zh,
-        message_en=en,
+        zh=zh,
+        en=en,
         details=details,
     )
 
