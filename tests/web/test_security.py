@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from floodwatch.config import load_config_dir
 from floodwatch.service.run import Service
 from floodwatch.web import keys
-from floodwatch.web.api import ACCESS
+from floodwatch.web.access import ACCESS
 from floodwatch.web.auth import Principal, Role, Tokens
 from floodwatch.web.demo import demo_settings
 from floodwatch.web.guard import CSP

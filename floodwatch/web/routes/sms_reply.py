@@ -15,24 +15,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from floodwatch.config.models import HttpSettings
 from floodwatch.notify.dispatch import Dispatcher
-from floodwatch.web.api import error_response
+from floodwatch.web.routes.context import error_response
 
 MAX_BODY = 16_384
 
 
-def sms_reply_route(app: FastAPI, settings: HttpSettings, dispatcher: Dispatcher | None) -> None:
+def router(settings: HttpSettings, dispatcher: Dispatcher | None) -> APIRouter:
     token = (
         Path(settings.sms_reply_token_file).read_text(encoding="utf-8").strip()
         if settings.sms_reply_token_file
         else None
     )
 
-    @app.post("/api/sms/reply")
+    api = APIRouter()
+
+    @api.post("/api/sms/reply")
     async def sms_reply(request: Request) -> JSONResponse:
         """An SMS reply from a called person (token of the SMS gateway required)."""
         if dispatcher is None or token is None:
@@ -53,6 +55,8 @@ def sms_reply_route(app: FastAPI, settings: HttpSettings, dispatcher: Dispatcher
             return error_response(400, "need the sender's number (mobile, phone or from) and text")
         alerts = dispatcher.reply(phone, text, time.time())
         return JSONResponse({"acknowledged": alerts})
+
+    return api
 
 
 async def _fields(request: Request, body: bytes) -> dict[str, Any]:
