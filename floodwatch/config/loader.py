@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from floodwatch.config import templates
 from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.models import (
@@ -44,6 +45,9 @@ class LoadedConfig:
     engine_origin: Located | None = None
     service_origin: Located | None = None
     notes: list[ConfigIssue] = field(default_factory=list)  # not wrong, worth a warning
+    # SMS templates that cannot be read or parsed (`config/templates.py`), read
+    # here so that the compile step, which reports them, reads no files
+    template_problems: list[tuple[Loc, str]] = field(default_factory=list)
 
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
         """A problem at a path of the joined config, placed in its file."""
@@ -113,6 +117,9 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
         service=service or ServiceSettings(),
         **lists,
     )
+    if loaded.service_origin is not None:
+        base = loaded.service_origin.file.parent
+        loaded.template_problems = list(templates.problems(loaded.config, base))
     return loaded
 
 

@@ -22,6 +22,7 @@ from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.notify import NotifySettings, Person, Roster
 from floodwatch.config.sl651 import Sl651Settings, Sl651Station
 from floodwatch.config.structure import Structure
+from floodwatch.config.topics import compile_topic
 from floodwatch.config.values import (
     AdminCode,
     Duration,
@@ -31,7 +32,6 @@ from floodwatch.config.values import (
     parse_duration,
     parse_season,
 )
-from floodwatch.ingest.topics import compile_topic
 from floodwatch.readings import Kind
 
 StationType = Literal["pond", "reservoir", "rain_gauge", "culvert", "river"]

@@ -3,7 +3,7 @@
 `people:` and `rosters:` are top-level sections (lists, joined across files);
 `service.notify` holds destinations, routes and the notification policy. Local
 invariants live here; references between them (people named by rosters and
-routes) are checked when the config is compiled (`floodwatch.notify.rosters`).
+routes) are checked when the config is compiled (`floodwatch.config.rosters`).
 """
 
 from __future__ import annotations

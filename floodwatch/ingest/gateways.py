@@ -11,19 +11,14 @@ compromised gateway or gauge cannot feed false levels for another pond).
 
 The gateway is the `{gateway}` field of the topic pattern; a pattern with
 that field needs the list (`floodwatch check` says so), and every station
-named must exist.
+named must exist (`floodwatch.config.gateways`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from floodwatch.readings import Reading, Rejected, RejectReason
-
-if TYPE_CHECKING:
-    from floodwatch.config.base import Problems
-    from floodwatch.config.models import Config
 
 FIELD = "gateway"  # the topic field that names the gateway
 
@@ -51,18 +46,3 @@ def screen(
         detail = why or f"gateway {gateway!r} may not report station {r.station!r}"
         refused.append(Rejected(RejectReason.NOT_ALLOWED, detail, r, source=source))
     return kept, refused
-
-
-def check(config: Config) -> Problems:
-    """Every station a gateway lists exists."""
-    mqtt = config.service.mqtt
-    if mqtt is None:
-        return
-    stations = {s.id for s in config.stations}
-    for name, listed in mqtt.gateways.items():
-        for i, station in enumerate(listed):
-            if station not in stations:
-                yield (
-                    ("service", "mqtt", "gateways", name, i),
-                    f"no station {station!r} for gateway {name!r}",
-                )

@@ -32,8 +32,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from floodwatch.config.models import MqttSettings
+from floodwatch.config.topics import TopicPattern, compile_topic, route
 from floodwatch.ingest.source import Backoff, Incoming
-from floodwatch.ingest.topics import TopicPattern, compile_topic, route
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from floodwatch.backoff import Backoff
-from floodwatch.ingest.topics import UNMATCHED
+from floodwatch.config.topics import UNMATCHED
 from floodwatch.readings import Rejected, RejectReason
 
 __all__ = ["Backoff", "Incoming"]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
 from floodwatch.config.notify import AnswerPolicy
-from floodwatch.notify.rosters import Recipient
+from floodwatch.config.rosters import Recipient
 from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers

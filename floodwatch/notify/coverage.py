@@ -22,7 +22,7 @@ from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.errors import ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.notify import ROLES
-from floodwatch.notify.rosters import Rosters
+from floodwatch.config.rosters import Rosters
 from floodwatch.notify.routing import Router
 from floodwatch.rules.compile import Binding, CompiledConfig
 

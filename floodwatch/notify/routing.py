@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config.notify import NotifySettings, Route
-from floodwatch.notify.rosters import Recipient, Rosters, villages_of
+from floodwatch.config.rosters import Recipient, Rosters, villages_of
 from floodwatch.rules.compile import CompiledConfig
 
 

@@ -59,20 +59,6 @@ def reply_code(alert_id: str) -> str:
     return str(1000 + int(hashlib.sha256(alert_id.encode()).hexdigest()[:8], 16) % 9000)
 
 
-def template_problem(template: str, config_dir: Path) -> str | None:
-    """Why an SMS template cannot be used (None: it can), for `floodwatch check`."""
-    path = Path(template)
-    if not path.is_absolute():
-        path = config_dir / path
-    try:
-        jinja2.sandbox.SandboxedEnvironment().parse(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return f"cannot read the template {path}: {exc.strerror}"
-    except jinja2.TemplateSyntaxError as exc:
-        return f"template {path}:{exc.lineno}: {exc.message}"
-    return None
-
-
 class Texts:
     """Renders one alert transition for one person from the template.
 

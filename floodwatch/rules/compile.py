@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from floodwatch.alerts.messages import MEASURES, Measure, Place
 from floodwatch.alerts.state import Severity
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
+from floodwatch.config.gateways import check as check_gateways
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import (
     Config,
     Station,
 )
+from floodwatch.config.rosters import check as check_rosters
 from floodwatch.config.values import Expr, parse_duration, parse_season
 from floodwatch.readings import UNITS
 from floodwatch.rules.thresholds import Seasonal, Threshold
@@ -174,14 +176,11 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
                     ("engine", "incidents", "groups", g, j),
                     f"unknown station {sid!r} in an incident group" + suggest(sid, stations),
                 )
-    from floodwatch.ingest.gateways import check as check_gateways
-    from floodwatch.notify.rosters import check as check_rosters
-
     for loc, message in check_rosters(config):
         issues.add(loc, message)
     for loc, message in check_gateways(config):
         issues.add(loc, message)
-    for loc, message in _check_templates(loaded):
+    for loc, message in loaded.template_problems:  # read by the loader
         issues.add(loc, message)
     bindings: list[Binding] = []
     seen_rules: set[str] = set()
@@ -207,21 +206,6 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
         max_future_ms=ms(config.engine.max_future),
         exercise=config.engine.exercise,
     )
-
-
-def _check_templates(loaded: LoadedConfig) -> Iterator[tuple[Loc, str]]:
-    """SMS templates parse (relative paths: next to the file with `service:`)."""
-    notify = loaded.config.service.notify
-    if notify is None or loaded.service_origin is None:
-        return
-    from floodwatch.notify.sms import template_problem
-
-    base = loaded.service_origin.file.parent
-    for name, dest in notify.destinations.items():
-        if dest.type == "sms" and dest.template is not None:
-            problem = template_problem(dest.template, base)
-            if problem is not None:
-                yield ("service", "notify", "destinations", name, "template"), problem
 
 
 def suggest(name: str, known: dict[str, StationInfo]) -> str:

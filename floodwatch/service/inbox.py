@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import msgspec
 import msgspec.structs
 
+from floodwatch.config.topics import TopicPattern, route
 from floodwatch.ingest.decode import Decoders, spec_id
 from floodwatch.ingest.source import Incoming
-from floodwatch.ingest.topics import TopicPattern, route
 from floodwatch.readings import Rejected
 from floodwatch.store.inbox import Entry, InboxRow
 

@@ -45,9 +45,9 @@ from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
+from floodwatch.config.topics import TopicPattern, compile_topic
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
-from floodwatch.ingest.topics import TopicPattern, compile_topic
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt

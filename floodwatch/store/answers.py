@@ -8,7 +8,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from floodwatch.notify.rosters import Recipient
+from floodwatch.config.rosters import Recipient
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from floodwatch.config.models import Station
-from floodwatch.notify.rosters import villages_of
+from floodwatch.config.rosters import villages_of
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,13 @@ def demo_settings(loaded: LoadedConfig, workdir: Path, port: int) -> LoadedConfi
         }
     )
     config = loaded.config.model_copy(update={"service": service})
-    return LoadedConfig(config, loaded.origins, loaded.engine_origin, loaded.service_origin)
+    return LoadedConfig(
+        config,
+        loaded.origins,
+        loaded.engine_origin,
+        loaded.service_origin,
+        template_problems=loaded.template_problems,
+    )
 
 
 async def run_demo_board(

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from floodwatch.config import load_config_dir
+from floodwatch.config.topics import compile_topic, route
 from floodwatch.ingest.source import Incoming
-from floodwatch.ingest.topics import compile_topic, route
 from floodwatch.readings import Reading
 from floodwatch.service import inbox
 from floodwatch.service.run import Service

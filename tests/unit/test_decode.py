@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from floodwatch.config.models import FieldMapping
+from floodwatch.config.topics import compile_topic
 from floodwatch.ingest.decode import Decoders, decode_payload
-from floodwatch.ingest.topics import compile_topic
 
 ONE = {"station": "p1", "kind": "level", "value": 310.2, "ts": "2026-07-07T03:00:00Z"}
 

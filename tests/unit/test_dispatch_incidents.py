@@ -16,8 +16,8 @@ from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import AnswerPolicy, NotifySettings
+from floodwatch.config.rosters import Recipient
 from floodwatch.notify.dispatch import Dispatcher
-from floodwatch.notify.rosters import Recipient
 from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge

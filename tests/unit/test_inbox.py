@@ -20,10 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from floodwatch.config.models import FieldMapping
+from floodwatch.config.topics import compile_topic, route
 from floodwatch.ingest.bridge import encode
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
-from floodwatch.ingest.topics import compile_topic, route
 from floodwatch.readings import Reading, Rejected
 from floodwatch.service import inbox
 from floodwatch.store import inbox as tables

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from floodwatch.config.notify import AnswerPolicy
-from floodwatch.notify.rosters import Recipient
+from floodwatch.config.rosters import Recipient
 from floodwatch.notify.routing import Target
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.incidents import Change, IncidentChange
 from floodwatch.config.models import Station
-from floodwatch.notify.rosters import villages_of
+from floodwatch.config.rosters import villages_of
 from floodwatch.notify.stages.inhibit import shown
 from floodwatch.store.ledger import Silence
 
