@@ -9,7 +9,7 @@ and a catchment on its rain gauge) and prints the two engine rates and their
 ratio from this one run; `--flooded SHARE` makes that share of the ponds rise
 above their flood limit all day, so their forecasts run on every reading.
 `--incidents` runs the engine alone and with each batch's alerts grouped into
-incidents (`alerts/incidents.py`, as the service and replay do), alternating.
+incidents (`rules/incidents/tracker.py`, as the service and replay do), alternating.
 Usage:
 
     python bench/engine.py [--stations 10000] [--hours 24] [--water-balance] [--flooded 0.05]
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import msgspec
 
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.config.loader import load_config_files
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
+from floodwatch.rules.incidents.tracker import IncidentTracker
 
 RULES = """
 rules:

@@ -58,7 +58,7 @@ settings = NotifySettings.model_validate(
 store = Store(Path(tempfile.mkdtemp()) / "fw.db")
 d = Dispatcher(Router(settings, c), store)
 try:
-    from floodwatch.alerts.incidents import IncidentTracker
+    from floodwatch.rules.incidents.tracker import IncidentTracker
     from floodwatch.service.incidents import record_step
 
     tracker = IncidentTracker(c.config.stations, c.config.engine.incidents)

@@ -1,6 +1,6 @@
 """The incident messages of the catalogue: a storyline of the catalogue's own
 rule events fed through the real incident tracker, and the notice of each
-change (`alerts.incident_text`).
+change (`rules.incidents.text`).
 
 The storyline, at the incident with the most rules: every rule of it raised
 level by level (blue, yellow, orange, red), the dam overtopping (where a
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import notice, rule_names
-from floodwatch.alerts.incidents import Groups, IncidentTracker
 from floodwatch.alerts.state import WARNING_LEVELS, Severity, Transition
+from floodwatch.rules.incidents.text import notice, rule_names
+from floodwatch.rules.incidents.tracker import Groups, IncidentTracker
 
 if TYPE_CHECKING:
     from floodwatch.catalogue import Entry

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.ingest.decode import decode_reading
 from floodwatch.localtime import LocalTime
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import Engine, EngineOutput
+from floodwatch.rules.incidents.tracker import IncidentTracker
 
 BATCH = 50_000  # readings per engine call: large batches keep the fast path vectorised
 
@@ -69,7 +69,7 @@ def replay_lines(
     local: LocalTime | None = None,
 ) -> ReplaySummary:
     """Decode canonical JSONL lines and run them through a fresh engine; alerts
-    come out with their incident (`floodwatch.alerts.incidents`). Naive time
+    come out with their incident (`floodwatch.rules.incidents.tracker`). Naive time
     stamps are read in `local`'s zones."""
     summary = ReplaySummary()
     engine = Engine(compiled)

@@ -44,7 +44,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     message_zh: str
     message_en: str
     details: dict[str, Any] = msgspec.field(default_factory=dict)
-    # The incident the alert is part of (`floodwatch.alerts.incidents`); None for
+    # The incident the alert is part of (`floodwatch.rules.incidents.tracker`); None for
     # a sensor or operations notice outside any incident.
     incident: str | None = None
     # Only on deliveries to machine destinations: a silence held it back from people.

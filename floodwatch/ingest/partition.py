@@ -21,8 +21,8 @@ from functools import cache
 
 from aiokafka.partitioner import murmur2
 
-from floodwatch.alerts.incidents import Groups
 from floodwatch.rules.compile import CompiledConfig
+from floodwatch.rules.incidents.tracker import Groups
 
 
 def station_keys(compiled: CompiledConfig) -> dict[str, str]:

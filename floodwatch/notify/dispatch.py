@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import Change, IncidentChange, is_flood
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.notify import Route
@@ -44,6 +43,7 @@ from floodwatch.notify.calls import Calls
 from floodwatch.notify.stages.follow import answer_step, followers, merge
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
+from floodwatch.rules.incidents.tracker import Change, IncidentChange, is_flood
 from floodwatch.store.ledger import Silence
 
 log = logging.getLogger(__name__)

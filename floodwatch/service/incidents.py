@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import notice, rule_names
-from floodwatch.alerts.incidents import IncidentChange, IncidentTracker
 from floodwatch.config.models import Config
+from floodwatch.rules.incidents.text import notice, rule_names
+from floodwatch.rules.incidents.tracker import IncidentChange, IncidentTracker
 from floodwatch.store.incidents import IncidentStore
 
 

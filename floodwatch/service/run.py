@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.operations import OperationsAlerts
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
@@ -54,6 +53,7 @@ from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_t
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service import inbox, operations, private
 from floodwatch.service.deadletter import DeadLetter, Publisher

@@ -2,7 +2,7 @@
 
 - `incidents`: one row per incident: head station, status, severity, state
   (`active` / `cleared`), start, last change, the current notice (the
-  people-facing event of its last change, `alerts/incident_text.py`).
+  people-facing event of its last change, `rules/incidents/text.py`).
 - `incident_changes`: every change (raised, escalated, downgraded,
   all_clear, lost_observation), keyed like transitions, idempotent.
 - `transitions.incident`, `active.incident`: the incident of each alert
@@ -17,9 +17,9 @@ from collections.abc import Iterable
 import msgspec
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import Change, Incident, IncidentChange
 from floodwatch.alerts.state import Severity, Status
 from floodwatch.readings import ts_to_ms
+from floodwatch.rules.incidents.tracker import Change, Incident, IncidentChange
 
 _encode = msgspec.json.Encoder()
 

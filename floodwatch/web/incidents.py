@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import condition, rule_names
-from floodwatch.alerts.incidents import is_flood, worst_first
-from floodwatch.alerts.inhibit import inhibited
 from floodwatch.rules.compile import CompiledConfig
+from floodwatch.rules.incidents.inhibit import inhibited
+from floodwatch.rules.incidents.text import condition, rule_names
+from floodwatch.rules.incidents.tracker import is_flood, worst_first
 from floodwatch.store.ledger import Ledger
 from floodwatch.web.board import Recent
 

@@ -83,7 +83,7 @@ class Truth:
         from the first change that shows its overtopping warning at orange or
         above (BROADCAST_ROUTE), then every later change of it (followers)."""
         from floodwatch.alerts.event import AlertEvent
-        from floodwatch.alerts.incidents import Change, IncidentTracker
+        from floodwatch.rules.incidents.tracker import Change, IncidentTracker
 
         config = load_config_dir(ROOT / "config").config
         tracker = IncidentTracker(config.stations, config.engine.incidents)

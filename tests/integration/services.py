@@ -26,12 +26,12 @@ from typing import Any
 import yaml
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.config import load_config_dir
 from floodwatch.ingest.partition import station_keys, stations_of
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.sim import simulate
 from floodwatch.testing import T0
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.state import Severity, Status, Transition, transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
@@ -22,6 +21,7 @@ from floodwatch.notify.routing import Router
 from floodwatch.notify.sms import Texts, message_text
 from floodwatch.notify.sms_parts import segments
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.service.incidents import record_step
 from floodwatch.store import Store
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentTracker
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import AnswerPolicy, NotifySettings
@@ -22,6 +21,7 @@ from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.service.incidents import record_step
 from floodwatch.store import Store
 

@@ -12,15 +12,15 @@ import pytest
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import notice, rule_names
-from floodwatch.alerts.incidents import Change, Groups, IncidentTracker
-from floodwatch.alerts.inhibit import inhibited
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.replay import replay_lines
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.incidents.inhibit import inhibited
+from floodwatch.rules.incidents.text import notice, rule_names
+from floodwatch.rules.incidents.tracker import Change, Groups, IncidentTracker
 from floodwatch.sim import SCENARIOS, simulate
 
 CONFIG = compile_config(load_config_dir("config"))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import texts
-from floodwatch.alerts.incidents import Change, IncidentChange
 from floodwatch.alerts.messages import duration_en, duration_zh, overtopping
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.replay import run_readings
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.incidents.text import texts
+from floodwatch.rules.incidents.tracker import Change, IncidentChange
 from floodwatch.sim import simulate
 
 CONFIG = compile_config(load_config_dir("config"))

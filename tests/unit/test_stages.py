@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import notice, rule_names
-from floodwatch.alerts.incidents import Change, IncidentChange, IncidentTracker
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
@@ -18,6 +16,8 @@ from floodwatch.notify.stages.inhibit import shown
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.incidents.text import notice, rule_names
+from floodwatch.rules.incidents.tracker import Change, IncidentChange, IncidentTracker
 from floodwatch.store.ledger import Silence
 
 CONFIG = compile_config(load_config_dir("config"))

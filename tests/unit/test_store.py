@@ -76,8 +76,8 @@ def test_a_store_from_before_incidents_opens_and_its_alerts_still_load(tmp_path:
     import json
 
     from floodwatch.alerts.event import AlertEvent
-    from floodwatch.alerts.incidents import IncidentTracker
     from floodwatch.config import load_config_dir
+    from floodwatch.rules.incidents.tracker import IncidentTracker
     from floodwatch.service.incidents import restore
 
     old = {

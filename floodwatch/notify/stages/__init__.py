@@ -3,12 +3,12 @@ runs them (`floodwatch/notify/dispatch.py`):
 
 1. **silence** (`silence.py`): which silence, if any, holds a transition or an
    incident change back from people. Machine destinations are never silenced.
-2. **inhibit** (`inhibit.py`, over `floodwatch/alerts/inhibit.py`): which
+2. **inhibit** (`inhibit.py`, over `floodwatch/rules/incidents/inhibit.py`): which
    alerts of an incident its notifications leave out.
-3. **incident grouping** (`floodwatch/alerts/incidents.py`, run when the
+3. **incident grouping** (`floodwatch/rules/incidents/tracker.py`, run when the
    transitions are recorded, `floodwatch/service/incidents.py`): the flood
    alerts of a station and its linked stations → incident changes, and the
-   notice people receive for each (`floodwatch/alerts/incident_text.py`).
+   notice people receive for each (`floodwatch/rules/incidents/text.py`).
 4. **route** (`route.py`): machine destinations per alert transition; people
    per incident change (the routes of the alerts it shows), per alert for
    notices outside incidents; the lost-observation route.

@@ -1,7 +1,7 @@
 """Inhibit stage: the alerts an incident's notification is about. Pure.
 
 The inhibition rules themselves are applied by the incident tracker
-(`floodwatch/alerts/inhibit.py`), which lists the inhibited alerts on each
+(`floodwatch/rules/incidents/inhibit.py`), which lists the inhibited alerts on each
 change; here they are left out. Sensor notices and lost-observation warnings
 are not routed as flood conditions either (the lost gauge has its own route).
 """
@@ -9,7 +9,7 @@ are not routed as flood conditions either (the lost gauge has its own route).
 from __future__ import annotations
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import IncidentChange, is_flood
+from floodwatch.rules.incidents.tracker import IncidentChange, is_flood
 
 
 def shown(change: IncidentChange) -> list[AlertEvent]:

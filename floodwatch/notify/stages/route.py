@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import Change, IncidentChange
 from floodwatch.notify.routing import Router, Target, person_target
+from floodwatch.rules.incidents.tracker import Change, IncidentChange
 
 
 def machine_targets(router: Router, event: AlertEvent) -> list[Target]:

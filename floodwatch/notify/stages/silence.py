@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import Change, IncidentChange
 from floodwatch.config.models import Station
 from floodwatch.config.rosters import villages_of
 from floodwatch.notify.stages.inhibit import shown
+from floodwatch.rules.incidents.tracker import Change, IncidentChange
 from floodwatch.store.ledger import Silence
 
 

@@ -39,11 +39,11 @@ import msgspec
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent, episode_id
-from floodwatch.alerts.inhibit import inhibited
 from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.models import Station
 from floodwatch.readings import ms_to_dt, ts_to_ms
+from floodwatch.rules.incidents.inhibit import inhibited
 
 LOST_RULE = "observation-lost"
 LOST_KIND = "observation"

@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incidents import LOST_KIND, Change, IncidentChange
 from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.values import parse_duration
+from floodwatch.rules.incidents.tracker import LOST_KIND, Change, IncidentChange
 
 RULE = "incident"
 COLOUR_ZH = {Severity.BLUE: "蓝色", Severity.YELLOW: "黄色", Severity.ORANGE: "橙色",
