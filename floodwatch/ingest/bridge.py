@@ -27,11 +27,11 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from floodwatch.config.models import KafkaSettings
+from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.kafka import client_options
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Reading
-from floodwatch.service.deadletter import DeadLetter
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from floodwatch.backoff import Backoff
 from floodwatch.config.topics import UNMATCHED
+from floodwatch.ingest.backoff import Backoff
 from floodwatch.readings import Rejected, RejectReason
 
 __all__ = ["Backoff", "Incoming"]

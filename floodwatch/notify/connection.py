@@ -7,7 +7,7 @@ this, and only this:
 
 `start()`
     Called once by the owner (`notify.deliver.Deliverer.run`,
-    `service.deadletter.Publisher.run`) before anything is sent. Starts the
+    `notify.deadletter.Publisher.run`) before anything is sent. Starts the
     supervising task and returns at once: it never waits for, nor fails on, an
     absent server — the service starts and keeps its outbox while the broker
     is away.
@@ -19,7 +19,7 @@ this, and only this:
     send fails — so a dead client is never used for long.
 reconnect
     After a loss (or a failed first connect) the client is closed and a fresh
-    one opened, waiting `floodwatch.backoff` delays between attempts (initial,
+    one opened, waiting `floodwatch.ingest.backoff` delays between attempts (initial,
     2×, 4× … up to the cap; at most 12 attempts a minute with a 5 s cap). Every
     failure is reported to the destination's `Health`, which raises the
     `floodwatch/delivery` operations alert once it has failed for
@@ -46,7 +46,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from floodwatch.backoff import Backoff
+from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.health import Health
 
 if TYPE_CHECKING:

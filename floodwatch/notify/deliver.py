@@ -42,15 +42,15 @@ from typing import Any, Protocol
 
 import httpx
 
-from floodwatch import backoff
 from floodwatch.config.models import KafkaSettings, MqttSettings
 from floodwatch.config.notify import Destination, NotifySettings
+from floodwatch.ingest import backoff
+from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.notify.connection import Connection, KafkaConnection
 from floodwatch.notify.health import Health, Trouble
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
-from floodwatch.service.deadletter import DeadLetter
 from floodwatch.store import Delivery, Store
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ class Deliverer:
 
     def delay(self, attempts: int, asked: float | None) -> float:
         """Seconds before the next try: Retry-After if given, else the one
-        backoff (`floodwatch.backoff`: 1, 2, 4 … s, jittered, capped at
+        backoff (`floodwatch.ingest.backoff`: 1, 2, 4 … s, jittered, capped at
         `retry_max`) driven by the row's durable attempt count."""
         cap = self.settings.retry_max.total_seconds()
         if asked is not None:

@@ -32,8 +32,8 @@ from influxdb_client import Point, WritePrecision
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.backoff import Backoff
 from floodwatch.config.notify import Destination
+from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.connection import InfluxConnection
 from floodwatch.notify.health import Health
 from floodwatch.readings import Reading, parse_ts, ts_to_ms

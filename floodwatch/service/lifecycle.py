@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from floodwatch.config.loader import LoadedConfig
+from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.decode import Decoders
+from floodwatch.notify.deadletter import Publisher
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.private import private_umask
 
 if TYPE_CHECKING:

@@ -45,8 +45,10 @@ from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import ServiceSettings
 from floodwatch.config.topics import TopicPattern, compile_topic
+from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.deadletter import Publisher
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
@@ -56,7 +58,6 @@ from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service import inbox, operations, private
-from floodwatch.service.deadletter import DeadLetter, Publisher
 from floodwatch.service.incidents import record_step
 from floodwatch.service.incidents import restore as restore_incidents
 from floodwatch.store import Store

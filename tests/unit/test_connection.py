@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.backoff import Backoff, delay
+from floodwatch.ingest.backoff import Backoff, delay
 from floodwatch.notify.connection import Connection
 from floodwatch.notify.health import Health
 from floodwatch.store import Store

@@ -19,11 +19,11 @@ from pathlib import Path
 import aiomqtt
 
 from floodwatch.config.loader import LoadedConfig
+from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.sl651.mapping import Directory
 from floodwatch.ingest.sl651.server import Receiver
 from floodwatch.ingest.source import Incoming
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.deadletter import DeadLetter
 
 log = logging.getLogger("floodwatch.sl651.gateway")
 

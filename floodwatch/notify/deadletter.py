@@ -1,8 +1,8 @@
-"""The dead-letter: every message or reading set aside, with its reason.
+"""The dead-letter's records published to topics (`Publisher`).
 
-Always a JSON Lines file, appended and fsynced before the messages that carried
-them are acknowledged: `{"at", "reason", "detail", "source", "raw" | "reading"}`
-— the durable record. When configured, each record is also published to an
+The durable record is the JSON Lines file (`floodwatch.ingest.deadletter`,
+fsynced before the messages that carried them are acknowledged). When
+configured, each record is also published to an
 MQTT topic (QoS 1) and/or produced to a Kafka topic (keyed by the record's
 `source`, so the records of one source stay in order), for a live view of bad
 input elsewhere. Publishing runs apart from the engine: a slow or absent
@@ -15,31 +15,24 @@ the `floodwatch/delivery` operations alert for `dead-letter:mqtt` or
 record leaves it only once that topic's broker confirmed it, so after a
 reconnect the backlog goes out in order, none skipped and none published
 twice to the topic that already had it. Beyond `BACKLOG` records waiting, the
-oldest are only in the file (counted in `unpublished`).
+oldest are only in the file (counted in `DeadLetter.unpublished`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from floodwatch.backoff import Backoff
 from floodwatch.config.models import DeadLetterSettings, KafkaSettings, MqttSettings
+from floodwatch.ingest.backoff import Backoff
+from floodwatch.ingest.deadletter import Backlog, DeadLetter
 from floodwatch.notify.connection import Connection, KafkaConnection, MqttConnection
 from floodwatch.notify.health import Health, Trouble
-from floodwatch.readings import Rejected
 
 log = logging.getLogger(__name__)
-
-_encode = msgspec.json.Encoder()
 
 
 class _Source(msgspec.Struct):
@@ -48,56 +41,6 @@ class _Source(msgspec.Struct):
 
 _source = msgspec.json.Decoder(_Source)
 _Send = Callable[[bytes], Awaitable[None]]
-BACKLOG = 10_000  # records waiting for a topic; beyond, the oldest are only in the file
-
-
-class Backlog:
-    """The records one topic has not confirmed yet, oldest first."""
-
-    def __init__(self) -> None:
-        self.records: deque[bytes] = deque(maxlen=BACKLOG)
-        self.waiting = asyncio.Event()
-        self.dropped = 0
-
-    def extend(self, records: list[bytes]) -> None:
-        overflow = len(self.records) + len(records) - BACKLOG
-        if overflow > 0:
-            self.dropped += overflow
-        self.records.extend(records)
-        self.waiting.set()
-
-
-class DeadLetter:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[bytes] | None = None
-        self.count = 0
-        self.backlogs: list[Backlog] = []  # one per configured topic
-
-    @property
-    def unpublished(self) -> int:
-        """Records no longer waiting for a topic that never took them (only in the file)."""
-        return sum(b.dropped for b in self.backlogs)
-
-    def write(self, rejected: Iterable[Rejected]) -> None:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open, closed in close()
-        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        lines = []
-        for r in rejected:
-            lines.append(_encode.encode({"at": at, **r.to_json()}))
-            self.count += 1
-        self._file.write(b"\n".join(lines) + b"\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        for backlog in self.backlogs:
-            backlog.extend(lines)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 def _works_when_idle(connection: Connection, backlog: Backlog) -> Callable[[], Awaitable[None]]:
