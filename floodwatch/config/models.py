@@ -719,6 +719,19 @@ class HttpSettings(Model):
         description="addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
         "are believed (the client address for login limits and logs); none by default",
     )
+    map_tiles: str | None = Field(
+        None,
+        pattern=r"^https?://[^/\s]+/\S*\{z\}\S*$",
+        description="a map tile server of your own network, e.g. "
+        "`http://tiles.local/{z}/{x}/{y}.png`; none by default (the wall-screen map "
+        "draws stations and the GeoJSON layers on a blank background, for closed networks)",
+    )
+    map_attribution: str = Field("", max_length=200, description="credit shown for the tiles")
+    map_layers: str | None = Field(
+        None,
+        description="folder of GeoJSON layers for the map (boundaries, rivers, evacuation "
+        "routes, shelters: `*.geojson`); default: `map/` beside the stations file",
+    )
 
 
 class ServiceSettings(Model):

@@ -50,6 +50,7 @@ from floodwatch.rules.build import Series, build_series
 from floodwatch.rules.clock import BEHIND_MS, RECENT_MS, ClockGuard, ClockNotices, ahead_detail
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
+from floodwatch.rules.kinds.crest import CrestCore
 from floodwatch.rules.kinds.health import GOOD_QUALITY
 from floodwatch.rules.store import Store
 
@@ -203,6 +204,16 @@ class Engine:
             for rule in (*s.rules, *s.dependents):
                 seen.setdefault(id(rule), rule)
         return list(seen.values())
+
+    def forecasts(self) -> dict[tuple[str, str], tuple[int, dict[str, float]]]:
+        """(station, rule) -> (event time ms, forecast) of the latest forecast each
+        time-to-crest rule made (minutes to crest, expected peak…), made or not
+        into an alert: what the command center shows live between transitions."""
+        out: dict[tuple[str, str], tuple[int, dict[str, float]]] = {}
+        for rule in self.rule_instances():
+            if isinstance(rule, CrestCore) and rule.latest is not None:
+                out[(rule.ctx.station, rule.ctx.rule)] = rule.latest
+        return out
 
     def active_alerts(self) -> list[ActiveAlert]:
         """Every alert that is currently firing, most severe first."""

@@ -484,6 +484,13 @@ class Service:
         """The engine of an MQTT-only service (its one shard)."""
         return self.shards[LOCAL].engine
 
+    def forecasts(self) -> dict[tuple[str, str], tuple[int, dict[str, float]]]:
+        """The latest time-to-crest forecasts of every shard (`Engine.forecasts`)."""
+        out: dict[tuple[str, str], tuple[int, dict[str, float]]] = {}
+        for shard in self.shards.values():
+            out.update(shard.engine.forecasts())
+        return out
+
     def clock_ms(self) -> int | None:
         """The event clock (the latest of the shards'), epoch ms."""
         clocks = [s.engine._clock for s in self.shards.values() if s.engine._clock is not None]

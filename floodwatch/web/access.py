@@ -49,6 +49,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/silences"): VIEWER,
     ("POST", "/api/silences"): OPERATOR,
     ("DELETE", "/api/silences/{silence_id}"): OPERATOR,
+    ("GET", "/api/map"): VIEWER,
     ("GET", "/api/stations"): VIEWER,
     ("GET", "/api/stations/{station_id}"): VIEWER,
     ("GET", "/api/stream"): Rule(Role.VIEWER, token_in_url=True),  # EventSource: no headers
@@ -56,3 +57,19 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/drills/{alert_id:path}"): OPERATOR,
     ("GET", "/metrics"): VIEWER,
 }
+
+# What the page may offer, by the route it calls (`GET /api/me`).
+CAPABILITIES: dict[str, tuple[str, str]] = {
+    "ack": ("POST", "/api/incidents/{incident_id:path}/ack"),
+    "silence": ("POST", "/api/silences"),
+    "drill": ("POST", "/api/drills"),
+}
+
+
+def capabilities(role: Role) -> dict[str, bool]:
+    """What an account of `role` may do, from `ACCESS` itself."""
+    out = {}
+    for name, key in CAPABILITIES.items():
+        least = ACCESS[key].least
+        out[name] = least is None or role >= least
+    return out

@@ -42,6 +42,7 @@ from floodwatch.web.routes import (
     drills,
     health,
     incidents,
+    maps,
     page,
     silences,
     sms_reply,
@@ -93,7 +94,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     )
     _errors(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-    app.add_middleware(SecurityHeaders)  # outermost: also on a 413
+    app.add_middleware(SecurityHeaders, images=_origin(settings.map_tiles))  # outermost
 
     app.include_router(health.router(ctx))
     page.mount(app)
@@ -103,6 +104,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     app.include_router(silences.router(ctx))
     app.include_router(drills.router(ctx))
     app.include_router(stations.router(ctx))
+    app.include_router(maps.router(ctx))
     app.include_router(stream.router(ctx))
     app.include_router(sms_reply.router(settings, service.dispatcher))
     return app
@@ -118,6 +120,14 @@ def all_routes(app: FastAPI) -> list[Any]:
     except ImportError:  # FastAPI before 0.165: included routes are copied in
         return list(app.routes)
     return list(iter_route_contexts(app.routes))
+
+
+def _origin(url: str | None) -> str | None:
+    """The origin (scheme://host:port) of the tile server, for the page's policy."""
+    if url is None:
+        return None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _principal(

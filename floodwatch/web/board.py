@@ -14,9 +14,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts.state import Severity
+from floodwatch.config.values import Expr
 from floodwatch.notify.routing import Target
 from floodwatch.readings import Reading, format_ts, ms_to_dt, ts_to_ms
-from floodwatch.rules.compile import CompiledConfig
+from floodwatch.rules.compile import CompiledConfig, resolve
 from floodwatch.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ def station_rows(
                 "name_en": model.name_en or sid,
                 "type": model.type,
                 "village": model.village.name if model.village else None,
+                "village_en": model.village.name_en if model.village else None,
+                "location": model.location.model_dump() if model.location else None,
                 "town": model.town.name if model.town else None,
                 "latest": latest,
                 "level": level.value if level else None,
@@ -186,31 +189,58 @@ def station_rows(
     return out
 
 
+# A pond's or river's characteristic levels, as the charts label them.
+STRUCTURE = (
+    ("crest", "坝顶", "dam crest"),
+    ("check_flood", "校核洪水位", "check flood level"),
+    ("design_flood", "设计洪水位", "design flood level"),
+    ("spillway_crest", "溢洪道堰顶", "spillway crest"),
+    ("flood_limit", "汛限水位", "flood-limit level"),
+    ("warning", "警戒水位", "warning level"),
+    ("guarantee", "保证水位", "guaranteed level"),
+)
+SEVERITY_WORDS = {"blue": ("蓝色", "blue"), "yellow": ("黄色", "yellow"),
+                  "orange": ("橙色", "orange"), "red": ("红色", "red")}  # fmt: skip
+
+
 def thresholds(compiled: CompiledConfig, station: str, at_ms: int) -> list[dict[str, Any]]:
-    """The lines to draw on a station's chart: warning levels of its level and
-    rainfall rules (rainfall: per window), the dam crest."""
+    """The lines to draw on a station's chart, each labelled in Chinese
+    (`label`) and English (`label_en`): its characteristic levels (crest,
+    spillway crest, the flood limit of the season at `at_ms`…), the warning
+    levels of its level rules, the lines of its rainfall rules (per window)."""
     lines: list[dict[str, Any]] = []
     info = compiled.stations.get(station)
     if info is None:
         return lines
-    if info.model.levels is not None and info.model.levels.crest is not None:
-        lines.append({"kind": "level", "label": "坝顶 crest", "value": info.model.levels.crest})
+    if info.model.levels is not None:
+        for attribute, zh, en in STRUCTURE:
+            value = resolve(Expr(attribute, 0.0), info, compiled.zone)
+            if value is not None:
+                lines.append(
+                    {"kind": "level", "structure": attribute, "label": zh, "label_en": en,
+                     "value": round(value.at(at_ms), 3)}
+                )  # fmt: skip
     for binding in compiled.bindings:
         if binding.station.id != station:
             continue
         rule: Any = binding.rule
+        name, name_en = rule.name or rule.id, rule.name_en or rule.name or rule.id
         if rule.kind == "level":
             for level in binding.levels:
+                zh, en = SEVERITY_WORDS[level.severity.value]
                 lines.append(
                     {
                         "kind": "level",
                         "rule": rule.id,
                         "severity": level.severity.value,
                         "value": level.enter.at(at_ms),
+                        "label": f"{name}{zh}",
+                        "label_en": f"{name_en} {en}",
                     }
                 )
         elif rule.kind == "rainfall":
             for severity, spec in rule.levels.items():
+                zh, en = SEVERITY_WORDS[severity]
                 for window, mm in spec.within.items():
                     lines.append(
                         {
@@ -219,6 +249,8 @@ def thresholds(compiled: CompiledConfig, station: str, at_ms: int) -> list[dict[
                             "severity": severity,
                             "window": window,
                             "value": mm,
+                            "label": f"{zh}",
+                            "label_en": en,
                         }
                     )
     return lines

@@ -13,6 +13,7 @@ read, followed by the server's own messages (a disconnect, for the stream).
 allows only the page's own files (no inline script or style, no framing, no
 plugins), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and
 `Referrer-Policy: no-referrer` (a URL never leaves with the page's address).
+The one exception: images from the map's tile server, when one is configured.
 """
 
 from __future__ import annotations
@@ -27,12 +28,24 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
+
+
+def headers(images: str | None = None) -> list[tuple[bytes, bytes]]:
+    """The security headers; `images`: one more origin images may come from."""
+    csp = (
+        CSP
+        if images is None
+        else CSP.replace("img-src 'self' data:", f"img-src 'self' data: {images}")
+    )
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+
+
+HEADERS = headers()
 
 
 class BodyLimit:
@@ -89,8 +102,9 @@ class BodyLimit:
 class SecurityHeaders:
     """Add the browser security headers to every HTTP response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, images: str | None = None) -> None:
         self.app = app
+        self.headers = headers(images)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,7 +114,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in names]
+                extra = [(k, v) for k, v in self.headers if k not in names]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -252,7 +252,10 @@ def test_stations_with_latest_readings_series_and_thresholds(
     assert pond["level"] in ("blue", "yellow", "orange", "red")
     one = client.get("/api/stations/maokeng-pond", headers=viewer).json()
     assert len(one["series"]["level"]) > 100
-    assert {"kind": "level", "label": "坝顶 crest", "value": 312.0} in one["thresholds"]
+    lines = {line["label"]: line for line in one["thresholds"]}
+    assert lines["坝顶"]["value"] == 312.0 and lines["溢洪道堰顶"]["value"] == 311.0
+    assert lines["汛限水位"]["value"] in (310.4, 310.6, 310.8)  # the season's
+    assert lines["山塘水位红色"]["label_en"] == "pond level red"
     assert any(t.get("severity") == "red" for t in one["thresholds"])
     assert client.get("/api/stations/nope", headers=viewer).status_code == 404
 
@@ -394,7 +397,12 @@ def test_incidents_with_their_alerts_live_condition_and_acknowledgement(
     assert any(a["rule"] == "pond-level" and a["inhibited"] for a in alerts)
     assert incident["worst"].startswith("【")  # the notice people got, worst condition first
     assert incident["worst_now"]["rule"] == "pond-overtop"
-    assert incident["live"]["crest"] == 312.0 and "freeboard" in incident["live"]
+    now = incident["live"]  # the values now, not those of the moment an alert fired
+    assert now["crest"] == 312.0 and now["freeboard"] == round(312.0 - now["level"]["value"], 3)
+    assert now["outlet"]["station"] == "maokeng-culvert" and now["outlet"]["flow"] >= 0
+    assert now["rain_totals"]["3h"] >= now["rain_totals"]["1h"] > 0
+    overtop = now["forecasts"]["pond-overtop"]  # the engine's latest forecast, live
+    assert overtop["peak_level"] > 311 and 0 <= now["level"]["at"] - overtop["at"] <= 600_000
     # one acknowledgement: the incident and every alert in it
     done = client.post(
         f"/api/incidents/{incident['id']}/ack", headers=operator, json={"comment": "已派人"}
@@ -405,6 +413,21 @@ def test_incidents_with_their_alerts_live_condition_and_acknowledgement(
     assert [c["details"]["change"] for c in detail["changes"]][:2] == ["raised", "escalated"]
     assert client.get("/api/incidents/nope", headers=viewer).status_code == 404
     assert client.get("/api/incidents", params={"all": "true"}, headers=viewer).json()
+
+
+def test_the_page_learns_what_the_account_may_do_and_where_stations_stand(
+    setup: tuple[Service, Live, TestClient],
+) -> None:
+    _, _, client = setup
+    viewer, operator = token(client, "guest"), token(client)
+    assert client.get("/api/me", headers=viewer).json()["may"] == {
+        "ack": False, "silence": False, "drill": False}  # fmt: skip
+    assert all(client.get("/api/me", headers=operator).json()["may"].values())
+    found = client.get("/api/map", headers=viewer).json()
+    assert found["tiles"] is None  # closed network: no tile server unless configured
+    assert {s["id"] for s in found["stations"]} == {
+        "maokeng-pond", "maokeng-culvert", "maokeng-rain", "xiawu-pond"}  # fmt: skip
+    assert {layer["name"] for layer in found["layers"]} == {"村界", "溪流", "撤离路线与避灾点"}
 
 
 def test_two_drills_started_in_the_same_millisecond_are_two_drills(

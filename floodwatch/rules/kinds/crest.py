@@ -42,7 +42,7 @@ class Projection:
 class CrestCore(ThresholdCore):
     """Levels by minutes to crest, plus the overtopping level on top (always red)."""
 
-    __slots__ = ("gate", "overtop_exit", "target")
+    __slots__ = ("gate", "latest", "overtop_exit", "target")
 
     def __init__(
         self,
@@ -59,6 +59,9 @@ class CrestCore(ThresholdCore):
         self.target = target
         self.gate = gate
         self.overtop_exit = overtop_exit
+        # the last forecast made (event time ms, forecast), for the command
+        # center's live view; not engine state (a snapshot does not keep it)
+        self.latest: tuple[int, dict[str, float]] | None = None
 
     def project(self, ts: int, level: float, target: float) -> Projection | None:
         """The forecast at event time `ts` from the latest good `level`; None:
@@ -86,6 +89,8 @@ class CrestCore(ThresholdCore):
         if not over and latch.top != latch.n and not self.due(ts):
             return
         projection = self.project(ts, value, target)
+        if projection is not None:
+            self.latest = (ts, _shown(projection))
         if projection is None and not latch.busy and not over:
             return
         minutes = projection.minutes if projection is not None else None
@@ -228,3 +233,11 @@ class CrestInstance(CrestCore):
         if math.isfinite(minutes) and minutes > 0:
             what = crest_reason(rate)
         return Projection(minutes, forecast, what, {"fitted_level": round(fitted, 3)})
+
+
+def _shown(projection: Projection) -> dict[str, float]:
+    """A projection's forecast as shown live: with minutes to crest when within reach."""
+    out = dict(projection.forecast or {})
+    if math.isfinite(projection.minutes):
+        out.setdefault("minutes_to_crest", round(projection.minutes, 1))
+    return out

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from floodwatch.web.access import capabilities
 from floodwatch.web.auth import LoginLimiter, Principal, Role, Tokens, check_login, dummy_hash
 from floodwatch.web.routes.context import Body, Context, Who
 
@@ -59,7 +60,13 @@ def router(ctx: Context, tokens: Tokens) -> APIRouter:
         return {"token": tokens.issue(who, now), "name": who.name, "role": user.role}
 
     @api.get("/api/me")
-    async def me(who: Who) -> dict[str, str]:
-        return {"name": who.name, "role": who.role.name.lower()}
+    async def me(who: Who) -> dict[str, Any]:
+        """Who the caller is and what the account may do (the page shows only
+        the controls whose calls the access table allows)."""
+        return {
+            "name": who.name,
+            "role": who.role.name.lower(),
+            "may": capabilities(who.role),
+        }
 
     return api

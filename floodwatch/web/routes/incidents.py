@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from floodwatch.web.incidents import view
+from floodwatch.web.incidents import urgency, view
 from floodwatch.web.routes.alerts import Ack, publish_acks
 from floodwatch.web.routes.context import Context, Who
 
@@ -25,16 +25,19 @@ def router(ctx: Context) -> APIRouter:
     async def incidents_(
         all: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 200
     ) -> list[dict[str, Any]]:
-        """Active incidents (or all, newest first) with their active alerts."""
+        """Active incidents, most urgent first (or all, newest first), with their
+        active alerts and the live condition of their station."""
         found = store.incidents.list(active=not all, limit=limit)
-        return [view(i, ledger, service.compiled, recent) for i in found]
+        made = service.forecasts()
+        shown = [view(i, store, service.compiled, recent, made) for i in found]
+        return shown if all else sorted(shown, key=urgency)
 
     @api.get("/api/incidents/{incident_id:path}")
     async def incident(incident_id: str) -> dict[str, Any]:
         found = store.incidents.get(incident_id)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
-        return view(found, ledger, service.compiled, recent)
+        return view(found, store, service.compiled, recent, service.forecasts())
 
     @api.post("/api/incidents/{incident_id:path}/ack")
     async def ack_incident(incident_id: str, body: Ack, who: Who) -> dict[str, Any]:

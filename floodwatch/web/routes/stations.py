@@ -1,6 +1,7 @@
 """Stations: `GET /api/stations` (each with its latest values and worst
 active alert), `GET /api/stations/{id}` (plus the last day's readings, the
-lines that apply now and the alerts, for its charts)."""
+lines that apply now, labelled, the latest time-to-crest forecasts and the
+alerts, for its charts)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,14 @@ def router(ctx: Context) -> APIRouter:
             for kind in info.model.kinds
         }
         history = store.history(stations=[station_id], since_ms=start, limit=5000)[::-1]
+        forecasts = {
+            rule: {"at": at, **made}
+            for (sid, rule), (at, made) in service.forecasts().items()
+            if sid == station_id
+        }
         return {
             **row,
+            "forecasts": forecasts,
             "series": series,
             "thresholds": board.thresholds(service.compiled, station_id, clock),
             "alerts": history,
