@@ -11,13 +11,11 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.loader import LoadedConfig
-from floodwatch.readings import Reading, Rejected, format_ts
+from floodwatch.readings import Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
-from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate
 
 if TYPE_CHECKING:
@@ -288,126 +286,6 @@ def simulate_cmd(
     )
 
 
-@main.command()
-@config_option
-@scenario_option
-@click.option(
-    "--speed",
-    type=float,
-    default=2400.0,
-    show_default=True,
-    help="simulated seconds per real second",
-)
-@click.option("--fast", is_flag=True, help="no pacing: run at full speed")
-@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True)
-@click.option(
-    "--board/--no-board",
-    default=True,
-    show_default=True,
-    help="serve the command center's board while the storm runs",
-)
-@click.option("--port", type=int, default=8080, show_default=True, help="the board's port")
-@click.option("--stay", is_flag=True, help="keep serving the board after the storm (Ctrl-C)")
-def demo(
-    config_dir: Path,
-    scenario: str,
-    speed: float,
-    fast: bool,
-    lang: str,
-    board: bool,
-    port: int,
-    stay: bool,
-) -> None:
-    """Replay a July storm at a small pond whose outlet culvert blocks, and show
-    the warnings as they happen, in the terminal and on the command center's
-    board (no broker needed)."""
-    from dataclasses import replace
-
-    loaded = _load_or_exit(config_dir)
-    compiled = compile_config(loaded)
-    sc = replace(SCENARIOS[scenario], hours=14.0)
-    result = simulate(sc, quiet_ponds={"xiawu-pond": 203.8})
-    click.secho(f"floodwatch demo — {sc.description}", bold=True)
-    click.echo(
-        f"config: {config_dir}  stations: {len(compiled.stations)}  "
-        f"rule bindings: {len(compiled.bindings)}"
-    )
-    if result.crest_reached:
-        click.echo(
-            f"(the simulated pond reaches its dam crest at "
-            f"{_local(result.crest_reached, compiled)} local time)"
-        )
-    by_time: dict[datetime, list[Reading]] = {}
-    for reading in result.readings:
-        by_time.setdefault(reading.ts, []).append(reading)
-    sweeps = sorted(by_time.items())
-    pause = 0.0 if fast else 300 / speed
-    shown = 0
-    last_hour = -1
-
-    def show(event: AlertEvent) -> None:
-        nonlocal shown
-        shown += 1
-        _show(event, compiled, lang)
-
-    def progress(ts: datetime, readings: list[Reading]) -> None:
-        nonlocal last_hour
-        level = next((r.value for r in readings if r.station == "maokeng-pond"), None)
-        local = ts.astimezone(compiled.zone)
-        if local.hour != last_hour and level is not None:
-            last_hour = local.hour
-            bar = "█" * max(0, int((level - 310.0) * 20))
-            click.secho(f"{local:%H:%M}  pond level {level:7.2f} m  {bar}", dim=True)
-
-    if board:
-        import asyncio
-
-        from floodwatch.web.demo import DEMO_USERS, run_demo_board
-
-        accounts = ", ".join(f"{n} / {p} ({r})" for n, (r, p) in DEMO_USERS.items())
-        click.secho(f"command center: http://127.0.0.1:{port}/  log in as {accounts}", bold=True)
-        click.echo()
-        active = asyncio.run(
-            run_demo_board(
-                loaded, sweeps, port=port, pause=pause, stay=stay, show=show, progress=progress
-            )
-        )
-        ends = [(a.severity.value, a.station, a.rule, a.episode_start) for a in active]
-    else:
-        click.echo()
-        engine = Engine(compiled)
-        for ts, readings in sweeps:
-            out = engine.process(readings)
-            out.extend(engine.advance(ts))
-            progress(ts, readings)
-            for event in out.alerts:
-                show(event)
-            if pause:
-                time.sleep(pause)
-        for event in engine.flush().alerts:
-            show(event)
-        ends = [(a.severity.value, a.station, a.rule, a.since) for a in engine.active_alerts()]
-    click.echo()
-    click.secho(f"{shown} alert events; still active at the end: {len(ends)}", bold=True)
-    for severity, station, rule, since in ends:
-        click.echo(f"  {severity:6} {station} {rule} (since {_local(since, compiled)})")
-
-
-def _local(ts: datetime, compiled: CompiledConfig) -> str:
-    return ts.astimezone(compiled.zone).strftime("%H:%M")
-
-
-def _show(event: AlertEvent, compiled: CompiledConfig, lang: str) -> None:
-    colour = COLOURS[event.severity]
-    when = _local(event.ts, compiled)
-    head = f"{when}  {event.severity.value.upper():6} {event.transition.value:10} {event.rule}"
-    click.secho(head, fg=colour, bold=event.severity is Severity.RED)
-    if lang in ("zh", "both"):
-        click.echo(f"        {event.message_zh}")
-    if lang in ("en", "both"):
-        click.echo(f"        {event.message_en}")
-
-
 service_config_option = click.option(
     "--config",
     "config_dir",
@@ -669,6 +547,7 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
 def _duty_commands() -> None:
     from floodwatch.cli_backup import backup_cmd
     from floodwatch.cli_check import check
+    from floodwatch.cli_demo import demo
     from floodwatch.cli_duty import (
         ack,
         hash_password_cmd,
@@ -690,6 +569,7 @@ def _duty_commands() -> None:
         messages,
         import_group,
         backup_cmd,
+        demo,
     ):
         main.add_command(command)
     main.add_command(sl651)

@@ -790,7 +790,7 @@ class ServiceSettings(Model):
                         ("notify", "destinations", name, "type"),
                         "a kafka destination needs service.kafka (the cluster)",
                     )
-                if dest.type == "broadcast" and self.mqtt is None:
+                if dest.type == "broadcast" and self.mqtt is None and not dest.record:
                     yield (
                         ("notify", "destinations", name, "type"),
                         "a broadcast destination needs service.mqtt (the broker)",

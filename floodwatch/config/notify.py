@@ -134,6 +134,11 @@ class RateLimit(Model):
 class Destination(Model):
     type: Literal["webhook", "console", "kafka", "influx", "sms", "broadcast"]
     status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
+    record: bool = Field(
+        False,
+        description="sms, broadcast: recorded in the process instead of sent (the demo): "
+        "no SMS gateway or MQTT broker; outbox, grouping, parts, calls and CAP as real",
+    )
     url: str | None = Field(None, description="webhook: where to POST the alert JSON")
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
@@ -184,7 +189,9 @@ class Destination(Model):
             yield ("url",), f"a {self.type} destination needs a url"
         if self.type == "kafka" and not self.topic:
             yield ("topic",), "a kafka destination needs a topic"
-        if self.type == "sms":
+        if self.record and self.type not in PEOPLE_DESTINATIONS:
+            yield ("record",), "only sms and broadcast destinations can be recorded"
+        if self.type == "sms" and not self.record:
             if self.provider is None:
                 yield ("provider",), "an sms destination needs a provider"
             elif self.provider.type == "generic" and not self.provider.url:

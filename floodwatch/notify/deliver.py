@@ -46,9 +46,11 @@ from floodwatch.config.models import KafkaSettings, MqttSettings
 from floodwatch.config.notify import Destination, NotifySettings
 from floodwatch.ingest import backoff
 from floodwatch.ingest.deadletter import DeadLetter
+from floodwatch.notify import record
 from floodwatch.notify.connection import Connection, KafkaConnection
 from floodwatch.notify.health import Health, Trouble
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
+from floodwatch.notify.record import Recorder
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.store import Delivery, Store
@@ -199,6 +201,7 @@ class Deliverer:
         self.connections: dict[str, Connection] = {}  # of the destinations holding one
         self.background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
         self.on_trouble = on_trouble
+        self.recorder = Recorder()  # what the recorded destinations (`record: true`) got
         self.health = {
             name: Health(name, dest.failing_after.total_seconds(), on_trouble)
             for name, dest in settings.destinations.items()
@@ -221,6 +224,14 @@ class Deliverer:
         mqtt: MqttSettings | None,
         config_dir: Path | None,
     ) -> Channel:
+        if dest.record:
+            via = self.settings.answer.via if self.settings.answer else []
+            ch = record.channel(
+                name, dest, self.store, self.recorder, compiled, config_dir, self.client, via
+            )
+            if isinstance(ch, record.RecordingBroadcast):
+                self.background[f"broadcast:{name}"] = ch.run
+            return ch
         if dest.type == "webhook":
             return OneByOne(webhook(dest, self.client))
         if dest.type == "influx":

@@ -26,6 +26,7 @@ class Scenario:
     block_at_h: float | None = None  # culvert starts to block at this hour
     block_fraction: float = 0.95
     block_ramp_min: float = 20.0
+    description_zh: str = ""
 
     def rain_mm_per_h(self, hour: float) -> float:
         """A triangular hyetograph holding `storm_total_mm` over the storm."""
@@ -50,11 +51,13 @@ SCENARIOS: dict[str, Scenario] = {
         "July storm, 220 mm in 6 h; the outlet culvert blocks with debris 1 h in: overtops",
         storm_total_mm=220.0,
         block_at_h=5.0,
+        description_zh="七月暴雨，6小时降雨220毫米；1小时后放水涵管被杂物堵塞：漫坝",
     ),
     "open": Scenario(
         "open",
         "the same July storm with the outlet culvert clear: the pond rises but holds",
         storm_total_mm=220.0,
+        description_zh="同一场七月暴雨，放水涵管畅通：水位上涨但未漫坝",
     ),
     "flash": Scenario(
         "flash",
@@ -62,12 +65,14 @@ SCENARIOS: dict[str, Scenario] = {
         storm_total_mm=75.0,
         storm_hours=50 / 60,
         peak_at=0.4,
+        description_zh="山洪暴雨：集雨区50分钟降雨75毫米",
     ),
     "quiet": Scenario(
         "quiet",
         "a quiet summer day with a light shower (6 mm)",
         storm_total_mm=6.0,
         storm_hours=2.0,
+        description_zh="平静的夏日，一场小阵雨（6毫米）",
     ),
 }
 

@@ -100,6 +100,11 @@ class Answers:
         ).fetchall()
         return [Call(r[0], Recipient(**json.loads(r[1])), r[2], r[3], r[4]) for r in rows]
 
+    def called(self) -> list[str]:
+        """Every alert (or incident) anyone was called about, latest call last."""
+        rows = self.db.execute("SELECT alert FROM calls GROUP BY alert ORDER BY max(called_at)")
+        return [str(r[0]) for r in rows]
+
     def unanswered(self, alert: str) -> list[Recipient]:
         """Persons called about `alert` who have not answered (the alert is not
         acknowledged by anyone, or they were called after)."""
