@@ -149,13 +149,13 @@ class Outbox:
         """Every delivery of one alert with its outcome (the alert's timeline)."""
         rows = self.db.execute(
             "SELECT key, destination, recipient, note, state, attempts, last_error, created, "
-            "done_at, "
-            "json_extract(event, '$.transition'), json_extract(event, '$.severity') "
+            "done_at, json_extract(event, '$.transition'), json_extract(event, '$.severity'), "
+            "json_extract(event, '$.ts') "
             "FROM outbox WHERE alert = ? ORDER BY created, key",
             (alert,),
         ).fetchall()
         names = ("key", "destination", "recipient", "note", "state", "attempts", "last_error",
-                 "created", "done_at", "transition", "severity")  # fmt: skip
+                 "created", "done_at", "transition", "severity", "ts")  # fmt: skip
         out = [dict(zip(names, row, strict=True)) for row in rows]
         for delivery in out:
             delivery["tries"] = [
@@ -230,10 +230,12 @@ class Outbox:
                 "UPDATE outbox SET next_at = ? WHERE key = ?", [(until, key) for key in keys]
             )
 
-    def outbox(self) -> list[dict[str, object]]:
+    def outbox(self, since: float = 0.0) -> list[dict[str, object]]:
+        """Every row made since `since` (wall clock), oldest first."""
         rows = self.db.execute(
             "SELECT key, destination, state, attempts, last_error, recipient, note, batch, "
-            "created, done_at, alert FROM outbox ORDER BY created, key"
+            "created, done_at, alert FROM outbox WHERE created >= ? ORDER BY created, key",
+            (since,),
         ).fetchall()
         names = (
             "key",

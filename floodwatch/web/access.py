@@ -46,6 +46,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/incidents"): VIEWER,
     ("GET", "/api/incidents/{incident_id:path}"): VIEWER,
     ("POST", "/api/incidents/{incident_id:path}/ack"): OPERATOR,
+    ("GET", "/api/notifications"): VIEWER,
     ("GET", "/api/silences"): VIEWER,
     ("POST", "/api/silences"): OPERATOR,
     ("DELETE", "/api/silences/{silence_id}"): OPERATOR,

@@ -43,6 +43,7 @@ from floodwatch.web.routes import (
     health,
     incidents,
     maps,
+    notifications,
     page,
     silences,
     sms_reply,
@@ -101,6 +102,7 @@ def create_app(settings: HttpSettings, service: Service, hub: Hub, recent: board
     app.include_router(auth.router(ctx, tokens))
     app.include_router(alerts.router(ctx))
     app.include_router(incidents.router(ctx))
+    app.include_router(notifications.router(ctx))
     app.include_router(silences.router(ctx))
     app.include_router(drills.router(ctx))
     app.include_router(stations.router(ctx))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from floodwatch.alerts.state import Severity
 from floodwatch.config.values import Expr
 from floodwatch.notify.routing import Target
-from floodwatch.readings import Reading, format_ts, ms_to_dt, ts_to_ms
+from floodwatch.readings import Reading, format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig, resolve
 from floodwatch.store.ledger import Ledger
 
@@ -100,6 +100,8 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
     if not transitions:
         return None
     deliveries = store.deliveries_of(alert)
+    deliveries += _incident_deliveries(transitions, store)
+    deliveries.sort(key=lambda d: (float(d["created"]), str(d["key"])))  # type: ignore[arg-type]
     for d in deliveries:  # a person by name (and id), a village by its code
         raw = str(d["recipient"])
         d["recipient_id"] = Target("", raw).recipient_id if raw else ""
@@ -125,6 +127,25 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
         "call_state": follow[3] if follow else None,
         "unanswered": [r.name for r in ledger.unanswered(alert)],
     }
+
+
+def _incident_deliveries(
+    transitions: list[dict[str, Any]], store: Store
+) -> list[dict[str, object]]:
+    """The notices to people (SMS, broadcast) about the alert's incident made
+    while the alert was in it (from its first transition to its all-clear),
+    each marked with the incident's id: people are told per incident."""
+    incident = next((t["incident"] for t in reversed(transitions) if t.get("incident")), None)
+    if incident is None:
+        return []
+    start = str(transitions[0]["ts"])
+    end = str(transitions[-1]["ts"]) if transitions[-1]["transition"] == "resolved" else None
+    out = []
+    for d in store.deliveries_of(str(incident)):
+        ts = str(d["ts"])
+        if parse_ts(ts) >= parse_ts(start) and (end is None or parse_ts(ts) <= parse_ts(end)):
+            out.append({**d, "incident": incident})
+    return out
 
 
 def station_rows(

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import json
 import re
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -211,11 +212,15 @@ async def run_demo_board(
             live.app(http), host=http.host, port=http.port, log_level="warning", lifespan="off",
             **proxy_settings(http),
         )  # fmt: skip
-        server = uvicorn.Server(config)
+        server = _Server(config)
         board = _free(http.port)
         if not board:
             narrator.port_taken(http.port)
-        serving = asyncio.create_task(server.serve() if board else _nothing(stay))
+        serving = asyncio.create_task(server.serve() if board else _nothing())
+        stop = asyncio.Event()  # Ctrl+C (or SIGTERM) after the storm: the summary, then out
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         background = [
             asyncio.create_task(live.publish_stations()),
             asyncio.create_task(deliverer.run()),
@@ -225,6 +230,8 @@ async def run_demo_board(
         try:
             since_call = 0
             for ts, readings in sweeps:
+                if stop.is_set():  # Ctrl+C during the storm
+                    break
                 payload = json.dumps([r.to_json() for r in readings]).encode()
                 service.step([Incoming(payload, "demo", "batch", "mqtt")])
                 await _delivered(store, names)
@@ -240,10 +247,12 @@ async def run_demo_board(
             await _drain(service, max(0.5, 4 * pause))
             for message in messages.take():
                 narrator.sms(message)
-            if stay:
+            if stay and not stop.is_set():
                 narrator.storm_over(f"http://{http.host}:{http.port}/" if board else None)
-                await serving
+                await stop.wait()
         finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(serving, timeout=5)
@@ -307,9 +316,15 @@ def _free(port: int) -> bool:
     return True
 
 
-async def _nothing(stay: bool) -> None:
-    if stay:
-        await asyncio.Event().wait()
+async def _nothing() -> None:
+    """In place of the board when its port is taken."""
+    await asyncio.Event().wait()
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the demo handles Ctrl+C itself
+        yield
 
 
 @contextlib.contextmanager

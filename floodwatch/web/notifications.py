@@ -33,22 +33,26 @@ def notifications(
     compiled: CompiledConfig,
     recorder: Recorder | None = None,
     now: float | None = None,
+    since: float = 0.0,
 ) -> dict[str, Any]:
+    """The three lists; SMS messages made since `since` (wall clock)."""
     now = time.time() if now is None else now
     if settings is None:
         return {"sms": [], "calls": [], "broadcasts": []}
     return {
-        "sms": sms(store, settings, recorder),
+        "sms": sms(store, settings, recorder, since),
         "calls": calls(store, compiled),
         "broadcasts": broadcasts(store, settings, compiled, recorder, now),
     }
 
 
-def sms(store: Store, settings: NotifySettings, recorder: Recorder | None) -> list[dict[str, Any]]:
+def sms(
+    store: Store, settings: NotifySettings, recorder: Recorder | None, since: float = 0.0
+) -> list[dict[str, Any]]:
     kinds = {name: d for name, d in settings.destinations.items() if d.type == "sms"}
     people: dict[str, dict[str, Any]] = {}
     messages: dict[str, dict[str, Any]] = {}
-    for row in store.outbox():
+    for row in store.outbox(since):
         if row["destination"] not in kinds or not row["recipient"]:
             continue
         who = json.loads(str(row["recipient"]))

@@ -195,3 +195,32 @@ def test_an_sms_template_that_does_not_parse_is_a_config_error(tmp_path: Path) -
         "service.yaml:5:13: service.notify.destinations.sms.template: template "
         "templates/sms.j2:2: Unexpected end of template."
     )
+
+
+def test_only_sms_and_broadcast_can_be_recorded_and_they_need_no_gateway(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").write_text(
+        "service:\n"
+        "  notify:\n"
+        "    destinations:\n"
+        "      sms: {type: sms, record: true}\n"  # no provider
+        "      village: {type: broadcast, record: true}\n"  # no service.mqtt
+        "      hook: {type: webhook, url: 'http://127.0.0.1:9/', record: true}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_config(load_config_dir(tmp_path))
+    issues = [str(i).replace(f"{tmp_path}/", "") for i in caught.value.issues]
+    assert issues == [
+        "service.yaml:6:57: service.notify.destinations.hook.record: only sms and "
+        "broadcast destinations can be recorded"
+    ]
+
+
+def test_the_demo_notify_config_is_valid_and_recorded() -> None:
+    from floodwatch.web.demo import demo_notify
+
+    notify = demo_notify()
+    assert {n: d.record for n, d in notify.destinations.items() if d.type != "console"} == {
+        "sms": True,
+        "village": True,
+    }
