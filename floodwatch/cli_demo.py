@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.incident_text import rule_names
 from floodwatch.alerts.state import Severity
 from floodwatch.backtest.words import SEVERITY_ZH, TRANSITION_ZH
 from floodwatch.cli import _load_or_exit, config_option, scenario_option
@@ -22,6 +21,7 @@ from floodwatch.notify.record import BoxMessage
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
+from floodwatch.rules.incidents.text import rule_names
 from floodwatch.sim import SCENARIOS, simulate
 from floodwatch.web.demo import Sms
 

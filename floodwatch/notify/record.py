@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -35,7 +35,9 @@ from floodwatch.notify.cap import Broadcast, Village
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.sms import SmsChannel
 from floodwatch.rules.compile import CompiledConfig
-from floodwatch.store import Store
+
+if TYPE_CHECKING:
+    from floodwatch.store import Store
 
 log = logging.getLogger(__name__)
 PART_NUMBER = re.compile(r"^(【演练】)?\((\d+)/(\d+)\)")  # "(1/3)" (after a drill's mark)

@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from floodwatch.config.notify import NotifySettings
+from floodwatch.config.rosters import Recipient
 from floodwatch.notify.record import Recorder, whole_text
-from floodwatch.notify.rosters import Recipient
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.store import Store
