@@ -107,6 +107,13 @@ class Teller:
         self.lang = lang
         self.zh = lang == "zh"
         self.rules = rule_names(compiled.config.rules)
+        self.villages = {  # code -> its name in the terminal's language
+            s.model.village.code: s.model.village.name
+            if self.zh
+            else s.model.village.name_en or s.model.village.code
+            for s in compiled.stations.values()
+            if s.model.village is not None
+        }
         self.shown = 0
         self.last_hour = -1
         self.messages = 0
@@ -170,7 +177,8 @@ class Teller:
     def box(self, message: BoxMessage) -> None:
         self.boxes += 1
         text = str(message.twin.get("text", ""))
-        click.secho(self.say("box", village=message.village_name, text=text), fg="magenta")
+        village = self.villages.get(message.village, message.village_name)
+        click.secho(self.say("box", village=village, text=text), fg="magenta")
 
     def reply(self, at: datetime, name: str, text: str, acknowledged: list[str]) -> None:
         line = self.say("reply", at=self.local(at), name=name, text=text)
@@ -227,7 +235,7 @@ class Teller:
             )
         for box in told["broadcasts"]:
             now = box["current"]
-            village = box["village_name"] if self.zh else box["village"]
+            village = self.villages.get(box["village"], box["village_name"])
             text = now["text"] if now else self.say("silent")
             click.echo(self.say("chain_box", village=village, text=text))
 

@@ -141,10 +141,11 @@ def test_each_routed_person_has_the_sms_the_terminal_showed(demo: Demo) -> None:
     assert texts[: len(shown)] == shown  # (and resends of the unanswered red since)
     for person in people.values():
         for message in person["messages"]:
-            assert message["state"] == "done" and message["recorded"]
-            assert message["sent_at"] >= message["created"]
+            assert message["recorded"] and "收到请回复" in message["text"]
+            if message["notes"] and message["state"] == "pending":
+                continue  # a resend or escalation made this instant, after the storm
+            assert message["state"] == "done" and message["sent_at"] >= message["created"]
             assert message["parts"] and all(len(p) <= 70 for p in message["parts"])
-            assert "收到请回复" in message["text"]
     first = wang["messages"][-1]
     assert first["text"].startswith("【升级为橙色预警】毛坑村毛坑山塘")
 
@@ -182,7 +183,8 @@ def test_the_alert_timeline_has_the_incident_deliveries(demo: Demo) -> None:
     people = [d for d in timeline["deliveries"] if d.get("incident")]
     assert {d["recipient"] for d in people if d["destination"] == "sms"} == ROUTED
     assert {d["recipient"] for d in people if d["destination"] == "village"} == {"330182104201"}
-    assert all(d["state"] == "done" and d["tries"] for d in people)
+    first = [d for d in people if not d["note"]]  # resends may be under way after the storm
+    assert first and all(d["state"] == "done" and d["tries"] for d in first)
 
 
 def test_notifications_need_a_login(demo: Demo) -> None:
