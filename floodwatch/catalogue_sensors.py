@@ -34,6 +34,8 @@ def sensor_entries(
                 limits.min if limits else None,
                 limits.max if limits else None,
             ),
+            "gauge_fault": sensor_text.gauge_fault(),
+            "over_limit": sensor_text.over_limit(m, value),
         }
         for check, what in whats.items():
             pair = found.get((f"{rid}/{check}", f"{info.id}/{kind}"))

@@ -12,6 +12,14 @@ BACK = {  # what the all-clear of each check says
     "stuck": ("读数已恢复变化", "readings change again"),
     "out_of_range": ("读数已回到量程以内", "reads within its range again"),
     "spike": ("读数已恢复平稳", "reads steadily again"),
+    "gauge_fault": (
+        "经遥测终端自检已无故障",
+        "is no longer reported faulty by its telemetry terminal",
+    ),
+    "over_limit": (
+        "读数已回到遥测终端设定的报警限值以内",
+        "reads within the alarm limit set in its telemetry terminal again",
+    ),
 }
 NOT_USED_ZH = "该读数不参与预警判断"
 NOT_USED_EN = "The reading is not used for warnings"
@@ -64,4 +72,22 @@ def spike(m: Measure, step: float, last: float) -> tuple[str, str]:
     return (
         f"读数突然{change_zh}，上次可信读数为{m.fmt_zh(last)}，{NOT_USED_ZH}",
         f"{change_en} from the last good reading of {m.fmt_en(last)}. {NOT_USED_EN}",
+    )
+
+
+def gauge_fault() -> tuple[str, str]:
+    """The RTU's status word says the gauge is faulty (SL 651 `45`, bits 5/6)."""
+    return (
+        f"经遥测终端自检报告故障，{NOT_USED_ZH}",
+        f"is reported faulty by its telemetry terminal. {NOT_USED_EN}",
+    )
+
+
+def over_limit(m: Measure, value: float) -> tuple[str, str]:
+    """The RTU's status word says the reading is over the alarm limit set in the
+    RTU (SL 651 `45`, bits 2/3): the reading itself is used as usual."""
+    return (
+        f"读数{m.fmt_zh(value)}，遥测终端报告超过其设定的报警限值，该读数照常参与预警判断",
+        f"reads {m.fmt_en(value)}, over the alarm limit set in its telemetry terminal. "
+        "The reading is used for warnings as usual",
     )

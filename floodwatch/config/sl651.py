@@ -74,6 +74,11 @@ class Sl651Settings(Model):
         True, description="confirm with ESC (stay online) rather than EOT (may go offline)"
     )
     max_connections: int = Field(10_000, ge=1, description="connections held at once")
+    pictures: str | None = Field(
+        None,
+        description="directory picture reports (36H) are stored in, one file each; "
+        "default: sl651-pictures beside the store",
+    )
     mqtt_topic: str = Field(
         "gateway/sl651",
         description="sl651-gateway without Kafka: the MQTT topic of the readings (format batch)",

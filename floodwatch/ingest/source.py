@@ -28,6 +28,10 @@ class Incoming:
     batch: list[tuple[int, bytes]] | None = None  # Kafka: (offset, payload) fetched together
     decoder: str = ""  # replayed from the inbox: the id of the decoder it was first decoded with
     decoded: tuple[int, int] | None = None  # set by the service: (readings, rejected) decoded
+    # Called inside the transaction that stores the message's readings, before
+    # its commit (not on an inbox replay): the source records its own state
+    # with them (SL 651: reports stored, rain counters).
+    stored: Callable[[], None] | None = None
 
     @property
     def origin(self) -> str:

@@ -51,7 +51,7 @@ from floodwatch.rules.clock import BEHIND_MS, RECENT_MS, ClockGuard, ClockNotice
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.crest import CrestCore
-from floodwatch.rules.kinds.health import GOOD_QUALITY
+from floodwatch.rules.kinds.health import GOOD_QUALITY, USABLE
 from floodwatch.rules.store import Store
 
 _STATION = attrgetter("station")
@@ -552,7 +552,7 @@ class Engine:
                     s.in_heap = True
                 if not health.check(ts, value, quality, alerts):
                     continue
-            elif quality not in GOOD_QUALITY:
+            elif quality not in USABLE:
                 continue
             ring = s.ring
             if ring is not None:

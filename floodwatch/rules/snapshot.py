@@ -117,7 +117,8 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     for s, saved in zip(engine._rows, state["health"], strict=True):
         if s.health is not None and saved is not None:
             for check, t in s.health.trackers.items():
-                set_tracker_state(t, saved[check])
+                if check in saved:  # (a snapshot from before a check existed: none open)
+                    set_tracker_state(t, saved[check])
     for rule, (latch, tracker) in zip(engine.rule_instances(), state["instances"], strict=True):
         rule.latch.restore(latch)
         set_tracker_state(rule.tracker, tracker)

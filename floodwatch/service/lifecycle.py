@@ -74,11 +74,13 @@ async def run_service(service: Service) -> int:
         except ValueError as exc:
             log.error("service.sl651: %s", exc)
             return 2
+        pictures = settings.sl651.pictures or service.store_path.parent / "sl651-pictures"
         sl651 = Receiver(
             settings.sl651,
             directory,
             bridge.put if bridge is not None else service.put,
             service.reject,
+            pictures=Path(pictures),
         )
         service.sl651 = sl651
         service.readiness.append(("sl651", sl651.listening.is_set))
@@ -93,6 +95,9 @@ async def run_service(service: Service) -> int:
         log.error("%s", exc)
         return 2
     service.open()
+    if sl651 is not None and bridge is None and service.store is not None:
+        sl651.memory = service.store.sl651  # the readings are stored here, so is its memory
+        sl651.restore()
     if service.stopping.is_set():  # asked to stop while starting
         service.close()
         return 0

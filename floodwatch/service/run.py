@@ -444,6 +444,9 @@ class Service:
         self._bound(wall)
         with self.store.transaction():
             out, fed, readings = self._feed(items)  # decoded: each message's outcome known
+            for item in fed:
+                if item.stored is not None:
+                    item.stored()
             logged = [inbox.entry(i, self.decoders) for i in items if i.source in LOGGED]
             if logged and LOCAL in self.shards:
                 logged.insert(0, inbox.wall_entry(wall))

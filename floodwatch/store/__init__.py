@@ -12,13 +12,15 @@ One repository per concern, each a class over the connection:
   reminders), `broadcasts.py` (the village broadcast state) — what people
   did and were told; `ledger.py` — `Ledger`, the three over one connection.
 - `incidents.py` — `IncidentStore`: incidents and their changes.
+- `sl651.py` — `Sl651Memory`: the SL 651 receiver's stored reports
+  (deduplication) and rain counters, across restarts.
 - `migrations.py` — the versioned schema; `db.py` — the connection,
   transactions, a damaged file moved aside.
 
 `Store` opens the file (brings it to the latest schema version) and is the
 repositories over its one connection, so callers keep one handle: the alert,
 outbox, meta and recent-readings ones by inheritance, `inbox`, `people`
-(the ledger) and `incidents` as attributes. It is
+(the ledger), `incidents` and `sl651` as attributes. It is
 used from the event loop's thread only: the connection refuses any other.
 A database that cannot be opened is moved aside and a new one created; the
 service reports it and starts.
@@ -39,6 +41,7 @@ from floodwatch.store.meta import Meta
 from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
 from floodwatch.store.outbox import Delivery, Outbox, Outgoing
 from floodwatch.store.recent import RecentReadings
+from floodwatch.store.sl651 import Sl651Memory
 
 __all__ = ["OUTBOX_COLUMNS", "Delivery", "Outgoing", "Store"]
 
@@ -56,6 +59,7 @@ class Store(Alerts, Outbox, Meta, RecentReadings):
         self.inbox = inbox.Inbox(self.db)
         self.people = Ledger(self.db)
         self.incidents = IncidentStore(self.db)
+        self.sl651 = Sl651Memory(self.db)
 
     def _open(self) -> sqlite3.Connection:
         db = _db.connect(self.path)

@@ -128,6 +128,16 @@ CREATE TABLE IF NOT EXISTS retained (
     topic TEXT PRIMARY KEY, payload BLOB NOT NULL, expires REAL NOT NULL
 )
 """
+SL651 = """
+CREATE TABLE IF NOT EXISTS sl651_seen (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, station TEXT NOT NULL, function INTEGER NOT NULL,
+    serial INTEGER NOT NULL, obs TEXT NOT NULL,
+    UNIQUE (station, function, serial, obs)
+);
+CREATE TABLE IF NOT EXISTS sl651_counters (
+    station TEXT PRIMARY KEY, ts TEXT NOT NULL, value REAL NOT NULL
+)
+"""
 
 
 def add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
@@ -159,6 +169,7 @@ STEPS = (
     Step(4, "incidents, their changes, the incident of each alert", _incidents),
     Step(5, "the board's recent readings", lambda db: script(db, RECENT)),
     Step(6, "the village broadcast's retained truth per topic", lambda db: script(db, RETAINED)),
+    Step(7, "SL 651: reports stored (deduplication), rain counters", lambda db: script(db, SL651)),
 )
 LATEST = STEPS[-1].version
 

@@ -72,6 +72,7 @@ class Report:
     elements: list[Element] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     picture: bytes | None = None
+    manual: bool = False  # elements read from a manual entry's SL 330 text
 
     def to_json(self) -> dict[str, object]:
         return {

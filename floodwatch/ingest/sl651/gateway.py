@@ -61,6 +61,7 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
         log.error("service.sl651: %s", exc)
         return 2
     dead_letter = DeadLetter(Path(settings.dead_letter.file))
+    pictures = Path(settings.sl651.pictures or Path(settings.store).parent / "sl651-pictures")
     try:
         if settings.kafka is not None:
             bridge = Bridge(
@@ -71,7 +72,9 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
                 stopping,
             )
             await bridge.start()
-            receiver = Receiver(settings.sl651, directory, bridge.put, dead_letter.write)
+            receiver = Receiver(
+                settings.sl651, directory, bridge.put, dead_letter.write, pictures=pictures
+            )
             target = f"kafka://{settings.kafka.bootstrap}/{settings.kafka.topic}"
             try:
                 return await _serve(receiver, target, stopping)
@@ -81,7 +84,9 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
         client = client_for(settings.mqtt, client_id=f"{settings.mqtt.client_id}-sl651-gateway")
         async with client:
             forward = MqttForward(client, settings.sl651.mqtt_topic)
-            receiver = Receiver(settings.sl651, directory, forward.put, dead_letter.write)
+            receiver = Receiver(
+                settings.sl651, directory, forward.put, dead_letter.write, pictures=pictures
+            )
             target = f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}/{forward.topic}"
             return await _serve(receiver, target, stopping)
     except (aiomqtt.MqttError, OSError, ConnectionError) as exc:

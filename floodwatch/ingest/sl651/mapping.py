@@ -8,9 +8,11 @@ one element is read per report, the first present of: the 5-minute series
 PN05 and P1 is not counted three times. Cumulative rain `PT` is used only when
 no other rain element is sent, differenced against the previous counter (a
 counter that went down was reset: no reading, a note). Times carry no zone:
-the station's (Beijing time by default). A status word (`ZT`) with the
-level-gauge fault bit marks the report's levels `quality: gauge_fault`, so the
-quality gate holds them back and the gauge's health alerts see it.
+the station's (Beijing time by default). The status word (`ZT`) becomes the
+quality of the report's readings: the level-gauge (flow-meter) fault bit marks
+its levels (flows) `gauge_fault` — held back by the quality gate, a sensor
+notice — and the level (flow) over-limit bit `over_limit` — used as usual, a
+sensor notice.
 """
 
 from __future__ import annotations
@@ -100,10 +102,12 @@ def readings(known: Known, report: Report, counters: Counters) -> tuple[list[Rea
     mapping = known.config.mapping(report.station_class)
     notes: list[str] = []
     present = {e.name for e in report.elements}
-    faulty = any(
-        e.name == "ZT" and isinstance(e.value, int) and "level_gauge_fault" in status_flags(e.value)
+    flags = {
+        flag
         for e in report.elements
-    )
+        if e.name == "ZT" and isinstance(e.value, int)
+        for flag in status_flags(e.value)
+    }
     chosen: dict[Kind, str] = {}
     for name in (*SERIES_FIRST, *mapping):
         kind = mapping.get(name)
@@ -126,12 +130,26 @@ def readings(known: Known, report: Report, counters: Counters) -> tuple[list[Rea
                 notes.append(f"{e.name} at {local:%Y-%m-%d %H:%M} missing")
             if value is None:
                 continue
-            quality = "gauge_fault" if kind == "level" and faulty else None
+            quality = _quality(kind, flags)
             out.append(Reading(known.id, kind, round(value, 6), ts, quality))
     for e in report.elements:
         if e.name == "ZT" and isinstance(e.value, int) and e.value:
             notes.append(f"status: {', '.join(status_flags(e.value)) or hex(e.value)}")
     return out, notes
+
+
+# Status word bits (SL 651 `45`) -> the quality of a kind's readings, worst first.
+STATUS_QUALITY: dict[Kind, tuple[tuple[str, str], ...]] = {
+    "level": (("level_gauge_fault", "gauge_fault"), ("level_over_limit", "over_limit")),
+    "flow": (("flow_meter_fault", "gauge_fault"), ("flow_over_limit", "over_limit")),
+}
+
+
+def _quality(kind: Kind, flags: set[str]) -> str | None:
+    for flag, quality in STATUS_QUALITY.get(kind, ()):
+        if flag in flags:
+            return quality
+    return None
 
 
 def _difference(

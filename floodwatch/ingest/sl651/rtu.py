@@ -83,7 +83,12 @@ class Rtu:
             self.writer = self.reader = None
 
     def build(
-        self, function: int, elements: list[Element], sent: datetime, serial: int | None = None
+        self,
+        function: int,
+        elements: list[Element],
+        sent: datetime,
+        serial: int | None = None,
+        picture: bytes | None = None,
     ) -> list[bytes]:
         """The frames of a report (several packets when the body is long)."""
         report = Report(
@@ -93,6 +98,7 @@ class Rtu:
             self.id.address,
             self.id.station_class,
             elements,
+            picture=picture,
         )
         if self.id.ascii:
             data = ascii_body.encode(report)
@@ -122,8 +128,11 @@ class Rtu:
     async def report(self, function: int, elements: list[Element], sent: datetime) -> None:
         """Send a report until the centre confirms it."""
         serial = next(self.serials) & 0xFFFF
-        frames = self.build(function, elements, sent, serial)
-        attempt = 0
+        await self.send(self.build(function, elements, sent, serial), serial)
+
+    async def send(self, frames: list[bytes], serial: int) -> None:
+        """Send a built report (`build`) until the centre confirms it — also
+        what an RTU does with a report it already sent once."""
         while True:
             if self.writer is None:
                 await self.connect()
@@ -138,7 +147,6 @@ class Rtu:
             except (OSError, ConnectionError, asyncio.IncompleteReadError):
                 await self.close()
                 await asyncio.sleep(self.reconnect_delay)
-            attempt += 1
             self.resent += 1
 
     async def keep_alive(self, sent: datetime) -> None:

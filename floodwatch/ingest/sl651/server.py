@@ -18,6 +18,15 @@ sees readings it already has, and the engine refuses them as duplicates
 Reports are deduplicated on (station, function, serial, observation time)
 across connections: a resent report whose first copy is stored is confirmed
 at once; one whose first copy is still on its way is confirmed when it is.
+With a `Memory` (the service's store), the reports stored and each station's
+last rain counter (PT) are recorded in the transaction that stores the
+readings (`Incoming.stored`) and taken up again at start (`restore`), so a
+resend after a restart is still a duplicate, and PT is differenced across it.
+
+Manual entry (35H, and 39H) is SL 330 text (`manual.py`): its elements become
+readings of quality `manual`; what is not understood is dead-lettered
+`not_decoded` with the text. A picture (36H) is written to a file under
+`pictures` (fsync'd) and then confirmed; it is not decoded.
 
 Refused input — bytes that are no frame, a bad CRC, an unknown address, a
 wrong password, an unsupported function code — goes to the dead-letter with
@@ -30,16 +39,20 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import os
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from pathlib import Path
+from typing import Protocol
 
 import msgspec
+from msgspec.structs import replace
 
 from floodwatch.config.sl651 import Sl651Settings
 from floodwatch.ingest.sl651 import ascii as ascii_mode
-from floodwatch.ingest.sl651 import codec
+from floodwatch.ingest.sl651 import codec, manual
 from floodwatch.ingest.sl651 import frame as hex_mode
 from floodwatch.ingest.sl651.body import KEEP_ALIVE, MANUAL, PICTURE, Report
 from floodwatch.ingest.sl651.frame import End, Frame, FrameError, confirmation
@@ -57,6 +70,22 @@ CONFIRM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 READ = 4096
 _encode = msgspec.json.Encoder()
 DedupKey = tuple[str, int, int, datetime | None]
+MANUAL_QUERY = 0x39  # a query's answer: the manual entry
+
+
+class Memory(Protocol):
+    """Where the receiver keeps what must survive a restart (the service's store)."""
+
+    def load(self) -> tuple[dict[str, tuple[datetime, float]], list[DedupKey]]:
+        """The rain counters by station, and the reports stored, oldest first."""
+        ...
+
+    def remember(
+        self, seen: Iterable[DedupKey], counters: Iterable[tuple[str, datetime, float]]
+    ) -> None:
+        """Record stored reports and counters; called inside the transaction
+        that stores their readings."""
+        ...
 
 
 class _Pending:
@@ -78,8 +107,14 @@ class Receiver:
         directory: Directory,
         put: Callable[[Incoming], Awaitable[None]],
         reject: Callable[[list[Rejected]], None],
+        *,
+        memory: Memory | None = None,
+        pictures: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.memory = memory
+        self.pictures = pictures
+        self.pictures_stored = 0
         self.directory = directory
         self.put = put
         self.reject = reject
@@ -103,6 +138,19 @@ class Receiver:
     @property
     def name(self) -> str:
         return f"sl651://{self.host}:{self.port}"
+
+    def restore(self) -> None:
+        """Take up the memory's reports and counters (once, before serving)."""
+        if self.memory is None:
+            return
+        counters, seen = self.memory.load()
+        self.counters.pt.update(counters)
+        for key in seen[-SEEN:]:
+            self.seen[key] = None
+        if seen or counters:
+            log.info(
+                "sl651: %d stored reports and %d rain counters taken up", len(seen), len(counters)
+            )
 
     async def run(self) -> None:
         """Serve until cancelled."""
@@ -230,18 +278,47 @@ class Receiver:
             return
         if frame.function == KEEP_ALIVE:
             return
-        if frame.function in (MANUAL, PICTURE):
-            what = "manual entry (SL 330 text)" if frame.function == MANUAL else "picture"
+        if frame.function == PICTURE:
+            await self._picture(known, frame, report, writer, where, received)
+            return
+        unread: list[str] = []
+        if frame.function in (MANUAL, MANUAL_QUERY):
+            unread = _manual(report)
+        await self._report(known, frame, report, writer, received, where, unread)
+
+    async def _picture(
+        self,
+        known: Known,
+        frame: Frame,
+        report: Report,
+        writer: asyncio.StreamWriter,
+        where: str,
+        received: float,
+    ) -> None:
+        """Store the picture in a file (synced), then confirm it."""
+        data = report.picture
+        if self.pictures is None or not data:
+            why = "no picture in the report" if self.pictures is not None else "no picture store"
             self._refuse(
                 RejectReason.NOT_DECODED,
-                f"{what} from station {known.id}, kept as received",
+                f"picture from station {known.id}: {why}",
                 frame.raw,
                 where,
                 frame.station,
             )
             self._confirm(frame, report, writer, received)
             return
-        await self._report(known, frame, report, writer, received)
+        at = next((e.time for e in report.elements if e.time is not None), report.sent)
+        suffix = ".jpg" if data[:2] == b"\xff\xd8" else ".bin"
+        path = self.pictures / known.id / f"{at:%Y%m%dT%H%M%S}-{report.serial:05d}{suffix}"
+        try:
+            await asyncio.to_thread(_write_synced, path, data)
+        except OSError as exc:
+            log.error("sl651 %s: picture not stored in %s: %s", known.id, path, exc)
+            return  # not confirmed: the RTU sends it again
+        self.pictures_stored += 1
+        log.info("sl651 %s: picture of %d bytes stored in %s", known.id, len(data), path)
+        self._confirm(frame, report, writer, received)
 
     async def _report(
         self,
@@ -250,6 +327,8 @@ class Receiver:
         report: Report,
         writer: asyncio.StreamWriter,
         received: float,
+        where: str,
+        unread: list[str],
     ) -> None:
         first = next((e.time for e in report.elements if e.time is not None), None)
         key: DedupKey = (known.id, frame.function, report.serial, first or report.sent)
@@ -263,11 +342,29 @@ class Receiver:
             return
         pending = _Pending()
         self.seen[key] = pending
+        if unread:
+            self._refuse(
+                RejectReason.NOT_DECODED,
+                f"manual entry from station {known.id}: {' | '.join(unread)!r} not understood "
+                "(SL 330 text: identifier value pairs); the rest was taken",
+                frame.raw,
+                where,
+                frame.station,
+            )
         while len(self.seen) > SEEN:
             self.seen.popitem(last=False)
+        before = self.counters.pt.get(known.id)
         got, notes = readings(known, report, self.counters)
+        if report.manual:
+            got = [r if r.quality is not None else replace(r, quality="manual") for r in got]
         if notes:
             log.debug("sl651 %s serial %d: %s", known.id, report.serial, "; ".join(notes))
+        counter = self.counters.pt.get(known.id)
+        changed = [(known.id, *counter)] if counter is not None and counter != before else []
+
+        def stored() -> None:
+            if self.memory is not None:
+                self.memory.remember([key], changed)
 
         def confirm() -> None:
             if key in self.seen:
@@ -278,7 +375,10 @@ class Receiver:
 
         payload = _encode.encode([r.to_json() for r in got])
         topic = f"sl651/{known.id}/{frame.fc}"
-        await self.put(Incoming(payload, topic, "batch", "sl651", {}, confirm))
+        item = Incoming(payload, topic, "batch", "sl651", {}, confirm)
+        if self.memory is not None:
+            item.stored = stored
+        await self.put(item)
 
     # -- answers and refusals --------------------------------------------------------
 
@@ -319,6 +419,34 @@ class Receiver:
         self.refused[(address, reason.value)] += 1
         text = f"{detail} (station address {address})" if station else detail
         self.reject([Rejected(reason, text, raw=raw.hex().upper(), source=where)])
+
+
+def _manual(report: Report) -> list[str]:
+    """Replace a manual entry's SL 330 text by the elements it gives; return
+    the parts not understood."""
+    elements = []
+    unread: list[str] = []
+    for e in report.elements:
+        if e.name != "RGZS":
+            elements.append(e)
+            continue
+        got, rest = manual.parse(str(e.value), e.time or report.sent)
+        elements.extend(got)
+        unread.extend(rest)
+    report.elements = elements
+    report.manual = True
+    return unread
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically and durably (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".part")
+    with open(temp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
 
 
 def _address(raw: bytes) -> str | None:

@@ -3,9 +3,13 @@
 Gating applies whenever a station declares limits: a reading out of range, or
 one that jumps further than `max_step` per interval from the last good reading
 (a spike), or a value stuck for too long, is bad — it never raises a flood
-alert and never clears one. When a sensor_health rule covers the station, each
-problem is also an `info` alert for maintenance (stale, stuck, out_of_range,
-spike). A silent gauge is stale; stale is not safe, so flood alerts stay.
+alert and never clears one. So is a reading whose source says the gauge is
+faulty (quality `gauge_fault`: an SL 651 RTU's status word). When a
+sensor_health rule covers the station, each problem is also an `info` alert
+for maintenance (stale, stuck, out_of_range, spike, gauge_fault), and so is a
+reading the RTU reports over its own alarm limit (quality `over_limit`: used
+for warnings as usual; cleared by the next reading without it). A silent
+gauge is stale; stale is not safe, so flood alerts stay.
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ from floodwatch.rules.store import Column
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
 
-CHECKS = ("stale", "stuck", "out_of_range", "spike")
-GOOD_QUALITY = (None, "good", "ok", "G")
+CHECKS = ("stale", "stuck", "out_of_range", "spike", "gauge_fault", "over_limit")
+GOOD_QUALITY = (None, "good", "ok", "G", "manual")
+# Qualities a source sets from the gauge's own status (SL 651's status word):
+# a faulty gauge's reading is held back; one over the RTU's alarm limit is used.
+GAUGE_FAULT = "gauge_fault"
+OVER_LIMIT = "over_limit"
+USABLE = (*GOOD_QUALITY, OVER_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,15 @@ class Health:
 
     def check(self, ts: int, value: float, quality: str | None, out: list[AlertEvent]) -> bool:
         """Is this reading good enough for flood rules? Emits maintenance alerts."""
-        if quality not in GOOD_QUALITY:
+        if quality == GAUGE_FAULT:
+            self._set(GAUGE_FAULT, ts, True, out, value, text.gauge_fault())
             return False
+        if quality not in USABLE:
+            return False
+        self._set(GAUGE_FAULT, ts, False, out, value)
+        over = quality == OVER_LIMIT
+        what = text.over_limit(self.measure, value) if over else ("", "")
+        self._set(OVER_LIMIT, ts, over, out, value, what)
         good = True
         lim = self.limits
         m = self.measure

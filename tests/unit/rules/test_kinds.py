@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 import numpy as np
 
 from floodwatch.readings import Reading
@@ -319,3 +320,39 @@ def test_stale_gauge_keeps_its_flood_alert() -> None:
     stale = events[1]
     assert stale.severity.value == "info"
     assert (stale.ts - T0) <= timedelta(minutes=15 + 10)
+
+
+def _flagged(values: list[float], flags: dict[int, str]) -> list[Reading]:
+    return [
+        msgspec.structs.replace(r, quality=flags.get(i))
+        for i, r in enumerate(series("p1", "level", values))
+    ]
+
+
+def test_a_gauge_the_rtu_reports_faulty_is_a_sensor_alert_and_held_back() -> None:
+    # the RTU's status word says "level gauge fault" on readings 2 and 3 (SL 651 `45`)
+    values = [310.5, 310.5, 311.6, 311.6, 310.6]
+    events = run(cfg(HEALTH), _flagged(values, {2: "gauge_fault", 3: "gauge_fault"}))
+    assert [(e.rule, e.transition.value) for e in events] == [
+        ("health/gauge_fault", "firing"),
+        ("health/gauge_fault", "resolved"),
+    ]
+    assert "经遥测终端自检报告故障" in events[0].message_zh
+
+
+def test_over_the_rtu_limit_is_a_sensor_alert_and_the_reading_is_used() -> None:
+    values = [311.0, 311.25, 311.5, 311.5, 311.25, 311.0]  # yellow at 311.4
+    flags = {2: "over_limit", 3: "over_limit"}
+    events = run(cfg(HEALTH), _flagged(values, flags))
+    assert [(e.rule, e.transition.value) for e in events] == [
+        ("health/over_limit", "firing"),
+        ("lvl", "firing"),
+        ("health/over_limit", "resolved"),
+        ("lvl", "resolved"),
+    ]
+    assert "311.50 m, over the alarm limit set in its telemetry terminal" in events[0].message_en
+    assert "311.50米，遥测终端报告超过其设定的报警限值" in events[0].message_zh
+    # without a sensor rule the reading still counts
+    alone = HEALTH.split("  - id: health", maxsplit=1)[0]
+    plain = run(cfg(alone), _flagged(values, flags))
+    assert [(e.rule, e.transition.value) for e in plain] == [("lvl", "firing"), ("lvl", "resolved")]

@@ -70,6 +70,15 @@ def test_a_level_gauge_fault_marks_the_levels() -> None:
     assert any("level_gauge_fault" in n for n in notes)
 
 
+def test_the_over_limit_bit_marks_the_levels_and_a_fault_comes_first() -> None:
+    report = _report(Element("ZU", T0, 310.2), Element("ZT", T0, 1 << 2), klass="K")
+    got, _ = readings(_known(POND), report, Counters())
+    assert [(r.kind, r.quality) for r in got] == [("level", "over_limit")]
+    both = _report(Element("ZU", T0, 310.2), Element("ZT", T0, 1 << 2 | 1 << 6), klass="K")
+    got, _ = readings(_known(POND), both, Counters())
+    assert [r.quality for r in got] == ["gauge_fault"]
+
+
 def test_the_series_comes_before_the_instantaneous_value_and_missing_is_a_note() -> None:
     series = Element("DRZ1", T0, [310.0, None, 310.1] + [310.2] * 9, timedelta(minutes=5))
     got, notes = readings(
