@@ -186,7 +186,7 @@ async def _server(n: int, rate: float, seconds: float) -> None:
     committing.cancel()
 
 
-def _service(n: int, rate: float, seconds: float) -> None:
+def _service(n: int, rate: float, seconds: float, snapshot_every: str | None = None) -> None:
     """The same RTUs against a real `floodwatch run`."""
     import socket
     import tempfile
@@ -223,6 +223,8 @@ def _service(n: int, rate: float, seconds: float) -> None:
             "sl651": {"listen": f"127.0.0.1:{port}", "max_connections": n + 10},
             "http": {"port": http_port, "token_file": str(tokens)},
         }
+        if snapshot_every is not None:
+            service["snapshot_every"] = snapshot_every
         (cfg / "service.yaml").write_text(yaml.safe_dump({"service": service}))
         log = open(work / "fw.log", "wb")  # noqa: SIM115 - closed below
         fw = subprocess.Popen(
@@ -312,6 +314,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="frames/s, all RTUs together")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--service", action="store_true", help="through a real floodwatch run")
+    parser.add_argument(
+        "--snapshot-every", default=None, help="--service: service.snapshot_every (e.g. 1h)"
+    )
     parser.add_argument("--client", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _raise_fd_limit()
@@ -320,7 +325,7 @@ def main() -> None:
     else:
         print(f"machine: {os.cpu_count()} cores, shared with other work (figures are noisy)")
         if args.service:
-            _service(args.connections, args.rate, args.seconds)
+            _service(args.connections, args.rate, args.seconds, args.snapshot_every)
         else:
             asyncio.run(_server(args.connections, args.rate, args.seconds))
 

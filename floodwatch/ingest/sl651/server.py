@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 SEEN = 200_000  # reports remembered for deduplication
 # Upper bounds (s) of the frame-received → confirmation-sent histogram (/metrics).
-CONFIRM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONFIRM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 READ = 4096
 _encode = msgspec.json.Encoder()
 DedupKey = tuple[str, int, int, datetime | None]
