@@ -1,3 +1,3 @@
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 
 main()

@@ -46,7 +46,7 @@ from floodwatch.config.models import SensorHealthRule
 from floodwatch.config.values import Duration, parse_duration
 from floodwatch.config.yamlpos import parse_yaml
 from floodwatch.readings import KINDS, Reading, format_ts, parse_ts
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.clock import RULE as CLOCK_RULE
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.kinds.health import CHECKS

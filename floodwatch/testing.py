@@ -13,7 +13,7 @@ from pathlib import Path
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import CompiledConfig, compile_config
 
 T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)

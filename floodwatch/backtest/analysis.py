@@ -40,8 +40,8 @@ from floodwatch.config.errors import ConfigError
 from floodwatch.config.loader import _from_validation_error
 from floodwatch.config.values import Duration
 from floodwatch.config.yamlpos import parse_yaml
-from floodwatch.localtime import LocalTime
-from floodwatch.rejects import RejectTally
+from floodwatch.replay.localtime import LocalTime
+from floodwatch.replay.rejects import RejectTally
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import Engine
 

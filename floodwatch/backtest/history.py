@@ -6,7 +6,7 @@
 - Parquet: columns `station`, `kind`, `ts` (a timestamp, or ISO text), `value`.
 
 Time stamps without a zone are read in the station's configured `timezone` or
-the command's `--timezone` (`floodwatch.localtime`); with neither they are
+the command's `--timezone` (`floodwatch.replay.localtime`); with neither they are
 refused (`naive_timestamp`). A Parquet timestamp column without a zone is UTC
 unless a zone is given.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from floodwatch.ingest.decode import Decoders
-from floodwatch.localtime import LocalTime
 from floodwatch.readings import Reading, Rejected, RejectReason, parse_ts
+from floodwatch.replay.localtime import LocalTime
 
 CHUNK = 200_000
 COLUMNS = ("station", "kind", "ts", "value")
@@ -162,7 +162,7 @@ def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Ch
 
 
 def _iso(text: str | None) -> datetime | None:
-    """The time of `text` (naive when it has no zone: see `floodwatch.localtime`)."""
+    """The time of `text` (naive when it has no zone: see `floodwatch.replay.localtime`)."""
     if text is None:
         return None
     try:

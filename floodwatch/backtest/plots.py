@@ -29,8 +29,8 @@ from floodwatch.backtest.analysis import FAR, Episode, Event
 from floodwatch.backtest.history import read_history
 from floodwatch.backtest.words import Words
 from floodwatch.config.values import Expr
-from floodwatch.localtime import LocalTime
 from floodwatch.readings import UNITS, ts_to_ms
+from floodwatch.replay.localtime import LocalTime
 from floodwatch.rules.compile import CompiledConfig, resolve
 
 COLOURS = {

@@ -34,7 +34,7 @@ from floodwatch.backtest.analysis import (
 from floodwatch.backtest.forecasts import ForecastComparison
 from floodwatch.backtest.plots import worth, write_plots
 from floodwatch.backtest.words import Lang, Words, duration
-from floodwatch.localtime import LocalTime
+from floodwatch.replay.localtime import LocalTime
 from floodwatch.rules.compile import CompiledConfig
 
 ORDER = [Severity.RED, Severity.ORANGE, Severity.YELLOW, Severity.BLUE, Severity.INFO]

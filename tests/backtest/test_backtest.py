@@ -27,9 +27,9 @@ from floodwatch.backtest.analysis import (
 )
 from floodwatch.backtest.forecasts import compare_forecasts
 from floodwatch.backtest.plots import cjk_font
-from floodwatch.cli import load, main
+from floodwatch.cli.app import load, main
 from floodwatch.readings import Reading
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.sim import simulate
 from floodwatch.testing import T0
 

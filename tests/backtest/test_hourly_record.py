@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 
 ZONE = "Etc/GMT-1"  # the record keeps UTC+1 all year (no summer-time gaps or repeats)
 STATIONS = """

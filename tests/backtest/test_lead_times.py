@@ -17,7 +17,7 @@ from floodwatch.backtest.analysis import (
     score,
 )
 from floodwatch.backtest.words import Words
-from floodwatch.cli import load
+from floodwatch.cli.app import load
 from floodwatch.testing import T0
 
 EVENT_AT = T0 + timedelta(days=3)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 
 EXAMPLE = Path("config").resolve()
 

@@ -168,7 +168,7 @@ def test_example_config_is_valid() -> None:
 def test_schema_is_valid_json_schema() -> None:
     from click.testing import CliRunner
 
-    from floodwatch.cli import main
+    from floodwatch.cli.app import main
 
     result = CliRunner().invoke(main, ["schema"])
     assert result.exit_code == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.yamlpos import parse_yaml
 from tests.conftest import schema_problems

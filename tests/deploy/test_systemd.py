@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = ROOT / "deploy" / "systemd"

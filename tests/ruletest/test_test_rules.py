@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 from floodwatch.ruletest import expand
 
 ROOT = Path(__file__).resolve().parents[2]

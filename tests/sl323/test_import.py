@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 from tests.sl323.data import RULES, write_csv
 
 

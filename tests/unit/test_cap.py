@@ -14,7 +14,7 @@ import pytest
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
 from floodwatch.readings import parse_ts
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 from tests.capcheck import validate

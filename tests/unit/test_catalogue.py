@@ -13,13 +13,13 @@ from click.testing import CliRunner
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.catalogue import Entry, entries
-from floodwatch.catalogue_check import problems
-from floodwatch.catalogue_md import markdown
-from floodwatch.cli import main
+from floodwatch.cli.app import main
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import response_type
-from floodwatch.replay import run_readings
+from floodwatch.notify.catalogue.check import problems
+from floodwatch.notify.catalogue.entries import Entry, entries
+from floodwatch.notify.catalogue.markdown import markdown
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 

@@ -234,7 +234,7 @@ def test_an_alert_raised_in_a_standing_incident_reaches_only_people_not_told_yet
 def test_floodwatch_alerts_incidents_prints_them_with_their_alerts(desk: Desk) -> None:
     from click.testing import CliRunner
 
-    from floodwatch.cli import main
+    from floodwatch.cli.app import main
 
     desk.feed(T, alert(0, "pond-level", Severity.ORANGE))
     desk.feed(T + 1, alert(1, "rain-accumulation", Severity.RED, station="maokeng-rain"))

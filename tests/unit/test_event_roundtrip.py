@@ -7,7 +7,7 @@ import msgspec
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 from tests.integration.services import ROOT

@@ -16,7 +16,7 @@ from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.incidents import IncidentSettings
-from floodwatch.replay import replay_lines
+from floodwatch.replay.run import replay_lines
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.inhibit import inhibited
 from floodwatch.rules.incidents.text import notice, rule_names

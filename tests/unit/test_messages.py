@@ -9,7 +9,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import duration_en, duration_zh, overtopping
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.text import texts
 from floodwatch.rules.incidents.tracker import Change, IncidentChange

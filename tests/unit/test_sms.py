@@ -18,7 +18,7 @@ from floodwatch.config.notify import Destination
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code
 from floodwatch.notify.sms_parts import segments
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 from floodwatch.store import Delivery, Outgoing, Store

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from floodwatch.config import load_config_dir
 from floodwatch.notify.sms_parts import segments, split
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading, RejectReason, ts_to_ms
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.testing import T0, compile_yaml

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading, RejectReason
-from floodwatch.replay import run_readings
+from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import simulate

@@ -12,8 +12,8 @@ import yaml
 
 from floodwatch.config import ConfigError
 from floodwatch.config.loader import load_config_files
-from floodwatch.sl323.convert import Imported, convert
-from floodwatch.sl323.tables import SourceError, Tables, read_csv_dir, read_postgres
+from floodwatch.ingest.sl323.convert import Imported, convert
+from floodwatch.ingest.sl323.tables import SourceError, Tables, read_csv_dir, read_postgres
 
 
 @click.group("import")

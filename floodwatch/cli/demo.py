@@ -16,7 +16,7 @@ import click
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.backtest.words import SEVERITY_ZH, TRANSITION_ZH
-from floodwatch.cli import _load_or_exit, config_option, scenario_option
+from floodwatch.cli.app import _load_or_exit, config_option, scenario_option
 from floodwatch.notify.record import BoxMessage
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.ingest.decode import decode_reading
-from floodwatch.localtime import LocalTime
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts
+from floodwatch.replay.localtime import LocalTime
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.incidents.tracker import IncidentTracker

@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from floodwatch.catalogue import Entry
+    from floodwatch.notify.catalogue.entries import Entry
     from floodwatch.rules.compile import CompiledConfig
 
 NUMBER = r"[+\-]?\d+(?:\.\d+)?"

@@ -22,7 +22,7 @@ from floodwatch.rules.incidents.text import notice, rule_names
 from floodwatch.rules.incidents.tracker import Groups, IncidentTracker
 
 if TYPE_CHECKING:
-    from floodwatch.catalogue import Entry
+    from floodwatch.notify.catalogue.entries import Entry
     from floodwatch.rules.compile import CompiledConfig
 
 STEP = timedelta(minutes=5)
@@ -116,7 +116,7 @@ def msgspec_entry(entry: Entry, step: Transition) -> Entry:
 
 
 def incident_entries(compiled: CompiledConfig, rules: list[Entry]) -> list[Entry]:
-    from floodwatch.catalogue import Entry, spoken
+    from floodwatch.notify.catalogue.entries import Entry, spoken
 
     config = compiled.config
     tracker = IncidentTracker(config.stations, config.engine.incidents)

@@ -63,7 +63,7 @@ def decode_cmd(frames: tuple[str, ...]) -> None:
 def gateway_cmd(config_dir: Path, log_format: str) -> None:
     """Receive SL 651 RTUs and forward their readings to the Kafka topic, keyed by
     station (or to MQTT); each report confirmed once the broker has it."""
-    from floodwatch.cli import _load_or_exit
+    from floodwatch.cli.app import _load_or_exit
     from floodwatch.ingest.sl651.gateway import run_gateway
     from floodwatch.logs import setup_logging
     from floodwatch.service.lifecycle import _stop_on_signals

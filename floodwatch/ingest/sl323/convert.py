@@ -30,7 +30,15 @@ from pydantic import ValidationError
 
 from floodwatch.config.models import Station
 from floodwatch.config.values import ID_PATTERN
-from floodwatch.sl323.tables import CURVES, RESERVOIRS, RIVERS, SEASONS, STATIONS, Row, Tables
+from floodwatch.ingest.sl323.tables import (
+    CURVES,
+    RESERVOIRS,
+    RIVERS,
+    SEASONS,
+    STATIONS,
+    Row,
+    Tables,
+)
 
 TYPES = {
     "PP": "rain_gauge",  # 雨量站

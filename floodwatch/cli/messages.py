@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from floodwatch.cli import EXAMPLE_CONFIG, load
+from floodwatch.cli.app import EXAMPLE_CONFIG, load
 
 
 @click.command("messages")
@@ -33,9 +33,9 @@ def messages(config_dir: Path, output_path: Path | None, check: bool) -> None:
     """Write every text the config can produce (alerts of each rule by level and
     transition in Chinese and English, the loudspeaker's words, sensor notices,
     incident messages) to a Markdown catalogue."""
-    from floodwatch.catalogue import entries
-    from floodwatch.catalogue_check import problems
-    from floodwatch.catalogue_md import markdown
+    from floodwatch.notify.catalogue.check import problems
+    from floodwatch.notify.catalogue.entries import entries
+    from floodwatch.notify.catalogue.markdown import markdown
 
     compiled = load(config_dir)
     found = entries(compiled)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from floodwatch.alerts import sensor_text
 from floodwatch.alerts.messages import MEASURES, render
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.catalogue import Entry, make_event, with_
+from floodwatch.notify.catalogue.entries import Entry, make_event, with_
 from floodwatch.rules.base import RuleContext
 from floodwatch.rules.compile import Binding
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from floodwatch.catalogue import Entry
+from floodwatch.notify.catalogue.entries import Entry
 from floodwatch.notify.sms import compose
 from floodwatch.notify.sms_parts import segments
 
@@ -40,7 +40,7 @@ def markdown(entries: list[Entry], config_dir: str, sms_chars: int = 70) -> str:
         f"`floodwatch messages --config {config_dir}`. Figures are examples on either side "
         "of each line; the wording is what the engine sends. Drills add 【演练】 / "
         "[EXERCISE] in front. The rules these texts keep are in "
-        "`floodwatch/catalogue_check.py` (`floodwatch messages --check`).",
+        "`floodwatch/notify/catalogue/check.py` (`floodwatch messages --check`).",
         "",
     ]
     for section, group in groupby(entries, key=lambda e: e.section):

@@ -20,10 +20,10 @@ from floodwatch.sim import SCENARIOS, simulate
 
 if TYPE_CHECKING:
     from floodwatch.backtest.words import Lang
-    from floodwatch.localtime import LocalTime
-    from floodwatch.rejects import RejectTally
+    from floodwatch.replay.localtime import LocalTime
+    from floodwatch.replay.rejects import RejectTally
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config"
 COLOURS = {
     Severity.RED: "red",
     Severity.ORANGE: "bright_yellow",
@@ -98,7 +98,7 @@ max_rejected_option = click.option(
 
 
 def _local_time(compiled: CompiledConfig, timezone: str | None) -> LocalTime:
-    from floodwatch.localtime import LocalTime, UnknownZoneError
+    from floodwatch.replay.localtime import LocalTime, UnknownZoneError
 
     try:
         return LocalTime(compiled, timezone)
@@ -152,8 +152,8 @@ def replay(
 ) -> None:
     """Run recorded readings through the engine and write the alert events.
     Exits 1 when more than --max-rejected of the input was refused."""
-    from floodwatch.rejects import RejectTally
-    from floodwatch.replay import replay_lines
+    from floodwatch.replay.rejects import RejectTally
+    from floodwatch.replay.run import replay_lines
 
     compiled = load(config_dir)
     local = _local_time(compiled, timezone)
@@ -269,7 +269,7 @@ def simulate_cmd(
         silence_from=None if silence_from is None else start + timedelta(hours=silence_from),
     )
     if sl651_to is not None:
-        from floodwatch.cli_sl651 import send_storm
+        from floodwatch.cli.sl651 import send_storm
 
         send_storm(result.readings, load(config_dir), sl651_to, stations, pace, hourly)
         return
@@ -545,19 +545,19 @@ def alerts(store: Path, active: bool, incidents: bool) -> None:
 
 
 def _duty_commands() -> None:
-    from floodwatch.cli_backup import backup_cmd
-    from floodwatch.cli_check import check
-    from floodwatch.cli_demo import demo
-    from floodwatch.cli_duty import (
+    from floodwatch.cli.backup import backup_cmd
+    from floodwatch.cli.check import check
+    from floodwatch.cli.demo import demo
+    from floodwatch.cli.duty import (
         ack,
         hash_password_cmd,
         rotate_session_key,
         silence,
         unanswered,
     )
-    from floodwatch.cli_import import import_group
-    from floodwatch.cli_messages import messages
-    from floodwatch.cli_sl651 import gateway_cmd, sl651
+    from floodwatch.cli.importer import import_group
+    from floodwatch.cli.messages import messages
+    from floodwatch.cli.sl651 import gateway_cmd, sl651
 
     for command in (
         check,

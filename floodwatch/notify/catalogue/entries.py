@@ -12,7 +12,7 @@ Rule texts are made by the same functions the rule kinds call
 (`alerts.messages`, `alerts.sensor_text`), from the rule's runtime context
 (place, measure, advice) with values on either side of each line, so the
 catalogue says what the engine would. `tests/unit/test_catalogue.py` holds
-it to the texts of replayed storms and to the rules of `catalogue_check`.
+it to the texts of replayed storms and to the rules of `check.py`.
 """
 
 from __future__ import annotations
@@ -99,14 +99,14 @@ def entries(compiled: CompiledConfig) -> list[Entry]:
             continue
         seen.add(rid)
         if isinstance(rule, SensorHealthRule):
-            from floodwatch.catalogue_sensors import sensor_entries
+            from floodwatch.notify.catalogue.sensors import sensor_entries
 
             out.extend(sensor_entries(binding, found))
             continue
         pair = found.get((rid, binding.station.id))
         if pair is not None:
             out.extend(_rule_entries(compiled, binding, *pair))
-    from floodwatch.catalogue_incidents import incident_entries
+    from floodwatch.notify.catalogue.incidents import incident_entries
 
     out.extend(incident_entries(compiled, out))
     return out
