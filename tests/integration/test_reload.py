@@ -66,6 +66,12 @@ def test_an_invalid_edit_keeps_the_old_config_and_a_lowered_threshold_fires_once
         log = fw.log.read_text()
         line = good.splitlines().index(next(x for x in good.splitlines() if RED in x)) + 1
         assert f"{rules}:{line}:" in log and "must be above orange" in log
+        # the log line comes before the operations alert is stored
+        wait_for(
+            lambda: any(e["rule"] == "floodwatch/config" for e in _stored(db)),
+            10,
+            "operations alert stored",
+        )
         ops = [e for e in _stored(db) if e["rule"] == "floodwatch/config"]
         assert [(e["severity"], e["transition"]) for e in ops] == [("info", "firing")]
         assert f"rules.yaml:{line}" in str(ops[0]["message_en"])
