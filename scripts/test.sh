@@ -27,6 +27,7 @@ python3 -m venv .venv
 .venv/bin/ruff check floodwatch tests bench
 .venv/bin/ruff format --check floodwatch tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 .venv/bin/floodwatch check config
 .venv/bin/floodwatch test-rules config/tests/rules.test.yaml
 .venv/bin/python -m pytest "$@"
