@@ -84,20 +84,19 @@ def silence_add(
     reason: str,
 ) -> None:
     """Create a silence; prints its id."""
-    db, ledger = _open(store)
+    db = Store(store)
     now = time.time()
     try:
-        with db.transaction():
-            made = ledger.add_silence(
-                starts=_when(start, now),
-                ends=_when(end, now),
-                author=author,
-                reason=reason,
-                stations=stations,
-                rules=rules,
-                villages=villages,
-                towns=towns,
-            )
+        made = db.create_silence(
+            starts=None if start is None else _when(start, now),
+            ends=_when(end, now),
+            author=author,
+            reason=reason,
+            stations=stations,
+            rules=rules,
+            villages=villages,
+            towns=towns,
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     finally:

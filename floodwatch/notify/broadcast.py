@@ -50,9 +50,9 @@ from floodwatch.notify.cap import Broadcast, Previous, Village, build
 from floodwatch.notify.connection import MqttConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome, Sent
+from floodwatch.notify.ports import BroadcastLog
+from floodwatch.notify.records import Delivery
 from floodwatch.rules.compile import CompiledConfig
-from floodwatch.store import Delivery
-from floodwatch.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class BroadcastChannel:
         name: str,
         dest: Destination,
         mqtt: MqttSettings,
-        ledger: Ledger,
+        ledger: BroadcastLog,
         compiled: CompiledConfig,
         health: Health | None = None,
     ) -> None:

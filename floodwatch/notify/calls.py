@@ -19,10 +19,11 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
 from floodwatch.config.notify import AnswerPolicy
 from floodwatch.config.rosters import Recipient
+from floodwatch.notify.ports import DispatchStore
+from floodwatch.notify.records import Outgoing
 from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
-from floodwatch.store import Outgoing, Store
 
 log = logging.getLogger("floodwatch.notify.dispatch")
 
@@ -30,7 +31,7 @@ log = logging.getLogger("floodwatch.notify.dispatch")
 class Calls:
     """The state dispatch shares with its follow-ups, and call-and-answer."""
 
-    def __init__(self, router: Router, store: Store) -> None:
+    def __init__(self, router: Router, store: DispatchStore) -> None:
         self.router = router
         self.store = store
         self.ledger = store.people

@@ -50,10 +50,11 @@ from floodwatch.notify import record
 from floodwatch.notify.connection import Connection, KafkaConnection
 from floodwatch.notify.health import Health, Trouble
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
+from floodwatch.notify.ports import DeliveryStore
 from floodwatch.notify.record import Recorder
+from floodwatch.notify.records import Delivery
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
-from floodwatch.store import Delivery, Store
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class Deliverer:
     def __init__(
         self,
         settings: NotifySettings,
-        store: Store,
+        store: DeliveryStore,
         dead_letter: DeadLetter,
         kafka: KafkaSettings | None = None,
         rng: random.Random | None = None,

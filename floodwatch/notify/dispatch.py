@@ -40,11 +40,11 @@ from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.notify import Route
 from floodwatch.notify.calls import Calls
+from floodwatch.notify.records import Silence
 from floodwatch.notify.stages.follow import answer_step, followers, merge
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
 from floodwatch.rules.incidents.tracker import Change, IncidentChange, is_flood
-from floodwatch.store.ledger import Silence
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from floodwatch.store import Delivery
+from floodwatch.notify.records import Delivery
 
 
 @dataclass(frozen=True)

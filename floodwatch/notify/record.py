@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -33,11 +33,9 @@ from floodwatch.config.notify import Destination
 from floodwatch.notify.broadcast import DEFAULT_TOPIC, BroadcastChannel
 from floodwatch.notify.cap import Broadcast, Village
 from floodwatch.notify.outcome import Outcome
+from floodwatch.notify.ports import DeliveryStore
 from floodwatch.notify.sms import SmsChannel
 from floodwatch.rules.compile import CompiledConfig
-
-if TYPE_CHECKING:
-    from floodwatch.store import Store
 
 log = logging.getLogger(__name__)
 PART_NUMBER = re.compile(r"^(【演练】)?\((\d+)/(\d+)\)")  # "(1/3)" (after a drill's mark)
@@ -177,7 +175,7 @@ class RecordingBroadcast(BroadcastChannel):
 def channel(
     name: str,
     dest: Destination,
-    store: Store,
+    store: DeliveryStore,
     recorder: Recorder,
     compiled: CompiledConfig | None,
     config_dir: Path | None,

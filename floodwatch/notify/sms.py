@@ -33,12 +33,13 @@ import jinja2
 import jinja2.sandbox
 
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, UNIT_ZH
-from floodwatch.alerts.state import Severity
+from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.notify import Destination, SmsProvider
 from floodwatch.notify import sms_parts
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
+from floodwatch.notify.ports import SmsLog
+from floodwatch.notify.records import Delivery
 from floodwatch.notify.sms_parts import segments
-from floodwatch.store import Delivery, Store
 
 DEFAULT_TEMPLATE = (
     "{{ note }}{{ message }}{% if reply_code %}收到请回复{{ reply_code }}。{% endif %}"
@@ -231,7 +232,7 @@ class SmsChannel:
         self,
         name: str,
         dest: Destination,
-        store: Store,
+        store: SmsLog,
         client: httpx.AsyncClient,
         config_dir: Path | None,
         answer_via: Iterable[str] = (),
@@ -321,10 +322,9 @@ def _urgent(row: Delivery) -> bool:
     if row.note.startswith(("resend", "escalation")):
         return True
     event = json.loads(row.event)
-    return event["severity"] in ("orange", "red") and event["transition"] in (
-        "firing",
-        "escalated",
-    )
+    return Severity(event["severity"]).rank >= Severity.ORANGE.rank and Transition(
+        event["transition"]
+    ) in (Transition.FIRING, Transition.ESCALATED)
 
 
 def _batch_key(rows: list[Delivery]) -> str:

@@ -29,9 +29,12 @@ service reports it and starts.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from floodwatch.notify.records import Delivery, Outgoing, Silence
 from floodwatch.store import db as _db
 from floodwatch.store import inbox
 from floodwatch.store.alerts import Alerts
@@ -39,7 +42,7 @@ from floodwatch.store.incidents import IncidentStore
 from floodwatch.store.ledger import Ledger
 from floodwatch.store.meta import Meta
 from floodwatch.store.migrations import OUTBOX_COLUMNS, migrate
-from floodwatch.store.outbox import Delivery, Outbox, Outgoing
+from floodwatch.store.outbox import Outbox
 from floodwatch.store.recent import RecentReadings
 from floodwatch.store.sl651 import Sl651Memory
 
@@ -71,6 +74,34 @@ class Store(Alerts, Outbox, Meta, RecentReadings):
             db.close()
             raise
         return db
+
+    def create_silence(
+        self,
+        *,
+        ends: float,
+        author: str,
+        reason: str,
+        starts: float | None = None,
+        stations: Iterable[str] = (),
+        rules: Iterable[str] = (),
+        villages: Iterable[str] = (),
+        towns: Iterable[str] = (),
+    ) -> Silence:
+        """The one way a silence is made (`floodwatch silence add`, `POST
+        /api/silences`): in its own transaction, starting now unless `starts`
+        is given. ValueError (with the reason, for the user) when it would end
+        before it starts or matches nothing."""
+        with self.transaction():
+            return self.people.add_silence(
+                starts=time.time() if starts is None else starts,
+                ends=ends,
+                author=author,
+                reason=reason,
+                stations=stations,
+                rules=rules,
+                villages=villages,
+                towns=towns,
+            )
 
     def close(self) -> None:
         self.db.close()

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 
 from floodwatch.config.rosters import Recipient
-
-
-@dataclass(frozen=True)
-class Call:
-    alert: str
-    recipient: Recipient
-    tier: int
-    called_at: float
-    answered_at: float | None
+from floodwatch.notify.records import Call
 
 
 class Answers:

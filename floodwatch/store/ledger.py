@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from floodwatch.store.answers import Answers, Call
+from floodwatch.notify.records import Call, Silence
+from floodwatch.store.answers import Answers
 from floodwatch.store.broadcasts import Broadcasts
-from floodwatch.store.silences import Silence, Silences
+from floodwatch.store.silences import Silences
 
 __all__ = ["Call", "Ledger", "Silence"]
 

@@ -13,38 +13,13 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import msgspec
 
-from floodwatch.alerts.event import AlertEvent
+from floodwatch.notify.records import Delivery, Outgoing
 from floodwatch.store.db import transaction
 
 _encode = msgspec.json.Encoder()
-
-
-@dataclass(frozen=True)
-class Delivery:
-    key: str  # idempotency key: (alert id, recipient, transition, severity, time, destination)
-    destination: str
-    event: str  # the alert event JSON
-    attempts: int
-    recipient: str = ""  # JSON of the person (sms)
-    note: str = ""  # why it is sent: '' (a transition), reminder, resend, escalation, refresh
-    batch: str | None = None  # sms: the grouped message it is part of
-    created: float = 0.0
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A delivery to enqueue."""
-
-    key: str
-    destination: str
-    event: AlertEvent
-    recipient: str = ""
-    note: str = ""
-    after: float = 0.0  # seconds to hold it (sms grouping)
 
 
 class Outbox:

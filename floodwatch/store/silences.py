@@ -8,50 +8,10 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from floodwatch.config.models import Station
 from floodwatch.config.rosters import villages_of
-
-
-@dataclass(frozen=True)
-class Silence:
-    """Alerts matching every given field are recorded and shown but not sent."""
-
-    id: str
-    starts: float
-    ends: float
-    author: str
-    reason: str
-    stations: list[str] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-    villages: list[str] = field(default_factory=list)
-    towns: list[str] = field(default_factory=list)
-
-    def covers(self, rule: str, station: str, villages: list[str], town: str | None) -> bool:
-        if self.stations and station not in self.stations:
-            return False
-        if self.rules and rule not in self.rules:
-            return False
-        if self.villages and not set(villages) & set(self.villages):
-            return False
-        return not (self.towns and town not in self.towns)
-
-    def active(self, now: float) -> bool:
-        return self.starts <= now < self.ends
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "starts": self.starts,
-            "ends": self.ends,
-            "author": self.author,
-            "reason": self.reason,
-            "stations": self.stations,
-            "rules": self.rules,
-            "villages": self.villages,
-            "towns": self.towns,
-        }
+from floodwatch.notify.records import Silence
 
 
 class Silences:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.notify.records import Outgoing
 from floodwatch.notify.routing import Target, delivery_key
-from floodwatch.store import Outgoing
 
 
 def outgoing(event: AlertEvent, target: Target, note: str = "", after: float = 0.0) -> Outgoing:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.models import Station
 from floodwatch.config.rosters import villages_of
+from floodwatch.notify.records import Silence
 from floodwatch.notify.stages.inhibit import shown
 from floodwatch.rules.incidents.tracker import Change, IncidentChange
-from floodwatch.store.ledger import Silence
 
 
 def silence_of(

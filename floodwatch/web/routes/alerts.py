@@ -95,8 +95,7 @@ def router(ctx: Context) -> APIRouter:
             ):
                 continue
             out.append(board.alert_summary(event, ledger, store))
-        rank = {s: i for i, s in enumerate(["red", "orange", "yellow", "blue", "info"])}
-        out.sort(key=lambda e: (rank[str(e["severity"])], str(e["episode_start"])))
+        out.sort(key=lambda e: (-Severity(str(e["severity"])).rank, str(e["episode_start"])))
         return out[:limit]
 
     @api.get("/api/alerts/{alert_id:path}")

@@ -32,19 +32,17 @@ def router(ctx: Context) -> APIRouter:
 
     @api.post("/api/silences", status_code=201)
     async def new_silence(body: NewSilence, who: Who) -> dict[str, object]:
-        now = time.time()
         try:
-            with store.transaction():
-                made = ledger.add_silence(
-                    starts=body.starts.timestamp() if body.starts else now,
-                    ends=body.ends.timestamp(),
-                    author=who.name,
-                    reason=body.reason,
-                    stations=body.stations,
-                    rules=body.rules,
-                    villages=body.villages,
-                    towns=body.towns,
-                )
+            made = store.create_silence(
+                starts=body.starts.timestamp() if body.starts else None,
+                ends=body.ends.timestamp(),
+                author=who.name,
+                reason=body.reason,
+                stations=body.stations,
+                rules=body.rules,
+                villages=body.villages,
+                towns=body.towns,
+            )
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
         return made.to_json()
