@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from floodwatch.backtest import extra
 from floodwatch.ingest.decode import Decoders
 from floodwatch.readings import Reading, Rejected, RejectReason, parse_ts
 from floodwatch.replay.localtime import LocalTime
@@ -95,8 +96,11 @@ def _localized(
 
 
 def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Chunk]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError as exc:
+        raise extra.missing(*extra.PARQUET_CSV) from exc
 
     if kind == "csv":
         from pyarrow import csv

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from floodwatch.backtest import extra
+
 PRINT_CSS = """
 @page { size: A4 landscape; margin: 15mm 12mm 18mm 12mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }
@@ -28,6 +30,7 @@ def write_pdf(page: str, path: Path) -> Path:
     """Render the report's HTML `page` to `path`; return it."""
     import logging
 
+    extra.need(*extra.PDF)  # not installed, or without Pango: says what to install
     from weasyprint import CSS, HTML
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting chatter

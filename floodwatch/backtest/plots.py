@@ -25,6 +25,7 @@ from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
+from floodwatch.backtest import extra
 from floodwatch.backtest.analysis import FAR, Episode, Event
 from floodwatch.backtest.history import read_history
 from floodwatch.backtest.words import Words
@@ -95,11 +96,14 @@ def write_plots(
     """One PNG per episode in `out`; the files, in episode order."""
     if not episodes:
         return []
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg")
+        import matplotlib.dates as mdates
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise extra.missing(*extra.PLOTS) from exc
 
     family = cjk_font()
     if family is None and words.lang != "en":

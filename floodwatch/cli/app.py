@@ -417,7 +417,15 @@ def backtest(
 ) -> None:
     """Run a config over recorded history and write a report (Markdown, HTML, plots).
     Exits 1 (after writing the report) when more than --max-rejected of the
-    input was refused."""
+    input was refused. Needs pip install 'floodwatch[backtest]' (pyarrow, matplotlib,
+    WeasyPrint); without it, exits 2 saying so."""
+    from floodwatch.backtest import extra
+
+    try:
+        extra.check(history, pdf)
+    except extra.MissingExtraError as exc:
+        click.echo(f"floodwatch backtest: {exc}", err=True)
+        sys.exit(2)
     from floodwatch.backtest.analysis import compare, load_events, related, run_backtest, score
     from floodwatch.backtest.forecasts import compare_forecasts
     from floodwatch.backtest.report import Report, write_report
