@@ -1,6 +1,6 @@
 """A consistent copy of the store while the service writes to it (SQLite's
 online backup API: all pages in one step, inside one read transaction, so the
-copy is the store as of one instant). `floodwatch backup` (cli_backup.py)
+copy is the store as of one instant). `floodwatch backup` (cli/backup.py)
 pairs it with the engine snapshot."""
 
 from __future__ import annotations
