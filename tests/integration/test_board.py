@@ -1,10 +1,15 @@
-"""The board in real headless Chromium (Debian's, driven by Playwright) against
-`floodwatch run` fed over real mosquitto: log in, a red alert appears within
-2 s of its readings, acknowledge it, the escalation stops; the page works under
-its Content-Security-Policy (nothing blocked)."""
+"""The wall screen in real headless Chromium (Debian's, driven by Playwright)
+against `floodwatch run` fed over real mosquitto, during an overtopping storm:
+one incident card for the pond turns red within 2 s of its readings, its
+headline changes from the forecast to "已漫坝" when the level passes the crest,
+its live level follows each reading within 2 s, the map marker turns red; the
+Chinese page shows no ids of the config or the API; the language switch keeps
+the live badge; acknowledge it and the escalation stops; a viewer sees no
+controls; the page works under its Content-Security-Policy (nothing blocked)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
@@ -39,6 +44,19 @@ RED = next(
 )
 BEFORE = [r for r in STORM if r.ts < RED.ts]
 THEN = [r for r in STORM if RED.ts <= r.ts <= RED.ts + timedelta(minutes=10)]
+LEVELS = [r for r in STORM if r.station == "maokeng-pond" and r.kind == "level"]
+OVER = next(r for r in LEVELS if r.value >= 312.0)  # the first reading above the crest
+LAST_BELOW = max((r for r in LEVELS if r.ts < OVER.ts), key=lambda r: r.ts)
+APPROACH = [r for r in STORM if RED.ts + timedelta(minutes=10) < r.ts < LAST_BELOW.ts]
+# what the Chinese page must never show: ids of the config and words of the API
+IDS = ["maokeng", "xiawu", "pond-", "rain-", "culvert-", "sensor-health", "firing", "escalated",
+       "downgraded", "resolved", "operator", "viewer", "red", "orange", "yellow", "sms",
+       "undefined", "null", "NaN"]  # fmt: skip
+
+
+def at(ts: object) -> list[object]:
+    """Every reading of one sweep (all stations at one time)."""
+    return [r for r in STORM if r.ts == ts]
 
 
 def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
@@ -54,7 +72,8 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
         http={
             "port": port,
             "users": [
-                {"name": "刘洋", "role": "operator", "password_hash": hash_password("s3cret")}
+                {"name": "刘洋", "role": "operator", "password_hash": hash_password("s3cret")},
+                {"name": "访客", "role": "viewer", "password_hash": hash_password("look")},
             ],
         },
         notify={
@@ -92,28 +111,71 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             page.fill("input[name=password]", "s3cret")
             page.click("button[type=submit]")
             expect(page.locator("#link.up")).to_be_visible(timeout=10_000)  # live
-            expect(page.locator("#who")).to_have_text("刘洋 (operator)")
-            card = page.locator(f'[id="alert-{RED.id}"][data-severity="red"]')
-            assert card.count() == 0
+            expect(page.locator("#who")).to_have_text("刘洋（值班员）")
+            cards = page.locator("#incidents article.incident")
+            card = page.locator('#incidents article.incident[data-station="maokeng-pond"]')
+            red = page.locator('#incidents article.incident[data-severity="red"]')
+            assert red.count() == 0
             published = time.monotonic()
             mosquitto.publish("gateway/county-gw", batch_lines(THEN), user="county-gw")
-            expect(card).to_be_visible(timeout=2_000)
+            expect(red).to_be_visible(timeout=2_000)
             seen = time.monotonic() - published
             assert seen < 2.0
-            print(f"red alert on the board {seen:.2f} s after its readings were published")
-            assert "毛坑山塘" in card.inner_text()
+            print(f"red incident on the board {seen:.2f} s after its readings were published")
+            expect(cards).to_have_count(1)  # one card for the pond, not one per rule
+            headline = card.locator(".headline")
+            expect(headline).to_contain_text("毛坑山塘 · 红色 · 预计")
+            expect(headline).to_contain_text("分钟漫顶")
+            marker = page.locator("#map path.station.st-maokeng-pond")
+            expect(marker).to_have_class(
+                re.compile(r"\bsev-red\b.*\bpulse\b|\bpulse\b.*\bsev-red\b")
+            )
+            mosquitto.publish("gateway/county-gw", batch_lines(APPROACH), user="county-gw")
+            for reading in (LAST_BELOW, OVER):  # each reading: the live level within 2 s
+                published = time.monotonic()
+                mosquitto.publish(
+                    "gateway/county-gw", batch_lines(at(reading.ts)), user="county-gw"
+                )
+                expect(card.locator(".meta .live-level")).to_have_text(
+                    f"{reading.value:.2f}", timeout=2_000
+                )
+                print(
+                    f"live level {reading.value} shown {time.monotonic() - published:.2f} s after"
+                )
+            expect(headline).to_have_text("毛坑山塘 · 红色 · 已漫坝", timeout=2_000)
+            # Chinese throughout: no id of the config or the API in the visible text
+            text = page.locator("body").inner_text()
+            leaked = [word for word in IDS if word.lower() in text.lower()]
+            assert leaked == [], (leaked, text)
+            page.click("#lang")  # English, and the live badge stays live
+            expect(page.locator("#link.up")).to_have_text("live")
+            expect(headline).to_contain_text("OVERTOPPING")
+            page.click("#lang")
+            expect(page.locator("#link.up")).to_have_text("实时")
             wait_for(lambda: len(gateway.delivered) >= 1, 10, "the call")
             card.locator("button.ack").click()
             page.fill("#ack-form textarea", "已电话联系王强，正在转移")
             page.click("#ack-ok")
             expect(card.locator(".acked")).to_contain_text("刘洋", timeout=5_000)
             acked = time.monotonic()
-            # its timeline: the call, its delivery, the acknowledgement
-            card.locator("a.where").click()
+            # a rule's timeline: its transitions, deliveries, the acknowledgement
+            card.locator('li[data-rule="pond-overtop"] a.rule-name').click()
             detail = page.locator("#alert-detail")
             expect(detail).to_contain_text("已电话联系王强", timeout=5_000)
-            expect(detail).to_contain_text("王强")
+            expect(detail).to_contain_text("漫坝预报")
             page.go_back()
+            # a viewer sees the same board and no control at all
+            viewer = browser.new_page(viewport={"width": 1920, "height": 1080})
+            viewer.goto(f"http://127.0.0.1:{port}/")
+            viewer.fill("input[name=name]", "访客")
+            viewer.fill("input[name=password]", "look")
+            viewer.click("button[type=submit]")
+            expect(viewer.locator("#link.up")).to_be_visible(timeout=10_000)
+            expect(viewer.locator("#incidents article.incident")).to_have_count(1)
+            expect(viewer.locator("#who")).to_have_text("访客（观察员）")
+            for control in ("button.ack", "#drill-start", "button.end-drill"):
+                expect(viewer.locator(control)).to_be_hidden()
+            viewer.close()
             # the service restarts: the page notices, reconnects by itself, still logged in
             fw.stop()
             expect(page.locator("#link.down")).to_be_visible(timeout=10_000)
@@ -132,6 +194,7 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
         acks = conn.execute("SELECT alert, by, via, comment FROM acks").fetchall()
         [(incident,)] = conn.execute("SELECT id FROM incidents").fetchall()
         state = conn.execute("SELECT state FROM follow WHERE alert = ?", (incident,)).fetchone()
-    # the alert and its incident, whose call-and-answer it ends
-    assert acks == [(a, "刘洋", "web", "已电话联系王强，正在转移") for a in (RED.id, incident)]
+    # the incident (whose call-and-answer it ends) and every alert in it
+    assert {row[1:] for row in acks} == {("刘洋", "web", "已电话联系王强，正在转移")}
+    assert {incident, RED.id} <= {row[0] for row in acks}
     assert state == ("answered",)

@@ -1,5 +1,6 @@
 """The service's own state: `/healthz`, `/readyz` (for probes, public),
-`/api/status` (event clock, exercise, zone) and `/metrics` (Prometheus)."""
+`/api/status` (event clock, exercise, zone; the names the page shows for
+rule ids and the type of each destination) and `/metrics` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,18 @@ def router(ctx: Context) -> APIRouter:
     async def status() -> dict[str, Any]:
         clock = service.clock_ms()
         drilling = any(e["status"] == "exercise" for e in store.active())
+        config = service.compiled.config
+        notify = config.service.notify
         return {
             "exercise": service.compiled.exercise or drilling,
             "event_clock": format_ts(ms_to_dt(clock)) if clock is not None else None,
             "timezone": service.compiled.zone.key,
             "ready": not service.not_ready(),
-        }
+            # what the page shows for ids: rule names, destination types
+            "rules": {r.id: {"name": r.name or r.id, "name_en": r.name_en or r.name or r.id}
+                      for r in config.rules},
+            "destinations": {n: d.type for n, d in notify.destinations.items()} if notify else {},
+        }  # fmt: skip
 
     @api.get("/metrics")
     async def metrics() -> Response:

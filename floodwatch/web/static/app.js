@@ -1,44 +1,49 @@
-// floodwatch command center: live alert board (no build step).
+// floodwatch command center: the wall screen (no build step). One card per
+// incident, most urgent first, with live values; a map; charts per station;
+// every control only where the account may use it (GET /api/me), none in
+// wall mode (?wall=1).
 "use strict";
 
-const T = {
-  zh: {}, // the page's own text is Chinese
-  en: {
-    title: "Flood warning command center", connecting: "connecting…", online: "live",
-    offline: "reconnecting…", logout: "Log out", drill: "EXERCISE RUNNING — drill alerts are not sent to the public",
-    login: "Duty officer login", name: "Account", password: "Password", signin: "Log in",
-    active: "Active alerts", stations: "Stations", station: "Station", village: "Village",
-    latest: "Latest", age: "Reading time", last6h: "Last 6 h", level: "Warning", health: "Sensor",
-    back: "← back", ack: "Acknowledge alert", comment: "What is being done", cancel: "Cancel",
-    confirm: "Acknowledge", none: "No active alerts", drillstart: "Drill",
-    drilltitle: "Start a warning drill", drillhelp: "Drill alerts go to exercise destinations only; every text says EXERCISE.",
-    drillgo: "Start drill",
-  },
-};
-const COLOURS = { red: "红色", orange: "橙色", yellow: "黄色", blue: "蓝色", info: "设备" };
-const COLOURS_EN = { red: "RED", orange: "ORANGE", yellow: "YELLOW", blue: "BLUE", info: "SENSOR" };
-const KINDS = { level: ["水位", "level", "m"], flow: ["流量", "flow", "m³/s"], rain: ["雨量", "rain", "mm"] };
-const HEALTH = { stale: "中断", stuck: "卡滞", spike: "突跳", out_of_range: "超量程" };
 const state = {
-  lang: localStorage.getItem("fw-lang") || "zh",
   token: localStorage.getItem("fw-token"),
-  me: null, alerts: [], stations: new Map(), seen: new Set(), source: null, ackId: null,
-  clock: null, // the service's event clock (ms): durations are measured against it
-  tz: undefined, // the service's time zone (times are shown in it, not the browser's)
+  me: null, incidents: [], alerts: [], stations: new Map(), seen: new Set(), source: null, ackId: null,
+  up: false, clock: null, tz: undefined, rules: {}, destinations: {}, mapLoaded: false, reload: null, charts: [],
+  page: "board",
 };
+const WALL = new URLSearchParams(location.search).get("wall") === "1";
+if (WALL) document.body.classList.add("wall");
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-const en = () => state.lang === "en";
-const when = (t, opts = {}) => new Date(t).toLocaleString(en() ? "en-GB" : "zh-CN", { timeZone: state.tz, ...opts });
+const when = (ms, opts = {}) => new Date(ms).toLocaleString(en() ? "en-GB" : "zh-CN", { timeZone: state.tz, ...opts });
+const hhmm = (ms) => when(ms, { hour: "2-digit", minute: "2-digit" });
+const may = (what) => !WALL && !!(state.me && state.me.may && state.me.may[what]);
+const num = (v, digits = 2) => (v === null || v === undefined || !isFinite(v) ? "—" : (+v).toFixed(digits));
+const ruleName = (id, fallback) => {
+  const r = state.rules[id];
+  if (r) return en() ? r.name_en : r.name;
+  return fallback || (en() ? "warning" : "预警");
+};
+const stationName = (sid, fallback) => {
+  const st = state.stations.get(sid);
+  if (st) return en() ? st.name_en : st.name;
+  return fallback || "";
+};
 
 function translate() {
   document.documentElement.lang = en() ? "en" : "zh-CN";
+  document.title = t("title");
   $("#lang").textContent = en() ? "中文" : "English";
-  for (const el of document.querySelectorAll("[data-t]")) {
-    if (!el.dataset.zh) el.dataset.zh = el.textContent;
-    el.textContent = en() ? (T.en[el.dataset.t] || el.dataset.zh) : el.dataset.zh;
-  }
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  setLink(state.up);
+  if (state.me) $("#who").textContent = `${state.me.name}（${roleWord(state.me.role)}）`;
+}
+
+function setLink(up) {
+  state.up = up;
+  const link = $("#link");
+  link.className = `link ${up ? "up" : "down"}`;
+  link.textContent = up ? t("online") : (state.source ? t("offline") : t("connecting"));
 }
 
 async function api(path, options = {}) {
@@ -46,7 +51,7 @@ async function api(path, options = {}) {
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (options.body) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { ...options, headers });
-  if (response.status === 401 && path !== "/api/login") { logout(); throw new Error("login"); }
+  if (response.status === 401 && path !== "/api/login") { logout(); throw new Error("log in first"); }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error || response.statusText);
   return data;
@@ -54,68 +59,196 @@ async function api(path, options = {}) {
 
 function logout() {
   state.token = null; localStorage.removeItem("fw-token");
+  state.me = null;
   $("#drill-start").hidden = true;
   if (state.source) state.source.close();
+  state.source = null;
   show("login");
 }
 
 function show(which) {
-  for (const id of ["login", "board", "station", "alert"]) $("#" + id).hidden = id !== which;
+  state.page = which;
+  for (const id of ["login", "board", "station", "alert", "notices"]) $("#" + id).hidden = id !== which;
   $("#logout").hidden = which === "login";
+  if (which === "board" && MAP.map) setTimeout(() => MAP.map.invalidateSize(), 0);
 }
 
 function setClock(ms) {
   if (!ms || (state.clock && ms <= state.clock)) return;
   state.clock = ms;
-  $("#clock").textContent = when(ms);
+  $("#clock").textContent = when(ms, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 function since(iso) {
   const minutes = Math.max(0, Math.round(((state.clock || Date.now()) - Date.parse(iso)) / 60000));
-  if (minutes < 60) return en() ? `${minutes} min` : `${minutes}分钟`;
-  const h = Math.floor(minutes / 60), m = minutes % 60;
-  return en() ? `${h} h ${m} min` : `${h}小时${m}分`;
+  if (minutes < 60) return t("min", { m: minutes });
+  return t("hmin", { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
-function fmt(v, unit) { return v === null || v === undefined ? "—" : `${(+v).toFixed(2)}${unit ? " " + unit : ""}`; }
+// --- incidents ---------------------------------------------------------------
 
-function renderAlerts() {
-  const box = $("#alerts");
-  $("#count").textContent = `(${state.alerts.length})`;
-  if (!state.alerts.length) { box.innerHTML = `<p class="muted">${en() ? T.en.none : "暂无预警"}</p>`; return; }
-  box.innerHTML = state.alerts.map((a) => {
-    const st = state.stations.get(a.station) || {};
-    const place = en() ? `${st.name_en || a.station_name}` : `${st.village || ""}${a.station_name}`;
-    const crest = a.forecast && a.forecast.minutes_to_crest != null
-      ? `<span>${en() ? "to crest" : "预计漫顶"} <b>${Math.round(a.forecast.minutes_to_crest)}${en() ? " min" : "分钟"}</b></span>` : "";
-    const d = a.deliveries || {};
-    const total = Object.values(d).reduce((x, y) => x + y, 0);
-    const sent = total ? `<span>${en() ? "sent" : "已发送"} <b>${d.done || 0}/${total}</b>${d.dead ? ` <span class="unanswered">${en() ? "failed" : "失败"} ${d.dead}</span>` : ""}</span>` : "";
-    const ack = a.acknowledged
-      ? `<span class="acked">✔ ${esc(a.acknowledged.by)} ${en() ? "acknowledged" : "已确认"}${a.acknowledged.comment ? "：" + esc(a.acknowledged.comment) : ""}</span>`
-      : `<button type="button" class="ack" data-id="${esc(a.id)}">${en() ? "Acknowledge" : "确认"}</button>`;
-    const endDrill = a.rule === "floodwatch/drill" && state.me && state.me.role !== "viewer"
-      ? `<button type="button" class="end-drill" data-id="${esc(a.id)}">${en() ? "End drill" : "结束演练"}</button>` : "";
-    const unanswered = a.unanswered && a.unanswered.length && !a.acknowledged
-      ? `<span class="unanswered">${en() ? "unanswered" : "未叫应"}：${a.unanswered.map(esc).join("、")}</span>` : "";
-    return `<article class="alert ${a.severity} ${a.status}" id="alert-${esc(a.id)}" data-severity="${a.severity}">
-      <div class="head"><span class="badge ${a.severity}">${en() ? COLOURS_EN[a.severity] : COLOURS[a.severity]}</span>
-      <a class="where" href="#alert/${encodeURIComponent(a.id)}">${esc(place)}</a><span class="muted">${esc(a.rule)}</span>
-      ${a.status === "exercise" ? `<span class="badge yellow">${en() ? "EXERCISE" : "演练"}</span>` : ""}</div>
-      <div class="msg">${esc(en() ? a.message_en : a.message_zh)}</div>
-      <div class="facts">${a.value === null && a.threshold === null ? "" : `<span>${en() ? "value" : "当前"} <b>${fmt(a.value, a.unit)}</b> / ${en() ? "line" : "预警线"} <b>${fmt(a.threshold, a.unit)}</b></span>`}
-      ${crest}<span>${en() ? "active" : "持续"} <b>${since(a.episode_start)}</b></span>
-      ${sent}</div>
-      <div class="facts">${ack} ${endDrill} ${unanswered}</div></article>`;
+/** The incident's station now: its latest readings (the live stream, once a
+ * second) over what the incident list said, and what follows from them. */
+function liveOf(i) {
+  const now = { ...(i.live || {}) };
+  const st = state.stations.get(i.station);
+  const level = st && st.latest && st.latest.level;
+  if (level && (!now.level || Date.parse(level.ts) >= now.level.at)) now.level = { value: level.value, at: Date.parse(level.ts) };
+  if (now.level && now.crest != null) {
+    now.freeboard = now.crest - now.level.value;
+    now.overtopping = now.level.value >= now.crest;
+  }
+  const minutes = Object.values(now.forecasts || {}).map((f) => f.minutes_to_crest).filter((m) => m != null && isFinite(m));
+  now.minutes = minutes.length ? Math.min(...minutes) : null;
+  return now;
+}
+
+function headline(i, now) {
+  const parts = [stationName(i.station, i.station_name), sevWord(i.severity)];
+  if (now.overtopping) parts.push(t("overtopping"));
+  else if (now.minutes != null && now.minutes > 0) parts.push(t("to_crest", { m: Math.round(now.minutes) }));
+  else if (i.worst_now) parts.push(en() ? i.worst_now.en : i.worst_now.zh);
+  return parts.join(" · ");
+}
+
+function liveText(a, now) {
+  const m = en() ? " m" : "米";
+  switch (a.kind) {
+    case "level": return now.level ? `${t("level_now")} <b class="live-level">${num(now.level.value)}</b>${m}` : "";
+    case "freeboard": return now.freeboard != null ? `${t("freeboard")} <b>${num(now.freeboard)}</b>${m}` : "";
+    case "rate_of_rise": return now.rise_per_hour != null ? `${t("rise")} <b>${num(now.rise_per_hour)}</b>${unitWord("m/h")}` : "";
+    case "time_to_crest": {
+      if (now.overtopping) return `<b>${t("overtopping")}</b> ${t("level_now")} <b>${num(now.level.value)}</b>${m}`;
+      const f = (now.forecasts || {})[a.rule];
+      if (!f) return "";
+      if (f.minutes_to_crest != null) return `<b>${t("to_crest", { m: Math.round(f.minutes_to_crest) })}</b>`;
+      // not reaching the crest: how high it is expected to go, and when
+      return f.peak_level != null && f.peak_in_minutes > 0
+        ? `${t("no_overtop")} · ${t("peak", { v: num(f.peak_level), m: Math.round(f.peak_in_minutes) })}` : t("no_overtop");
+    }
+    case "rainfall": {
+      const w = (a.details && a.details.window) || "1h";
+      const totals = now.rain_totals || {};
+      const v = totals[w === "1d" ? "24h" : w];
+      return v != null ? `${t("rain_window", { w: windowWord(w) })} <b>${num(v, 1)}</b>${unitWord("mm")}` : "";
+    }
+    case "compound": {
+      const bits = [];
+      if (now.outlet) bits.push(`${t("outlet_flow")} <b>${num(now.outlet.flow, 3)}</b>${unitWord("m³/s")}`);
+      if (now.rise_per_hour != null) bits.push(`${t("rise")} <b>${num(now.rise_per_hour)}</b>${unitWord("m/h")}`);
+      return bits.join(" · ");
+    }
+    default: return "";
+  }
+}
+
+function chainHtml(i) {
+  const bits = [];
+  if (i.acknowledged) {
+    bits.push(`<span class="acked">✔ ${esc(t("acked_by", { who: i.acknowledged.by }))}${i.acknowledged.comment ? "：" + esc(i.acknowledged.comment) : ""}</span>`);
+  } else {
+    bits.push(`<span class="unacked">${t("not_acked")}</span>`);
+    if (may("ack")) bits.push(`<button type="button" class="ack" data-id="${esc(i.id)}">${t("ack_button")}</button>`);
+  }
+  const calls = i.calls || [];
+  if (calls.length) {
+    const answered = calls.filter((c) => c.answered_at).length;
+    const open = i.unanswered || [];
+    bits.push(`<span class="calls">${t("calls")}：${t("called", { n: calls.length })}，${t("answered", { n: answered })}${open.length ? `，<span class="unanswered">${esc(t("unanswered", { who: open.join("、") }))}</span>` : ""}</span>`);
+  }
+  const sent = (i.deliveries || []).map((d) => {
+    const total = Object.values(d.states).reduce((x, y) => x + y, 0);
+    const failed = d.states.dead || 0;
+    return `${destWord(d.type)} ${d.states.done || 0}/${total}${failed ? ` <span class="unanswered">${stateWord("dead")} ${failed}</span>` : ""}`;
+  });
+  bits.push(`<span class="sent">${t("sent")}：${sent.length ? sent.join(" · ") : t("none_sent")}</span>`);
+  return bits.join("");
+}
+
+function cardHtml(i) {
+  const now = liveOf(i);
+  const st = state.stations.get(i.station) || {};
+  const place = en() ? [st.village_en] : [st.village];
+  const rules = (i.alerts || []).filter((a) => a.severity !== "info").map((a) => {
+    const over = a.forecast && a.forecast.overtopping;
+    const raised = over ? `${t("at_raise")} ${t("overtopping")}` : (a.value != null ? `${t("at_raise")} ${num(a.value)}${unitWord(a.unit)}` : "");
+    return `<li class="rule ${a.inhibited ? "inhibited" : ""}" data-rule="${esc(a.rule)}">
+      <span class="badge ${a.severity}">${sevWord(a.severity)}</span>
+      <a href="#alert/${encodeURIComponent(a.id)}" class="rule-name">${esc(en() ? a.rule_name_en : a.rule_name)}</a>
+      <span class="now">${liveText(a, now)}</span>
+      <span class="raised">${raised} · ${transWord(a.transition)} ${hhmm(Date.parse(a.ts))}${a.inhibited ? " " + t("inhibited") : ""}</span></li>`;
   }).join("");
+  const level = now.level ? `<span>${t("level_now")} <b class="live-level">${num(now.level.value)}</b>${en() ? " m" : "米"}</span>` : "";
+  const board = now.freeboard != null ? `<span>${t("freeboard")} <b class="live-freeboard">${num(now.freeboard)}</b>${en() ? " m" : "米"}</span>` : "";
+  return `<article class="incident ${i.severity} ${i.status} ${now.overtopping ? "overtopping" : ""}" id="incident-${esc(i.id)}" data-severity="${i.severity}" data-station="${esc(i.station)}">
+    <a class="headline" href="#station/${encodeURIComponent(i.station)}">${esc(headline(i, now))}</a>
+    <div class="meta">${esc(place.filter(Boolean).join(" · "))}${i.status === "exercise" ? ` <span class="badge yellow">${t("exercise")}</span>` : ""}
+      <span>${t("lasting")} ${since(i.started)}</span> ${level} ${board}</div>
+    <ul class="rules">${rules}</ul>
+    <div class="chain">${chainHtml(i)}</div></article>`;
+}
+
+function urgency(i) {
+  const rank = { red: 4, orange: 3, yellow: 2, blue: 1 }[i.severity] || 0;
+  const now = liveOf(i);
+  return [-rank, now.overtopping ? 0 : 1, now.minutes == null ? Infinity : now.minutes, i.started];
+}
+function byUrgency(a, b) {
+  const x = urgency(a), y = urgency(b);
+  for (let k = 0; k < x.length; k++) if (x[k] !== y[k]) return x[k] < y[k] ? -1 : 1;
+  return 0;
+}
+
+function renderIncidents() {
+  const box = $("#incidents");
+  state.incidents.sort(byUrgency);
+  $("#count").textContent = state.incidents.length ? `（${state.incidents.length}）` : "";
+  box.innerHTML = state.incidents.length ? state.incidents.map(cardHtml).join("") : `<p class="muted calm">${t("none")}</p>`;
   for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
-  for (const b of box.querySelectorAll("button.end-drill")) {
+  renderOthers();
+  leadChart();
+  paintMap(state.incidents, state.stations);
+  if (state.page === "station") renderStationIncident();
+}
+
+/** Under the cards: the level chart of the most urgent incident's station,
+ * redrawn on each new reading or forecast. */
+async function leadChart() {
+  const lead = state.incidents[0];
+  const box = $("#lead-chart");
+  if (!lead) { box.innerHTML = ""; state.lead = null; return; }
+  const live = liveOf(lead);
+  const key = `${lead.station}:${live.level ? live.level.at : ""}:${live.minutes}`;
+  if (state.lead === key) return; // redrawn on a new reading or forecast only
+  state.lead = key;
+  try {
+    const s = await api(`/api/stations/${encodeURIComponent(lead.station)}`);
+    s.name_label = en() ? s.name_en : s.name;
+    if (state.leadChart) state.leadChart.forEach((c) => c.destroy());
+    box.innerHTML = "";
+    state.leadChart = [levelChart(box, s, state.tz, 15)].filter(Boolean);
+  } catch (e) { /* next time */ }
+}
+
+/** Active alerts outside incidents: sensor and system notices, drills. */
+function renderOthers() {
+  const inIncident = new Set(state.incidents.flatMap((i) => (i.alerts || []).map((a) => a.id)));
+  const rest = state.alerts.filter((a) => !inIncident.has(a.id));
+  $("#others").innerHTML = rest.length ? `<h3>${t("others")}</h3><ul class="others">${rest.map((a) => {
+    const drill = a.rule === "floodwatch/drill";
+    const end = drill && may("drill") ? ` <button type="button" class="end-drill" data-id="${esc(a.id)}">${t("end_drill")}</button>` : "";
+    return `<li><span class="badge ${a.severity}">${drill ? t("exercise") : sevWord(a.severity)}</span>
+      <a href="#alert/${encodeURIComponent(a.id)}">${esc(stationName(a.station, a.station_name))}</a> ${esc(en() ? a.message_en : a.message_zh)}${end}</li>`;
+  }).join("")}</ul>` : "";
+  for (const b of $("#others").querySelectorAll("button.end-drill")) {
     b.onclick = async () => {
-      await api(`/api/drills/${encodeURIComponent(b.dataset.id)}`, { method: "DELETE" });
-      await loadAlerts(false);
+      try { await api(`/api/drills/${encodeURIComponent(b.dataset.id)}`, { method: "DELETE" }); } catch (err) { alert(errorText(err.message)); }
+      await loadIncidents(false);
     };
   }
 }
+
+// --- stations table ----------------------------------------------------------
 
 function spark(st) {
   const pts = st.spark || [];
@@ -123,26 +256,28 @@ function spark(st) {
   const vals = pts.map((p) => p[1]).concat((st.lines || []).map((l) => l.value));
   const lo = Math.min(...vals), hi = Math.max(...vals), span = hi - lo || 1;
   const t0 = pts[0][0], t1 = pts[pts.length - 1][0], dt = t1 - t0 || 1;
-  const x = (t) => ((t - t0) / dt) * 160, y = (v) => 30 - ((v - lo) / span) * 28 - 1;
+  const x = (v) => ((v - t0) / dt) * 160, y = (v) => 30 - ((v - lo) / span) * 28 - 1;
   const line = pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
-  const marks = (st.lines || []).map((l) => `<line x1="0" x2="160" y1="${y(l.value)}" y2="${y(l.value)}" stroke="var(--${l.severity || "info"})" stroke-dasharray="3 2" stroke-width="1"/>`).join("");
-  return `<svg width="160" height="30" viewBox="0 0 160 30">${marks}<path d="${line}" fill="none" stroke="#9cd0ff" stroke-width="1.5"/></svg>`;
+  const marks = (st.lines || []).map((l) => `<line x1="0" x2="160" y1="${y(l.value)}" y2="${y(l.value)}" stroke="${COLOUR[l.severity] || "#999"}" stroke-dasharray="3 2" stroke-width="1"/>`).join("");
+  return `<svg viewBox="0 0 160 30" class="spark">${marks}<path d="${line}" fill="none" stroke="#7cc4ff" stroke-width="1.5"/></svg>`;
 }
 
 function renderStations() {
   const rows = [...state.stations.values()].map((s) => {
     const latest = Object.entries(s.latest || {}).map(([k, v]) => {
-      const [zh, enName, unit] = KINDS[k] || [k, k, ""];
-      return `${en() ? enName : zh} ${fmt(v.value, unit)}`;
+      const [zh, enName, zu, eu] = KINDS[k] || ["", "", "", ""];
+      return `${en() ? enName : zh} <b>${num(v.value)}</b>${en() ? " " + eu : zu}`;
     }).join("<br>");
-    const ts = Object.values(s.latest || {}).map((v) => when(v.ts)).join("<br>");
-    const level = s.level ? `<span class="dot ${s.level}"></span> ${en() ? COLOURS_EN[s.level] : COLOURS[s.level]}` : "";
-    const health = (s.health || []).map((h) => `<span class="warn">⚠ ${en() ? h : (HEALTH[h] || h)}</span>`).join(" ") || (en() ? "ok" : "正常");
-    return `<tr data-station="${esc(s.id)}"><td><a href="#station/${esc(s.id)}">${esc(en() ? s.name_en : s.name)}</a></td>
-      <td>${esc(s.village || "")}</td><td>${latest}</td><td>${ts}</td><td>${spark(s)}</td><td>${level}</td><td>${health}</td></tr>`;
+    const ts = Object.values(s.latest || {}).map((v) => hhmm(Date.parse(v.ts))).join("<br>");
+    const level = s.level ? `<span class="dot ${s.level}"></span> ${sevWord(s.level)}` : "";
+    const health = (s.health || []).map((h) => `<span class="warn">⚠ ${pick(HEALTH[h]) || (en() ? "fault" : "故障")}</span>`).join(" ") || t("ok");
+    return `<tr data-station="${esc(s.id)}"><td><a href="#station/${encodeURIComponent(s.id)}">${esc(en() ? s.name_en : s.name)}</a></td>
+      <td>${latest}</td><td>${ts}</td><td>${spark(s)}</td><td>${level}</td><td>${health}</td></tr>`;
   });
   $("#stations tbody").innerHTML = rows.join("");
 }
+
+// --- loading and the live stream --------------------------------------------
 
 function alarm() {
   try {
@@ -157,60 +292,77 @@ function alarm() {
   document.body.classList.remove("flash"); void document.body.offsetWidth; document.body.classList.add("flash");
 }
 
-async function loadAlerts(fresh) {
+async function loadStatus() {
   const status = await api("/api/status");
   state.tz = status.timezone;
+  state.rules = status.rules || {};
+  state.destinations = status.destinations || {};
   if (status.event_clock) setClock(Date.parse(status.event_clock));
-  state.alerts = await api("/api/alerts?active=true");
+  $("#drill").hidden = !status.exercise;
+}
+
+async function loadIncidents(fresh) {
+  await loadStatus();
+  const [incidents, alerts] = await Promise.all([api("/api/incidents"), api("/api/alerts?active=true")]);
+  state.incidents = incidents; state.alerts = alerts;
   let loud = false;
-  for (const a of state.alerts) {
-    const key = `${a.id}:${a.severity}`;
-    if (!state.seen.has(key) && fresh && (a.severity === "red" || a.severity === "orange")) loud = true;
+  for (const i of incidents) {
+    const key = `${i.id}:${i.severity}`;
+    if (!state.seen.has(key) && fresh && (i.severity === "red" || i.severity === "orange")) loud = true;
     state.seen.add(key);
   }
-  renderAlerts();
+  renderIncidents();
   if (loud) {
     alarm();
-    for (const a of state.alerts) if (a.severity === "red" || a.severity === "orange") document.getElementById(`alert-${a.id}`)?.classList.add("flash");
+    for (const i of incidents) if (i.severity === "red") document.getElementById(`incident-${i.id}`)?.classList.add("flash");
   }
-  $("#drill").hidden = !status.exercise;
 }
 
 async function loadStations() {
   for (const s of await api("/api/stations")) state.stations.set(s.id, s);
+  if (!state.mapLoaded) { initMap(await api("/api/map")); state.mapLoaded = true; }
   renderStations();
-  renderAlerts();
+  renderIncidents();
+}
+
+/** At most one incident reload a second while readings stream in (forecasts move). */
+function reloadSoon() {
+  if (state.reload) return;
+  state.reload = setTimeout(() => { state.reload = null; loadIncidents(false).catch(() => {}); }, 1000);
 }
 
 function connect() {
   if (state.source) state.source.close();
   const source = new EventSource(`/api/stream?token=${encodeURIComponent(state.token)}`);
   state.source = source;
-  const link = $("#link");
   source.addEventListener("hello", () => {
-    link.className = "link up"; link.textContent = en() ? T.en.online : "实时";
-    loadAlerts(false).then(loadStations).catch(() => {});
+    setLink(true);
+    loadIncidents(false).then(loadStations).catch(() => {});
   });
-  source.addEventListener("alert", () => loadAlerts(true).catch(() => {}));
-  source.addEventListener("ack", () => loadAlerts(false).catch(() => {}));
+  source.addEventListener("alert", () => loadIncidents(true).catch(() => {}));
+  source.addEventListener("incident", () => loadIncidents(true).catch(() => {}));
+  source.addEventListener("ack", () => loadIncidents(false).catch(() => {}));
   source.addEventListener("stations", (e) => {
     for (const s of JSON.parse(e.data)) {
       state.stations.set(s.id, { ...state.stations.get(s.id), ...s });
       for (const v of Object.values(s.latest || {})) setClock(Date.parse(v.ts));
     }
     renderStations();
-    renderAlerts(); // durations move with the clock
+    renderIncidents(); // live values and durations move with the readings
+    if (state.incidents.length) reloadSoon();
   });
   source.onerror = () => {
-    link.className = "link down"; link.textContent = en() ? T.en.offline : "重新连接中…";
+    setLink(false);
     if (source.readyState === EventSource.CLOSED) setTimeout(() => state.token && connect(), 3000);
   };
 }
 
+// --- acknowledgement, drills -------------------------------------------------
+
 function openAck(id) {
-  const a = state.alerts.find((x) => x.id === id);
+  const i = state.incidents.find((x) => x.id === id);
   state.ackId = id;
-  $("#ack-what").textContent = a ? (en() ? a.message_en : a.message_zh) : id;
+  $("#ack-what").textContent = i ? (en() ? i.worst_en : i.worst) : "";
   $("#ack-form").comment.value = "";
   $("#ack-dialog").showModal();
 }
@@ -220,70 +372,68 @@ $("#ack-form").onsubmit = async (e) => {
   e.preventDefault();
   const comment = $("#ack-form").comment.value;
   $("#ack-dialog").close();
-  await api(`/api/alerts/${encodeURIComponent(state.ackId)}/ack`, { method: "POST", body: JSON.stringify({ comment }) });
-  await loadAlerts(false);
+  try {
+    await api(`/api/incidents/${encodeURIComponent(state.ackId)}/ack`, { method: "POST", body: JSON.stringify({ comment }) });
+  } catch (err) { alert(errorText(err.message)); }
+  await loadIncidents(false);
 };
+
+// --- station page ------------------------------------------------------------
+
+function renderStationIncident() {
+  const id = state.stationId;
+  const mine = state.incidents.filter((i) => i.station === id || (i.alerts || []).some((a) => a.station === id));
+  $("#station-incident").innerHTML = mine.map(cardHtml).join("");
+  for (const b of $("#station-incident").querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+}
 
 async function stationPage(id) {
   show("station");
+  state.stationId = id;
   const s = await api(`/api/stations/${encodeURIComponent(id)}`);
-  $("#station-title").textContent = `${en() ? s.name_en : s.name} · ${s.village || ""}`;
-  const kind = Object.keys(s.series).find((k) => s.series[k].length) || Object.keys(s.series)[0];
-  let pts = s.series[kind] || [];
-  let lines = s.thresholds.filter((l) => l.kind === "level");
-  if (kind === "rain") { // 1 h accumulation against the 1 h rainfall lines
-    pts = pts.map((p, i) => [p[0], pts.filter((q) => q[0] > p[0] - 3600000 && q[0] <= p[0]).reduce((x, q) => x + q[1], 0)]);
-    lines = s.thresholds.filter((l) => l.kind === "rain" && l.window === "1h");
-  }
-  const W = 1000, H = 400, pad = 50;
-  const vals = pts.map((p) => p[1]).concat(lines.map((l) => l.value));
-  const lo = Math.min(...vals, 0 + (kind === "rain" ? 0 : Infinity)), hi = Math.max(...vals), span = hi - lo || 1;
-  const x = (t) => pad + ((t - s.from) / (s.to - s.from)) * (W - 2 * pad);
-  const y = (v) => H - pad - ((v - lo) / span) * (H - 2 * pad);
-  const bands = [];
-  const open = {};
-  for (const a of s.alerts) {
-    const t = Date.parse(a.ts);
-    if (a.transition !== "firing" && open[a.id]) bands.push({ ...open[a.id], end: t });
-    open[a.id] = a.transition === "resolved" ? null : { start: t, severity: a.severity };
-  }
-  for (const o of Object.values(open)) if (o) bands.push({ ...o, end: s.to });
-  const svg = [`<svg viewBox="0 0 ${W} ${H}">`];
-  for (const b of bands) if (b.severity !== "info") svg.push(`<rect x="${x(b.start)}" y="${pad}" width="${Math.max(1, x(b.end) - x(b.start))}" height="${H - 2 * pad}" fill="var(--${b.severity})" opacity="0.15"/>`);
-  for (const l of lines) svg.push(`<line x1="${pad}" x2="${W - pad}" y1="${y(l.value)}" y2="${y(l.value)}" stroke="var(--${l.severity || "info"})" stroke-dasharray="6 4"/><text x="${W - pad + 4}" y="${y(l.value) + 4}" fill="#ccc" font-size="12">${esc(l.label || (en() ? COLOURS_EN[l.severity] : COLOURS[l.severity]))} ${(+l.value).toFixed(2)}</text>`);
-  if (pts.length) svg.push(`<path d="${pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("")}" fill="none" stroke="#9cd0ff" stroke-width="2"/>`);
-  for (let h = 0; h <= 24; h += 6) { const t = s.from + h * 3600000; svg.push(`<text x="${x(t)}" y="${H - pad + 18}" fill="#aaa" font-size="12" text-anchor="middle">${when(t, { hour: "2-digit", minute: "2-digit", year: undefined, month: undefined, day: undefined })}</text>`); }
-  svg.push(`<text x="${pad}" y="${pad - 10}" fill="#ccc" font-size="14">${kind === "rain" ? (en() ? "1 h rain (mm)" : "1小时雨量(毫米)") : (en() ? "level (m)" : "水位(米)")}</text></svg>`);
-  $("#station-chart").innerHTML = svg.join("");
-  $("#station-alerts").innerHTML = s.alerts.slice(-20).reverse().map((a) => `<p><span class="badge ${a.severity}">${COLOURS[a.severity]}</span> ${esc(a.transition)} ${when(a.ts)} — ${esc(en() ? a.message_en : a.message_zh)}</p>`).join("");
+  s.name_label = en() ? s.name_en : s.name;
+  $("#station-title").textContent = [s.name_label, en() ? s.village_en : s.village].filter(Boolean).join(" · ");
+  renderStationIncident();
+  for (const c of state.charts) c.destroy();
+  state.charts = [];
+  const box = $("#station-charts");
+  box.innerHTML = "";
+  const rain = state.incidents.flatMap((i) => i.alerts || []).find((a) => a.station === id && a.kind === "rainfall");
+  const fired = rain && rain.details ? rain.details.window : null;
+  const made = [levelChart(box, s, state.tz), ...rainCharts(box, s, state.tz, fired === "1d" ? "24h" : fired), flowChart(box, s, state.tz)];
+  state.charts = made.filter(Boolean);
+  $("#station-alerts").innerHTML = s.alerts.slice(-30).reverse().map((a) => `<p><span class="badge ${a.severity}">${sevWord(a.severity)}</span>
+    ${esc(ruleName(a.rule))} · ${transWord(a.transition)} · ${when(Date.parse(a.ts))} — ${esc(en() ? a.message_en : a.message_zh)}</p>`).join("");
 }
 
-const STATES = { done: "已送达", pending: "待发送", dead: "失败", silenced: "已静默" };
-const NOTES = { reminder: "提醒", resend: "再次叫应", escalation: "升级", refresh: "刷新" };
+// --- alert timeline ----------------------------------------------------------
 
 async function alertPage(id) {
   show("alert");
-  const t = await api(`/api/alerts/${encodeURIComponent(id)}`);
-  const c = t.current;
+  const tl = await api(`/api/alerts/${encodeURIComponent(id)}`);
+  const c = tl.current;
   const rows = (items, cells) => items.map((i) => `<tr>${cells(i).map((x) => `<td>${x}</td>`).join("")}</tr>`).join("");
   const time = (s) => (s ? when(s * 1000) : "—");
-    $("#alert-detail").innerHTML = `
-    <h2><span class="badge ${c.severity}">${en() ? COLOURS_EN[c.severity] : COLOURS[c.severity]}</span>
-      ${esc(c.station_name)} · ${esc(c.rule)} ${t.active ? "" : (en() ? "(ended)" : "（已结束）")}</h2>
-    <p>${esc(en() ? c.message_en : c.message_zh)}</p>
-    <h3>${en() ? "Transitions" : "预警过程"}</h3>
-    <table><thead><tr><th>${en() ? "time" : "时间"}</th><th>${en() ? "change" : "变化"}</th><th>${en() ? "level" : "等级"}</th><th>${en() ? "value" : "数值"}</th></tr></thead>
-    <tbody>${rows(t.transitions, (e) => [when(e.ts), esc(e.transition), `<span class="badge ${e.severity}">${COLOURS[e.severity]}</span>`, fmt(e.value, e.unit)])}</tbody></table>
-    <h3>${en() ? "Deliveries" : "发送记录"}</h3>
-    <table><thead><tr><th>${en() ? "destination" : "渠道"}</th><th>${en() ? "to" : "接收"}</th><th>${en() ? "why" : "类型"}</th><th>${en() ? "state" : "状态"}</th><th>${en() ? "attempts" : "尝试"}</th><th>${en() ? "last error" : "最近错误"}</th></tr></thead>
-    <tbody>${rows(t.deliveries, (d) => [esc(d.destination), esc(d.recipient), esc(en() ? (d.note || d.transition) : (NOTES[(d.note || "").split(":")[0]] || d.transition)),
-      esc(en() ? d.state : (STATES[d.state] || d.state)), `${d.tries.length} · ${d.tries.map((x) => time(x.at).split(" ").pop()).join(", ")}`, esc(d.tries.filter((x) => x.error).map((x) => x.error).pop() || "")])}</tbody></table>
-    <h3>${en() ? "Call-and-answer" : "叫应"} ${t.call_state ? `(${esc(t.call_state)})` : ""}</h3>
-    <table><thead><tr><th>${en() ? "person" : "人员"}</th><th>${en() ? "tier" : "层级"}</th><th>${en() ? "called" : "呼叫时间"}</th><th>${en() ? "answered" : "回复时间"}</th></tr></thead>
-    <tbody>${rows(t.calls, (x) => [esc(x.name), x.tier, time(x.called_at), x.answered_at ? time(x.answered_at) : `<span class="unanswered">${en() ? "no answer" : "未回复"}</span>`])}</tbody></table>
-    <h3>${en() ? "Acknowledgements" : "确认记录"}</h3>
-    <table><tbody>${rows(t.acknowledgements, (k) => [esc(k.by), esc(k.via), time(k.at), esc(k.comment)]) || `<tr><td class="muted">${en() ? "none" : "无"}</td></tr>`}</tbody></table>`;
+  const head = (...keys) => `<thead><tr>${keys.map((k) => `<th>${t(k)}</th>`).join("")}</tr></thead>`;
+  $("#alert-detail").innerHTML = `
+    <h2><span class="badge ${c.severity}">${sevWord(c.severity)}</span>
+      ${esc(stationName(c.station, c.station_name))} · ${esc(ruleName(c.rule))} ${tl.active ? "" : t("ended")}</h2>
+    <p class="message">${esc(en() ? c.message_en : c.message_zh)}</p>
+    <h3>${t("transitions")}</h3>
+    <table>${head("time", "change", "grade", "value")}
+    <tbody>${rows(tl.transitions, (e) => [when(Date.parse(e.ts)), transWord(e.transition), `<span class="badge ${e.severity}">${sevWord(e.severity)}</span>`, `${num(e.value)} ${unitWord(e.unit)}`])}</tbody></table>
+    <h3>${t("deliveries")}</h3>
+    <table>${head("dest", "to", "why", "state", "tries", "last_error")}
+    <tbody>${rows(tl.deliveries, (d) => [destWord(state.destinations[d.destination]), esc(d.recipient), pick(NOTES[(d.note || "").split(":")[0]]) || transWord(d.transition),
+      stateWord(d.state), `${d.tries.length} · ${d.tries.map((x) => time(x.at).split(" ").pop()).join(", ")}`, esc(d.tries.filter((x) => x.error).map((x) => x.error).pop() || "")])}</tbody></table>
+    <h3>${t("calls")} ${tl.call_state ? `（${pick(CALL_STATES[tl.call_state]) || ""}）` : ""}</h3>
+    <table>${head("person", "tier", "called_at", "answered_at")}
+    <tbody>${rows(tl.calls, (x) => [esc(x.name), x.tier, time(x.called_at), x.answered_at ? time(x.answered_at) : `<span class="unanswered">${t("no_answer")}</span>`])}</tbody></table>
+    <h3>${t("acks")}</h3>
+    <table><tbody>${rows(tl.acknowledgements, (k) => [esc(k.by), time(k.at), esc(k.comment)]) || `<tr><td class="muted">${t("nothing")}</td></tr>`}</tbody></table>`;
 }
+
+// --- routing, login, start ---------------------------------------------------
 
 async function route() {
   if (!state.token) { show("login"); return; }
@@ -291,6 +441,7 @@ async function route() {
   if (alertMatch) { await alertPage(decodeURIComponent(alertMatch[1])); return; }
   const m = location.hash.match(/^#station\/(.+)$/);
   if (m) { await stationPage(decodeURIComponent(m[1])); return; }
+  if (location.hash === "#notices" && window.noticesPage) { await window.noticesPage(); return; }
   show("board");
 }
 
@@ -300,8 +451,9 @@ $("#login-form").onsubmit = async (e) => {
   try {
     const r = await api("/api/login", { method: "POST", body: JSON.stringify({ name: form.elements.namedItem("name").value, password: form.elements.namedItem("password").value }) });
     state.token = r.token; localStorage.setItem("fw-token", r.token);
+    $("#login-error").textContent = "";
     await start();
-  } catch (err) { $("#login-error").textContent = err.message; }
+  } catch (err) { $("#login-error").textContent = errorText(err.message); }
 };
 $("#logout").onclick = logout;
 $("#drill-start").onclick = () => {
@@ -314,16 +466,26 @@ $("#drill-form").onsubmit = async (e) => {
   e.preventDefault();
   const f = $("#drill-form").elements;
   $("#drill-dialog").close();
-  await api("/api/drills", { method: "POST", body: JSON.stringify({ station: f.namedItem("station").value, severity: f.namedItem("severity").value }) });
-  await loadAlerts(true);
+  try {
+    await api("/api/drills", { method: "POST", body: JSON.stringify({ station: f.namedItem("station").value, severity: f.namedItem("severity").value }) });
+  } catch (err) { alert(errorText(err.message)); }
+  await loadIncidents(true);
 };
-$("#lang").onclick = () => { state.lang = en() ? "zh" : "en"; localStorage.setItem("fw-lang", state.lang); translate(); renderAlerts(); renderStations(); };
+$("#lang").onclick = () => {
+  lang.current = en() ? "zh" : "en";
+  localStorage.setItem("fw-lang", lang.current);
+  translate();
+  state.lead = null;
+  renderIncidents(); renderStations();
+  if (MAP.data) { initMap(MAP.data); paintMap(state.incidents, state.stations); }
+  if (state.page !== "board") route().catch(() => {});
+};
 window.onhashchange = () => route().catch(() => {});
 
 async function start() {
   try { state.me = await api("/api/me"); } catch (e) { return; }
-  $("#who").textContent = `${state.me.name} (${state.me.role})`;
-  $("#drill-start").hidden = state.me.role === "viewer";
+  $("#drill-start").hidden = !may("drill");
+  translate();
   await route();
   connect();
 }
