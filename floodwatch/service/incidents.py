@@ -40,10 +40,11 @@ def record_step(
     fresh = sorted((e for e in events if not incidents.stored(e)), key=lambda e: e.ts)
     applied = tracker.apply(fresh)
     out = Recorded(alerts=record(applied.alerts, at), changes=applied.changes)
-    stations = {s.id: s for s in config.stations}
-    names = rule_names(config.rules)
-    out.notices = [notice(c, stations, names) for c in applied.changes]
-    incidents.record(out.changes, out.notices, at)
+    if applied.changes:  # (most steps change nothing: no station table built for them)
+        stations = {s.id: s for s in config.stations}
+        names = rule_names(config.rules)
+        out.notices = [notice(c, stations, names) for c in applied.changes]
+        incidents.record(out.changes, out.notices, at)
     return out
 
 

@@ -15,10 +15,10 @@ is an independent, ordered stream); MQTT readings are then bridged into the
 Kafka topic, so every reading takes one path. Shards come and go with the
 partitions (see `floodwatch.ingest.kafka`).
 
-The shards' state is snapshotted every `snapshot_every` (atomically: temp
-file, fsync, rename); the inbox keeps the MQTT messages since, each with its
-topic fields and the definition of the decoder it was decoded with
-(`service/inbox.py`). A restart loads the snapshot and replays the inbox
+The shards' state is snapshotted every `snapshot_every` (captured between two
+steps, written in a thread: temp file, fsync, rename); the inbox keeps the
+MQTT messages since, each with its topic fields and the definition of the
+decoder it was decoded with (`service/inbox.py`). A restart loads the snapshot and replays the inbox
 through the engine, step by step as first processed and each message decoded
 as it was live, so the engine is exactly where it was; a replayed message
 that now decodes differently is logged and its rejects dead-lettered. Kafka
@@ -33,6 +33,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -147,6 +148,9 @@ class Service:
         self.replay_decoders: dict[str, Decoders] = {}
         self.last_input = time.monotonic()
         self.last_snapshot = time.monotonic()
+        # A snapshot being written in the background: (inbox row it covers, the write).
+        self._writing: tuple[int, Future[None]] | None = None
+        self._snapshot_thread = ThreadPoolExecutor(1, thread_name_prefix="snapshot")
         self.last_stats = time.monotonic()
         self.stopping = asyncio.Event()
         self.dispatcher: Dispatcher | None = None  # with the store (open)
@@ -629,7 +633,19 @@ class Service:
     # -- snapshots ---------------------------------------------------------------
 
     def write_snapshot(self) -> None:
+        """Capture and write a snapshot now, then prune the inbox it covers
+        (start-up, reload, shutdown). One being written on the timer is
+        finished first."""
         assert self.store is not None
+        self._snapshot_written(wait=True)
+        seq, data = self._capture()
+        _write_durably(self.snapshot_path, data)
+        with self.store.transaction():
+            self.store.inbox.prune(seq)
+        self.last_snapshot = time.monotonic()
+
+    def _capture(self) -> tuple[int, bytes]:
+        """The state of every shard now, as bytes, and the inbox row it covers."""
         shards = {
             shard.name: {
                 "engine": snapshot.capture(shard.engine),
@@ -640,17 +656,27 @@ class Service:
             for shard in (*self.parked.values(), *self.shards.values())
         }
         state = {"shards": shards, "inbox_seq": self.inbox_seq, "written_at": time.time()}
-        data = snapshot.dumps(state)
-        tmp = self.snapshot_path.with_name(self.snapshot_path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.snapshot_path)
-        _fsync_dir(self.snapshot_path.parent)
+        return self.inbox_seq, snapshot.dumps(state)
+
+    def _snapshot_written(self, *, wait: bool = False) -> bool:
+        """Finish a snapshot written in the background: once its file is
+        durable, prune the inbox it covers. False while it is still being
+        written (and not `wait`)."""
+        if self._writing is None:
+            return True
+        seq, future = self._writing
+        if not wait and not future.done():
+            return False
+        self._writing = None
+        try:
+            future.result()
+        except OSError as exc:
+            log.error("snapshot not written (%s): the inbox is kept", exc)
+            return True
+        assert self.store is not None
         with self.store.transaction():
-            self.store.inbox.prune(self.inbox_seq)
-        self.last_snapshot = time.monotonic()
+            self.store.inbox.prune(seq)
+        return True
 
     def stats_line(self) -> str:
         """One line of counters; logged every `STATS_EVERY` seconds while running."""
@@ -669,8 +695,17 @@ class Service:
             log.info("%s", self.stats_line())
 
     def maybe_snapshot(self) -> None:
+        """On the timer: the state is captured here (a few ms), the file written
+        and fsync'd in a thread while steps and sources go on (its fsyncs would
+        otherwise hold up every confirmation), the inbox pruned once it is
+        durable (a later call)."""
+        if not self._snapshot_written():
+            return
         if time.monotonic() - self.last_snapshot >= self.settings.snapshot_every.total_seconds():
-            self.write_snapshot()
+            seq, data = self._capture()
+            future = self._snapshot_thread.submit(_write_durably, self.snapshot_path, data)
+            self._writing = (seq, future)
+            self.last_snapshot = time.monotonic()
 
     # -- the loop ----------------------------------------------------------------
 
@@ -721,6 +756,7 @@ class Service:
             self.write_snapshot()
             self.store.close()
             self.store = None
+        self._snapshot_thread.shutdown()
         self.dead_letter.close()
 
     def summary(self, sources: list[str]) -> str:
@@ -732,6 +768,17 @@ class Service:
             f"snapshot every {self.settings.snapshot_every.total_seconds():g}s; "
             f"event clock {self._clock_text()}; {self.active_alerts()} alerts active"
         )
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Atomically replace `path` by `data`: temp file, fsync, rename, fsync the folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -203,3 +203,31 @@ def test_an_inbox_row_whose_decoder_cannot_be_read_is_decoded_with_todays(
     assert restarted.stats.replayed == 1 and restarted.stats.readings == 1
     assert "its decoder cannot be read" in caplog.text
     restarted.close()
+
+
+def test_a_timed_snapshot_is_written_aside_and_prunes_the_inbox_only_once_durable(
+    tmp_path: Path,
+) -> None:
+    cfg = _config(tmp_path)
+    items = _topic_addressed(STORM)
+    third = len(items) // 3
+    service = Service(load_config_dir(cfg))
+    service.open()
+    assert service.store is not None
+    _steps(service, items[:third])
+    service.last_snapshot = 0.0  # due
+    service.maybe_snapshot()  # captured now, written in a thread
+    covered = service.inbox_seq
+    _steps(service, items[third : 2 * third])  # steps go on meanwhile
+    assert service.store.inbox.after(0).__next__().seq <= covered  # not pruned yet
+    assert service._writing is not None
+    service._writing[1].result(timeout=10)
+    service.maybe_snapshot()  # durable: the rows it covers go
+    assert min(r.seq for r in service.store.inbox.after(0)) > covered
+    before = _state(service)
+    service.store.close()  # kill -9 after the timed snapshot
+    restarted = Service(load_config_dir(cfg))
+    restarted.open()
+    assert _state(restarted) == before
+    assert restarted.stats.replayed == third
+    restarted.close()
