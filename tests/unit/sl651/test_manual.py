@@ -37,3 +37,16 @@ def test_a_time_without_a_year_keyed_in_december_and_sent_in_january() -> None:
 def test_a_value_that_is_no_number_is_not_understood() -> None:
     elements, rest = parse("Z abc ZT 00000040 Z", SENT)
     assert elements == [] and rest == ["Z abc", "ZT 00000040", "Z"]
+
+
+def test_the_reference_manual_entry_frame_gives_a_flow_reading_marked_manual() -> None:
+    from floodwatch.ingest.sl651 import codec
+    from floodwatch.ingest.sl651.server import _manual
+    from floodwatch.ingest.sl651.stream import FrameStream
+
+    raw = "7E7E0110000000060000350011022F7D221205102729F2F25120312E32333403BF56"
+    (frame,) = FrameStream().feed(bytes.fromhex(raw))
+    report = codec.report(frame)  # type: ignore[arg-type]
+    assert _manual(report) == []
+    assert [(e.name, e.time, e.value) for e in report.elements] == [("Q", SENT, 1.234)]
+    assert report.manual
