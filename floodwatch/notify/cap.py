@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, duration_zh
@@ -142,6 +142,60 @@ def identifier(
     return f"{sender.split('@', maxsplit=1)[0]}-{digest.hexdigest()[:20]}"
 
 
+def _xml(
+    *,
+    ident: str,
+    sender: str,
+    sent: str,
+    status: str,
+    msg_type: str,
+    previous: Previous | None,
+    info: list[tuple[str, str]],
+    alert_id: str,
+    village: Village,
+) -> str:
+    """The CAP 1.2 document: one `info` block (its elements in schema order),
+    one `parameter` (the alert id), one `area` (the village and its GB/T 2260
+    code). Serialised by ElementTree in the CAP namespace as the default one."""
+    alert = ElementTree.Element(_q("alert"))
+    for tag, text in (
+        ("identifier", ident),
+        ("sender", sender),
+        ("sent", sent),
+        ("status", status),
+        ("msgType", msg_type),
+        ("scope", "Public"),
+    ):
+        _child(alert, tag, text)
+    if previous is not None:
+        _child(alert, "references", f"{sender},{previous.identifier},{previous.sent}")
+    block = _child(alert, "info")
+    for tag, text in info:
+        _child(block, tag, text)
+    parameter = _child(block, "parameter")
+    _child(parameter, "valueName", "floodwatch:alert")
+    _child(parameter, "value", alert_id)
+    area = _child(block, "area")
+    _child(area, "areaDesc", village.name)
+    geocode = _child(area, "geocode")
+    _child(geocode, "valueName", "GB/T 2260")
+    _child(geocode, "value", village.code)
+    body = ElementTree.tostring(
+        alert, encoding="unicode", default_namespace=CAP_NS, short_empty_elements=False
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def _q(tag: str) -> str:
+    return f"{{{CAP_NS}}}{tag}"
+
+
+def _child(parent: ElementTree.Element, tag: str, text: str | None = None) -> ElementTree.Element:
+    element = ElementTree.SubElement(parent, _q(tag))
+    element.text = text
+    return element
+
+
 def build(
     event: dict[str, Any],
     village: Village,
@@ -169,43 +223,30 @@ def build(
     speak = sentence(event, village, crest, response)
     headline = str(event["message_zh"]).split("】")[0] + "】" if "】" in event["message_zh"] else ""
     event_name = "暴雨预警" if event["kind"] == "rainfall" else "山塘水库险情预警"
-    references = (
-        f"<references>{escape(sender)},{escape(previous.identifier)},{previous.sent}</references>"
-        if previous is not None
-        else ""
-    )
-    xml = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<alert xmlns="{CAP_NS}">'
-        f"<identifier>{ident}</identifier>"
-        f"<sender>{escape(sender)}</sender>"
-        f"<sent>{sent}</sent>"
-        f"<status>{status}</status>"
-        f"<msgType>{msg_type}</msgType>"
-        "<scope>Public</scope>"
-        f"{references}"
-        "<info>"
-        "<language>zh-CN</language>"
-        f"<category>{'Met' if event['kind'] == 'rainfall' else 'Safety'}</category>"
-        f"<event>{event_name}</event>"
-        f"<responseType>{response}</responseType>"
-        f"<urgency>{'Past' if resolved else URGENCY.get(severity, 'Unknown')}</urgency>"
-        f"<severity>{CAP_SEVERITY.get(severity, 'Unknown')}</severity>"
-        f"<certainty>{'Observed' if resolved else 'Likely'}</certainty>"
-        f"<onset>{onset}</onset>"
-        f"<expires>{expires}</expires>"
-        "<senderName>floodwatch</senderName>"
-        f"<headline>{escape(headline + event['station_name'])}</headline>"
-        f"<description>{escape(event['message_zh'])}</description>"
-        f"<instruction>{escape(speak)}</instruction>"
-        f"<parameter><valueName>floodwatch:alert</valueName><value>{escape(event['id'])}</value>"
-        "</parameter>"
-        "<area>"
-        f"<areaDesc>{escape(village.name)}</areaDesc>"
-        f"<geocode><valueName>GB/T 2260</valueName><value>{village.code}</value></geocode>"
-        "</area>"
-        "</info>"
-        "</alert>\n"
+    xml = _xml(
+        ident=ident,
+        sender=sender,
+        sent=sent,
+        status=status,
+        msg_type=msg_type,
+        previous=previous,
+        info=[
+            ("language", "zh-CN"),
+            ("category", "Met" if event["kind"] == "rainfall" else "Safety"),
+            ("event", event_name),
+            ("responseType", response),
+            ("urgency", "Past" if resolved else URGENCY.get(severity, "Unknown")),
+            ("severity", CAP_SEVERITY.get(severity, "Unknown")),
+            ("certainty", "Observed" if resolved else "Likely"),
+            ("onset", onset),
+            ("expires", expires),
+            ("senderName", "floodwatch"),
+            ("headline", headline + event["station_name"]),
+            ("description", event["message_zh"]),
+            ("instruction", speak),
+        ],
+        alert_id=event["id"],
+        village=village,
     )
     twin = {
         "identifier": ident,
