@@ -47,6 +47,7 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.models import MqttSettings
 from floodwatch.config.notify import Destination
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
+from floodwatch.notify.channel import BaseChannel, Channel, Wiring
 from floodwatch.notify.connection import MqttConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome, Sent
@@ -59,7 +60,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "floodwatch/broadcast/{village_code}"
 
 
-class BroadcastChannel:
+class BroadcastChannel(BaseChannel):
     def __init__(
         self,
         name: str,
@@ -75,13 +76,17 @@ class BroadcastChannel:
         self.ledger = ledger
         self.compiled = compiled
         self.topic = dest.topic or DEFAULT_TOPIC
-        self.connection = MqttConnection(
+        self.connection: MqttConnection = MqttConnection(
             f"broadcast {name}",
             self.mqtt,
             client_id=f"{self.mqtt.client_id}-{name}",
             health=health,
         )
         self.connection.on_connected.append(self._reassert)
+
+    def reconfigure(self, compiled: CompiledConfig) -> None:
+        """A reloaded config: village names and crests may have changed."""
+        self.compiled = compiled
 
     async def run(self) -> None:
         """Until cancelled: publish standing warnings again before they expire."""
@@ -265,3 +270,10 @@ class BroadcastChannel:
             if model.village is not None and model.village.code == code:
                 return Village(code, model.village.name)
         return Village(code, code)
+
+
+def channel(wiring: Wiring) -> Channel:
+    assert wiring.mqtt is not None and wiring.compiled is not None  # the service gives both
+    return BroadcastChannel(
+        wiring.name, wiring.dest, wiring.mqtt, wiring.store.people, wiring.compiled, wiring.health
+    )

@@ -34,8 +34,11 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.notify import Destination
 from floodwatch.ingest.backoff import Backoff
+from floodwatch.notify.channel import Channel, OneByOne, Wiring
 from floodwatch.notify.connection import InfluxConnection
 from floodwatch.notify.health import Health
+from floodwatch.notify.outcome import Outcome
+from floodwatch.notify.records import Delivery
 from floodwatch.readings import Reading, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
@@ -147,5 +150,43 @@ class Influx:
             if len(self.buffer) < BATCH:
                 await asyncio.sleep(1.0)
 
-    async def close(self) -> None:
-        await self.connection.aclose()
+    def reconfigure(self, compiled: CompiledConfig) -> None:
+        """A reloaded config: stations (and their place tags) may have changed."""
+        self.compiled = compiled
+        self._tags.clear()
+
+
+class InfluxChannel(OneByOne):
+    """Alert transitions through the outbox, in order; readings batched by
+    `run` from the buffer `readings` fills."""
+
+    def __init__(self, influx: Influx) -> None:
+        super().__init__(self._send, ordered=True, connection=influx.connection)
+        self.influx = influx
+
+    async def _send(self, delivery: Delivery) -> Outcome:
+        try:
+            await self.influx.write_alert(delivery.event)
+        except Exception as exc:  # server or connection: tried again
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and 400 <= status < 500 and status != 429:
+                return Outcome(False, retry=False, error=f"influx HTTP {status}: {exc}")
+            if not isinstance(status, int):  # no answer at all: the connection
+                self.influx.connection.lost(f"{exc!r}")
+            return Outcome(False, retry=True, error=f"influx: {exc!r}")
+        return Outcome(True)
+
+    async def run(self) -> None:
+        await self.influx.run_readings()
+
+    def reconfigure(self, compiled: CompiledConfig) -> None:
+        self.influx.reconfigure(compiled)
+
+    def readings(self, readings: list[Reading]) -> None:
+        self.influx.add_readings(readings)
+
+
+def channel(wiring: Wiring) -> Channel:
+    assert wiring.compiled is not None  # the service always gives it
+    influx = Influx(wiring.name, wiring.dest, wiring.compiled, wiring.backoff(), wiring.health)
+    return InfluxChannel(influx)

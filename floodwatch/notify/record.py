@@ -22,18 +22,15 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from floodwatch.config.notify import Destination
 from floodwatch.notify.broadcast import DEFAULT_TOPIC, BroadcastChannel
 from floodwatch.notify.cap import Broadcast, Village
+from floodwatch.notify.channel import Channel, Wiring
 from floodwatch.notify.outcome import Outcome
-from floodwatch.notify.ports import DeliveryStore
 from floodwatch.notify.sms import SmsChannel
 from floodwatch.rules.compile import CompiledConfig
 
@@ -172,19 +169,21 @@ class RecordingBroadcast(BroadcastChannel):
         self.recorder.add(box)
 
 
-def channel(
-    name: str,
-    dest: Destination,
-    store: DeliveryStore,
-    recorder: Recorder,
-    compiled: CompiledConfig | None,
-    config_dir: Path | None,
-    client: httpx.AsyncClient,
-    answer_via: Iterable[str],
-) -> SmsChannel | RecordingBroadcast:
+def channel(wiring: Wiring, recorder: Recorder) -> Channel:
     """The channel of a recorded `sms` or `broadcast` destination."""
-    if dest.type == "sms":
-        gateway = RecordingGateway(name, recorder)
-        return SmsChannel(name, dest, store, client, config_dir, answer_via, gateway=gateway)
-    assert compiled is not None
-    return RecordingBroadcast(name, dest, store.people, compiled, recorder)
+    if wiring.dest.type == "sms":
+        via = wiring.settings.answer.via if wiring.settings.answer else []
+        gateway = RecordingGateway(wiring.name, recorder)
+        return SmsChannel(
+            wiring.name,
+            wiring.dest,
+            wiring.store,
+            wiring.client,
+            wiring.config_dir,
+            via,
+            gateway=gateway,
+        )
+    assert wiring.compiled is not None  # the service always gives it
+    return RecordingBroadcast(
+        wiring.name, wiring.dest, wiring.store.people, wiring.compiled, recorder
+    )

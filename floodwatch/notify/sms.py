@@ -36,6 +36,7 @@ from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, UNIT_ZH
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.notify import Destination, SmsProvider
 from floodwatch.notify import sms_parts
+from floodwatch.notify.channel import BaseChannel, Channel, Wiring
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.notify.ports import SmsLog
 from floodwatch.notify.records import Delivery
@@ -225,7 +226,7 @@ def provider(dest: Destination, client: httpx.AsyncClient) -> Provider:
     return GenericProvider(dest.provider, client, timeout)
 
 
-class SmsChannel:
+class SmsChannel(BaseChannel):
     """The sms destination's delivery: grouping, rate limit, parts."""
 
     def __init__(
@@ -314,6 +315,11 @@ class SmsChannel:
             if not outcome.ok:
                 return outcome
         return Outcome(True)
+
+
+def channel(wiring: Wiring) -> Channel:
+    via = wiring.settings.answer.via if wiring.settings.answer else []
+    return SmsChannel(wiring.name, wiring.dest, wiring.store, wiring.client, wiring.config_dir, via)
 
 
 def _urgent(row: Delivery) -> bool:

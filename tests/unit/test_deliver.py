@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from floodwatch.notify.deliver import OneByOne
+from floodwatch.notify.channel import OneByOne
 from floodwatch.notify.outcome import Outcome
 from floodwatch.store import Delivery
 

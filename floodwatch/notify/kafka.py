@@ -1,0 +1,56 @@
+"""Kafka alert topic: the alert JSON, keyed by station, with the idempotency
+key as a header (a consumer deduplicates what a crash made us send again).
+
+The producer is a supervised `KafkaConnection` (acks=all, idempotent unless
+the destination says not); rows go out in the order they were made."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from floodwatch.notify.channel import Channel, OneByOne, Wiring
+from floodwatch.notify.connection import KafkaConnection
+from floodwatch.notify.outcome import Outcome
+from floodwatch.notify.records import Delivery
+
+
+def channel(wiring: Wiring) -> Channel:
+    dest = wiring.dest
+    assert wiring.kafka is not None  # the config requires service.kafka for it
+    assert dest.topic is not None
+    topic = dest.topic
+    timeout = dest.timeout.total_seconds()
+    connection = KafkaConnection(
+        f"kafka {wiring.name}",
+        wiring.kafka,
+        wiring.backoff(),
+        wiring.health,
+        timeout=timeout,
+        acks="all",
+        enable_idempotence=dest.idempotent,
+    )
+
+    async def send(delivery: Delivery) -> Outcome:
+        station = json.loads(delivery.event)["station"]
+        producer = connection.producer
+        if producer is None or not connection.ready.is_set():
+            return Outcome(False, retry=True, error="kafka: not connected")
+        try:  # the producer gives up after `timeout` (KafkaConnection); this is a guard
+            async with asyncio.timeout(timeout + 2):
+                await producer.send_and_wait(
+                    topic,
+                    delivery.event.encode(),
+                    key=str(station).encode(),
+                    headers=[("idempotency-key", delivery.key.encode())],
+                )
+        except TimeoutError:
+            error = f"no acknowledgement within {timeout:g}s"
+        except Exception as exc:  # any broker error: tried again
+            error = f"kafka: {exc!r}"
+        else:
+            return Outcome(True)
+        connection.lost(error)
+        return Outcome(False, retry=True, error=error)
+
+    return OneByOne(send, ordered=True, connection=connection)
