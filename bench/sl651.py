@@ -87,19 +87,20 @@ async def _client(port: int, n: int, rate: float, seconds: float) -> None:
 
     waits: list[float] = []
 
+    # One report in flight per RTU: the next waits for the one before (an
+    # overloaded receiver then shows as latency, as with real RTUs).
+    locks = [asyncio.Lock() for _ in range(n)]
+
     async def one(k: int) -> None:
         await asyncio.sleep(max(0.0, begin + k / rate - loop.time()))
-        rtu = rtus[k % n]
         at = T0 + timedelta(minutes=5 * (k // n))
         sent = loop.time()
-        await rtu.report(TIMED, [Element("PJ", at, 0.5)], at)
+        async with locks[k % n]:
+            await rtus[k % n].report(TIMED, [Element("PJ", at, 0.5)], at)
         waits.append(loop.time() - sent)
 
-    sem = asyncio.Semaphore(n)  # one report in flight per RTU at most
-
     async def bounded(k: int) -> None:
-        async with sem:
-            await one(k)
+        await one(k)
 
     await asyncio.gather(*(bounded(k) for k in range(total)))
     waits.sort()

@@ -43,13 +43,36 @@ class FrameError(ValueError):
         self.detail = detail
 
 
-def crc16(data: bytes) -> int:
-    """CRC-16/MODBUS: reflected polynomial 0xA001, initial 0xFFFF, no final xor."""
+def _crc_bitwise(data: bytes) -> int:
+    """CRC-16/MODBUS bit by bit: reflected polynomial 0xA001, initial 0xFFFF, no final xor."""
     crc = 0xFFFF
     for byte in data:
         crc ^= byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def _crc_table() -> tuple[int, ...]:
+    out = []
+    for n in range(256):
+        crc = n
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        out.append(crc)
+    return tuple(out)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/MODBUS (as `_crc_bitwise`), a byte at a time from a table: the
+    receiver computes one per frame received and per confirmation sent."""
+    crc = 0xFFFF
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 

@@ -261,3 +261,10 @@ def test_a_frame_of_every_supported_function_decodes(function: int, mode: str) -
             ("PJ", -0.5),
             ("VT", None),
         ]
+
+
+@given(st.binary(max_size=300))
+def test_the_table_crc_is_the_bitwise_crc(data: bytes) -> None:
+    from floodwatch.ingest.sl651.frame import _crc_bitwise, crc16
+
+    assert crc16(data) == _crc_bitwise(data)
