@@ -60,32 +60,13 @@ def wait_for(base: str, token: str, want: str, limit_s: float = 600) -> None:
         found = pond(base, token)
         if found is not None and found["severity"] == "red":
             live = found["live"]
-            minutes = [
-                f.get("minutes_to_crest") for f in live.get("forecasts", {}).values()
-            ]
+            minutes = [f.get("minutes_to_crest") for f in live.get("forecasts", {}).values()]
             if want == "overtopping" and live.get("overtopping"):
                 return
             if want == "forecast" and any(m is not None and m > 15 for m in minutes):
                 return
         time.sleep(0.2)
     raise SystemExit(f"the demo did not reach {want} within {limit_s} s")
-
-
-def settled(page: Page) -> None:
-    """Until the card's headline and the chart under it tell the same minutes
-    (the demo moves on every second; the chart is fetched after the card)."""
-    for _ in range(30):
-        same = page.evaluate(
-            """() => {
-                const m = (sel) => ((document.querySelector(sel) || {}).textContent || "")
-                    .match(/预计(\\d+)分钟漫顶|已漫坝/);
-                const a = m("#incidents .headline"), b = m("#lead-chart h3");
-                return !!a && (a[0] === "已漫坝" || (!!b && a[0] === b[0]));
-            }"""
-        )
-        if same:
-            return
-        page.wait_for_timeout(100)
 
 
 def open_board(browser: Any, base: str, width: int, height: int) -> Page:
@@ -127,9 +108,7 @@ def main(out: Path) -> None:
             chart = open_board(browser, base, 1920, 1080)
             wait_for(base, token, "forecast")
             time.sleep(1.5)  # one stations event and one incident reload
-            settled(small)
             small.screenshot(path=str(out / "board-1080p.png"))
-            settled(large)
             large.screenshot(path=str(out / "board-2160p.png"))
             chart.evaluate("location.hash = '#station/maokeng-pond'")
             chart.wait_for_selector("#station-charts canvas")

@@ -164,6 +164,12 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             expect(detail).to_contain_text("已电话联系王强", timeout=5_000)
             expect(detail).to_contain_text("漫坝预报")
             page.go_back()
+            # 通知: who was called, and the acknowledgement that answered for them
+            page.click("#nav-notices")
+            notices = page.locator("#notices-body")
+            expect(notices).to_contain_text("王强", timeout=5_000)
+            expect(notices).to_contain_text("刘洋 经指挥台确认")
+            page.go_back()
             # a viewer sees the same board and no control at all
             viewer = browser.new_page(viewport={"width": 1920, "height": 1080})
             viewer.goto(f"http://127.0.0.1:{port}/")

@@ -107,7 +107,12 @@ function headline(i, now) {
   const parts = [stationName(i.station, i.station_name), sevWord(i.severity)];
   if (now.overtopping) parts.push(t("overtopping"));
   else if (now.minutes != null && now.minutes > 0) parts.push(t("to_crest", { m: Math.round(now.minutes) }));
-  else if (i.worst_now) parts.push(en() ? i.worst_now.en : i.worst_now.zh);
+  else if (i.worst_now) {
+    // the leading condition, with its value now (the notice's text has the value it had then)
+    const lead = (i.alerts || []).find((a) => a.id === i.worst_now.alert);
+    const live = lead ? liveText(lead, now).replace(/<[^>]+>/g, "").trim() : "";
+    parts.push(live || (en() ? i.worst_now.en : i.worst_now.zh));
+  }
   return parts.join(" · ");
 }
 
@@ -339,9 +344,10 @@ function connect() {
     setLink(true);
     loadIncidents(false).then(loadStations).catch(() => {});
   });
-  source.addEventListener("alert", () => loadIncidents(true).catch(() => {}));
-  source.addEventListener("incident", () => loadIncidents(true).catch(() => {}));
-  source.addEventListener("ack", () => loadIncidents(false).catch(() => {}));
+  const notices = () => { if (state.page === "notices") noticesPage().catch(() => {}); };
+  source.addEventListener("alert", () => { loadIncidents(true).catch(() => {}); notices(); });
+  source.addEventListener("incident", () => { loadIncidents(true).catch(() => {}); notices(); });
+  source.addEventListener("ack", () => { loadIncidents(false).catch(() => {}); notices(); });
   source.addEventListener("stations", (e) => {
     for (const s of JSON.parse(e.data)) {
       state.stations.set(s.id, { ...state.stations.get(s.id), ...s });
@@ -433,6 +439,38 @@ async function alertPage(id) {
     <table><tbody>${rows(tl.acknowledgements, (k) => [esc(k.by), time(k.at), esc(k.comment)]) || `<tr><td class="muted">${t("nothing")}</td></tr>`}</tbody></table>`;
 }
 
+// --- notices (通知): what people were told -----------------------------------
+
+async function noticesPage() {
+  show("notices");
+  const n = await api("/api/notifications");
+  const time = (s) => (s ? when(s * 1000, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "—");
+  const boxes = n.broadcasts.map((b) => {
+    const c = b.current;
+    const head = `<h3>${esc(b.village_name)} ${b.recorded ? `<span class="muted">${t("recorded")}</span>` : ""}</h3>`;
+    if (!c) return `<div class="box quiet">${head}<p class="muted">${t("box_silent")}</p></div>`;
+    return `<div class="box ${esc(c.severity || "")}">${head}
+      <p class="spoken">${c.severity ? `<span class="badge ${esc(c.severity)}">${sevWord(c.severity)}</span> ` : ""}${pick(MSG_TYPES[c.msg_type]) || ""} · ${esc(c.text)}</p>
+      <p class="muted">${t("expires", { t: time(c.expires_at) })} · ${t("box_history", { n: b.history.length })}</p></div>`;
+  }).join("");
+  const calls = n.calls.map((c) => `<div class="callbox">
+      <h3><span class="badge ${esc(c.severity || "info")}">${sevWord(c.severity)}</span> ${esc(stationName(c.station, c.station_name))}
+        · ${pick(CALL_STATES[c.state]) || ""} <span class="muted">${t("reply_code", { c: esc(c.reply_code) })}</span></h3>
+      <table><tbody>${c.called.map((p) => `<tr><td>${esc(p.name)}</td><td>${esc(p.role)}</td>
+        <td>${p.tier ? t("tier_n", { n: p.tier }) : t("first_call")}</td><td>${time(p.called_at)}</td>
+        <td>${p.answered_at ? `${t("answered_at")} ${time(p.answered_at)}` : `<span class="unanswered">${t("no_answer")}</span>`}</td></tr>`).join("")}</tbody></table>
+      ${c.acknowledged ? `<p class="acked">✔ ${esc(t("acked_via", { who: c.acknowledged.by, via: pick(VIA[c.acknowledged.via]) || "" }))}${c.acknowledged.comment ? "：" + esc(c.acknowledged.comment) : ""}</p>` : ""}
+    </div>`).join("");
+  const sms = n.sms.map((p) => `<div class="person"><h3>${esc(p.name)} <span class="muted">${esc(p.roles.join("、"))} · ${esc(p.phone)}</span></h3>
+      ${p.messages.map((m) => `<div class="sms ${esc(m.state)}"><span class="muted">${time(m.created)} · ${stateWord(m.state)}${m.notes.length ? " · " + m.notes.map((x) => pick(NOTES[x]) || "").join("、") : ""}</span>
+        <p>${esc(m.text || "")}</p></div>`).join("")}</div>`).join("");
+  $("#notices-body").innerHTML = `<h2>${t("notices_title")}</h2>
+    <h2 class="sub">${t("boxes")}</h2><div class="boxes">${boxes || `<p class="muted">${t("box_silent")}</p>`}</div>
+    <h2 class="sub">${t("calls_title")}</h2>${calls || `<p class="muted">${t("no_calls_yet")}</p>`}
+    <h2 class="sub">${t("sms_title")}</h2><div class="people">${sms || `<p class="muted">${t("no_sms")}</p>`}</div>`;
+}
+window.noticesPage = noticesPage;
+
 // --- routing, login, start ---------------------------------------------------
 
 async function route() {
@@ -441,7 +479,7 @@ async function route() {
   if (alertMatch) { await alertPage(decodeURIComponent(alertMatch[1])); return; }
   const m = location.hash.match(/^#station\/(.+)$/);
   if (m) { await stationPage(decodeURIComponent(m[1])); return; }
-  if (location.hash === "#notices" && window.noticesPage) { await window.noticesPage(); return; }
+  if (location.hash === "#notices") { await noticesPage(); return; }
   show("board");
 }
 
@@ -485,6 +523,7 @@ window.onhashchange = () => route().catch(() => {});
 async function start() {
   try { state.me = await api("/api/me"); } catch (e) { return; }
   $("#drill-start").hidden = !may("drill");
+  $("#nav-notices").hidden = false;
   translate();
   await route();
   connect();

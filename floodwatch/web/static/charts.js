@@ -100,8 +100,9 @@ function levelChart(el, s, tz, rows = 22) {
     const end = Math.max(peakAt, last[0] / 1000 + 3600);
     if (peakAt > xs[xs.length - 1]) { xs.push(peakAt); level.push(null); ahead.push(forecast.peak_level); }
     if (end > xs[xs.length - 1]) { xs.push(end); level.push(null); ahead.push(null); }
-    peakText = forecast.minutes_to_crest != null ? t("to_crest", { m: Math.round(forecast.minutes_to_crest) })
-      : t("peak", { v: (+forecast.peak_level).toFixed(2), m: Math.round(forecast.peak_in_minutes || 0) });
+    // the minutes are the card's headline; the chart says what the dashed line is
+    peakText = forecast.minutes_to_crest != null ? t("dashed_crest")
+      : t("dashed_peak", { v: (+forecast.peak_level).toFixed(2) });
   }
   const values = [...pts.map((p) => p[1]), ...lines.map((l) => l.value), ...(forecast ? [forecast.peak_level] : [])];
   const lo = Math.min(...values), hi = Math.max(...values), pad = Math.max(0.1, (hi - lo) * 0.08);

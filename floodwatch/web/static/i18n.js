@@ -33,9 +33,17 @@ const WORDS = {
   answered_at: ["回复时间", "answered"], no_answer: ["未回复", "no answer"], nothing: ["无", "none"], ok: ["正常", "ok"],
   others: ["设备与系统通知", "Sensor and system notices"], chart_level: ["水位（米）", "level (m)"],
   chart_rain: ["{w}累计雨量（毫米）", "{w} rainfall (mm)"], fired: ["（触发预警的时段）", "(the window that fired)"],
-  forecast: ["预报", "forecast"], crest_line: ["坝顶", "crest"], min: ["{m}分钟", "{m} min"], hmin: ["{h}小时{m}分", "{h} h {m} min"],
+  forecast: ["预报", "forecast"], dashed_crest: ["虚线：水量平衡预报，到达坝顶", "dashed: water-balance forecast, up to the crest"],
+  dashed_peak: ["虚线：水量平衡预报，最高 {v} 米", "dashed: water-balance forecast, peak {v} m"], crest_line: ["坝顶", "crest"], min: ["{m}分钟", "{m} min"], hmin: ["{h}小时{m}分", "{h} h {m} min"],
   map_stations: ["测站", "Stations"], legend_pulse: ["闪烁：红色预警或漫坝", "pulsing: red or overtopping"],
   notices_title: ["通知", "Notices"], error: ["操作失败：{e}", "failed: {e}"],
+  boxes: ["村村响广播：各村现在播放的内容", "Village loudspeakers: what each box plays now"],
+  box_silent: ["无预警广播", "no warning on air"], expires: ["有效至 {t}", "until {t}"],
+  box_history: ["收到 {n} 条", "{n} received"], calls_title: ["叫应：谁被呼叫，谁已回复", "Call-and-answer: who was called, who answered"],
+  reply_code: ["回复码 {c}", "reply code {c}"], first_call: ["首次呼叫", "first call"], tier_n: ["第{n}轮升级", "escalation {n}"],
+  sms_title: ["短信：每人收到的内容", "SMS: what each person received"], no_sms: ["暂无短信", "no SMS yet"],
+  no_calls_yet: ["暂无叫应", "nobody called yet"], recorded: ["（演示：已记录，未真实发送）", "(demo: recorded, not sent)"],
+  acked_via: ["{who} 经{via}确认", "acknowledged by {who} via {via}"],
 };
 const SEVERITY = { red: ["红色", "RED"], orange: ["橙色", "ORANGE"], yellow: ["黄色", "YELLOW"], blue: ["蓝色", "BLUE"], info: ["设备", "SENSOR"] };
 const TRANSITIONS = {
@@ -49,9 +57,12 @@ const HEALTH = { stale: ["中断", "silent"], stuck: ["卡滞", "stuck"], spike:
 const DESTINATIONS = { sms: ["短信", "SMS"], broadcast: ["广播", "broadcast"], webhook: ["推送", "webhook"], kafka: ["消息队列", "Kafka"],
   console: ["控制台", "console"], influx: ["数据库", "InfluxDB"], recorder: ["记录", "recorder"] };
 const STATES = { done: ["已送达", "delivered"], pending: ["待发送", "pending"], dead: ["失败", "failed"], silenced: ["已静默", "silenced"], retry: ["重试中", "retrying"] };
-const NOTES = { reminder: ["提醒", "reminder"], resend: ["再次叫应", "resend"], escalation: ["升级呼叫", "escalation"], refresh: ["刷新", "refresh"] };
+const NOTES = { reminder: ["提醒", "reminder"], resend: ["再次叫应", "resend"], escalation: ["叫应未复·升级报告", "escalation"],
+  refresh: ["刷新", "refresh"], unsilenced: ["静默结束后补发", "after a silence"] };
 const WINDOWS = { "1h": ["1小时", "1 h"], "3h": ["3小时", "3 h"], "6h": ["6小时", "6 h"], "24h": ["24小时", "24 h"], "1d": ["24小时", "24 h"] };
-const CALL_STATES = { calling: ["叫应中", "calling"], answered: ["已回复", "answered"], escalated: ["已升级", "escalated"], exhausted: ["无人回复", "nobody answered"] };
+const MSG_TYPES = { Alert: ["发布", "issued"], Update: ["更新", "update"], Cancel: ["解除", "cancelled"] };
+const VIA = { sms: ["短信", "SMS"], web: ["指挥台", "the board"], cli: ["命令行", "the command line"] };
+const CALL_STATES = { unanswered: ["未回复", "unanswered"], closed: ["已结束", "closed"], calling: ["叫应中", "calling"], answered: ["已回复", "answered"], escalated: ["已升级", "escalated"], exhausted: ["无人回复", "nobody answered"] };
 const ERRORS = [
   [/wrong name or password/, ["账号或密码错误", "wrong name or password"]],
   [/too many failed logins; try again in (\d+) s/, ["登录失败次数过多，请 {1} 秒后再试", "too many failed logins; try again in {1} s"]],
