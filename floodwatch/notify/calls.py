@@ -24,6 +24,7 @@ from floodwatch.notify.records import Outgoing
 from floodwatch.notify.routing import Router, Target, person_target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
+from floodwatch.notify.stages.wording import follow_up
 
 log = logging.getLogger("floodwatch.notify.dispatch")
 
@@ -44,6 +45,10 @@ class Calls:
         }
 
     def _row(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:
+        """The row of `event` to `target`; a follow-up (`note`: resend, escalation,
+        reminder, unsilenced) tells an incident as it stands (`stages/wording.py`)."""
+        if note:
+            event = follow_up(event)
         return outgoing(event, target, note, self.group_wait.get(target.destination, 0.0))
 
     def _followers(self, event: AlertEvent) -> list[Target]:

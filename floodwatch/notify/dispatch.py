@@ -1,7 +1,7 @@
 """From stored alert transitions and incident changes to outbox rows, through
 the stages of `floodwatch/notify/stages/` (silence → inhibit → incident
-grouping → route → follow → enqueue), and the follow-ups that time brings:
-call-and-answer (叫应) and reminders.
+grouping → route → follow → wording → enqueue), and the follow-ups that time
+brings: call-and-answer (叫应) and reminders.
 
 `dispatch` runs inside the transaction that records the transitions, so a
 transition and its deliveries are stored together or not at all. `follow_up`
@@ -44,6 +44,7 @@ from floodwatch.notify.records import Silence
 from floodwatch.notify.stages.follow import answer_step, followers, merge
 from floodwatch.notify.stages.route import incident_targets, machine_targets, people_targets
 from floodwatch.notify.stages.silence import about, silence_of, split
+from floodwatch.notify.stages.wording import heard_of, worded
 from floodwatch.rules.incidents.tracker import Change, IncidentChange, is_flood
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class Dispatcher(Calls):
             routed, heard = [t for t in routed if (t.destination, t.recipient_id) not in told], []
         send = merge(routed, heard)
         sent = {(t.destination, t.recipient_id) for t in send}
+        before = heard_of(self.store.reached(notice.id))  # who heard the incident before
         hold = [
             t
             for t in incident_targets(self.router, change, notice, held)
@@ -128,7 +130,9 @@ class Dispatcher(Calls):
                 len(hold),
                 ", ".join(by),
             )
-            self.store.enqueue((self._row(notice, t) for t in hold), state="silenced")
+            self.store.enqueue(
+                (self._row(worded(notice, t, before), t) for t in hold), state="silenced"
+            )
         if not send:
             policy = self.policy
             if change.change is Change.ALL_CLEAR or (
@@ -136,7 +140,7 @@ class Dispatcher(Calls):
             ):
                 self.ledger.close_follow(notice.id)
             return 0
-        count = self.store.enqueue(self._row(notice, t) for t in send)
+        count = self.store.enqueue(self._row(worded(notice, t, before), t) for t in send)
         self._answer_on(notice, send, now, always=lost)
         return count
 

@@ -77,7 +77,7 @@ def replay_lines(
     batch: list[Reading] = []
 
     def emit(out: EngineOutput) -> None:
-        applied = incidents.apply(out.alerts)
+        applied = incidents.apply(out.alerts, out.figures)
         for change in applied.changes:
             summary.incidents[change.incident] += 1
         for event in applied.alerts:

@@ -37,6 +37,20 @@ class RuleContext:
     advice: dict[Severity, tuple[str, str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """What a rule instance measures now, as of its latest reading (event time
+    `ts`, ms): the value its alert event would carry (level, freeboard, rise,
+    rain total, minutes to crest), the forecast and the details. An incident
+    notice tells people these, not the value from the alert's last transition
+    (`Engine` takes them at each instant that raised an alert)."""
+
+    ts: int
+    value: float | None
+    forecast: dict[str, float] | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
 class AlertTracker:
     """The current severity and episode of one alert; emits one event per change."""
 
@@ -147,3 +161,9 @@ class RuleInstance(Protocol):
 
     def active(self) -> Severity | None:
         """The severity of its alert now (None: no alert)."""
+
+    def figure(self) -> Figure | None:
+        """What it measures now, as of its latest reading; None: nothing to tell
+        beyond its alert (a compound condition, a sensor check) or not known.
+        Called by the engine only while its alert is active, at the end of an
+        instant that raised some alert."""

@@ -13,6 +13,11 @@ Guarantees:
 - Rejected readings (unknown station, not finite, too late, too far in the
   future, duplicate) come back with a reason; they never reach the rules.
 - `flush` releases everything still buffered (end of a replay).
+- At the end of each instant (event time) that raised an alert event, the
+  output also holds the figures of every active alert as of that instant
+  (`EngineOutput.figures`): what its rule measures now (`Figure`), so an
+  incident notice tells the current level, rise and rain, not the values of
+  each alert's last transition.
 
 Speed: admission is vectorised over the batch (numpy columns), and a released
 batch first goes through the fast path (`rules.fast`), which proves most series
@@ -46,6 +51,7 @@ from floodwatch.readings import (
     ms_to_dt,
     ts_to_ms,
 )
+from floodwatch.rules.base import Figure
 from floodwatch.rules.build import Series, build_series
 from floodwatch.rules.clock import BEHIND_MS, RECENT_MS, ClockGuard, ClockNotices, ahead_detail
 from floodwatch.rules.compile import CompiledConfig, ms
@@ -63,14 +69,20 @@ _QUALITY = attrgetter("quality")
 _NAIVE = np.iinfo(np.int64).min  # epoch ms of a timestamp without a time zone
 
 
+# (event time ms of an instant, {alert id: what its rule measures then})
+Figures = tuple[int, dict[str, Figure]]
+
+
 @dataclass
 class EngineOutput:
     alerts: list[AlertEvent] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    figures: list[Figures] = field(default_factory=list)  # in event-time order
 
     def extend(self, other: EngineOutput) -> None:
         self.alerts.extend(other.alerts)
         self.rejected.extend(other.rejected)
+        self.figures.extend(other.figures)
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ class Engine:
         self._heap: list[tuple[int, int, Series]] = []
         self.readings_evaluated = 0
         self.readings_fast = 0
+        self._instances = self.rule_instances()
 
     # -- public API ---------------------------------------------------------------
 
@@ -213,6 +226,18 @@ class Engine:
         for rule in self.rule_instances():
             if isinstance(rule, CrestCore) and rule.latest is not None:
                 out[(rule.ctx.station, rule.ctx.rule)] = rule.latest
+        return out
+
+    def figures(self) -> dict[str, Figure]:
+        """Alert id -> what its rule measures now, for every active alert whose
+        rule has a figure to tell."""
+        out: dict[str, Figure] = {}
+        for rule in self._instances:
+            tracker = rule.tracker
+            if tracker.severity is not None and tracker.episode is not None:
+                figure = rule.figure()
+                if figure is not None:
+                    out[tracker.episode] = figure
         return out
 
     def active_alerts(self) -> list[ActiveAlert]:
@@ -524,7 +549,13 @@ class Engine:
         heap = self._heap
         series = self._rows
         evaluated = 0
+        instant = -1  # the event time being evaluated, and the alerts before it
+        mark = len(alerts)
         for ts, row, value, quality in items:
+            if ts != instant:
+                if len(alerts) > mark:
+                    out.figures.append((instant, self.figures()))
+                instant, mark = ts, len(alerts)
             s = series[row]
             if ts == s.last_ts:
                 if value != s.last_raw:
@@ -566,6 +597,8 @@ class Engine:
                 rule.on_reading(ts, value, alerts)
             for rule in s.dependents:
                 rule.on_reading(ts, value, alerts)
+        if len(alerts) > mark:
+            out.figures.append((instant, self.figures()))
         self.readings_evaluated += evaluated
 
     def _refresh_busy(self, rows: Iterable[int]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.models import Config
 from floodwatch.rules.incidents.text import notice, rule_names
-from floodwatch.rules.incidents.tracker import IncidentChange, IncidentTracker
+from floodwatch.rules.incidents.tracker import Figures, IncidentChange, IncidentTracker
 from floodwatch.store.incidents import IncidentStore
 
 
@@ -33,12 +33,14 @@ def record_step(
     config: Config,
     events: list[AlertEvent],
     at: float,
+    figures: list[Figures] | None = None,
 ) -> Recorded:
     """Group the transitions not stored before into incidents, store both
-    (inside the caller's transaction), return what is new."""
+    (inside the caller's transaction), return what is new. `figures`: the
+    engine's of the same step (so the notices tell current figures)."""
     # shards' outputs come one after another: the tracker takes them in event time
     fresh = sorted((e for e in events if not incidents.stored(e)), key=lambda e: e.ts)
-    applied = tracker.apply(fresh)
+    applied = tracker.apply(fresh, figures or [])
     out = Recorded(alerts=record(applied.alerts, at), changes=applied.changes)
     if applied.changes:  # (most steps change nothing: no station table built for them)
         stations = {s.id: s for s in config.stations}

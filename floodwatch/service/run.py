@@ -55,7 +55,7 @@ from floodwatch.notify.routing import Router
 from floodwatch.readings import Reading, Rejected, RejectReason, format_ts, ms_to_dt
 from floodwatch.rules import snapshot
 from floodwatch.rules.compile import CompiledConfig, compile_config
-from floodwatch.rules.engine import Engine, EngineOutput
+from floodwatch.rules.engine import Engine, EngineOutput, Figures
 from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.rules.reload import carry_over, changes
 from floodwatch.service import inbox, operations, private
@@ -294,7 +294,9 @@ class Service:
         config = compiled.config
         return IncidentTracker(config.stations, config.engine.incidents)
 
-    def _store_alerts(self, alerts: list[AlertEvent]) -> list[AlertEvent]:
+    def _store_alerts(
+        self, alerts: list[AlertEvent], figures: list[Figures] | None = None
+    ) -> list[AlertEvent]:
         """Record transitions not stored before with their incidents and their
         deliveries (inside the caller's transaction); return the new ones."""
         assert self.store is not None
@@ -306,6 +308,7 @@ class Service:
             self.compiled.config,
             alerts,
             now,
+            figures or [],
         )
         if self.dispatcher is not None and (step.alerts or step.changes):
             self.dispatcher.dispatch(step.alerts, now, step.changes, step.notices)
@@ -324,7 +327,7 @@ class Service:
         with self.store.transaction():
             if rejected:
                 self.dead_letter.write(rejected)
-            new = self._store_alerts(out.alerts)
+            new = self._store_alerts(out.alerts, out.figures)
         self._announce(new)  # stored before a crash? then not new; else announce now
 
     # -- the processing step -------------------------------------------------------
@@ -426,6 +429,7 @@ class Service:
             for target in ticks:
                 shard_out.extend(shard.engine.advance(ms_to_dt(target)))
             out.alerts.extend(shard_out.alerts)
+            out.figures.extend(shard_out.figures)
             if not all(i.source == "kafka" and i.last_offset < shard.quiet_until for i in group):
                 out.rejected.extend(shard_out.rejected)
             if readings:
@@ -457,7 +461,7 @@ class Service:
                 self.inbox_seq = self.store.inbox.log(logged)
             if out.rejected:
                 self.dead_letter.write(out.rejected)
-            new = self._store_alerts(out.alerts)
+            new = self._store_alerts(out.alerts, out.figures)
         for r in out.rejected:
             self.stats.rejected[r.reason.value] = self.stats.rejected.get(r.reason.value, 0) + 1
         for item in items:

@@ -309,3 +309,56 @@ def test_people_a_silence_held_back_hear_the_standing_incident_when_it_ends(
         ("陈军", "unsilenced"),
     ]
     assert desk.d.follow_up(T + 122) == 0  # once
+
+
+def test_someone_first_told_at_an_escalation_reads_a_warning_not_an_escalation(
+    desk: Desk,
+) -> None:
+    """The SMS and village routes start at orange: the yellow incident reaches
+    nobody, so its escalation to orange is everyone's first message and must
+    read "【橙色预警】", a CAP Alert; the later red is an escalation to them."""
+    from zoneinfo import ZoneInfo
+
+    from floodwatch.notify.cap import Village, build
+
+    def sent(destination: str) -> list[dict[str, object]]:
+        return [
+            json.loads(str(r.event))
+            for r in desk.store.deliveries()
+            if r.destination == destination
+        ]
+
+    desk.feed(T, alert(0, "pond-level", Severity.YELLOW))
+    assert sent("sms") == [] and sent("village") == []
+    desk.feed(T + 1, alert(1, "pond-level", Severity.ORANGE))
+    first = sent("sms") + sent("village")
+    assert len(first) == 4
+    for event in first:
+        assert str(event["message_zh"]).startswith("【橙色预警】毛坑村毛坑山塘"), event
+        assert "升级" not in str(event["message_zh"]) and event["transition"] == "firing"
+        assert str(event["message_en"]).startswith("[ORANGE warning] ")
+    cap = build(sent("village")[0], Village("330100001", "毛坑村"), sender="fw",
+                zone=ZoneInfo("Asia/Shanghai"), expiry=timedelta(hours=6), previous=None,
+                crest=312.0, sent_at=T0)  # fmt: skip
+    assert cap.msg_type == "Alert" and "<headline>【橙色预警】毛坑山塘</headline>" in cap.xml
+    assert cap.json["text"] == "毛坑村请注意：毛坑山塘水位距坝顶0.1米，请做好转移准备。"
+    desk.feed(T + 2, alert(2, "pond-overtop", Severity.RED))
+    red = [e for e in sent("sms") + sent("village") if e["severity"] == "red"]
+    assert len(red) == 4
+    assert all(str(e["message_zh"]).startswith("【升级为红色预警】") for e in red)
+    # a follow-up tells the incident as it stands: the town lead was never told
+    assert desk.d.follow_up(T + 400) == 1
+    [escalated] = [json.loads(r.event) for r in desk.store.deliveries()
+                   if r.note.startswith("escalation")]  # fmt: skip
+    assert str(escalated["message_zh"]).startswith("【红色预警】"), escalated
+
+
+def test_a_notice_told_first_keeps_its_reply_code_and_figures(desk: Desk) -> None:
+    desk.feed(T, alert(0, "pond-level", Severity.YELLOW))
+    desk.feed(T + 1, alert(1, "pond-level", Severity.ORANGE))
+    [event] = [json.loads(str(r.event)) for r in desk.store.deliveries()
+               if r.destination == "sms"][:1]  # fmt: skip
+    notice = desk.store.incidents.notice(desk.incident())
+    assert notice is not None and notice.transition is Transition.ESCALATED
+    assert event["id"] == notice.id and event["details"]["level"] == notice.details["level"]
+    assert str(notice.message_zh).startswith("【升级为橙色预警】")  # the record keeps the change

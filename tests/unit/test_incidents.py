@@ -17,7 +17,9 @@ from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.replay.run import replay_lines
+from floodwatch.rules.base import Figure
 from floodwatch.rules.compile import compile_config
+from floodwatch.rules.engine import Engine
 from floodwatch.rules.incidents.inhibit import inhibited
 from floodwatch.rules.incidents.text import notice, rule_names
 from floodwatch.rules.incidents.tracker import Change, Groups, IncidentTracker
@@ -31,6 +33,7 @@ F, E, D, X = (Transition.FIRING, Transition.ESCALATED, Transition.DOWNGRADED,
               Transition.RESOLVED)  # fmt: skip
 KINDS = {"pond-level": "level", "pond-overtop": "time_to_crest", "pond-freeboard": "freeboard",
          "rain-accumulation": "rainfall", "culvert-blocked": "compound",
+         "pond-rise": "rate_of_rise",
          "sensor-health/stale": "sensor_health"}  # fmt: skip
 
 
@@ -217,3 +220,83 @@ def test_an_overtopping_alert_reads_back_from_the_store_format() -> None:
     )
     back = AlertEvent.from_json(over.to_json())
     assert back.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
+
+
+def ms(minute: int) -> int:
+    return int((T0 + timedelta(minutes=minute)).timestamp() * 1000)
+
+
+def test_a_notice_tells_each_figure_as_of_its_change_not_of_the_alerts_last_transition() -> None:
+    """The rise was 0.64 m/h when its alert went orange at 05:45 and 0.36 m/h
+    when the dam overtopped: the overtopping notice says 0.36 (and never a
+    figure from after it)."""
+    t = tracker()
+    rise = alert(0, "pond-rise", OR, value=0.64)
+    level = alert(0, "pond-level", OR, value=311.65)
+    rain = replace(alert(0, "rain-accumulation", OR, station="maokeng-rain", value=50.0),
+                   details={"window": "1h"})  # fmt: skip
+    t.apply([rise, level, rain], [(ms(0), {rise.id: Figure(ms(0), 0.64)})])
+    over = replace(
+        alert(20, "pond-overtop", R, E),
+        previous_severity=R,
+        forecast={"overtopping": True, "minutes_to_crest": 0.0},
+        details={"level": 312.01},
+    )
+    figures = [
+        (ms(20), {rise.id: Figure(ms(20), 0.36), level.id: Figure(ms(20), 312.01),
+                  rain.id: Figure(ms(20), 61.0, None, {"window": "1h"})}),
+        (ms(25), {rise.id: Figure(ms(25), 0.1)}),  # after the change: not told
+    ]  # fmt: skip
+    out = t.apply([over], figures)
+    [change] = out.changes
+    assert set(change.figures) == {rise.id, level.id, rain.id}
+    zh = notice(change, STATIONS, rule_names(CONFIG.config.rules)).message_zh
+    assert "水位312.01米（坝顶312.00米），每小时上涨0.36米" in zh, zh
+    assert "1小时累计雨量61毫米" in zh and "0.64" not in zh and "0.10" not in zh, zh
+
+
+def test_without_a_figure_an_alert_tells_its_own_value() -> None:
+    t = tracker()
+    out = t.apply([alert(0, "pond-rise", OR, value=0.64), alert(0, "pond-level", OR, value=311.7)])
+    zh = notice(out.changes[0], STATIONS, rule_names(CONFIG.config.rules)).message_zh
+    assert "水位311.70米（坝顶312.00米）；水位每小时上涨0.64米" in zh, zh
+
+
+def test_the_engine_gives_each_active_alerts_figures_at_each_instant_that_raised_one() -> None:
+    """At the instant of an alert's own transition its figure is the value of
+    that transition; fast path or not, the figures are the same."""
+    storm = simulate(SCENARIOS["blocked"], start=T0, seed=7).readings
+    fast, exact = Engine(CONFIG).process(storm), Engine(CONFIG, fast=False).process(storm)
+    assert fast.figures == exact.figures and fast.figures
+    at = dict(fast.figures)
+    told = 0
+    for event in fast.alerts:
+        if event.transition is X or event.kind in ("compound", "sensor_health"):
+            continue
+        figure = at[int(event.ts.timestamp() * 1000)].get(event.id)
+        if event.kind == "time_to_crest" and figure is None:
+            continue  # not within reach now: the alert's forecast stands
+        assert figure is not None, event
+        assert figure.value == pytest.approx(event.value, abs=0.05), (event, figure)
+        told += 1
+    assert told >= 10
+
+
+def test_every_incident_notice_tells_the_level_read_at_its_moment() -> None:
+    storm = simulate(SCENARIOS["blocked"], start=T0, seed=7).readings
+    levels = {r.ts: r.value for r in storm if r.station == "maokeng-pond" and r.kind == "level"}
+    out = Engine(CONFIG).process(storm)
+    applied = tracker().apply(out.alerts, out.figures)
+    names = rule_names(CONFIG.config.rules)
+    checked = 0
+    for change in applied.changes:
+        if change.station != "maokeng-pond" or change.change in (
+            Change.ALL_CLEAR,
+            Change.LOST_OBSERVATION,
+        ):
+            continue  # fmt: skip
+        made = notice(change, STATIONS, names)
+        read = levels[max(t for t in levels if t <= change.ts)]
+        assert made.details["level"] == pytest.approx(read, abs=0.005), made.message_zh
+        checked += 1
+    assert checked >= 3

@@ -147,7 +147,10 @@ def test_each_routed_person_has_the_sms_the_terminal_showed(demo: Demo) -> None:
             assert message["state"] == "done" and message["sent_at"] >= message["created"]
             assert message["parts"] and all(len(p) <= 70 for p in message["parts"])
     first = wang["messages"][-1]
-    assert first["text"].startswith("【升级为橙色预警】毛坑村毛坑山塘")
+    # his first message: the incident was yellow (below the SMS route) before it
+    # went orange, so he reads an orange warning, not an escalation
+    assert first["text"].startswith("【橙色预警】毛坑村毛坑山塘放水涵管疑似堵塞；水位")
+    assert [m["text"][:9] for m in reversed(wang["messages"])][1] == "【升级为红色预警】"
 
 
 def test_one_simulated_reply_answers_the_call(demo: Demo) -> None:

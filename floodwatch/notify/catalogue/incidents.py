@@ -43,7 +43,12 @@ def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
 
     def add(entry: Entry) -> None:
         ts = events[-1].ts + STEP if events else entry.event.ts
-        events.append(msgspec.structs.replace(entry.event, ts=ts))
+        event = msgspec.structs.replace(entry.event, ts=ts)
+        known = [e.details["level"] for e in events if e.kind != "rate_of_rise"
+                 and isinstance(e.details.get("level"), int | float)]  # fmt: skip
+        if event.kind == "rate_of_rise" and known:  # a rise reads the level of the story
+            event = msgspec.structs.replace(event, details={**event.details, "level": known[-1]})
+        events.append(event)
 
     def find(rule: str, sev: Severity, step: Transition) -> Entry | None:
         return next(

@@ -15,7 +15,10 @@ runs them (`floodwatch/notify/dispatch.py`):
 5. **follow** (`follow.py`): everyone told of an incident — by route,
    reminder, resend or escalation — hears its later changes; escalation tiers
    skip people already called.
-6. **enqueue** (`enqueue.py`): outbox rows with idempotency keys.
+6. **wording** (`wording.py`): "升级为…" / "降为…" only to those who heard the
+   incident before; anyone told for the first time, and every follow-up,
+   reads the incident as it stands ("【橙色预警】…").
+7. **enqueue** (`enqueue.py`): outbox rows with idempotency keys.
 
 A new stage is one module here and one line in the dispatcher.
 """

@@ -8,6 +8,17 @@ id — so an SMS reply code and a village's CAP message sequence are per
 incident — with `rule` "incident", the leading alert's `kind`, value,
 threshold and forecast, and the incident's own texts. The leading alert is the
 worst one not inhibited (ties: the kind that says most about the hazard).
+
+Figures are as of the change: each alert's value, forecast and level are what
+its rule measured at the change's event time (`IncidentChange.figures`), not
+those of the alert's own last transition; an alert without a figure keeps its
+own (a compound condition is told by its name anyway).
+
+People who hear of an incident for the first time when it is escalated or
+lowered (a route's `min_severity` above its first colour, an escalation tier,
+a reminder) must not read "升级为…": an escalated or downgraded notice also
+carries, in `details["first_contact"]`, the texts of the incident raised at
+its present colour; `as_first_contact` makes the notice they get.
 """
 
 from __future__ import annotations
@@ -15,11 +26,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from msgspec.structs import replace
+
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.values import parse_duration
+from floodwatch.readings import ms_to_dt
 from floodwatch.rules.incidents.tracker import LOST_KIND, Change, IncidentChange
 
 RULE = "incident"
@@ -34,6 +48,41 @@ TRANSITION = {
     Change.UPDATED: Transition.FIRING,  # to people hearing of the incident for the first time
 }
 RuleNames = dict[str, tuple[str, str]]
+
+
+def current(change: IncidentChange) -> IncidentChange:
+    """The change with each alert's figures as of the change (its rule's figure,
+    where the engine gave one)."""
+    alerts = []
+    for alert in change.alerts:
+        figure = change.figures.get(alert.id)
+        alerts.append(
+            alert
+            if figure is None
+            else replace(
+                alert,
+                ts=ms_to_dt(figure.ts),
+                value=figure.value,
+                forecast=figure.forecast if figure.forecast is not None else alert.forecast,
+                details={**alert.details, **figure.details},
+            )
+        )
+    return replace(change, alerts=alerts)
+
+
+def as_first_contact(notice: AlertEvent) -> AlertEvent:
+    """The notice as told to someone hearing of its incident for the first time:
+    an escalated or lowered incident reads as raised at its present colour."""
+    first = notice.details.get("first_contact")
+    if notice.rule != RULE or not isinstance(first, dict):
+        return notice
+    return replace(
+        notice,
+        transition=Transition.FIRING,
+        previous_severity=None,
+        message_zh=str(first["zh"]),
+        message_en=str(first["en"]),
+    )
 
 
 def lead(change: IncidentChange) -> AlertEvent:
@@ -76,12 +125,15 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
 
 def latest_level(alerts: list[AlertEvent], crest: float | None) -> float | None:
     """The most recent water level the incident's alerts know (a level alert's
-    value, a time-to-crest alert's level, the crest less a freeboard)."""
+    value, the level a time-to-crest or a rise alert read, the crest less a
+    freeboard)."""
     known: list[tuple[datetime, float]] = []
     for a in alerts:
         if a.kind == "level" and a.value is not None:
             known.append((a.ts, a.value))
-        elif a.kind == "time_to_crest" and isinstance(a.details.get("level"), int | float):
+        elif a.kind in ("time_to_crest", "rate_of_rise") and isinstance(
+            a.details.get("level"), int | float
+        ):
             known.append((a.ts, float(a.details["level"])))
         elif a.kind == "freeboard" and a.value is not None and crest is not None:
             known.append((a.ts, crest - a.value))
@@ -97,7 +149,8 @@ def _figures(
     en: list[str] = []
     seen = {first.kind, "level", "freeboard"}
     level = latest_level(change.alerts, crest)
-    if level is not None and first.kind not in ("level", "freeboard"):
+    told_level = level is not None and first.kind not in ("level", "freeboard")
+    if level is not None and told_level:
         if crest is not None:
             zh.append(f"水位{level:.2f}米（坝顶{crest:.2f}米）")
             en.append(f"level {level:.2f} m (crest {crest:.2f} m)")
@@ -109,6 +162,9 @@ def _figures(
             continue
         seen.add(alert.kind)
         z, e = condition(alert, names)
+        if alert.kind == "rate_of_rise" and told_level and len(zh) == 1:
+            # right after the level: "水位311.71米（坝顶312.00米），每小时上涨0.77米"
+            z, e = z.removeprefix("水位"), e.replace("level rising", "rising")
         zh.append(z)
         en.append(e)
     return zh, en
@@ -202,6 +258,7 @@ def _rain_words(window: str) -> tuple[str, str]:
 def notice(change: IncidentChange, stations: dict[str, Station], names: RuleNames) -> AlertEvent:
     """The people-facing event of one incident change."""
     head = stations.get(change.station)
+    change = current(change)
     zh, en = texts(change, head, names)
     first = change.cause if change.change is Change.LOST_OBSERVATION else lead(change)
     level = latest_level(change.alerts, head.levels.crest if head and head.levels else None)
@@ -227,6 +284,10 @@ def notice(change: IncidentChange, stations: dict[str, Station], names: RuleName
     }
     if level is not None:
         details["level"] = level
+    if change.change in (Change.ESCALATED, Change.DOWNGRADED):
+        raised = replace(change, change=Change.RAISED, previous_severity=None)
+        first_zh, first_en = texts(raised, head, names)
+        details["first_contact"] = {"zh": first_zh, "en": first_en}
     forecast = None if minutes is None else {"minutes_to_crest": minutes}
     return AlertEvent(
         id=change.incident,

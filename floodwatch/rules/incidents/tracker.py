@@ -26,6 +26,10 @@ highest severity among them. Guarantees:
   (sensor notices too); a sensor notice outside any incident carries None.
 - Applying an alert transition twice changes nothing the second time (the
   service feeds only transitions it had not stored before).
+- **Figures as of the change**: fed the engine's figures (`EngineOutput.figures`)
+  with the transitions, a change carries, for each of its alerts, what its
+  rule measured at the change's event time or the latest before it
+  (`IncidentChange.figures`), never a figure from after it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.models import Station
 from floodwatch.readings import ms_to_dt, ts_to_ms
+from floodwatch.rules.base import Figure
 from floodwatch.rules.incidents.inhibit import inhibited
 
 LOST_RULE = "observation-lost"
@@ -78,6 +83,8 @@ class IncidentChange(msgspec.Struct, frozen=True, kw_only=True):
     alerts: list[AlertEvent]  # the latest event of each alert active in it, worst first
     inhibited: list[str]  # ids of `alerts` left out of notifications
     cause: AlertEvent  # the alert transition that made this change
+    # alert id -> what its rule measured as of `ts` (absent: only the alert's own value)
+    figures: dict[str, Figure] = msgspec.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,9 @@ class Applied:
     changes: list[IncidentChange] = field(default_factory=list)
 
 
+# (event time ms of an instant, {alert id: figure}), as `EngineOutput.figures`
+Figures = tuple[int, dict[str, Figure]]
+
 # incident id -> (incident, severity before this instant, last cause)
 Pending = dict[str, tuple[Incident, Severity | None, AlertEvent]]
 
@@ -164,6 +174,7 @@ class IncidentTracker:
         self.open: dict[tuple[str, Status], Incident] = {}
         self.stale: dict[tuple[str, Status], AlertEvent] = {}  # (station, status) -> stale notice
         self._raising: set[str] = set()  # incidents with an alert raised in this instant
+        self.figures: dict[str, Figure] = {}  # alert id -> latest figure (active alerts)
 
     def restore(self, incidents: Iterable[Incident], active: Iterable[AlertEvent]) -> None:
         """Take up where the store left off: its open incidents and active alerts."""
@@ -181,20 +192,36 @@ class IncidentTracker:
     def incident_of(self, station: str, status: Status) -> Incident | None:
         return self.open.get((self.groups.head(station), status))
 
-    def apply(self, events: Iterable[AlertEvent]) -> Applied:
+    def apply(self, events: Iterable[AlertEvent], figures: Iterable[Figures] = ()) -> Applied:
         """Alert transitions in (event-time order) → the same, annotated with their
         incident (plus lost-observation warnings), and the incident changes.
-        Transitions of one instant make one change per incident."""
+        Transitions of one instant make one change per incident. `figures`: the
+        engine's (`EngineOutput.figures`, any order), each taken up before the
+        changes of its instant."""
         out = Applied()
         pending: Pending = {}
         at: datetime | None = None
+        later = sorted(figures, key=lambda f: f[0], reverse=True)
         for event in events:
             if at is not None and event.ts != at:
+                self._take_figures(later, at)
                 self._flush(pending, out)
             at = event.ts
             self._apply(event, out, pending)
+        if at is not None:
+            self._take_figures(later, at)
         self._flush(pending, out)
         return out
+
+    def _take_figures(self, later: list[Figures], at: datetime) -> None:
+        """Take up the figures of instants up to `at` (`later`: latest first)."""
+        until = ts_to_ms(at)
+        while later and later[-1][0] <= until:
+            _, figures = later.pop()
+            for alert, figure in figures.items():
+                known = self.figures.get(alert)
+                if known is None or known.ts <= figure.ts:
+                    self.figures[alert] = figure
 
     def _apply(
         self,
@@ -239,6 +266,7 @@ class IncidentTracker:
     def _hold(self, inc: Incident, event: AlertEvent) -> None:
         if event.transition is Transition.RESOLVED:
             inc.alerts.pop(event.id, None)
+            self.figures.pop(event.id, None)
         else:
             inc.alerts[event.id] = event
 
@@ -369,6 +397,12 @@ class IncidentTracker:
         out: Applied,
     ) -> None:
         active = sorted(inc.alerts.values(), key=worst_first)
+        at = ts_to_ms(cause.ts)
+        figures = {
+            a.id: f
+            for a in active
+            if (f := self.figures.get(a.id)) is not None and ts_to_ms(a.ts) <= f.ts <= at
+        }
         out.changes.append(
             IncidentChange(
                 incident=inc.id,
@@ -382,6 +416,7 @@ class IncidentTracker:
                 alerts=active,
                 inhibited=sorted(inhibited(active, self.settings.inhibit)),
                 cause=cause,
+                figures=figures,
             )
         )
 

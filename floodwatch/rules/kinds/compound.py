@@ -30,7 +30,7 @@ from floodwatch.alerts.messages import (
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.errors import Loc
 from floodwatch.config.models import CompoundRule, Condition
-from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo, ms, resolve, suggest
 from floodwatch.rules.conditions import BoundCondition, ConditionGroup, LastValue
@@ -163,6 +163,10 @@ class CompoundInstance:
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+    def figure(self) -> Figure | None:
+        """None: a compound condition is told by its name, not a figure."""
+        return None
 
     def fast_bound(self) -> FastBound:
         """Quiet while its raise conditions cannot all (any) become true. Its clear

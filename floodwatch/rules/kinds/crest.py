@@ -22,6 +22,7 @@ import numpy as np
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import crest_reason, overtopping
 from floodwatch.alerts.state import Severity, Transition
+from floodwatch.rules.base import Figure
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.kinds.threshold import ThresholdCore
 from floodwatch.rules.thresholds import Threshold
@@ -42,7 +43,7 @@ class Projection:
 class CrestCore(ThresholdCore):
     """Levels by minutes to crest, plus the overtopping level on top (always red)."""
 
-    __slots__ = ("gate", "latest", "overtop_exit", "target")
+    __slots__ = ("gate", "latest", "overtop_exit", "seen", "target")
 
     def __init__(
         self,
@@ -62,6 +63,20 @@ class CrestCore(ThresholdCore):
         # the last forecast made (event time ms, forecast), for the command
         # center's live view; not engine state (a snapshot does not keep it)
         self.latest: tuple[int, dict[str, float]] | None = None
+        self.seen: tuple[int, float] | None = None  # the latest level looked at
+
+    def figure(self) -> Figure | None:
+        """Overtopping now, or the latest forecast, with the latest level."""
+        if self.seen is None:
+            return None
+        ts, level = self.seen
+        if self.latch.top == self.latch.n:
+            over = {"overtopping": True, "minutes_to_crest": 0.0}
+            return Figure(ts, 0.0, over, {"level": level})
+        if self.latest is None or "minutes_to_crest" not in self.latest[1]:
+            return None  # not within reach now: the alert's own forecast stands
+        forecast = dict(self.latest[1])
+        return Figure(ts, forecast["minutes_to_crest"], forecast, {"level": level})
 
     def project(self, ts: int, level: float, target: float) -> Projection | None:
         """The forecast at event time `ts` from the latest good `level`; None:
@@ -84,6 +99,7 @@ class CrestCore(ThresholdCore):
         latch = self.latch
         if not latch.busy and self.gate is not None and value < self.gate.at(ts):
             return
+        self.seen = (ts, value)
         target = self.target.at(ts)
         over = value >= target
         if not over and latch.top != latch.n and not self.due(ts):

@@ -17,7 +17,7 @@ from floodwatch.alerts.messages import RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity
 from floodwatch.config.models import RainfallRule
 from floodwatch.config.values import format_duration
-from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.compile import (
     Binding,
@@ -37,7 +37,17 @@ if TYPE_CHECKING:
 
 
 class RainfallInstance:
-    __slots__ = ("ctx", "latch", "levels", "min_enter", "probes", "stages", "tracker")
+    __slots__ = (
+        "at",
+        "ctx",
+        "latch",
+        "levels",
+        "min_enter",
+        "probes",
+        "shown",
+        "stages",
+        "tracker",
+    )
 
     def __init__(
         self,
@@ -56,11 +66,14 @@ class RainfallInstance:
         self.levels = [list(level) for level in levels]
         self.stages = list(stages)
         self.min_enter = min(thr for level in levels for _, thr in level)
+        self.at = 0  # the latest reading looked at
+        self.shown = 0  # the window (probe) its latest alert event named
 
     def on_reading(self, ts: int, value: float, out: list[AlertEvent]) -> None:
         probes = self.probes
         if not self.latch.busy and max(p.total for p in probes) < self.min_enter:
             return
+        self.at = ts
         enter = []
         exit_ = []
         for level in self.levels:
@@ -74,6 +87,7 @@ class RainfallInstance:
         probe, thr = max(
             ((probes[i], thr) for i, thr in self.levels[index]), key=lambda pt: pt[0].total / pt[1]
         )
+        self.shown = probes.index(probe)
         window = format_duration_ms(probe.window)
         details = {
             "windows": {
@@ -95,6 +109,13 @@ class RainfallInstance:
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+    def figure(self) -> Figure | None:
+        """The total of the window its latest alert event named, now."""
+        probe = self.probes[self.shown]
+        return Figure(
+            self.at, round(probe.total, 2), None, {"window": format_duration_ms(probe.window)}
+        )
 
     def fast_bound(self) -> FastBound:
         return FastBound(

@@ -16,7 +16,7 @@ from floodwatch.alerts.state import Severity
 from floodwatch.config.errors import Loc
 from floodwatch.config.models import FreeboardRule, LevelRule, RateOfRiseRule
 from floodwatch.config.values import Expr
-from floodwatch.rules.base import AlertTracker, RuleContext
+from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound, anything
 from floodwatch.rules.compile import (
     ORDER,
@@ -51,6 +51,7 @@ class ThresholdCore:
         "exit_t",
         "exits",
         "latch",
+        "now",
         "rising",
         "seasonal",
         "tracker",
@@ -75,6 +76,9 @@ class ThresholdCore:
         self.enters = [t.at(0) for t in enter]
         self.exits = [t.at(0) for t in exit_]
         self.e0 = self.enters[0]
+        # the latest evaluation: (ts, value, forecast, details), for `figure`
+        self.now: tuple[int, float | None, dict[str, float] | None, dict[str, object] | None]
+        self.now = (0, None, None, None)
 
     def refresh(self, ts: int) -> None:
         """Re-resolve seasonal thresholds at event time `ts`."""
@@ -99,6 +103,8 @@ class ThresholdCore:
         what: tuple[str, str] = ("", ""),
         details: dict[str, object] | None = None,
     ) -> None:
+        shown = measure if value is _MEASURE else value
+        self.now = (ts, shown, forecast, details)
         before = self.latch.top
         top = self.latch.update_measure(ts, measure, self.enters, self.exits, self.rising)
         if top == before:
@@ -108,7 +114,7 @@ class ThresholdCore:
         event = self.tracker.change(
             ts,
             severity,
-            value=measure if value is _MEASURE else value,
+            value=shown,
             threshold=threshold,
             forecast=forecast,
             what=what,
@@ -119,6 +125,12 @@ class ThresholdCore:
 
     def active(self) -> Severity | None:
         return self.tracker.severity
+
+    def figure(self) -> Figure | None:
+        ts, value, forecast, details = self.now
+        if value is None:
+            return None
+        return Figure(ts, round(value, 4), forecast, dict(details or {}))
 
     def fast_bound(self) -> FastBound | None:
         """None here: a measure the fast path knows nothing about (subclasses say)."""
