@@ -3,7 +3,7 @@ gateway and `floodwatch sl651 decode` use. Pure."""
 
 from __future__ import annotations
 
-from floodwatch.ingest.sl651 import ascii_body, body
+from floodwatch.ingest.sl651 import ascii_body, body, manual
 from floodwatch.ingest.sl651.body import SUPPORTED, Report
 from floodwatch.ingest.sl651.frame import Frame, FrameError
 from floodwatch.ingest.sl651.stream import FrameStream, Junk
@@ -71,8 +71,27 @@ def describe(raw: bytes) -> list[dict[str, object]]:
             out.append(head)
             continue
         try:
-            head.update(report(item).to_json())
+            got = report(item)
+            head.update(got.to_json())
         except FrameError as exc:
             head.update({"error": exc.reason, "detail": exc.detail})
+        else:
+            if item.function in (0x35, 0x39):
+                head["manual_entry"] = _manual(got)
         out.append(head)
     return out
+
+
+def _manual(got: Report) -> dict[str, object]:
+    """What the receiver reads in a manual entry's SL 330 text (`manual.py`)."""
+    elements: list[dict[str, object]] = []
+    rest: list[str] = []
+    for e in got.elements:
+        if e.name == "RGZS":
+            found, unread = manual.parse(str(e.value), e.time or got.sent)
+            elements += [
+                {"element": f.name, "time": f.time and f.time.isoformat(), "value": f.value}
+                for f in found
+            ]
+            rest += unread
+    return {"elements": elements, "not_understood": rest}

@@ -116,3 +116,12 @@ def test_decode_cli_prints_json_and_fails_naming_the_reason() -> None:
     assert "crc_mismatch" in bad.stderr
     cut = _cli(_by_name("truncated")["hex"])
     assert cut.returncode == 1 and "truncated" in cut.stderr
+
+
+def test_decode_cli_shows_what_a_manual_entry_is_read_as() -> None:
+    out = json.loads(_cli(_by_name("fujian_35H_manual_entry_ascii")["hex"]).stdout)
+    assert out["elements"] == [{"element": "RGZS", "time": None, "value": "Q 1.234"}]
+    assert out["manual_entry"] == {
+        "elements": [{"element": "Q", "time": "2022-12-05T10:27:29", "value": 1.234}],
+        "not_understood": [],
+    }
