@@ -17,6 +17,8 @@ const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const when = (ms, opts = {}) => new Date(ms).toLocaleString(en() ? "en-GB" : "zh-CN", { timeZone: state.tz, ...opts });
 const hhmm = (ms) => when(ms, { hour: "2-digit", minute: "2-digit" });
+const COLON = () => (en() ? ": " : "："), COMMA = () => (en() ? ", " : "，");
+const paren = (x) => (en() ? ` (${x})` : `（${x}）`);
 const may = (what) => !WALL && !!(state.me && state.me.may && state.me.may[what]);
 const num = (v, digits = 2) => (v === null || v === undefined || !isFinite(v) ? "—" : (+v).toFixed(digits));
 const ruleName = (id, fallback) => {
@@ -36,7 +38,7 @@ function translate() {
   $("#lang").textContent = en() ? "中文" : "English";
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
   setLink(state.up);
-  if (state.me) $("#who").textContent = `${state.me.name}（${roleWord(state.me.role)}）`;
+  if (state.me) $("#who").textContent = `${state.me.name}${paren(roleWord(state.me.role))}`;
 }
 
 function setLink(up) {
@@ -150,7 +152,7 @@ function liveText(a, now) {
 function chainHtml(i) {
   const bits = [];
   if (i.acknowledged) {
-    bits.push(`<span class="acked">✔ ${esc(t("acked_by", { who: i.acknowledged.by }))}${i.acknowledged.comment ? "：" + esc(i.acknowledged.comment) : ""}</span>`);
+    bits.push(`<span class="acked">✔ ${esc(t("acked_by", { who: i.acknowledged.by }))}${i.acknowledged.comment ? COLON() + esc(i.acknowledged.comment) : ""}</span>`);
   } else {
     bits.push(`<span class="unacked">${t("not_acked")}</span>`);
     if (may("ack")) bits.push(`<button type="button" class="ack" data-id="${esc(i.id)}">${t("ack_button")}</button>`);
@@ -159,14 +161,14 @@ function chainHtml(i) {
   if (calls.length) {
     const answered = calls.filter((c) => c.answered_at).length;
     const open = i.unanswered || [];
-    bits.push(`<span class="calls">${t("calls")}：${t("called", { n: calls.length })}，${t("answered", { n: answered })}${open.length ? `，<span class="unanswered">${esc(t("unanswered", { who: open.join("、") }))}</span>` : ""}</span>`);
+    bits.push(`<span class="calls">${t("calls")}${COLON()}${t("called", { n: calls.length })}${COMMA()}${t("answered", { n: answered })}${open.length ? `${COMMA()}<span class="unanswered">${esc(t("unanswered", { who: open.join("、") }))}</span>` : ""}</span>`);
   }
   const sent = (i.deliveries || []).map((d) => {
     const total = Object.values(d.states).reduce((x, y) => x + y, 0);
     const failed = d.states.dead || 0;
     return `${destWord(d.type)} ${d.states.done || 0}/${total}${failed ? ` <span class="unanswered">${stateWord("dead")} ${failed}</span>` : ""}`;
   });
-  bits.push(`<span class="sent">${t("sent")}：${sent.length ? sent.join(" · ") : t("none_sent")}</span>`);
+  bits.push(`<span class="sent">${t("sent")}${COLON()}${sent.length ? sent.join(" · ") : t("none_sent")}</span>`);
   return bits.join("");
 }
 
@@ -207,7 +209,7 @@ function byUrgency(a, b) {
 function renderIncidents() {
   const box = $("#incidents");
   state.incidents.sort(byUrgency);
-  $("#count").textContent = state.incidents.length ? `（${state.incidents.length}）` : "";
+  $("#count").textContent = state.incidents.length ? paren(state.incidents.length) : "";
   box.innerHTML = state.incidents.length ? state.incidents.map(cardHtml).join("") : `<p class="muted calm">${t("none")}</p>`;
   for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
   renderOthers();
@@ -432,7 +434,7 @@ async function alertPage(id) {
     <table>${head("dest", "to", "why", "state", "tries", "last_error")}
     <tbody>${rows(tl.deliveries, (d) => [destWord(state.destinations[d.destination]), esc(d.recipient), pick(NOTES[(d.note || "").split(":")[0]]) || transWord(d.transition),
       stateWord(d.state), `${d.tries.length} · ${d.tries.map((x) => time(x.at).split(" ").pop()).join(", ")}`, esc(d.tries.filter((x) => x.error).map((x) => x.error).pop() || "")])}</tbody></table>
-    <h3>${t("calls")} ${tl.call_state ? `（${pick(CALL_STATES[tl.call_state]) || ""}）` : ""}</h3>
+    <h3>${t("calls")} ${tl.call_state ? paren(pick(CALL_STATES[tl.call_state]) || "") : ""}</h3>
     <table>${head("person", "tier", "called_at", "answered_at")}
     <tbody>${rows(tl.calls, (x) => [esc(x.name), x.tier, time(x.called_at), x.answered_at ? time(x.answered_at) : `<span class="unanswered">${t("no_answer")}</span>`])}</tbody></table>
     <h3>${t("acks")}</h3>
@@ -459,7 +461,7 @@ async function noticesPage() {
       <table><tbody>${c.called.map((p) => `<tr><td>${esc(p.name)}</td><td>${esc(p.role)}</td>
         <td>${p.tier ? t("tier_n", { n: p.tier }) : t("first_call")}</td><td>${time(p.called_at)}</td>
         <td>${p.answered_at ? `${t("answered_at")} ${time(p.answered_at)}` : `<span class="unanswered">${t("no_answer")}</span>`}</td></tr>`).join("")}</tbody></table>
-      ${c.acknowledged ? `<p class="acked">✔ ${esc(t("acked_via", { who: c.acknowledged.by, via: pick(VIA[c.acknowledged.via]) || "" }))}${c.acknowledged.comment ? "：" + esc(c.acknowledged.comment) : ""}</p>` : ""}
+      ${c.acknowledged ? `<p class="acked">✔ ${esc(t("acked_via", { who: c.acknowledged.by, via: pick(VIA[c.acknowledged.via]) || "" }))}${c.acknowledged.comment ? COLON() + esc(c.acknowledged.comment) : ""}</p>` : ""}
     </div>`).join("");
   const sms = n.sms.map((p) => `<div class="person"><h3>${esc(p.name)} <span class="muted">${esc(p.roles.join("、"))} · ${esc(p.phone)}</span></h3>
       ${p.messages.map((m) => `<div class="sms ${esc(m.state)}"><span class="muted">${time(m.created)} · ${stateWord(m.state)}${m.notes.length ? " · " + m.notes.map((x) => pick(NOTES[x]) || "").join("、") : ""}</span>
