@@ -163,3 +163,15 @@ def test_every_answer_carries_the_browser_security_headers(client: TestClient) -
         assert answer.headers["x-frame-options"] == "DENY"
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_configured_tile_server_is_the_one_origin_images_may_also_come_from() -> None:
+    from floodwatch.web.api import _origin
+    from floodwatch.web.guard import headers
+
+    origin = _origin("http://tiles.county.local:8081/{z}/{x}/{y}.png")
+    assert origin == "http://tiles.county.local:8081"
+    policy = dict(headers(origin))[b"content-security-policy"].decode()
+    assert "img-src 'self' data: http://tiles.county.local:8081;" in policy
+    assert policy.replace(" http://tiles.county.local:8081", "") == CSP  # nothing else opens
+    assert _origin(None) is None and dict(headers())[b"content-security-policy"] == CSP.encode()

@@ -210,8 +210,12 @@ function renderIncidents() {
   const box = $("#incidents");
   state.incidents.sort(byUrgency);
   $("#count").textContent = state.incidents.length ? paren(state.incidents.length) : "";
-  box.innerHTML = state.incidents.length ? state.incidents.map(cardHtml).join("") : `<p class="muted calm">${t("none")}</p>`;
-  for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+  const html = state.incidents.length ? state.incidents.map(cardHtml).join("") : `<p class="muted calm">${t("none")}</p>`;
+  if (html !== state.cardsHtml) { // unchanged cards are left alone (a click is never lost to a redraw)
+    state.cardsHtml = html;
+    box.innerHTML = html;
+    for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+  }
   renderOthers();
   leadChart();
   paintMap(state.incidents, state.stations);
