@@ -158,6 +158,12 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             page.click("#ack-ok")
             expect(card.locator(".acked")).to_contain_text("刘洋", timeout=5_000)
             acked = time.monotonic()
+            # a silence from the card (the incident stays; its notices are held back)
+            card.locator("button.silence").click()
+            page.fill("#silence-form textarea", "已派人到场")
+            page.click("#silence-ok")
+            expect(card.locator(".silenced")).to_contain_text("静默中", timeout=5_000)
+            expect(card.locator(".silenced")).to_contain_text("已派人到场")
             # a rule's timeline: its transitions, deliveries, the acknowledgement
             card.locator('li[data-rule="pond-overtop"] a.rule-name').click()
             detail = page.locator("#alert-detail")
@@ -179,8 +185,9 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             expect(viewer.locator("#link.up")).to_be_visible(timeout=10_000)
             expect(viewer.locator("#incidents article.incident")).to_have_count(1)
             expect(viewer.locator("#who")).to_have_text("访客（观察员）")
-            for control in ("button.ack", "#drill-start", "button.end-drill"):
-                expect(viewer.locator(control)).to_be_hidden()
+            expect(viewer.locator(".silenced")).to_be_visible()  # sees the silence, cannot end it
+            expect(viewer.locator("#incidents button, #others button")).to_have_count(0)
+            expect(viewer.locator("#drill-start")).to_be_hidden()
             viewer.close()
             # the service restarts: the page notices, reconnects by itself, still logged in
             fw.stop()

@@ -6,7 +6,7 @@
 
 const state = {
   token: localStorage.getItem("fw-token"),
-  me: null, incidents: [], alerts: [], stations: new Map(), seen: new Set(), source: null, ackId: null,
+  me: null, incidents: [], alerts: [], silences: [], silenceStation: null, stations: new Map(), seen: new Set(), source: null, ackId: null,
   up: false, clock: null, tz: undefined, rules: {}, destinations: {}, mapLoaded: false, reload: null, charts: [],
   page: "board",
 };
@@ -157,6 +157,12 @@ function chainHtml(i) {
     bits.push(`<span class="unacked">${t("not_acked")}</span>`);
     if (may("ack")) bits.push(`<button type="button" class="ack" data-id="${esc(i.id)}">${t("ack_button")}</button>`);
   }
+  const members = new Set([i.station, ...(i.alerts || []).map((a) => a.station)]);
+  for (const x of state.silences.filter((x) => x.stations.some((sid) => members.has(sid)))) {
+    bits.push(`<span class="silenced">🔕 ${esc(t("silenced_until", { t: hhmm(x.ends * 1000), who: x.author, why: x.reason }))}</span>`);
+    if (may("silence")) bits.push(`<button type="button" class="unsilence" data-id="${esc(x.id)}">${t("unsilence")}</button>`);
+  }
+  if (may("silence")) bits.push(`<button type="button" class="silence" data-station="${esc(i.station)}">${t("silence_button")}</button>`);
   const calls = i.calls || [];
   if (calls.length) {
     const answered = calls.filter((c) => c.answered_at).length;
@@ -195,6 +201,18 @@ function cardHtml(i) {
     <div class="chain">${chainHtml(i)}</div></article>`;
 }
 
+/** The buttons of the cards in `box`. */
+function wireCard(box) {
+  for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+  for (const b of box.querySelectorAll("button.silence")) b.onclick = () => openSilence(b.dataset.station);
+  for (const b of box.querySelectorAll("button.unsilence")) {
+    b.onclick = async () => {
+      try { await api(`/api/silences/${encodeURIComponent(b.dataset.id)}`, { method: "DELETE" }); } catch (err) { alert(errorText(err.message)); }
+      await loadIncidents(false);
+    };
+  }
+}
+
 function urgency(i) {
   const rank = { red: 4, orange: 3, yellow: 2, blue: 1 }[i.severity] || 0;
   const now = liveOf(i);
@@ -214,7 +232,7 @@ function renderIncidents() {
   if (html !== state.cardsHtml) { // unchanged cards are left alone (a click is never lost to a redraw)
     state.cardsHtml = html;
     box.innerHTML = html;
-    for (const b of box.querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+    wireCard(box);
   }
   renderOthers();
   leadChart();
@@ -314,8 +332,8 @@ async function loadStatus() {
 
 async function loadIncidents(fresh) {
   await loadStatus();
-  const [incidents, alerts] = await Promise.all([api("/api/incidents"), api("/api/alerts?active=true")]);
-  state.incidents = incidents; state.alerts = alerts;
+  const [incidents, alerts, silences] = await Promise.all([api("/api/incidents"), api("/api/alerts?active=true"), api("/api/silences")]);
+  state.incidents = incidents; state.alerts = alerts; state.silences = silences;
   let loud = false;
   for (const i of incidents) {
     const key = `${i.id}:${i.severity}`;
@@ -390,13 +408,32 @@ $("#ack-form").onsubmit = async (e) => {
   await loadIncidents(false);
 };
 
+function openSilence(station) {
+  state.silenceStation = station;
+  $("#silence-what").textContent = stationName(station);
+  $("#silence-form").reason.value = "";
+  $("#silence-dialog").showModal();
+}
+$("#silence-cancel").onclick = () => $("#silence-dialog").close();
+$("#silence-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const f = $("#silence-form");
+  const hours = +f.elements.namedItem("hours").value;
+  $("#silence-dialog").close();
+  const i = state.incidents.find((x) => x.station === state.silenceStation);
+  const stations = [...new Set([state.silenceStation, ...((i && i.alerts) || []).map((a) => a.station)])];
+  const body = { stations, reason: f.reason.value, ends: new Date(Date.now() + hours * 3600000).toISOString() };
+  try { await api("/api/silences", { method: "POST", body: JSON.stringify(body) }); } catch (err) { alert(errorText(err.message)); }
+  await loadIncidents(false);
+};
+
 // --- station page ------------------------------------------------------------
 
 function renderStationIncident() {
   const id = state.stationId;
   const mine = state.incidents.filter((i) => i.station === id || (i.alerts || []).some((a) => a.station === id));
   $("#station-incident").innerHTML = mine.map(cardHtml).join("");
-  for (const b of $("#station-incident").querySelectorAll("button.ack")) b.onclick = () => openAck(b.dataset.id);
+  wireCard($("#station-incident"));
 }
 
 async function stationPage(id) {

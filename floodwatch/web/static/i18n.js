@@ -43,6 +43,12 @@ const WORDS = {
   reply_code: ["回复码 {c}", "reply code {c}"], first_call: ["首次呼叫", "first call"], tier_n: ["第{n}轮升级", "escalation {n}"],
   sms_title: ["短信：每人收到的内容", "SMS: what each person received"], no_sms: ["暂无短信", "no SMS yet"],
   no_calls_yet: ["暂无叫应", "nobody called yet"], recorded: ["（演示：已记录，未真实发送）", "(demo: recorded, not sent)"],
+  silence_title: ["静默该站通知", "Silence this station's notices"],
+  silence_help: ["静默期间预警照常显示和记录，但不发送短信和广播；险情不会因静默而解除。",
+    "While silenced, warnings are shown and recorded but no SMS or broadcast is sent; an incident never clears on a silence."],
+  silence_for: ["时长", "for"], reason: ["原因", "reason"], silence_go: ["静默", "Silence"], silence_button: ["静默", "Silence"],
+  h1: ["1小时", "1 hour"], h2: ["2小时", "2 hours"], h6: ["6小时", "6 hours"], h24: ["24小时", "24 hours"],
+  silenced_until: ["静默中，至 {t}（{who}：{why}）", "silenced until {t} ({who}: {why})"], unsilence: ["解除静默", "End silence"],
   acked_via: ["{who} 经{via}确认", "acknowledged by {who} via {via}"],
 };
 const SEVERITY = { red: ["红色", "RED"], orange: ["橙色", "ORANGE"], yellow: ["黄色", "YELLOW"], blue: ["蓝色", "BLUE"], info: ["设备", "SENSOR"] };
