@@ -1,9 +1,18 @@
 """The one backoff of floodwatch: how long to wait after failed attempts.
 
 Both ways of counting attempts use it: a reconnect loop counts in memory
-(`Backoff`: MQTT ingest, every supervised connection of `notify.connection`),
-and the delivery worker passes the durable attempt count of an outbox row
-(`notify.deliver.Deliverer.delay`), so a restart does not reset the wait.
+(`Backoff`: MQTT ingest, every supervised connection of `notify.connection`,
+the InfluxDB sink's writes of readings), and the delivery worker passes the
+durable attempt count of an outbox row (`notify.deliver.Deliverer.delay`), so
+a restart does not reset the wait.
+
+No retry library (tenacity, stamina): they retry one call until it succeeds
+or gives up, whereas each wait here is driven by an outbox row's attempt count
+kept in the store, or sits in a supervisor that never gives up, reports each
+failure to `Health` and resets after a success, so a library would add a
+dependency and still leave this helper (the SL 651 RTU simulator's fixed
+resend delay, `ingest/sl651/rtu.py`, is what a field RTU does, not a retry
+policy of floodwatch).
 """
 
 from __future__ import annotations

@@ -51,8 +51,8 @@ from floodwatch.notify.health import Health
 
 if TYPE_CHECKING:
     import aiomqtt
+    import httpx
     from aiokafka import AIOKafkaProducer
-    from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
     from floodwatch.config.models import KafkaSettings, MqttSettings
 
@@ -272,29 +272,31 @@ class KafkaConnection(Connection):
 
 
 class InfluxConnection(Connection):
-    """An InfluxDB v2 client; `/ping` every `probe_every` seconds. A fresh client
-    (and its connection pool) after each loss."""
+    """An httpx client for an InfluxDB v2 write API; `GET /ping` every
+    `probe_every` seconds (an answer other than 2xx counts as lost). A fresh
+    client (and its connection pool) after each loss."""
 
     def __init__(
         self,
         name: str,
-        make: Callable[[], InfluxDBClientAsync],
+        make: Callable[[], httpx.AsyncClient],
         backoff: Backoff,
         health: Health | None = None,
     ) -> None:
         super().__init__(name, backoff, health)
         self.make = make
-        self.client: InfluxDBClientAsync | None = None
+        self.client: httpx.AsyncClient | None = None
 
     async def _open(self) -> None:
         self.client = self.make()
-        await self.client.ping()
+        await self._probe()
 
     async def _probe(self) -> None:
         assert self.client is not None
-        await self.client.ping()
+        response = await self.client.get("/ping")
+        response.raise_for_status()
 
     async def _close(self) -> None:
         client, self.client = self.client, None
         if client is not None:
-            await client.close()
+            await client.aclose()

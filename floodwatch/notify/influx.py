@@ -7,12 +7,18 @@
 - Readings are written from the service after each stored step, batched
   (up to 5,000 a write, at least once a second) from a bounded buffer: a
   time-series store for dashboards, not a record — if it is away for long the
-  oldest readings beyond the buffer are dropped and counted.
+  oldest readings beyond the buffer are dropped and counted. A failed write is
+  tried again after the one backoff (~1 s, 2 s, 4 s, then every 5 s); a batch
+  the server refuses (4xx but 429) is dropped and counted, not tried forever.
   Measurement `reading`, tags station, kind, station_type, village, town;
   field `value`.
 
-Tag values are escaped by influxdb-client's line protocol. Any server with
-the v2 write API works (InfluxDB 2/3; VictoriaMetrics in the tests).
+Points are InfluxDB line protocol (`notify/line_protocol.py`), POSTed with
+httpx to `/api/v2/write` (precision ms, `Authorization: Token …`): one POST a
+batch, no client library (why: docs/notify.md, *InfluxDB*). Any server with the
+v2 write API works (InfluxDB 2/3; VictoriaMetrics in the tests). An answer
+other than 2xx raises `WriteRefusedError` with its status; no answer at all raises
+httpx's error.
 
 The client is a supervised `InfluxConnection` (`notify/connection.py`): a
 server that goes away is found by `/ping` while idle, writes wait until it is
@@ -28,12 +34,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from influxdb_client import Point, WritePrecision
-from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+import httpx
 
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.notify import Destination
 from floodwatch.ingest.backoff import Backoff
+from floodwatch.notify import line_protocol
 from floodwatch.notify.channel import Channel, OneByOne, Wiring
 from floodwatch.notify.connection import InfluxConnection
 from floodwatch.notify.health import Health
@@ -46,6 +52,14 @@ log = logging.getLogger(__name__)
 
 BUFFER = 200_000
 BATCH = 5_000
+
+
+class WriteRefusedError(Exception):
+    """The server answered a write with a status other than 2xx."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"HTTP {status}: {text[:200]}")
+        self.status = status
 
 
 class Influx:
@@ -63,14 +77,23 @@ class Influx:
         self.dest = dest
         self.compiled = compiled
 
-        def client() -> InfluxDBClientAsync:
-            timeout = int(dest.timeout.total_seconds() * 1000)
-            return InfluxDBClientAsync(url=url, token=token, org=dest.org, timeout=timeout)
+        self.params = {"org": dest.org, "bucket": dest.bucket, "precision": "ms"}
+
+        def client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=url,
+                headers={"Authorization": f"Token {token}"},
+                timeout=dest.timeout.total_seconds(),
+            )
 
         self.connection = InfluxConnection(f"influx {name}", client, backoff, health)
         self.buffer: deque[Reading] = deque(maxlen=BUFFER)
         self._tags: dict[str, dict[str, str]] = {}  # station -> its place tags
+        # (station, kind) -> (its place tags, the series of its readings' lines)
+        self._series: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
         self.dropped = 0
+        # Waits between failed writes of the readings: the one backoff, ~1 s … 5 s.
+        self.retry = Backoff(1.0, 5.0)
         self.written = 0
 
     def _place(self, station: str) -> dict[str, str]:
@@ -91,32 +114,51 @@ class Influx:
             tags["town"] = model.town.name
         return tags
 
-    def alert_point(self, event: dict[str, Any]) -> Point:
-        point = Point("alert")
-        for name in ("station", "rule", "severity", "transition", "status"):
-            point = point.tag(name, str(event[name]))
-        for name, value in self._place(str(event["station"])).items():
-            point = point.tag(name, value)
+    def alert_point(self, event: dict[str, Any]) -> str | None:
+        """The line of an alert transition (None: nothing to write)."""
+        tags = {name: str(event[name]) for name in ("station", "rule", "severity")}
+        tags |= {name: str(event[name]) for name in ("transition", "status")}
+        tags |= self._place(str(event["station"]))
         severity = Severity(event["severity"])
         level = 0 if event["transition"] == Transition.RESOLVED.value else severity.rank
-        point = point.field("level", level)
+        fields: dict[str, float | int] = {"level": level}
         for name in ("value", "threshold"):
             if isinstance(event.get(name), int | float):
-                point = point.field(name, float(event[name]))
-        return point.time(ts_to_ms(parse_ts(str(event["ts"]))), WritePrecision.MS)
+                fields[name] = float(event[name])
+        return line_protocol.line("alert", tags, fields, ts_to_ms(parse_ts(str(event["ts"]))))
 
-    def reading_point(self, r: Reading) -> Point:
-        point = Point("reading").tag("station", r.station).tag("kind", r.kind)
-        for name, value in self._place(r.station).items():
-            point = point.tag(name, value)
-        return point.field("value", float(r.value)).time(ts_to_ms(r.ts), WritePrecision.MS)
+    def reading_point(self, r: Reading) -> str | None:
+        """The line of a reading (None when its value is not finite); the same
+        text as `line_protocol.line`, its series part made once per station and
+        kind (and again when the station's place tags are made again)."""
+        value = line_protocol.number(float(r.value))
+        if value is None:
+            return None
+        place = self._place(r.station)
+        made = self._series.get((r.station, r.kind))
+        if made is None or made[0] is not place:
+            tags = {"station": r.station, "kind": r.kind, **place}
+            made = self._series[r.station, r.kind] = (place, line_protocol.series("reading", tags))
+        return f"{made[1]} value={value} {ts_to_ms(r.ts)}"
 
-    async def write(self, points: list[Point]) -> None:
-        """Raises ConnectionError while not connected, or what the write raised."""
+    async def write(self, points: list[str | None]) -> None:
+        """POST the lines in one write. Raises ConnectionError while not
+        connected, `WriteRefusedError` for an answer other than 2xx, or httpx's
+        error when there is no answer."""
         client = self.connection.client
         if client is None or not self.connection.ready.is_set():
             raise ConnectionError("not connected")
-        await client.write_api().write(self.dest.bucket, self.dest.org, points)
+        body = "\n".join(p for p in points if p is not None)
+        if not body:
+            return
+        response = await client.post(
+            "/api/v2/write",
+            params=self.params,
+            content=body.encode(),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        if not response.is_success:
+            raise WriteRefusedError(response.status_code, response.text)
 
     async def write_alert(self, body: str) -> None:
         await self.write([self.alert_point(json.loads(body))])
@@ -138,17 +180,34 @@ class Influx:
             batch = [self.buffer[i] for i in range(min(BATCH, len(self.buffer)))]
             try:
                 await self.write([self.reading_point(r) for r in batch])
-            except Exception as exc:  # any server or connection failure: later
-                if not isinstance(getattr(exc, "status", None), int):
+            except Exception as exc:  # any server or connection failure
+                status = getattr(exc, "status", None)
+                if isinstance(status, int) and 400 <= status < 500 and status != 429:
+                    # refused, and would be again: dropped and counted, the rest go on
+                    log.error("influx: %d readings refused, dropped: %s", len(batch), exc)
+                    self._taken(batch)
+                    self.dropped += len(batch)
+                    continue
+                if not isinstance(status, int):
                     self.connection.lost(f"{exc!r}")
-                log.warning("influx: readings not written (%s); retrying in 5 s", exc)
-                await asyncio.sleep(5.0)
+                wait = self.retry.next_delay()
+                log.warning(
+                    "influx: readings not written (%s); attempt %d, retrying in %.1f s",
+                    exc,
+                    self.retry.attempt,
+                    wait,
+                )
+                await asyncio.sleep(wait)
                 continue
-            for _ in batch:
-                self.buffer.popleft()
+            self.retry.reset()
+            self._taken(batch)
             self.written += len(batch)
             if len(self.buffer) < BATCH:
                 await asyncio.sleep(1.0)
+
+    def _taken(self, batch: list[Reading]) -> None:
+        for _ in batch:
+            self.buffer.popleft()
 
     def reconfigure(self, compiled: CompiledConfig) -> None:
         """A reloaded config: stations (and their place tags) may have changed."""
