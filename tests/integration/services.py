@@ -720,10 +720,12 @@ class VictoriaMetrics(_Server):
             pass
 
     def export(self, match: str) -> list[dict[str, object]]:
-        """Every series matching `match`, with its samples (the export API)."""
+        """Every series matching `match`, with its samples (the export API), all
+        that was written before the call included (`flush` first)."""
         import urllib.parse
         import urllib.request
 
+        self.flush()
         query = urllib.parse.urlencode({"match[]": match, "start": "0"})
         with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=10) as r:
             return [json.loads(line) for line in r.read().decode().splitlines() if line]

@@ -188,7 +188,7 @@ def test_a_blocked_culvert_storm_reaches_every_destination(
         (e["rule"], e["id"], e["transition"], e["severity"], e["ts"]) for e in events
     ) == (expected)
 
-    def points() -> int:  # victoria-metrics makes new samples searchable within a second or so
+    def points() -> int:  # export flushes first: what was written is searchable
         series = victoria.export('{__name__="alert_level"}')
         return sum(len(s["values"]) for s in series)  # type: ignore[arg-type,misc]
 
