@@ -1,3 +1,3 @@
-from floodwatch.cli.app import main
+from floodwatch.cli.entry import main
 
 main()

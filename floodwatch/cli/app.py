@@ -16,6 +16,7 @@ from floodwatch.config import ConfigError, load_config_dir
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.readings import Rejected, format_ts
 from floodwatch.rules.compile import CompiledConfig, compile_config
+from floodwatch.service import signals
 from floodwatch.sim import SCENARIOS, simulate
 
 if TYPE_CHECKING:
@@ -44,8 +45,14 @@ def load(config_dir: Path) -> CompiledConfig:
 
 @click.group()
 @click.version_option(package_name="floodwatch")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """floodwatch: real-time monitoring and early warning for flood control."""
+    if ctx.invoked_subcommand not in HANDLE_STOP_SIGNALS:
+        signals.release()  # SIGTERM ends it as usual (floodwatch.service.signals)
+
+
+HANDLE_STOP_SIGNALS = {"run", "bridge"}  # they stop in order on SIGTERM, even while starting
 
 
 @main.command()

@@ -24,7 +24,7 @@ from floodwatch.service.private import private_umask
 if TYPE_CHECKING:
     pass
 
-from floodwatch.service import operations
+from floodwatch.service import operations, signals
 from floodwatch.service.run import Service
 
 log = logging.getLogger("floodwatch.service")
@@ -312,6 +312,9 @@ def _stop_on_signals(stopping: asyncio.Event) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig)
+    held = signals.take_held()  # one that came while the program was starting
+    if held is not None:
+        stop(held)
 
 
 async def _cancel(tasks: list[asyncio.Task[object]]) -> None:
