@@ -137,6 +137,11 @@ def registry_for(service: Service) -> CollectorRegistry:
     )
     if service.deliverer is not None:
         service.deliverer.on_delivered = lambda name, seconds: latency.labels(name).observe(seconds)
+        # Every destination's series from the first scrape, at zero: one that
+        # appeared only with its first deliveries would have no earlier sample,
+        # and the p95 over a rate window would be 0/0 (NaN) until the next.
+        for name in service.deliverer.channels:
+            latency.labels(name)
     return registry
 
 

@@ -136,16 +136,40 @@ def scraped(
             60,
             "the first scrape of floodwatch",
         )
+        # Each destination's latency series is there before its first delivery,
+        # at zero, so the p95 over the storm's deliveries is never 0/0 (NaN).
+        before = prometheus.query("floodwatch_delivery_latency_seconds_count")
+        assert [(r["metric"]["destination"], r["value"][1]) for r in before] == [("duty", "0")]
         lines = batch_lines(storm_days(1))
         for i in range(0, len(lines), 40):
             mosquitto.publish("gateway/county-gw", lines[i : i + 40], user="county-gw")
         mosquitto.publish("gateway/county-gw", ["{not json"], user="county-gw")
         wait_for(lambda: len(gateway.accepted) > 5, 60, "deliveries to the duty desk")
-        time.sleep(3)  # a few scrapes after the storm
+        delivered = time.time()
+        # Two scrapes after those deliveries and two of the bad message's count
+        # (a rate or increase needs two samples; a loaded machine delays scrapes).
+        wait_for(
+            lambda: (
+                _last_scrape(prometheus) > delivered + 1
+                and _samples(prometheus, "floodwatch_dead_letters_total") >= 2
+            ),
+            60,
+            "scrapes after the storm",
+        )
         yield prometheus, fw
     finally:
         prometheus.stop()
         fw.stop()
+
+
+def _last_scrape(prometheus: Prometheus) -> float:
+    found = prometheus.query('timestamp(up{job="floodwatch"})')
+    return max((float(r["value"][1]) for r in found), default=0.0)
+
+
+def _samples(prometheus: Prometheus, metric: str) -> int:
+    found = prometheus.query(f"count_over_time({metric}[5m])")
+    return min((int(float(r["value"][1])) for r in found), default=0)
 
 
 def test_every_dashboard_query_returns_data(scraped: tuple[Prometheus, Floodwatch]) -> None:
