@@ -9,10 +9,13 @@ and a catchment on its rain gauge) and prints the two engine rates and their
 ratio from this one run; `--flooded SHARE` makes that share of the ponds rise
 above their flood limit all day, so their forecasts run on every reading.
 `--incidents` runs the engine alone and with each batch's alerts grouped into
-incidents (`rules/incidents/tracker.py`, as the service and replay do), alternating.
+incidents (`rules/incidents/tracker.py`, as the service and replay do), alternating;
+with `--water-balance` it adds a third run, the water balance with incidents,
+against the straight line without them (the issue-13 budget: ≤ 15 % slower).
 Usage:
 
     python bench/engine.py [--stations 10000] [--hours 24] [--water-balance] [--flooded 0.05]
+        [--incidents]
 """
 
 from __future__ import annotations
@@ -207,7 +210,7 @@ def main() -> None:
         compiled = compile_config(load_config_files(sorted(cfg.glob("*.yaml"))))
         data = Path(tmp, "day.jsonl")
         count = write_day(data, args.stations, args.hours, args.flooded)
-        if args.water_balance:
+        if args.water_balance:  # with --incidents too: both against the plain engine
             compare_water_balance(Path(tmp), compiled, data, count, args)
             return
         if args.incidents:
@@ -275,17 +278,29 @@ def compare_water_balance(
     )
     balance = compile_config(load_config_files(sorted(cfg.glob("*.yaml"))))
     assert any(b.extra.get("method") == "water_balance" for b in balance.bindings)
-    rates = {"trend": 0.0, "water_balance": 0.0}
+    runs = [("trend", compiled, False), ("water_balance", balance, False)]
+    if args.incidents:
+        runs.append(("water_balance + incidents", balance, True))
+    rates = dict.fromkeys((name for name, _, _ in runs), 0.0)
     for _ in range(args.repeat):
-        for name, config in (("trend", compiled), ("water_balance", balance)):
+        for name, config, grouped in runs:
             engine = Engine(config)
+            tracker = None
+            if grouped:
+                tracker = IncidentTracker(config.config.stations, config.config.engine.incidents)
             t = time.perf_counter()
-            with_engine(data, engine)
+            with_engine(data, engine, tracker)
             rates[name] = max(rates[name], count / (time.perf_counter() - t))
     for name, rate in rates.items():
-        print(f"engine with time to crest by {name:<14} {rate:>12,.0f} readings/s")
+        print(f"engine with time to crest by {name:<26} {rate:>12,.0f} readings/s")
     ratio = rates["water_balance"] / rates["trend"]
     print(f"water balance / straight line: {ratio:.3f} (rate {ratio - 1:+.1%}; budget: -15 %)")
+    if args.incidents:
+        both = rates["water_balance + incidents"] / rates["trend"]
+        print(
+            f"water balance and incidents / straight line alone: {both:.3f} "
+            f"(rate {both - 1:+.1%}; budget: -15 %)"
+        )
 
 
 if __name__ == "__main__":

@@ -275,6 +275,15 @@ class CrestLevelSpec(Model):
     advice: Advice | None = None
 
 
+class WaterBalanceLines(Model):
+    """A time-to-crest rule's own lines for where the water balance runs."""
+
+    levels: dict[WarningSeverity, CrestLevelSpec] = Field(
+        description="warning lines by minutes to crest for the water-balance forecast "
+        "(a level without advice takes the same level's advice from the rule's levels)"
+    )
+
+
 class RainLevelSpec(Model):
     """A rainfall level: fires when any window's accumulation reaches its value (mm)."""
 
@@ -395,6 +404,12 @@ class TimeToCrestRule(RuleBase):
         "once the level has fallen this far below the target",
     )
     levels: dict[WarningSeverity, CrestLevelSpec]
+    water_balance: WaterBalanceLines | None = Field(
+        None,
+        description="where the water balance runs (method water_balance, or auto at a "
+        "station with a structure): its own warning lines, set by its skill in a backtest; "
+        "default: `levels`",
+    )
 
 
 class RainfallRule(RuleBase):

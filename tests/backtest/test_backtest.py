@@ -147,7 +147,7 @@ def test_the_report_files(history: Path, tmp_path: Path) -> None:
     md = (out / "report.md").read_text()
     assert "hits **3**, misses **1**" in md
     assert "| 2026-07-24 17:00 +08:00 | Xiawu pond | seepage | **miss** | — |" in md
-    assert "| 2026-07-09 15:40 +08:00 | Maokeng pond | overtopped | hit | red 40m, " in md
+    assert "| 2026-07-09 15:40 +08:00 | Maokeng pond | overtopped | hit | red 50m, " in md
     plots = sorted((out / "plots").glob("*.png"))
     assert plots and all(f"plots/{p.name}" in md for p in plots)
     page = (out / "report.html").read_text()
@@ -231,8 +231,9 @@ def test_compare_shows_both_forecasts_side_by_side(history: Path, tmp_path: Path
     overtopped = [row for row in f.events if row.event.what == "overtopped"]
     assert len(overtopped) == 3
     for row in overtopped:
-        red = row.lead[Severity.RED][1]
+        line, red = row.lead[Severity.RED]
         assert red is not None and red >= timedelta(minutes=30)
+        assert line is not None and red >= line  # its own red line: no later than the line's
 
 
 def test_compare_reports_exactly_what_moving_one_red_threshold_changes(history: Path) -> None:

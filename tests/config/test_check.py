@@ -154,6 +154,6 @@ def test_a_rule_that_routes_to_nobody_is_a_warning(copy: Path) -> None:
             (18, 1, "pond-freeboard"),
             (29, 2, "pond-rise"),
             (42, 3, "pond-overtop"),
-            (62, 4, "culvert-blocked"),
+            (67, 4, "culvert-blocked"),
         )
     ], result.output

@@ -69,6 +69,8 @@ EXPECTED = {
     "water_balance_structure": "water_balance_structure.yaml:10:5: rules[0].method: "
     "water_balance needs the station's structure (storage curve, spillway, outlets) "
     "(rule 'overtop', station 'p1')",
+    "water_balance_lines": "water_balance_lines.yaml:14:15: rules[0].water_balance.levels.red."
+    "enter: must be shorter than orange (60 min), got 90 min (rule 'overtop', station 'p1')",
     "structure_table": "structure_table.yaml:10:12: stations[0].structure.area[2][0]: levels "
     "must increase row by row: 310.5 after 311 (station 'p1')",
     "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "

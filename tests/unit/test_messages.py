@@ -53,7 +53,7 @@ def test_a_freeboard_downgrade_says_the_freeboard_grew_above_the_reset_line() ->
 
 def test_time_to_crest_says_when_and_lowers_when_the_time_grows() -> None:
     red = first("pond-overtop", "escalated", "red")
-    assert re.search(r"预计\d+分钟后水位到达坝顶，短于红色预警线30分钟", red.message_zh)
+    assert re.search(r"预计\d+分钟后水位到达坝顶，短于红色预警线60分钟", red.message_zh)
     lifted = first("pond-overtop", "resolved")
     assert "—" not in lifted.message_zh and "恢复正常" not in lifted.message_zh
 

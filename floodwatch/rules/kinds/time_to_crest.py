@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts.state import Severity
 from floodwatch.config.errors import Loc
-from floodwatch.config.models import TimeToCrestRule
+from floodwatch.config.models import CrestLevelSpec, TimeToCrestRule
 from floodwatch.rules.compile import (
     ORDER,
     Binding,
@@ -134,35 +134,12 @@ def _bind(rule: TimeToCrestRule, index: int, info: StationInfo, ctx: BindContext
                 ("rules", index, "evaluate_above"),
                 f"station {info.id!r} has no levels.{rule.evaluate_above.attribute} {where}",
             )
-    levels: list[LevelBinding] = []
-    previous: tuple[str, float] | None = None
-    for name, spec in sorted_levels(rule.levels):
-        assert not isinstance(spec, str)
-        minutes = ms(spec.enter) / 60_000
-        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes
-        loc: Loc = ("rules", index, "levels", name)
-        if exit_minutes < minutes:
-            issues.add(
-                (*loc, "exit"),
-                f"must be at least enter ({minutes:g} min), got {exit_minutes:g} min {where}",
-            )
-        if previous is not None and minutes >= previous[1]:
-            issues.add(
-                (*loc, "enter"),
-                f"must be shorter than {previous[0]} "
-                f"({previous[1]:g} min), got {minutes:g} min {where}",
-            )
-        previous = (name, minutes)
-        advice = (spec.advice.zh, spec.advice.en) if spec.advice else None
-        levels.append(
-            LevelBinding(
-                ORDER[name],
-                Threshold(constant=minutes),
-                Threshold(constant=exit_minutes),
-                ms(spec.for_ or rule.for_),
-                ms(spec.clear_for or rule.clear_for),
-                advice,
-            )
+    levels = _lines(rule, rule.levels, ("rules", index, "levels"), where, issues)
+    balance_levels = None
+    if rule.water_balance is not None:
+        own = rule.water_balance.levels
+        balance_levels = _lines(
+            rule, own, ("rules", index, "water_balance", "levels"), where, issues, rule.levels
         )
     extra: dict[str, Any] = {
         "target": target,
@@ -180,7 +157,56 @@ def _bind(rule: TimeToCrestRule, index: int, info: StationInfo, ctx: BindContext
         )
     elif rule.method != "trend" and structure is not None:
         _bind_pond(rule, index, info, stations, extra, issues)
+    if extra["method"] == "water_balance" and balance_levels is not None:
+        levels = balance_levels
     return Binding(index, rule, info, tuple(levels), extra)
+
+
+def _lines(
+    rule: TimeToCrestRule,
+    specs: dict[Any, CrestLevelSpec],
+    at: Loc,
+    where: str,
+    issues: Issues,
+    fallback: dict[Any, CrestLevelSpec] | None = None,
+) -> list[LevelBinding]:
+    """The warning lines `specs` (at YAML path `at`) by minutes to crest, checked:
+    each exit at least its enter, each level's enter shorter than the one below.
+    A level without advice takes the advice of the same level in `fallback`."""
+    levels: list[LevelBinding] = []
+    previous: tuple[str, float] | None = None
+    for name, spec in sorted_levels(specs):
+        assert not isinstance(spec, str)
+        minutes = ms(spec.enter) / 60_000
+        exit_minutes = ms(spec.exit) / 60_000 if spec.exit else minutes
+        loc: Loc = (*at, name)
+        if exit_minutes < minutes:
+            issues.add(
+                (*loc, "exit"),
+                f"must be at least enter ({minutes:g} min), got {exit_minutes:g} min {where}",
+            )
+        if previous is not None and minutes >= previous[1]:
+            issues.add(
+                (*loc, "enter"),
+                f"must be shorter than {previous[0]} "
+                f"({previous[1]:g} min), got {minutes:g} min {where}",
+            )
+        previous = (name, minutes)
+        given = spec.advice
+        if given is None and fallback is not None and name in fallback:
+            given = fallback[name].advice
+        advice = (given.zh, given.en) if given else None
+        levels.append(
+            LevelBinding(
+                ORDER[name],
+                Threshold(constant=minutes),
+                Threshold(constant=exit_minutes),
+                ms(spec.for_ or rule.for_),
+                ms(spec.clear_for or rule.clear_for),
+                advice,
+            )
+        )
+    return levels
 
 
 def _bind_pond(

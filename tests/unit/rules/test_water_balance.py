@@ -72,13 +72,20 @@ def test_a_storm_the_spillway_passes_gives_no_orange_or_red_overtop_forecast(
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_blocked_culvert_gives_red_at_least_30_minutes_before_the_crest(seed: int) -> None:
+def test_a_blocked_culvert_gives_red_30_minutes_before_the_crest_and_no_later_than_the_line(
+    straight_line: CompiledConfig, seed: int
+) -> None:
+    """The water balance warns on its own lines (`water_balance.levels`, red at 1h):
+    it does not over-forecast the rise as the straight line does, so its red
+    line can stand further out and still never fire in the storms above."""
     sim = simulate("blocked", seed=seed)
     assert sim.crest_reached is not None
     events = overtop(WATER_BALANCE, "blocked", seed)
     red = first_raised(events, "red")
     assert red is not None
     assert (sim.crest_reached - red).total_seconds() >= 30 * 60
+    line = first_raised(overtop(straight_line, "blocked", seed), "red")
+    assert line is not None and red <= line
     red_event = next(e for e in events if e.ts == red)
     assert red_event.forecast is not None and "peak_level" in red_event.forecast
     assert "水量平衡" in red_event.message_zh
@@ -163,3 +170,28 @@ def overtop_of(compiled: CompiledConfig, readings: list[Reading]) -> list[AlertE
     out = engine.process(readings)
     out.extend(engine.flush())
     return [e for e in out.alerts if e.rule == "pond-overtop" and e.station == "maokeng-pond"]
+
+
+def test_the_water_balance_warns_on_its_own_lines_and_the_straight_line_on_levels() -> None:
+    """`water_balance.levels` bind where the water balance runs (maokeng-pond has a
+    structure); a station without one keeps the straight line and `levels`. A
+    water-balance level without advice takes the same level's advice."""
+    bound = {
+        b.station.id: b
+        for b in WATER_BALANCE.bindings
+        if getattr(b.rule, "id", None) == "pond-overtop"
+    }
+    lines = {
+        sid: [(lb.severity.value, lb.enter.at(0), lb.exit.at(0)) for lb in b.levels]
+        for sid, b in bound.items()
+    }
+    assert bound["maokeng-pond"].extra["method"] == "water_balance"
+    assert lines["maokeng-pond"] == [
+        ("yellow", 150, 180),
+        ("orange", 90, 120),
+        ("red", 60, 75),
+    ]
+    assert bound["xiawu-pond"].extra["method"] == "trend"
+    assert lines["xiawu-pond"] == [("yellow", 120, 180), ("orange", 60, 90), ("red", 30, 45)]
+    [red] = [lb for lb in bound["maokeng-pond"].levels if lb.severity.value == "red"]
+    assert red.advice is not None and "漫坝" in red.advice[0]
