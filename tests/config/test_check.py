@@ -124,7 +124,7 @@ def test_a_station_with_flood_rules_and_nobody_responsible_is_a_warning(copy: Pa
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.output
     assert warnings[0].split("/config/", 1)[1] == (
-        "stations.yaml:69:5: stations[3].id: station 'xiawu-pond' has flood rules "
+        "stations.yaml:70:5: stations[3].id: station 'xiawu-pond' has flood rules "
         "(pond-freeboard, pond-level, pond-overtop, pond-rise) and no roster of its own: "
         "nobody answers for the dam as 行政/技术/巡查责任人"
     )
