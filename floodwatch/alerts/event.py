@@ -68,7 +68,7 @@ def episode_id(rule: str, station: str, start_ms: int) -> str:
     return f"{station}:{rule}:{digest[:12]}"
 
 
-def info_notice(
+def info_notice(  # noqa: PLR0913 — keyword-only fields of the AlertEvent it builds
     *,
     alert_id: str,
     rule: str,

@@ -219,7 +219,7 @@ def headline(severity: Severity, transition: Transition, exercise: bool) -> tupl
     return zh, en
 
 
-def render(
+def render(  # noqa: PLR0913 — keyword-only parts of one text, most optional
     *,
     place: Place,
     measure: Measure,

@@ -81,7 +81,7 @@ def worth(episodes: list[Episode], floor: Severity) -> list[Episode]:
     return sorted(chosen[:MAX_PLOTS], key=lambda ep: ep.start)
 
 
-def write_plots(
+def write_plots(  # noqa: PLR0913 — the inputs of the episode plots
     episodes: list[Episode],
     alerts: list[AlertEvent],
     other_alerts: list[AlertEvent] | None,

@@ -241,7 +241,7 @@ def replay(
 )
 @click.option("--pace", type=float, default=0.0, help="--sl651: seconds between sweeps")
 @click.option("--hourly", is_flag=True, help="--sl651: hourly reports (34H) of 12 values")
-def simulate_cmd(
+def simulate_cmd(  # noqa: PLR0913 — one parameter per click option
     scenario: str,
     output_path: Path | None,
     start: datetime,
@@ -410,7 +410,7 @@ def keys(config_dir: Path, partitions: int | None) -> None:
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="also write report.pdf")
 @timezone_option
 @max_rejected_option
-def backtest(
+def backtest(  # noqa: PLR0913 — one parameter per click option
     config_dir: Path,
     history: Path,
     events: Path | None,

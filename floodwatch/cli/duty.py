@@ -72,7 +72,7 @@ def silence() -> None:
 @click.option("--end", required=True, help="time with offset, or a duration from now (e.g. 4h)")
 @click.option("--author", required=True)
 @click.option("--reason", required=True)
-def silence_add(
+def silence_add(  # noqa: PLR0913 — one parameter per click option
     store: Path,
     stations: tuple[str, ...],
     rules: tuple[str, ...],

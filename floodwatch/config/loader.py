@@ -159,7 +159,14 @@ def _load_file(
     except ValidationError as exc:
         issues.extend(_from_validation_error(located, exc))
         return None
-    before = len(issues)
+    found = _model_problems(located, model)
+    issues.extend(found)
+    return None if found else (located, model)
+
+
+def _model_problems(located: Located, model: ConfigFile) -> list[ConfigIssue]:
+    """Each model's own `problems()`, in file order: engine, service, then the lists."""
+    issues = []
     if model.engine is not None:
         for loc, message in model.engine.problems():
             issues.append(_issue_at(located, ("engine", *loc), message))
@@ -170,7 +177,7 @@ def _load_file(
         for index, item in enumerate(getattr(model, section)):
             for loc, message in item.problems():
                 issues.append(_issue_at(located, (section, index, *loc), _named(item, message)))
-    return (located, model) if len(issues) == before else None
+    return issues
 
 
 def _named(item: Model, message: str) -> str:
@@ -211,7 +218,7 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     return tuple(out)
 
 
-def _message(located: Located, loc: Loc, error: Any) -> str:
+def _message(located: Located, loc: Loc, error: Any) -> str:  # noqa: PLR0911 — one wording per pydantic error type
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":

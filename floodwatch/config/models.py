@@ -221,16 +221,28 @@ class Station(Model):
             yield ("timezone",), f"unknown time zone {self.timezone!r} (e.g. Asia/Shanghai)"
         if self.backfill is not None and self.backfill <= timedelta(0):
             yield ("backfill",), "must be longer than 0s (or null)"
-        if self.sl651 is not None:
-            if not _known_zone(self.sl651.timezone):
-                yield ("sl651", "timezone"), f"unknown time zone {self.sl651.timezone!r}"
-            for element, kind in (self.sl651.elements or {}).items():
-                if kind not in self.kinds:
-                    where = ("sl651", "elements", element)
-                    yield where, f"{kind} is not a kind this station reports"
+        yield from self._sl651_problems()
         if self.levels is not None:
             for loc, message in self.levels.problems():
                 yield ("levels", *loc), message
+        yield from self._limits_problems()
+        if self.links.get("outlet") == self.id:
+            yield ("links", "outlet"), "a station cannot be its own outlet"
+        if self.structure is not None:
+            for loc, message in self.structure.problems():
+                yield ("structure", *loc), message
+
+    def _sl651_problems(self) -> Problems:
+        if self.sl651 is None:
+            return
+        if not _known_zone(self.sl651.timezone):
+            yield ("sl651", "timezone"), f"unknown time zone {self.sl651.timezone!r}"
+        for element, kind in (self.sl651.elements or {}).items():
+            if kind not in self.kinds:
+                where = ("sl651", "elements", element)
+                yield where, f"{kind} is not a kind this station reports"
+
+    def _limits_problems(self) -> Problems:
         for kind, limits in self.limits.items():
             if kind not in self.kinds:
                 yield (
@@ -239,11 +251,6 @@ class Station(Model):
                 )
             for loc, message in limits.problems():
                 yield ("limits", kind, *loc), message
-        if self.links.get("outlet") == self.id:
-            yield ("links", "outlet"), "a station cannot be its own outlet"
-        if self.structure is not None:
-            for loc, message in self.structure.problems():
-                yield ("structure", *loc), message
 
 
 class Advice(Model):
@@ -776,6 +783,19 @@ class ServiceSettings(Model):
 
     def problems(self) -> Problems:
         known = {"canonical", "batch", *self.mappings}
+        yield from self._topic_problems(known)
+        if self.kafka and self.kafka.format not in known:
+            yield ("kafka", "format"), _unknown_format(self.kafka.format, known)
+        for name, mapping in self.mappings.items():
+            for loc, message in mapping.problems():
+                yield ("mappings", name, *loc), message
+        yield from self._notify_problems()
+        if self.sl651 is not None:
+            for loc, message in self.sl651.problems():
+                yield ("sl651", *loc), message
+        yield from self._dead_letter_problems()
+
+    def _topic_problems(self, known: set[str]) -> Problems:
         topics = self.mqtt.topics if self.mqtt else []
         gateways = self.mqtt.gateways if self.mqtt else {}
         for i, topic in enumerate(topics):
@@ -791,11 +811,8 @@ class ServiceSettings(Model):
                     "a `{gateway}` topic needs service.mqtt.gateways: the stations each "
                     "gateway may report (readings from an unlisted gateway are refused)",
                 )
-        if self.kafka and self.kafka.format not in known:
-            yield ("kafka", "format"), _unknown_format(self.kafka.format, known)
-        for name, mapping in self.mappings.items():
-            for loc, message in mapping.problems():
-                yield ("mappings", name, *loc), message
+
+    def _notify_problems(self) -> Problems:
         if self.notify is not None:
             for loc, message in self.notify.problems():
                 yield ("notify", *loc), message
@@ -810,9 +827,8 @@ class ServiceSettings(Model):
                         ("notify", "destinations", name, "type"),
                         "a broadcast destination needs service.mqtt (the broker)",
                     )
-        if self.sl651 is not None:
-            for loc, message in self.sl651.problems():
-                yield ("sl651", *loc), message
+
+    def _dead_letter_problems(self) -> Problems:
         dead = self.dead_letter
         if dead.mqtt_topic is not None:
             if self.mqtt is None:

@@ -316,16 +316,7 @@ class NotifySettings(Model):
         for name, dest in self.destinations.items():
             for loc, message in dest.problems():
                 yield ("destinations", name, *loc), message
-        known = ", ".join(sorted(self.destinations)) or "none"
-        for i, route in enumerate(self.routes):
-            for j, target in enumerate(route.to):
-                if target not in self.destinations:
-                    yield ("routes", i, "to", j), f"no destination {target!r} (known: {known})"
-            for loc, message in route.problems():
-                yield ("routes", i, *loc), message
-            sms = [t for t in route.to if t in self.destinations and self._is_sms(t)]
-            if sms and not route.recipients:
-                yield ("routes", i, "recipients"), f"route to sms {sms[0]!r} names no recipients"
+        yield from self._route_problems()
         if self.answer is not None:
             for loc, message in self.answer.problems():
                 yield ("answer", *loc), message
@@ -339,6 +330,18 @@ class NotifySettings(Model):
         for j, name in enumerate(lost.to or []):
             if name not in self.destinations or not self._is_sms(name):
                 yield ("lost_observation", "to", j), f"no sms destination {name!r}"
+
+    def _route_problems(self) -> Problems:
+        known = ", ".join(sorted(self.destinations)) or "none"
+        for i, route in enumerate(self.routes):
+            for j, target in enumerate(route.to):
+                if target not in self.destinations:
+                    yield ("routes", i, "to", j), f"no destination {target!r} (known: {known})"
+            for loc, message in route.problems():
+                yield ("routes", i, *loc), message
+            sms = [t for t in route.to if t in self.destinations and self._is_sms(t)]
+            if sms and not route.recipients:
+                yield ("routes", i, "recipients"), f"route to sms {sms[0]!r} names no recipients"
 
     def people(self, name: str) -> bool:
         """Whether a destination is read or heard by people (sms, broadcast)."""

@@ -142,7 +142,7 @@ def identifier(
     return f"{sender.split('@', maxsplit=1)[0]}-{digest.hexdigest()[:20]}"
 
 
-def _xml(
+def _xml(  # noqa: PLR0913 — keyword-only: one per CAP element of the document
     *,
     ident: str,
     sender: str,

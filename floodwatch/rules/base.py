@@ -62,7 +62,7 @@ class AlertTracker:
         self.episode: str | None = None
         self.episode_start = 0
 
-    def change(
+    def change(  # noqa: PLR0913 — keyword-only parts of one transition
         self,
         ts: int,
         severity: Severity | None,

@@ -140,42 +140,8 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
             f"unknown time zone {config.engine.timezone!r}; use an IANA name such as "
             "'Asia/Shanghai'",
         )
-    stations: dict[str, StationInfo] = {}
-    rtus: dict[str, str] = {}  # SL 651 address -> station
-    for index, station in enumerate(config.stations):
-        if station.id in stations:
-            issues.add(("stations", index, "id"), f"duplicate station id {station.id!r}")
-            continue
-        if station.sl651 is not None:
-            other = rtus.setdefault(station.sl651.address, station.id)
-            if other != station.id:
-                issues.add(
-                    ("stations", index, "sl651", "address"),
-                    f"SL 651 address {station.sl651.address} is already used by station {other!r}",
-                )
-        village = station.village
-        place = Place(
-            station.name,
-            station.name_en or station.name,
-            village.name if village else None,
-            village.name_en if village else None,
-        )
-        stations[station.id] = StationInfo(station.id, station, place, ms(station.interval))
-    for index, station in enumerate(config.stations):
-        for link, target in station.links.items():
-            if target not in stations:
-                issues.add(
-                    ("stations", index, "links", link),
-                    f"links to unknown station {target!r} (station {station.id!r})"
-                    + suggest(target, stations),
-                )
-    for g, group in enumerate(config.engine.incidents.groups):
-        for j, sid in enumerate(group):
-            if sid not in stations:
-                issues.add(
-                    ("engine", "incidents", "groups", g, j),
-                    f"unknown station {sid!r} in an incident group" + suggest(sid, stations),
-                )
+    stations = _stations(config, issues)
+    _check_station_refs(config, stations, issues)
     for loc, message in check_rosters(config):
         issues.add(loc, message)
     for loc, message in check_gateways(config):
@@ -206,6 +172,51 @@ def compile_config(loaded: LoadedConfig) -> CompiledConfig:
         max_future_ms=ms(config.engine.max_future),
         exercise=config.engine.exercise,
     )
+
+
+def _stations(config: Config, issues: _Issues) -> dict[str, StationInfo]:
+    """Each station once by id, its SL 651 address unique; duplicates are issues."""
+    stations: dict[str, StationInfo] = {}
+    rtus: dict[str, str] = {}  # SL 651 address -> station
+    for index, station in enumerate(config.stations):
+        if station.id in stations:
+            issues.add(("stations", index, "id"), f"duplicate station id {station.id!r}")
+            continue
+        if station.sl651 is not None:
+            other = rtus.setdefault(station.sl651.address, station.id)
+            if other != station.id:
+                issues.add(
+                    ("stations", index, "sl651", "address"),
+                    f"SL 651 address {station.sl651.address} is already used by station {other!r}",
+                )
+        village = station.village
+        place = Place(
+            station.name,
+            station.name_en or station.name,
+            village.name if village else None,
+            village.name_en if village else None,
+        )
+        stations[station.id] = StationInfo(station.id, station, place, ms(station.interval))
+    return stations
+
+
+def _check_station_refs(config: Config, stations: dict[str, StationInfo], issues: _Issues) -> None:
+    """Links and incident groups name known stations."""
+    for index, station in enumerate(config.stations):
+        for link, target in station.links.items():
+            if target not in stations:
+                issues.add(
+                    ("stations", index, "links", link),
+                    f"links to unknown station {target!r} (station {station.id!r})"
+                    + suggest(target, stations),
+                )
+    for g, group in enumerate(config.engine.incidents.groups):
+        for j, sid in enumerate(group):
+            if sid not in stations:
+                issues.add(
+                    ("engine", "incidents", "groups", g, j),
+                    f"unknown station {sid!r} in an incident group" + suggest(sid, stations),
+                )
 
 
 def suggest(name: str, known: dict[str, StationInfo]) -> str:

@@ -541,7 +541,7 @@ class Engine:
             )
             self._refresh_busy(set(rows))
 
-    def _exact(
+    def _exact(  # noqa: C901, PLR0912 — the per-reading hot loop, inlined on purpose
         self, items: Iterable[tuple[int, int, float, str | None]], out: EngineOutput
     ) -> None:
         """The per-reading path: every reading through the gate, windows and rules."""

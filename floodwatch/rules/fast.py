@@ -283,7 +283,7 @@ class FastPath:
         stuck = self.stuck_ms[s]
         return np.logical_or.reduceat((stuck >= 0) & same & (t - same_since >= stuck), starts)
 
-    def _rates(
+    def _rates(  # noqa: PLR0915 — one vectorised derivation over shared index arrays
         self,
         b: Batch,
         vmax: np.ndarray,

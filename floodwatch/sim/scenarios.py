@@ -87,7 +87,7 @@ class SimResult:
     series: dict[str, list[float]] = field(default_factory=dict)
 
 
-def simulate(
+def simulate(  # noqa: PLR0913 — keyword-only scenario knobs with defaults
     scenario: Scenario | str = "blocked",
     *,
     start: datetime | None = None,

@@ -36,7 +36,7 @@ def _number(token: str, name: str) -> Value:
         raise FrameError("bad_value", f"{name} {token!r} is not a number") from None
 
 
-def decode(function: int, body: bytes) -> Report:
+def decode(function: int, body: bytes) -> Report:  # noqa: C901, PLR0912 — one branch per SL 651 ASCII token, in frame order
     text = body.decode("ascii", "replace")
     head, _, rest = text.partition("RGZS")
     tokens = head.split()

@@ -131,7 +131,7 @@ def value_bcd(value: Value, size: int, decimals: int) -> bytes:
     return bytes.fromhex(f"{scaled:0{size * 2}d}")
 
 
-def decode(function: int, body: bytes) -> Report:
+def decode(function: int, body: bytes) -> Report:  # noqa: C901, PLR0912, PLR0915 — one branch per SL 651 identifier, in frame order
     """The report in a HEX/BCD body (FrameError: what is wrong, and where)."""
     if len(body) < 8:
         raise FrameError("short_body", f"{len(body)} bytes, serial and send time need 8")
@@ -206,7 +206,7 @@ def _need(body: bytes, end: int, what: str) -> None:
         raise FrameError("short_body", f"{what} runs past the end of the body")
 
 
-def encode(report: Report, definitions: dict[str, int] | None = None) -> bytes:
+def encode(report: Report, definitions: dict[str, int] | None = None) -> bytes:  # noqa: PLR0912 — mirrors decode: a branch per SL 651 identifier
     """A HEX/BCD body; `definitions` gives each element's definition byte
     (default: 4 bytes, 3 decimals)."""
     defs = definitions or {}

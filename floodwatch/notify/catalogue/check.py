@@ -76,14 +76,7 @@ def problems(compiled: CompiledConfig, entries: list[Entry]) -> list[str]:
                 found = re.findall(r"[A-Za-z_][\w./-]*", text)
                 out.append(f"{where} [{lang}]: Latin letters {found} in a Chinese text: {text}")
             if not zh:
-                if FULL_WIDTH.search(text):
-                    found = FULL_WIDTH.findall(text)
-                    out.append(f"{where} [en]: full-width or Chinese {found}: {text}")
-                for name in ids:
-                    if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
-                        out.append(f"{where} [en]: id {name!r} in the text: {text}")
-                if path.search(text):
-                    out.append(f"{where} [en]: metric path or id {path.search(text)}: {text}")
+                out.extend(_english_problems(where, text, ids, path))
             sentences = [
                 s.strip() for s in (SENTENCE_ZH if zh else SENTENCE_EN).findall(text) if s.strip()
             ]
@@ -97,13 +90,34 @@ def problems(compiled: CompiledConfig, entries: list[Entry]) -> list[str]:
                 out.append(f"{where} [{lang}]: a rule's text says all is back to normal: {text}")
             if normal and entry.section == "incidents" and ev.details.get("change") != "all_clear":
                 out.append(f"{where} [{lang}]: back to normal before the all-clear: {text}")
-        if entry.units is not None:
-            zh_unit, en_unit = entry.units
-            if zh_unit not in entry.zh:
-                out.append(f"{where} [zh]: the unit {zh_unit} is missing: {entry.zh}")
-            if en_unit not in entry.en:
-                out.append(f"{where} [en]: the unit {en_unit} is missing: {entry.en}")
-        if entry.style != "rising" and ev.transition.value == "downgraded":
-            if "以内" in entry.zh or "已低于" in entry.zh or "now below" in entry.en:
-                out.append(f"{where}: a falling-is-worse hazard lowered as if it rose: {entry.zh}")
+        out.extend(_entry_problems(where, entry))
+    return out
+
+
+def _entry_problems(where: str, entry: Entry) -> list[str]:
+    """Checks of an entry as a whole: its units are named, a falling hazard lowers right."""
+    out: list[str] = []
+    if entry.units is not None:
+        zh_unit, en_unit = entry.units
+        if zh_unit not in entry.zh:
+            out.append(f"{where} [zh]: the unit {zh_unit} is missing: {entry.zh}")
+        if en_unit not in entry.en:
+            out.append(f"{where} [en]: the unit {en_unit} is missing: {entry.en}")
+    if entry.style != "rising" and entry.event.transition.value == "downgraded":
+        if "以内" in entry.zh or "已低于" in entry.zh or "now below" in entry.en:
+            out.append(f"{where}: a falling-is-worse hazard lowered as if it rose: {entry.zh}")
+    return out
+
+
+def _english_problems(where: str, text: str, ids: list[str], path: re.Pattern[str]) -> list[str]:
+    """What an English text must not carry: full-width marks, config ids, metric paths."""
+    out: list[str] = []
+    if FULL_WIDTH.search(text):
+        found = FULL_WIDTH.findall(text)
+        out.append(f"{where} [en]: full-width or Chinese {found}: {text}")
+    for name in ids:
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+            out.append(f"{where} [en]: id {name!r} in the text: {text}")
+    if path.search(text):
+        out.append(f"{where} [en]: metric path or id {path.search(text)}: {text}")
     return out

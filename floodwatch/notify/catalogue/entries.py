@@ -316,7 +316,7 @@ def _compound(
     return entry
 
 
-def make_event(
+def make_event(  # noqa: PLR0913 — the fields of one sample AlertEvent
     ctx: RuleContext,
     sev: Severity,
     step: Transition,

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 STEP = timedelta(minutes=5)
 
 
-def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
+def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:  # noqa: C901 — one scripted incident, told top to bottom
     """Alert transitions of one incident, in time order (see the module docstring)."""
     config = compiled.config
     groups = Groups.of(config.stations, config.engine.incidents)

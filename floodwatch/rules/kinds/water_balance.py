@@ -100,7 +100,7 @@ class WaterBalanceInstance(CrestCore):
         "window",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the compiled pond model, built once by rules/build.py
         self,
         ring: Ring,
         window_ms: int,

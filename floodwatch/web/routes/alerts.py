@@ -41,7 +41,7 @@ def router(ctx: Context) -> APIRouter:
     api = APIRouter()
 
     @api.get("/api/alerts")
-    async def alerts(
+    async def alerts(  # noqa: PLR0913 — one parameter per query filter (FastAPI)
         request: Request,
         active: bool = False,
         severity: Annotated[list[Severity] | None, Query()] = None,
