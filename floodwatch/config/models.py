@@ -4,6 +4,12 @@ Local invariants live on each model (`problems()` yields (relative path,
 message) pairs); cross-references between stations and rules are checked when
 the config is compiled (`floodwatch.rules.compile`). The engine never sees
 these models: the compile step turns them into immutable runtime rules.
+
+Why one module over 400 lines: it is the schema of one config file (engine,
+stations, rules, service), read top to bottom the way the YAML is written; each
+model is small (its fields and its own `problems()`). Sections with a life of
+their own are split out: notify destinations and routes (`config.notify`),
+rosters, structures, SL 651, incidents, gateways.
 """
 
 from __future__ import annotations

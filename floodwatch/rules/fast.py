@@ -13,6 +13,11 @@ conservative (a margin on every comparison): when in doubt, a series is slow.
 
 The output is identical to running every reading through the exact path; a
 property test holds the two paths to that.
+
+Why one module over 400 lines: `FastPath` is one proof over one batch; its
+checks (quality, levels, rates, accumulations, compounds, silence) share the
+batch's index arrays, and the property test holds the module as a whole to the
+exact path.
 """
 
 from __future__ import annotations

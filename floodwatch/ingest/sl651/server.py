@@ -32,6 +32,12 @@ Refused input — bytes that are no frame, a bad CRC, an unknown address, a
 wrong password, an unsupported function code — goes to the dead-letter with
 the raw frame in hex and the reason, and is counted per address (`refused`).
 Refused reports are not confirmed (the RTU resends them, and stays visible).
+
+Why one module over 400 lines: `Receiver` is one connection's lifecycle;
+deduplication across connections, confirmation only after the commit, and the
+`Memory` taken up at start share its table of seen and pending reports, and the
+crash guarantees above hold only together. Framing, packets, bodies and the
+mapping to readings already live in modules of their own.
 """
 
 from __future__ import annotations

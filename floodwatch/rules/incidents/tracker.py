@@ -30,6 +30,12 @@ highest severity among them. Guarantees:
   with the transitions, a change carries, for each of its alerts, what its
   rule measured at the change's event time or the latest before it
   (`IncidentChange.figures`), never a figure from after it.
+
+Why one module over 400 lines: `IncidentTracker` is one state machine over one
+table of open incidents; the guarantees above (never clears on silence, one
+change per severity change, lost observation) hold across all of its methods,
+and splitting it would put one invariant in several files. Grouping (`Groups`)
+and the change record are small and stay beside it.
 """
 
 from __future__ import annotations
