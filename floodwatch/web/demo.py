@@ -41,6 +41,7 @@ from floodwatch.web.live import Live, proxy_settings
 from floodwatch.web.notifications import notifications
 
 if TYPE_CHECKING:
+    from floodwatch.notify.dispatch import Dispatcher
     from floodwatch.service.run import Service
 
 DEMO_USERS = {"duty": ("operator", "floodwatch"), "guest": ("viewer", "floodwatch")}
@@ -147,6 +148,55 @@ class Messages:
         return [Sms(names, text) for text, names in by_text.items()]
 
 
+class _Reply:
+    """The simulated call-and-answer: the first person called answers
+    REPLY_AFTER sweeps after the call, through the reply webhook's own function."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        live: Live,
+        phones: dict[str, str],
+        messages: Messages,
+        narrator: Narrator,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.live = live
+        self.phones = phones  # phone -> name
+        self.messages = messages
+        self.narrator = narrator
+        self.calls: list[tuple[str, str]] = []  # (phone, code) of the first call
+        self.replied = False
+        self.since_call = 0  # sweeps since the first call
+
+    def recorded(self, item: SmsPart | BoxMessage) -> None:
+        """A recorded delivery: a box told, an SMS part joined, the first call noted."""
+        if isinstance(item, BoxMessage):
+            self.narrator.box(item)
+            return
+        self.messages.add(item)
+        code = re.search(r"收到请回复(\d{4})", item.text)
+        if code is not None and not self.calls:  # the first person called answers
+            self.calls.append((item.phone, code.group(1)))
+
+    def swept(self, at: datetime) -> None:
+        """After each sweep; the answer goes out once, REPLY_AFTER sweeps after the call."""
+        if self.calls and not self.replied:
+            self.since_call += 1
+            if self.since_call > REPLY_AFTER:
+                self._answer(at, *self.calls[0])
+                self.replied = True
+
+    def _answer(self, at: datetime, phone: str, code: str) -> None:
+        text = REPLY_TEXT.format(code=code)
+        acknowledged = self.dispatcher.reply(phone, text, time.time())
+        for one in acknowledged:
+            self.live.hub.publish(
+                {"event": "ack", "data": json.dumps({"id": one, "by": self.phones.get(phone)})}
+            )
+        self.narrator.reply(at, self.phones.get(phone, phone), text, acknowledged)
+
+
 async def run_demo_board(
     loaded: LoadedConfig,
     sweeps: list[tuple[datetime, list[Reading]]],
@@ -183,29 +233,8 @@ async def run_demo_board(
         live = Live(service)
         phones = {p.phone: p.name for p in demo.config.people}
         messages = Messages(phones)
-        calls: list[tuple[str, str]] = []  # (phone, code) of the first call
-        replied = False
-
-        def answer(at: datetime, phone: str, code: str) -> None:
-            """The simulated reply, through the reply webhook's own function."""
-            text = REPLY_TEXT.format(code=code)
-            acknowledged = dispatcher.reply(phone, text, time.time())
-            for one in acknowledged:
-                live.hub.publish(
-                    {"event": "ack", "data": json.dumps({"id": one, "by": phones.get(phone)})}
-                )
-            narrator.reply(at, phones.get(phone, phone), text, acknowledged)
-
-        def recorded(item: SmsPart | BoxMessage) -> None:
-            if isinstance(item, BoxMessage):
-                narrator.box(item)
-                return
-            messages.add(item)
-            code = re.search(r"收到请回复(\d{4})", item.text)
-            if code is not None and not calls:  # the first person called answers
-                calls.append((item.phone, code.group(1)))
-
-        deliverer.recorder.listeners.append(recorded)
+        reply = _Reply(dispatcher, live, phones, messages, narrator)
+        deliverer.recorder.listeners.append(reply.recorded)
         http = demo.config.service.http
         assert http is not None
         config = uvicorn.Config(
@@ -228,7 +257,6 @@ async def run_demo_board(
         ]
         names = list(notify.destinations)
         try:
-            since_call = 0
             for ts, readings in sweeps:
                 if stop.is_set():  # Ctrl+C during the storm
                     break
@@ -237,11 +265,7 @@ async def run_demo_board(
                 await _delivered(store, names)
                 for message in messages.take():
                     narrator.sms(message)
-                if calls and not replied:
-                    since_call += 1
-                    if since_call > REPLY_AFTER:
-                        answer(ts, *calls[0])
-                        replied = True
+                reply.swept(ts)
                 narrator.sweep(ts, readings)
                 await asyncio.sleep(pause)
             await _drain(service, max(0.5, 4 * pause))
