@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 STEP = timedelta(minutes=5)
 
 
-def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:  # noqa: C901 — one scripted incident, told top to bottom
+def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
     """Alert transitions of one incident, in time order (see the module docstring)."""
     config = compiled.config
     groups = Groups.of(config.stations, config.engine.incidents)
@@ -39,38 +39,8 @@ def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
     if not by_head:
         return []
     head, mine = max(by_head.items(), key=lambda kv: len({e.rule for e in kv[1]}))
-    events: list[AlertEvent] = []
-
-    def add(entry: Entry) -> None:
-        ts = events[-1].ts + STEP if events else entry.event.ts
-        event = msgspec.structs.replace(entry.event, ts=ts)
-        known = [e.details["level"] for e in events if e.kind != "rate_of_rise"
-                 and isinstance(e.details.get("level"), int | float)]  # fmt: skip
-        if event.kind == "rate_of_rise" and known:  # a rise reads the level of the story
-            event = msgspec.structs.replace(event, details={**event.details, "level": known[-1]})
-        events.append(event)
-
-    def find(rule: str, sev: Severity, step: Transition) -> Entry | None:
-        return next(
-            (
-                e
-                for e in mine
-                if e.rule == rule
-                and e.event.severity is sev
-                and e.event.transition is step
-                and e.event.value is not None
-            ),
-            None,
-        )
-
-    active: dict[str, Severity] = {}
-    for sev in WARNING_LEVELS:
-        for rule in dict.fromkeys(e.rule for e in mine):
-            step = Transition.ESCALATED if rule in active else Transition.FIRING
-            raise_ = find(rule, sev, step) or find(rule, sev, Transition.FIRING)
-            if raise_ is not None:
-                add(msgspec_entry(raise_, step))
-                active[rule] = sev
+    story = _Story(mine)
+    story.raise_all()
     over = next(
         (
             e
@@ -79,36 +49,92 @@ def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
         ),
         None,
     )
-    if over is not None and active.get(over.rule) is Severity.RED:
-        add(over)  # the dam overtopping now, under a red forecast
+    if over is not None and story.active.get(over.rule) is Severity.RED:
+        story.add(over)  # the dam overtopping now, under a red forecast
     stale = [
         e for e in rules if e.section == "sensors" and e.station == head and "/stale" in e.rule
     ]
     for entry in stale[:2]:  # the first gauge's notice and all-clear
-        add(entry)
-    for sev in reversed(WARNING_LEVELS):
-        for rule, now in list(active.items()):
-            if now is not sev:
-                continue
-            lower = next(
-                (
-                    e
-                    for e in mine
-                    if e.rule == rule
-                    and e.event.transition is Transition.DOWNGRADED
-                    and e.event.previous_severity is sev
-                ),
-                None,
-            )
-            if lower is not None:
-                add(lower)
-                active[rule] = lower.event.severity
-            else:
-                done = find(rule, sev, Transition.RESOLVED)
-                if done is not None:
-                    add(done)
-                del active[rule]
-    return events
+        story.add(entry)
+    story.lower_all()
+    return story.events
+
+
+class _Story:
+    """The storyline's events so far (five minutes apart) and each rule's
+    severity in it."""
+
+    def __init__(self, mine: list[Entry]) -> None:
+        self.mine = mine  # the entries of the incident's rules
+        self.events: list[AlertEvent] = []
+        self.active: dict[str, Severity] = {}
+
+    def add(self, entry: Entry) -> None:
+        events = self.events
+        ts = events[-1].ts + STEP if events else entry.event.ts
+        event = msgspec.structs.replace(entry.event, ts=ts)
+        known = [e.details["level"] for e in events if e.kind != "rate_of_rise"
+                 and isinstance(e.details.get("level"), int | float)]  # fmt: skip
+        if event.kind == "rate_of_rise" and known:  # a rise reads the level of the story
+            event = msgspec.structs.replace(event, details={**event.details, "level": known[-1]})
+        events.append(event)
+
+    def raise_all(self) -> None:
+        """Every rule raised level by level, blue to red."""
+        mine, active = self.mine, self.active
+        for sev in WARNING_LEVELS:
+            for rule in dict.fromkeys(e.rule for e in mine):
+                step = Transition.ESCALATED if rule in active else Transition.FIRING
+                raise_ = _find(mine, rule, sev, step) or _find(mine, rule, sev, Transition.FIRING)
+                if raise_ is not None:
+                    self.add(msgspec_entry(raise_, step))
+                    active[rule] = sev
+
+    def lower_all(self) -> None:
+        """Every rule lowered level by level, red to blue, then lifted."""
+        mine, active = self.mine, self.active
+        for sev in reversed(WARNING_LEVELS):
+            for rule, now in list(active.items()):
+                if now is not sev:
+                    continue
+                lower = _lowering(mine, rule, sev)
+                if lower is not None:
+                    self.add(lower)
+                    active[rule] = lower.event.severity
+                else:
+                    done = _find(mine, rule, sev, Transition.RESOLVED)
+                    if done is not None:
+                        self.add(done)
+                    del active[rule]
+
+
+def _find(mine: list[Entry], rule: str, sev: Severity, step: Transition) -> Entry | None:
+    """The rule's entry for this severity and transition (one with a value)."""
+    return next(
+        (
+            e
+            for e in mine
+            if e.rule == rule
+            and e.event.severity is sev
+            and e.event.transition is step
+            and e.event.value is not None
+        ),
+        None,
+    )
+
+
+def _lowering(mine: list[Entry], rule: str, sev: Severity) -> Entry | None:
+    """The rule's entry that lowers it from `sev`, if it has one."""
+    return next(
+        (
+            e
+            for e in mine
+            if e.rule == rule
+            and e.event.transition is Transition.DOWNGRADED
+            and e.event.previous_severity is sev
+        ),
+        None,
+    )
 
 
 def msgspec_entry(entry: Entry, step: Transition) -> Entry:
