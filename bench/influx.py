@@ -26,6 +26,7 @@ from floodwatch.config import load_config_dir  # noqa: E402
 from floodwatch.config.notify import Destination  # noqa: E402
 from floodwatch.ingest.backoff import Backoff  # noqa: E402
 from floodwatch.notify.influx import BATCH, Influx  # noqa: E402
+from floodwatch.notify.records import decode_alert  # noqa: E402
 from floodwatch.readings import Reading  # noqa: E402
 from floodwatch.rules.compile import compile_config  # noqa: E402
 from floodwatch.testing import T0  # noqa: E402
@@ -63,19 +64,26 @@ async def bench(url: str, batches: int, alerts: int) -> None:
         encode.append((t1 - t0) * 1000)
         post.append((t2 - t1) * 1000)
     event = {
+        "id": "bench",
+        "kind": "level",
         "station": stations[0],
+        "station_name": stations[0],
         "rule": "pond-level",
         "severity": "red",
+        "previous_severity": None,
         "transition": "firing",
-        "status": "firing",
+        "episode_start": T0.isoformat(),
         "value": 311.9,
         "threshold": 311.8,
+        "unit": "m",
+        "message_zh": "",
+        "message_en": "",
     }
     one = []
     for n in range(alerts):
         body = json.dumps({**event, "ts": (T0 + timedelta(seconds=n)).isoformat()})
         t0 = time.perf_counter()
-        await influx.write_alert(body)
+        await influx.write_alert(decode_alert(body))  # decoded as the outbox row's
         one.append((time.perf_counter() - t0) * 1000)
     await influx.connection.aclose()
     print(f"readings, {BATCH:,} a batch, {batches} batches:")

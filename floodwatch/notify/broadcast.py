@@ -37,13 +37,13 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from floodwatch.alerts.state import Severity
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.state import Transition
 from floodwatch.config.models import MqttSettings
 from floodwatch.config.notify import Destination
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
@@ -52,7 +52,7 @@ from floodwatch.notify.connection import MqttConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.notify.ports import BroadcastLog
-from floodwatch.notify.records import Delivery
+from floodwatch.notify.records import Delivery, decode_alert
 from floodwatch.rules.compile import CompiledConfig
 
 log = logging.getLogger(__name__)
@@ -110,23 +110,23 @@ class BroadcastChannel(BaseChannel):
         return out
 
     async def _publish_row(self, row: Delivery) -> None:
-        event = json.loads(row.event)
+        event = row.alert
         village = self._village(row.recipient)
-        previous = self.ledger.broadcast_previous(village.code, event["id"])
+        previous = self.ledger.broadcast_previous(village.code, event.id)
         made = datetime.fromtimestamp(row.created, UTC)  # CAP `sent`: when the row was made
         message = self._build(event, village, previous, made)
         if previous is not None and previous[0] == message.identifier:
             # sent already before a crash: the same message again, same references
-            stored = self.ledger.broadcast_reference(village.code, event["id"])
+            stored = self.ledger.broadcast_reference(village.code, event.id)
             message = self._build(event, village, stored, made)
         await self._publish(village, message)
-        resolved = event["transition"] == "resolved"
+        resolved = event.transition is Transition.RESOLVED
         self.ledger.broadcast_sent(
             village.code,
-            event["id"],
+            event.id,
             message.identifier,
             message.sent,
-            event["severity"],
+            event.severity.value,
             row.event,
             active=not resolved,
             reference=previous,
@@ -136,12 +136,12 @@ class BroadcastChannel(BaseChannel):
 
     def _build(
         self,
-        event: dict[str, Any],
+        event: AlertEvent,
         village: Village,
         previous: tuple[str, str] | None,
         sent_at: datetime,
     ) -> Broadcast:
-        station = self.compiled.stations.get(event["station"])
+        station = self.compiled.stations.get(event.station)
         levels = station.model.levels if station is not None else None
         return build(
             event,
@@ -238,8 +238,9 @@ class BroadcastChannel(BaseChannel):
         standing = self.ledger.broadcast_active(village.code)
         if not standing:
             return
-        alert, body = max(standing, key=lambda item: Severity(json.loads(item[1])["severity"]).rank)
-        await self._again(village, alert, body)
+        decoded = [(body, decode_alert(body)) for _, body in standing]
+        body, event = max(decoded, key=lambda item: item[1].severity.rank)
+        await self._again(village, event, body)
 
     async def _refresh(self) -> None:
         """Warnings standing for more than half their expiry: published again."""
@@ -248,17 +249,16 @@ class BroadcastChannel(BaseChannel):
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 await self._restore(self._village(village_code))
 
-    async def _again(self, village: Village, alert: str, body: str) -> None:
-        event = json.loads(body)
-        previous = self.ledger.broadcast_previous(village.code, alert)
+    async def _again(self, village: Village, event: AlertEvent, body: str) -> None:
+        previous = self.ledger.broadcast_previous(village.code, event.id)
         message = self._build(event, village, previous, datetime.now(UTC))
         await self._publish(village, message)
         self.ledger.broadcast_sent(
             village.code,
-            alert,
+            event.id,
             message.identifier,
             message.sent,
-            event["severity"],
+            event.severity.value,
             body,
             active=True,
             reference=previous,

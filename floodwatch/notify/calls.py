@@ -11,7 +11,6 @@ open call of that person) acknowledges the incident and every alert in it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
@@ -74,11 +73,11 @@ class Calls:
             return
         if event.transition not in (Transition.FIRING, Transition.ESCALATED):
             return
-        called = [t for t in targets if t.destination in policy.via and t.recipient]
+        called = [p for t in targets if t.destination in policy.via and (p := t.person)]
         if not called:
             return
-        for target in called:
-            self.ledger.record_call(event.id, Recipient(**json.loads(target.recipient)), 0, now)
+        for person in called:
+            self.ledger.record_call(event.id, person, 0, now)
         self.ledger.start_follow(event.id, event.severity.value, now, now + self._after())
 
     def _after(self) -> float:

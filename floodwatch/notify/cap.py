@@ -24,10 +24,10 @@ from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, duration_zh
-from floodwatch.alerts.state import Severity
+from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.values import parse_duration
-from floodwatch.readings import parse_ts
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_SEVERITY = {
@@ -78,35 +78,35 @@ def cap_time(ts: datetime, zone: ZoneInfo) -> str:
     return ts.astimezone(zone).replace(microsecond=0).isoformat()
 
 
-def response_type(event: dict[str, Any]) -> str:
-    if event["transition"] == "resolved":
+def response_type(event: AlertEvent) -> str:
+    if event.transition is Transition.RESOLVED:
         return "AllClear"
-    stage = event.get("stage")
-    severity = Severity(event["severity"])
+    stage = event.stage
+    severity = event.severity
     # A stage can call for more than the colour does, never for less: a red
     # warning with rain at its prepare stage still says evacuate.
-    if stage == "evacuate" or severity is Severity.RED:
+    if stage is EvacuationStage.EVACUATE or severity is Severity.RED:
         return "Evacuate"
-    if stage == "prepare" or severity is Severity.ORANGE:
+    if stage is EvacuationStage.PREPARE or severity is Severity.ORANGE:
         return "Prepare"
     return "Monitor"
 
 
-def sentence(event: dict[str, Any], village: Village, crest: float | None, response: str) -> str:
+def sentence(event: AlertEvent, village: Village, crest: float | None, response: str) -> str:
     """What the loudspeaker says, e.g. 芭蕉村请注意：茂坑山塘水位距坝顶0.4米，
     预计35分钟后漫顶，请立即转移。"""
-    prefix = EXERCISE_ZH if event.get("status") == "exercise" else ""
-    station = event["station_name"]
+    prefix = EXERCISE_ZH if event.status is Status.EXERCISE else ""
+    station = event.station_name
     head = f"{prefix}{village.name}请注意："
-    if event["transition"] == "resolved":
+    if event.transition is Transition.RESOLVED:
         return f"{head}{station}预警已解除。{ACTION_ZH['AllClear']}"
-    details = event.get("details") or {}
+    details = event.details or {}
     level = details.get("level")
-    if level is None and event.get("unit") == "m" and event["kind"] == "level":
-        level = event.get("value")
-    forecast = event.get("forecast") or {}
+    if level is None and event.unit == "m" and event.kind == "level":
+        level = event.value
+    forecast = event.forecast or {}
     minutes = forecast.get("minutes_to_crest")
-    colour = COLOUR_ZH[Severity(event["severity"])]
+    colour = COLOUR_ZH[event.severity]
     over = forecast.get("overtopping") or (
         crest is not None and isinstance(level, int | float) and level >= crest
     )
@@ -116,9 +116,9 @@ def sentence(event: dict[str, Any], village: Village, crest: float | None, respo
         what = f"{station}水位距坝顶{max(0.0, crest - level):.1f}米"
         if minutes is not None and minutes >= 1:
             what += f"，预计{round(minutes)}分钟后漫顶"
-    elif event["kind"] == "rainfall" and event.get("value") is not None:
+    elif event.kind == "rainfall" and event.value is not None:
         window = _window_zh(str(details.get("window", "")))
-        what = f"{station}{window}累计雨量{event['value']:.0f}毫米，已达{colour}预警"
+        what = f"{station}{window}累计雨量{event.value:.0f}毫米，已达{colour}预警"
     else:
         what = f"{station}出现险情，已发布{colour}预警"
     return f"{head}{what}，{ACTION_ZH[response]}"
@@ -197,7 +197,7 @@ def _child(parent: ElementTree.Element, tag: str, text: str | None = None) -> El
 
 
 def build(
-    event: dict[str, Any],
+    event: AlertEvent,
     village: Village,
     *,
     sender: str,
@@ -210,19 +210,19 @@ def build(
     """The CAP message and JSON twin of one transition for one village,
     originated at `sent_at` (wall clock): the same arguments give the same
     message."""
-    onset = cap_time(parse_ts(event["ts"]), zone)
+    onset = cap_time(event.ts, zone)
     sent_dt = sent_at
     sent = cap_time(sent_dt, zone)
-    resolved = event["transition"] == "resolved"
+    resolved = event.transition is Transition.RESOLVED
     msg_type = "Cancel" if resolved else ("Update" if previous is not None else "Alert")
-    ident = identifier(sender, event["id"], event["transition"], onset, sent, village.code)
-    severity = Severity(event["severity"])
+    ident = identifier(sender, event.id, event.transition.value, onset, sent, village.code)
+    severity = event.severity
     response = response_type(event)
-    status = "Exercise" if event.get("status") == "exercise" else "Actual"
+    status = "Exercise" if event.status is Status.EXERCISE else "Actual"
     expires = cap_time(sent_dt + expiry, zone)
     speak = sentence(event, village, crest, response)
-    headline = str(event["message_zh"]).split("】")[0] + "】" if "】" in event["message_zh"] else ""
-    event_name = "暴雨预警" if event["kind"] == "rainfall" else "山塘水库险情预警"
+    headline = event.message_zh.split("】")[0] + "】" if "】" in event.message_zh else ""
+    event_name = "暴雨预警" if event.kind == "rainfall" else "山塘水库险情预警"
     xml = _xml(
         ident=ident,
         sender=sender,
@@ -232,7 +232,7 @@ def build(
         previous=previous,
         info=[
             ("language", "zh-CN"),
-            ("category", "Met" if event["kind"] == "rainfall" else "Safety"),
+            ("category", "Met" if event.kind == "rainfall" else "Safety"),
             ("event", event_name),
             ("responseType", response),
             ("urgency", "Past" if resolved else URGENCY.get(severity, "Unknown")),
@@ -241,11 +241,11 @@ def build(
             ("onset", onset),
             ("expires", expires),
             ("senderName", "floodwatch"),
-            ("headline", headline + event["station_name"]),
-            ("description", event["message_zh"]),
+            ("headline", headline + event.station_name),
+            ("description", event.message_zh),
             ("instruction", speak),
         ],
-        alert_id=event["id"],
+        alert_id=event.id,
         village=village,
     )
     twin = {
@@ -262,9 +262,9 @@ def build(
         "severity": severity.value,
         "cap_severity": CAP_SEVERITY.get(severity, "Unknown"),
         "responseType": response,
-        "alert": event["id"],
-        "station": event["station"],
-        "station_name": event["station_name"],
+        "alert": event.id,
+        "station": event.station,
+        "station_name": event.station_name,
         "text": speak,
     }
     return Broadcast(ident, sent, msg_type, xml, twin)

@@ -28,15 +28,14 @@ back, and a fresh client (connection pool) is made after each loss.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.state import Transition
 from floodwatch.config.notify import Destination
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify import line_protocol
@@ -45,7 +44,7 @@ from floodwatch.notify.connection import InfluxConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Delivery
-from floodwatch.readings import Reading, parse_ts, ts_to_ms
+from floodwatch.readings import Reading, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
 
 log = logging.getLogger(__name__)
@@ -114,18 +113,22 @@ class Influx:
             tags["town"] = model.town.name
         return tags
 
-    def alert_point(self, event: dict[str, Any]) -> str | None:
+    def alert_point(self, event: AlertEvent) -> str | None:
         """The line of an alert transition (None: nothing to write)."""
-        tags = {name: str(event[name]) for name in ("station", "rule", "severity")}
-        tags |= {name: str(event[name]) for name in ("transition", "status")}
-        tags |= self._place(str(event["station"]))
-        severity = Severity(event["severity"])
-        level = 0 if event["transition"] == Transition.RESOLVED.value else severity.rank
+        tags = {
+            "station": event.station,
+            "rule": event.rule,
+            "severity": event.severity.value,
+            "transition": event.transition.value,
+            "status": event.status.value,
+        }
+        tags |= self._place(event.station)
+        level = 0 if event.transition is Transition.RESOLVED else event.severity.rank
         fields: dict[str, float | int] = {"level": level}
-        for name in ("value", "threshold"):
-            if isinstance(event.get(name), int | float):
-                fields[name] = float(event[name])
-        return line_protocol.line("alert", tags, fields, ts_to_ms(parse_ts(str(event["ts"]))))
+        for name, number in (("value", event.value), ("threshold", event.threshold)):
+            if number is not None:
+                fields[name] = float(number)
+        return line_protocol.line("alert", tags, fields, ts_to_ms(event.ts))
 
     def reading_point(self, r: Reading) -> str | None:
         """The line of a reading (None when its value is not finite); the same
@@ -160,8 +163,8 @@ class Influx:
         if not response.is_success:
             raise WriteRefusedError(response.status_code, response.text)
 
-    async def write_alert(self, body: str) -> None:
-        await self.write([self.alert_point(json.loads(body))])
+    async def write_alert(self, event: AlertEvent) -> None:
+        await self.write([self.alert_point(event)])
 
     def add_readings(self, readings: list[Reading]) -> None:
         overflow = len(self.buffer) + len(readings) - BUFFER
@@ -225,7 +228,7 @@ class InfluxChannel(OneByOne):
 
     async def _send(self, delivery: Delivery) -> Outcome:
         try:
-            await self.influx.write_alert(delivery.event)
+            await self.influx.write_alert(delivery.alert)
         except Exception as exc:  # server or connection: tried again
             status = getattr(exc, "status", None)
             if isinstance(status, int) and 400 <= status < 500 and status != 429:

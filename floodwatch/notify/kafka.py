@@ -7,7 +7,6 @@ the destination says not); rows go out in the order they were made."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 from floodwatch.notify.channel import Channel, OneByOne, Wiring
 from floodwatch.notify.connection import KafkaConnection
@@ -32,7 +31,7 @@ def channel(wiring: Wiring) -> Channel:
     )
 
     async def send(delivery: Delivery) -> Outcome:
-        station = json.loads(delivery.event)["station"]
+        station = delivery.alert.station
         producer = connection.producer
         if producer is None or not connection.ready.is_set():
             return Outcome(False, retry=True, error="kafka: not connected")

@@ -11,6 +11,9 @@ notify's needs (`ports.py`) and notify never imports the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import msgspec
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.rosters import Recipient
@@ -26,6 +29,22 @@ class Delivery:
     note: str = ""  # why it is sent: '' (a transition), reminder, resend, escalation, refresh
     batch: str | None = None  # sms: the grouped message it is part of
     created: float = 0.0
+
+    @cached_property
+    def alert(self) -> AlertEvent:
+        """The alert event the row carries, decoded from `event` once (the
+        channels read this, never the JSON)."""
+        return decode_alert(self.event)
+
+    @property
+    def person(self) -> Recipient:
+        """The person an sms row goes to (its `recipient`)."""
+        return Recipient(**msgspec.json.decode(self.recipient))
+
+
+def decode_alert(body: str | bytes) -> AlertEvent:
+    """An alert event from its stored JSON (an outbox row, the broadcast state)."""
+    return AlertEvent.from_json(msgspec.json.decode(body))
 
 
 @dataclass(frozen=True)

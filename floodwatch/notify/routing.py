@@ -32,6 +32,13 @@ class Target:
     recipient: str = ""  # sms: the person as JSON; broadcast: the village code
 
     @property
+    def person(self) -> Recipient | None:
+        """The person of an sms target (None: a village or a machine)."""
+        if not self.recipient.startswith("{"):
+            return None
+        return Recipient(**json.loads(self.recipient))
+
+    @property
     def recipient_id(self) -> str:
         """The person id or village code (what the idempotency key names)."""
         if self.recipient.startswith("{"):

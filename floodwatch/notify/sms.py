@@ -25,6 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,7 +34,7 @@ import jinja2
 import jinja2.sandbox
 
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, UNIT_ZH
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.notify import Destination, SmsProvider
 from floodwatch.notify import sms_parts
 from floodwatch.notify.channel import BaseChannel, Channel, Wiring
@@ -89,31 +90,29 @@ class Texts:
                 log.error("SMS template %s unusable (%s); sending the default text", where, exc)
 
     def render(self, delivery: Delivery, answer: bool) -> str:
-        event = json.loads(delivery.event)
-        recipient = json.loads(delivery.recipient) if delivery.recipient else {}
-        message = str(event["message_zh"]).removeprefix(EXERCISE_ZH)
-        forecast = event.get("forecast") or {}
+        alert = delivery.alert
+        person = delivery.person if delivery.recipient else None
         context: dict[str, Any] = {
-            "event": event,
-            "message": message,
+            "event": alert.to_json(),  # the template's view: the alert as JSON
+            "message": alert.message_zh.removeprefix(EXERCISE_ZH),
             "note": NOTES_ZH.get(delivery.note.split(":")[0], ""),
-            "station": event["station_name"],
-            "colour": COLOUR_ZH[Severity(event["severity"])],
-            "transition": event["transition"],
-            "value": event.get("value"),
-            "threshold": event.get("threshold"),
-            "unit": event.get("unit", ""),
-            "unit_zh": UNIT_ZH.get(event.get("unit", ""), ""),
-            "minutes_to_crest": forecast.get("minutes_to_crest"),
-            "recipient": recipient.get("name", ""),
-            "role": recipient.get("role", ""),
-            "reply_code": reply_code(event["id"]) if answer else "",
+            "station": alert.station_name,
+            "colour": COLOUR_ZH[alert.severity],
+            "transition": alert.transition.value,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "unit": alert.unit,
+            "unit_zh": UNIT_ZH.get(alert.unit, ""),
+            "minutes_to_crest": (alert.forecast or {}).get("minutes_to_crest"),
+            "recipient": person.name if person else "",
+            "role": person.role if person else "",
+            "reply_code": reply_code(alert.id) if answer else "",
         }
         try:
             text = self.template.render(context)
         except Exception as exc:  # any template failure: the default text goes instead
             log.error("SMS template %s failed on %s (%s); sent the default text",
-                      self.name, event["id"], exc)  # fmt: skip
+                      self.name, alert.id, exc)  # fmt: skip
             text = self.default.render(context)
         return " ".join(text.split())
 
@@ -131,7 +130,7 @@ def compose(texts: list[str], exercise: bool) -> str:
 
 def message_text(texts: Texts, rows: list[Delivery], answer: bool) -> str:
     """The whole text of one message carrying `rows` (one recipient's)."""
-    exercise = json.loads(rows[0].event).get("status") == "exercise"
+    exercise = rows[0].alert.status is Status.EXERCISE
     return compose([texts.render(r, answer) for r in rows], exercise)
 
 
@@ -289,7 +288,7 @@ class SmsChannel(BaseChannel):
             texts.append(text)
         batch = rows[0].key if len(rows) == 1 else _batch_key(rows)
         self.store.set_batch([r.key for r in rows], batch)
-        return [Delivery(**{**r.__dict__, "batch": batch}) for r in rows]
+        return [replace(r, batch=batch) for r in rows]
 
     def _text(self, row: Delivery) -> str:
         return self.texts.render(row, self.calls)
@@ -305,13 +304,13 @@ class SmsChannel(BaseChannel):
         return now + per / limit.count
 
     async def _send(self, rows: list[Delivery]) -> Outcome:
-        person = json.loads(rows[0].recipient)
+        phone = rows[0].person.phone
         text = message_text(self.texts, rows, self.calls)
         parts = segments(text, self.dest.segment_chars, self.dest.max_segments)
         batch = rows[0].batch or rows[0].key
         for i, part in enumerate(parts):
             key = batch if len(parts) == 1 else f"{batch}-{i + 1}"
-            outcome = await self.provider.send(person["phone"], part, key)
+            outcome = await self.provider.send(phone, part, key)
             if not outcome.ok:
                 return outcome
         return Outcome(True)
@@ -327,10 +326,11 @@ def _urgent(row: Delivery) -> bool:
     calls of call-and-answer."""
     if row.note.startswith(("resend", "escalation")):
         return True
-    event = json.loads(row.event)
-    return Severity(event["severity"]).rank >= Severity.ORANGE.rank and Transition(
-        event["transition"]
-    ) in (Transition.FIRING, Transition.ESCALATED)
+    alert = row.alert
+    return alert.severity.rank >= Severity.ORANGE.rank and alert.transition in (
+        Transition.FIRING,
+        Transition.ESCALATED,
+    )
 
 
 def _batch_key(rows: list[Delivery]) -> str:

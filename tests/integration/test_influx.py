@@ -12,12 +12,12 @@ test_notify.py, test_fanout.py and test_broker_restart.py.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.notify import Destination
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.influx import Influx, WriteRefusedError
@@ -30,6 +30,17 @@ from tests.integration.services import VictoriaMetrics, free_port
 pytestmark = pytest.mark.integration
 
 ODD = {"station": 'pond 1,a=b "x"', "rule": "rule=一 二", "severity": "red"}
+
+
+def alert(**fields: object) -> AlertEvent:
+    """An alert transition at T0 with the given fields (names as odd as wanted)."""
+    base: dict[str, object] = {
+        "id": "a1", "rule": "r", "kind": "level", "station": "p1", "station_name": "p1",
+        "severity": "red", "previous_severity": None, "transition": "firing",
+        "ts": T0.isoformat(), "episode_start": T0.isoformat(), "value": None,
+        "threshold": None, "unit": "m", "message_zh": "", "message_en": "",
+    }  # fmt: skip
+    return AlertEvent.from_json({**base, **fields})
 
 
 def compiled() -> CompiledConfig:
@@ -47,8 +58,7 @@ async def connected(url: str) -> Influx:
 def test_odd_names_arrive_as_written(victoria: VictoriaMetrics) -> None:
     async def write() -> None:
         influx = await connected(victoria.url)
-        event = {**ODD, "transition": "firing", "status": "firing", "value": 311.7}
-        await influx.write_alert(json.dumps({**event, "threshold": 311.6, "ts": T0.isoformat()}))
+        await influx.write_alert(alert(**ODD, value=311.7, threshold=311.6))
         readings = [
             Reading("p1", "level", 311.0 + i / 100, T0 + timedelta(minutes=i)) for i in range(3)
         ]
@@ -92,9 +102,9 @@ def test_a_refused_write_raises_its_status_and_keeps_the_connection(tmp_path: Pa
 
     async def write() -> None:
         influx = await connected(server.url)
-        long = {**ODD, "rule": "r" * 200, "transition": "firing", "status": "firing"}
+        long = alert(**{**ODD, "rule": "r" * 200})
         with pytest.raises(WriteRefusedError, match="too long line") as refused:
-            await influx.write_alert(json.dumps({**long, "ts": T0.isoformat()}))
+            await influx.write_alert(long)
         assert refused.value.status == 400
         assert influx.connection.ready.is_set()
         await influx.connection.aclose()
@@ -138,11 +148,7 @@ def test_no_server_is_no_connection_and_no_write(tmp_path: Path) -> None:
         await asyncio.sleep(0.3)
         assert not influx.connection.ready.is_set()
         with pytest.raises(ConnectionError, match="not connected"):
-            await influx.write_alert(
-                json.dumps(
-                    {**ODD, "transition": "firing", "status": "firing", "ts": T0.isoformat()}
-                )
-            )
+            await influx.write_alert(alert(**ODD))
         await influx.connection.aclose()
 
     asyncio.run(write())

@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
 from floodwatch.readings import parse_ts
@@ -33,7 +34,7 @@ def message_for(
     crest: float | None = None,
 ) -> Broadcast:
     return build(
-        event,
+        AlertEvent.from_json(event),
         MAOKENG,
         sender="floodwatch@330182",
         zone=CONFIG.zone,
@@ -139,9 +140,10 @@ def test_the_same_transition_made_at_the_same_time_gives_the_same_message() -> N
     event = STORM.alerts[5].to_json()
     made = datetime(2026, 7, 7, 4, 0, 1, 300_000, tzinfo=UTC)
     args = {"sender": "s@x", "zone": CONFIG.zone, "expiry": timedelta(hours=1), "previous": None}
-    first = build(event, MAOKENG, sent_at=made, **args)  # type: ignore[arg-type]
-    assert first.xml == build(event, MAOKENG, sent_at=made, **args).xml  # type: ignore[arg-type]
-    later = build(event, MAOKENG, sent_at=made + timedelta(minutes=5), **args)  # type: ignore[arg-type]
+    alert = AlertEvent.from_json(event)
+    first = build(alert, MAOKENG, sent_at=made, **args)  # type: ignore[arg-type]
+    assert first.xml == build(alert, MAOKENG, sent_at=made, **args).xml  # type: ignore[arg-type]
+    later = build(alert, MAOKENG, sent_at=made + timedelta(minutes=5), **args)  # type: ignore[arg-type]
     assert later.identifier != first.identifier  # another origination is another message
 
 
@@ -152,7 +154,8 @@ def test_sent_is_the_wall_clock_and_the_event_time_is_the_onset(tmp_path: Path) 
     event = next(e.to_json() for e in STORM.alerts if e.severity.value == "red")
     made = parse_ts(event["ts"]) + timedelta(hours=3)
     message = build(
-        event, MAOKENG, sender="s@x", zone=CONFIG.zone, expiry=timedelta(hours=1),
+        AlertEvent.from_json(event), MAOKENG,
+        sender="s@x", zone=CONFIG.zone, expiry=timedelta(hours=1),
         previous=None, sent_at=made,
     )  # fmt: skip
     root = ElementTree.fromstring(message.xml.split("\n", 1)[1])

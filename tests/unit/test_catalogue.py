@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.state import EvacuationStage, Severity, Transition
 from floodwatch.cli.app import main
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import response_type
@@ -139,7 +139,13 @@ def test_the_command_writes_the_catalogue_and_checks_it(tmp_path: Path) -> None:
 
 
 def test_a_red_warning_never_tells_villages_only_to_prepare() -> None:
-    event = {"transition": "escalated", "severity": "red", "stage": "prepare"}
+    any_alert = next(e for e in CATALOGUE if e.event.severity is not Severity.INFO).event
+    event = msgspec.structs.replace(
+        any_alert,
+        transition=Transition.ESCALATED,
+        severity=Severity.RED,
+        stage=EvacuationStage.PREPARE,
+    )
     assert response_type(event) == "Evacuate"
 
 

@@ -337,7 +337,8 @@ def test_someone_first_told_at_an_escalation_reads_a_warning_not_an_escalation(
         assert str(event["message_zh"]).startswith("【橙色预警】毛坑村毛坑山塘"), event
         assert "升级" not in str(event["message_zh"]) and event["transition"] == "firing"
         assert str(event["message_en"]).startswith("[ORANGE warning] ")
-    cap = build(sent("village")[0], Village("330100001", "毛坑村"), sender="fw",
+    cap = build(AlertEvent.from_json(sent("village")[0]), Village("330100001", "毛坑村"),
+                sender="fw",
                 zone=ZoneInfo("Asia/Shanghai"), expiry=timedelta(hours=6), previous=None,
                 crest=312.0, sent_at=T0)  # fmt: skip
     assert cap.msg_type == "Alert" and "<headline>【橙色预警】毛坑山塘</headline>" in cap.xml

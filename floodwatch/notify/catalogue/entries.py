@@ -381,7 +381,6 @@ def spoken(compiled: CompiledConfig, station: StationInfo, event: AlertEvent) ->
         return None
     levels = station.model.levels
     crest = levels.crest if levels is not None else None
-    body = event.to_json()
     return cap.sentence(
-        body, cap.Village(village.code, village.name), crest, cap.response_type(body)
+        event, cap.Village(village.code, village.name), crest, cap.response_type(event)
     )
