@@ -569,7 +569,10 @@ class Gateway:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (kill -9): no request
+                    return
                 key = self.headers.get("Idempotency-Key", "")
                 with gateway.lock:
                     gateway.requests.append((self.path, key, body))
