@@ -26,6 +26,13 @@ python3 -m venv .venv
 
 .venv/bin/ruff check floodwatch tests bench
 .venv/bin/ruff format --check floodwatch tests bench
+# A complexity waiver says why on its own line: `# noqa: PLR0912 — why` (the
+# limits and their reasons: [tool.ruff.lint.pylint] in pyproject.toml).
+if grep -rnE --include='*.py' 'noqa: *[A-Z0-9, ]*(C901|PLR091[1235])' floodwatch tests bench \
+    | grep -vE 'noqa: *[A-Z0-9, ]+ — [^ ]'; then
+    echo "complexity waivers above need a reason: '# noqa: CODE — why'" >&2
+    exit 1
+fi
 .venv/bin/mypy
 .venv/bin/lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 .venv/bin/floodwatch check config
