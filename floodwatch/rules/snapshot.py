@@ -1,8 +1,9 @@
 """Engine state to bytes and back: what a restart resumes from.
 
 A snapshot holds everything the engine knows — the store's columns, every
-latch and alert tracker, staleness, the clock, the watermark and the readings
-still waiting in the reorder buffer — so an engine restored from it behaves
+latch and alert tracker, each time-to-crest rule's latest forecast and level
+(the board's live forecast), staleness, the clock, the watermark and the
+readings still waiting in the reorder buffer — so an engine restored from it behaves
 exactly like the one that was saved. It is only valid for the same layout
 (the same series, windows and rule instances); `restore` refuses any other.
 
@@ -23,6 +24,7 @@ import numpy as np
 from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.engine import Engine, _Chunk
+from floodwatch.rules.kinds.crest import CrestCore
 
 MAGIC = b"floodwatch-engine-snapshot 1\n"
 
@@ -80,6 +82,12 @@ def capture(engine: Engine) -> dict[str, Any]:
             for s in engine._rows
         ],
         "instances": [(r.latch.state(), tracker_state(r.tracker)) for r in engine.rule_instances()],
+        # each time-to-crest rule's latest forecast and level: the command
+        # center's live forecast (Engine.forecasts) and the notices' figures
+        "crest": [
+            (r.latest, r.seen) if isinstance(r, CrestCore) else None
+            for r in engine.rule_instances()
+        ],
     }
 
 
@@ -122,6 +130,11 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
     for rule, (latch, tracker) in zip(engine.rule_instances(), state["instances"], strict=True):
         rule.latch.restore(latch)
         set_tracker_state(rule.tracker, tracker)
+    crest = state.get("crest")  # (none in a snapshot from before it was kept)
+    if crest is not None:
+        for rule, saved in zip(engine.rule_instances(), crest, strict=True):
+            if isinstance(rule, CrestCore) and saved is not None:
+                rule.latest, rule.seen = saved
     engine._heap = []
     for s in engine._rows:
         if s.stale_ms and s.in_heap:

@@ -5,9 +5,11 @@
 and `live`: the condition of its station now, from the latest readings and the
 engine's latest forecasts (level, freeboard to the crest, rise per hour, the
 outlet's flow, rain totals of the linked gauge over 1/3/6/24 h, each time-to-
-crest rule's forecast), so a card never shows the value of the moment an
-alert fired as if it were the value now. Active incidents come most urgent
-first (`urgency`): severity, overtopping, fewest minutes to crest, oldest.
+crest rule's forecast; on each rainfall alert `rain`: the window that fired,
+its total now and its peak since the alert was raised), so a card never
+shows the value of the moment an alert fired as if it were the value now.
+Active incidents come most urgent first (`urgency`): severity, overtopping,
+fewest minutes to crest, oldest.
 
 `GET /api/incidents` (active, or `?all=true` for the history, newest first),
 `GET /api/incidents/{id}` (with every change), `POST /api/incidents/{id}/ack`
@@ -17,6 +19,7 @@ first (`urgency`): severity, overtopping, fewest minutes to crest, oldest.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from floodwatch.alerts.event import AlertEvent
@@ -32,6 +35,7 @@ HOUR_MS = 3_600_000
 
 
 RAIN_WINDOWS = {"1h": HOUR_MS, "3h": 3 * HOUR_MS, "6h": 6 * HOUR_MS, "24h": 24 * HOUR_MS}
+WINDOW_NAMES = {"1d": "24h"}  # a rule's window as the engine writes it -> RAIN_WINDOWS
 Forecasts = dict[tuple[str, str], tuple[int, dict[str, float]]]
 
 
@@ -86,6 +90,30 @@ def live(
     return out
 
 
+def rain_since_raise(alert: dict[str, Any], recent: Recent) -> dict[str, Any] | None:
+    """A rainfall alert's window that fired, its running total now and its
+    peak since the alert was raised (episode start): a red from a burst stays
+    explained after the burst has left the window."""
+    named = str(alert.get("details", {}).get("window"))
+    window = WINDOW_NAMES.get(named, named)
+    span = RAIN_WINDOWS.get(window)
+    if span is None:
+        return None
+    start = int(datetime.fromisoformat(str(alert["episode_start"])).timestamp() * 1000)
+    points = recent.since(str(alert["station"]), "rain", start - span + 1)
+    if not points:
+        return None
+    peak, peak_at, total, first = 0.0, start, 0.0, 0
+    for ts, value in points:  # running total over (ts - span, ts]
+        total += value
+        while points[first][0] <= ts - span:
+            total -= points[first][1]
+            first += 1
+        if ts >= start and total >= peak:
+            peak, peak_at = total, ts
+    return {"window": window, "now": round(total, 1), "peak": round(peak, 1), "peak_at": peak_at}
+
+
 def urgency(incident: dict[str, Any]) -> tuple[int, int, float, str]:
     """Sort key, most urgent first: severity, overtopping now, fewest minutes
     to crest (live forecast, else the alerts'), oldest."""
@@ -137,6 +165,8 @@ def view(
         alert["rule_name"], alert["rule_name_en"] = names.get(
             str(alert["rule"]), (str(alert["rule"]), str(alert["rule"]))
         )
+        if alert.get("kind") == "rainfall":
+            alert["rain"] = rain_since_raise(alert, recent)
     return {
         **incident,
         "worst_now": worst_now(incident, compiled),

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,12 @@ APPROACH = [r for r in STORM if RED.ts + timedelta(minutes=10) < r.ts < LAST_BEL
 IDS = ["maokeng", "xiawu", "pond-", "rain-", "culvert-", "sensor-health", "firing", "escalated",
        "downgraded", "resolved", "operator", "viewer", "red", "orange", "yellow", "sms",
        "undefined", "null", "NaN"]  # fmt: skip
+
+
+def leaked(page: Any) -> list[str]:
+    """The ids of the config or the API in the page's visible text."""
+    text = str(page.locator("body").inner_text()).lower()
+    return [word for word in IDS if word.lower() in text]
 
 
 def at(ts: object) -> list[object]:
@@ -144,9 +151,7 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
                 )
             expect(headline).to_have_text("毛坑山塘 · 红色 · 已漫坝", timeout=2_000)
             # Chinese throughout: no id of the config or the API in the visible text
-            text = page.locator("body").inner_text()
-            leaked = [word for word in IDS if word.lower() in text.lower()]
-            assert leaked == [], (leaked, text)
+            assert leaked(page) == [], page.locator("body").inner_text()
             page.click("#lang")  # English, and the live badge stays live
             expect(page.locator("#link.up")).to_have_text("live")
             expect(headline).to_contain_text("OVERTOPPING")
@@ -169,12 +174,20 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             detail = page.locator("#alert-detail")
             expect(detail).to_contain_text("已电话联系王强", timeout=5_000)
             expect(detail).to_contain_text("漫坝预报")
+            assert leaked(page) == [], detail.inner_text()
+            page.go_back()
+            # the station's page (its card, charts and alert history): Chinese throughout
+            headline.click()
+            expect(page.locator("#station-charts canvas").first).to_be_visible(timeout=5_000)
+            expect(page.locator("#station-incident .headline")).to_contain_text("已漫坝")
+            assert leaked(page) == [], page.locator("#station").inner_text()
             page.go_back()
             # 通知: who was called, and the acknowledgement that answered for them
             page.click("#nav-notices")
             notices = page.locator("#notices-body")
             expect(notices).to_contain_text("王强", timeout=5_000)
             expect(notices).to_contain_text("刘洋 经指挥台确认")
+            assert leaked(page) == [], notices.inner_text()
             page.go_back()
             # a viewer sees the same board and no control at all
             viewer = browser.new_page(viewport={"width": 1920, "height": 1080})

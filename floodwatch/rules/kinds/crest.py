@@ -61,7 +61,7 @@ class CrestCore(ThresholdCore):
         self.gate = gate
         self.overtop_exit = overtop_exit
         # the last forecast made (event time ms, forecast), for the command
-        # center's live view; not engine state (a snapshot does not keep it)
+        # center's live view and the notices' figures (kept in a snapshot)
         self.latest: tuple[int, dict[str, float]] | None = None
         self.seen: tuple[int, float] | None = None  # the latest level looked at
 

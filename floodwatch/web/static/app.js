@@ -21,6 +21,23 @@ const COLON = () => (en() ? ": " : "："), COMMA = () => (en() ? ", " : "，");
 const paren = (x) => (en() ? ` (${x})` : `（${x}）`);
 const may = (what) => !WALL && !!(state.me && state.me.may && state.me.may[what]);
 const num = (v, digits = 2) => (v === null || v === undefined || !isFinite(v) ? "—" : (+v).toFixed(digits));
+const DIGITS = { m: 2, "m/h": 2, mm: 1, "m³/s": 3, min: 0 };
+/** A value with its unit, to the digits its measure is read in (米 2, 毫米 1, 立方米/秒 3, 分钟 0). */
+const measure = (v, unit) => `<b>${num(v, DIGITS[unit] ?? 2)}</b>${en() ? " " + unitWord(unit) : unitWord(unit)}`;
+/** Freeboard as a duty officer says it: "距坝顶 0.20米", or "高出坝顶 0.03米" when over. */
+const freeboardText = (fb, cls = "") => {
+  if (fb >= 0) return `${t("freeboard")} <b class="${cls}">${num(fb)}</b>${en() ? " m" : "米"}`;
+  return en() ? `<b class="${cls}">${num(-fb)}</b> m above the crest` : `高出坝顶 <b class="${cls}">${num(-fb)}</b>米`;
+};
+/** The value an alert was raised with, in its rule's own phrase. */
+function raisedValue(a) {
+  if (a.forecast && a.forecast.overtopping) return t("overtopping");
+  if (a.value == null) return "";
+  if (a.kind === "time_to_crest") return t("to_crest", { m: Math.round(a.value) });
+  if (a.kind === "freeboard") return freeboardText(a.value);
+  if (a.kind === "rainfall" && a.details && a.details.window) return `${t("rain_window", { w: windowWord(a.details.window) })} ${measure(a.value, "mm")}`;
+  return measure(a.value, a.unit);
+}
 const ruleName = (id, fallback) => {
   const r = state.rules[id];
   if (r) return en() ? r.name_en : r.name;
@@ -122,8 +139,8 @@ function liveText(a, now) {
   const m = en() ? " m" : "米";
   switch (a.kind) {
     case "level": return now.level ? `${t("level_now")} <b class="live-level">${num(now.level.value)}</b>${m}` : "";
-    case "freeboard": return now.freeboard != null ? `${t("freeboard")} <b>${num(now.freeboard)}</b>${m}` : "";
-    case "rate_of_rise": return now.rise_per_hour != null ? `${t("rise")} <b>${num(now.rise_per_hour)}</b>${unitWord("m/h")}` : "";
+    case "freeboard": return now.freeboard != null ? freeboardText(now.freeboard) : "";
+    case "rate_of_rise": return now.rise_per_hour != null ? `${t("rise")} ${measure(now.rise_per_hour, "m/h")}` : "";
     case "time_to_crest": {
       if (now.overtopping) return `<b>${t("overtopping")}</b> ${t("level_now")} <b>${num(now.level.value)}</b>${m}`;
       const f = (now.forecasts || {})[a.rule];
@@ -134,15 +151,18 @@ function liveText(a, now) {
         ? `${t("no_overtop")} · ${t("peak", { v: num(f.peak_level), m: Math.round(f.peak_in_minutes) })}` : t("no_overtop");
     }
     case "rainfall": {
-      const w = (a.details && a.details.window) || "1h";
-      const totals = now.rain_totals || {};
-      const v = totals[w === "1d" ? "24h" : w];
-      return v != null ? `${t("rain_window", { w: windowWord(w) })} <b>${num(v, 1)}</b>${unitWord("mm")}` : "";
+      // the window that fired: its total now, and its peak since the raise (why it is red)
+      const r = a.rain;
+      const w = (r && r.window) || (a.details && a.details.window) || "1h";
+      const v = r ? r.now : (now.rain_totals || {})[w === "1d" ? "24h" : w];
+      if (v == null) return "";
+      const peak = r && r.peak > v ? ` · ${t("rain_peak")} ${measure(r.peak, "mm")}${paren(hhmm(r.peak_at))}` : "";
+      return `${t("rain_window", { w: windowWord(w) })} ${measure(v, "mm")}${peak}`;
     }
     case "compound": {
       const bits = [];
-      if (now.outlet) bits.push(`${t("outlet_flow")} <b>${num(now.outlet.flow, 3)}</b>${unitWord("m³/s")}`);
-      if (now.rise_per_hour != null) bits.push(`${t("rise")} <b>${num(now.rise_per_hour)}</b>${unitWord("m/h")}`);
+      if (now.outlet) bits.push(`${t("outlet_flow")} ${measure(now.outlet.flow, "m³/s")}`);
+      if (now.rise_per_hour != null) bits.push(`${t("rise")} ${measure(now.rise_per_hour, "m/h")}`);
       return bits.join(" · ");
     }
     default: return "";
@@ -183,8 +203,8 @@ function cardHtml(i) {
   const st = state.stations.get(i.station) || {};
   const place = en() ? [st.village_en] : [st.village];
   const rules = (i.alerts || []).filter((a) => a.severity !== "info").map((a) => {
-    const over = a.forecast && a.forecast.overtopping;
-    const raised = over ? `${t("at_raise")} ${t("overtopping")}` : (a.value != null ? `${t("at_raise")} ${num(a.value)}${unitWord(a.unit)}` : "");
+    const value = raisedValue(a);
+    const raised = value ? `${t("at_raise")} ${value}` : "";
     return `<li class="rule ${a.inhibited ? "inhibited" : ""}" data-rule="${esc(a.rule)}">
       <span class="badge ${a.severity}">${sevWord(a.severity)}</span>
       <a href="#alert/${encodeURIComponent(a.id)}" class="rule-name">${esc(en() ? a.rule_name_en : a.rule_name)}</a>
@@ -192,7 +212,7 @@ function cardHtml(i) {
       <span class="raised">${raised} · ${transWord(a.transition)} ${hhmm(Date.parse(a.ts))}${a.inhibited ? " " + t("inhibited") : ""}</span></li>`;
   }).join("");
   const level = now.level ? `<span>${t("level_now")} <b class="live-level">${num(now.level.value)}</b>${en() ? " m" : "米"}</span>` : "";
-  const board = now.freeboard != null ? `<span>${t("freeboard")} <b class="live-freeboard">${num(now.freeboard)}</b>${en() ? " m" : "米"}</span>` : "";
+  const board = now.freeboard != null ? `<span>${freeboardText(now.freeboard, "live-freeboard")}</span>` : "";
   return `<article class="incident ${i.severity} ${i.status} ${now.overtopping ? "overtopping" : ""}" id="incident-${esc(i.id)}" data-severity="${i.severity}" data-station="${esc(i.station)}">
     <a class="headline" href="#station/${encodeURIComponent(i.station)}">${esc(headline(i, now))}</a>
     <div class="meta">${esc(place.filter(Boolean).join(" · "))}${i.status === "exercise" ? ` <span class="badge yellow">${t("exercise")}</span>` : ""}
@@ -255,7 +275,7 @@ async function leadChart() {
     s.name_label = en() ? s.name_en : s.name;
     if (state.leadChart) state.leadChart.forEach((c) => c.destroy());
     box.innerHTML = "";
-    state.leadChart = [levelChart(box, s, state.tz, 15)].filter(Boolean);
+    state.leadChart = [levelChart(box, s, state.tz, 15, live.level ? [live.level.value] : [])].filter(Boolean);
   } catch (e) { /* next time */ }
 }
 
@@ -470,8 +490,8 @@ async function alertPage(id) {
     <p class="message">${esc(en() ? c.message_en : c.message_zh)}</p>
     <h3>${t("transitions")}</h3>
     <table>${head("time", "change", "grade", "value")}
-    <tbody>${rows(tl.transitions, (e) => [when(Date.parse(e.ts)), transWord(e.transition), `<span class="badge ${e.severity}">${sevWord(e.severity)}</span>`, `${num(e.value)} ${unitWord(e.unit)}`])}</tbody></table>
-    <h3>${t("deliveries")}</h3>
+    <tbody>${rows(tl.transitions, (e) => [when(Date.parse(e.ts)), transWord(e.transition), `<span class="badge ${e.severity}">${sevWord(e.severity)}</span>`, raisedValue({ ...e, kind: e.kind || c.kind })])}</tbody></table>
+    <h3>${t("deliveries")}</h3><p class="clock-note">${t("wall_clock_note")}</p>
     <table>${head("dest", "to", "why", "state", "tries", "last_error")}
     <tbody>${rows(tl.deliveries, (d) => [destWord(state.destinations[d.destination]), esc(d.recipient), pick(NOTES[(d.note || "").split(":")[0]]) || transWord(d.transition),
       stateWord(d.state), `${d.tries.length} · ${d.tries.map((x) => time(x.at).split(" ").pop()).join(", ")}`, esc(d.tries.filter((x) => x.error).map((x) => x.error).pop() || "")])}</tbody></table>
@@ -507,7 +527,7 @@ async function noticesPage() {
   const sms = n.sms.map((p) => `<div class="person"><h3>${esc(p.name)} <span class="muted">${esc(p.roles.join("、"))} · ${esc(p.phone)}</span></h3>
       ${p.messages.map((m) => `<div class="sms ${esc(m.state)}"><span class="muted">${time(m.created)} · ${stateWord(m.state)}${m.notes.length ? " · " + m.notes.map((x) => pick(NOTES[x]) || "").join("、") : ""}</span>
         <p>${esc(m.text || "")}</p></div>`).join("")}</div>`).join("");
-  $("#notices-body").innerHTML = `<h2>${t("notices_title")}</h2>
+  $("#notices-body").innerHTML = `<h2>${t("notices_title")}</h2><p class="clock-note">${t("wall_clock_note")}</p>
     <h2 class="sub">${t("boxes")}</h2><div class="boxes">${boxes || `<p class="muted">${t("box_silent")}</p>`}</div>
     <h2 class="sub">${t("calls_title")}</h2>${calls || `<p class="muted">${t("no_calls_yet")}</p>`}
     <h2 class="sub">${t("sms_title")}</h2><div class="people">${sms || `<p class="muted">${t("no_sms")}</p>`}</div>`;

@@ -84,7 +84,7 @@ function chartBox(el, title) {
   return box.querySelector(".plot");
 }
 
-function levelChart(el, s, tz, rows = 22) {
+function levelChart(el, s, tz, rows = 22, extra = []) {
   const pts = s.series.level || [];
   if (!pts.length) return null;
   const px = basePx();
@@ -104,8 +104,14 @@ function levelChart(el, s, tz, rows = 22) {
     peakText = forecast.minutes_to_crest != null ? t("dashed_crest")
       : t("dashed_peak", { v: (+forecast.peak_level).toFixed(2) });
   }
-  const values = [...pts.map((p) => p[1]), ...lines.map((l) => l.value), ...(forecast ? [forecast.peak_level] : [])];
-  const lo = Math.min(...values), hi = Math.max(...values), pad = Math.max(0.1, (hi - lo) * 0.08);
+  // the range holds the readings, every line, the current level and each forecast's
+  // expected peak, and a margin above the crest: a level over the crest never runs
+  // into the top edge
+  const crest = s.thresholds.find((l) => l.kind === "level" && l.structure === "crest");
+  const peaks = Object.values(s.forecasts || {}).map((f) => f.peak_level).filter((v) => v != null && isFinite(v));
+  const values = [...pts.map((p) => p[1]), ...lines.map((l) => l.value), ...peaks, ...extra.filter((v) => v != null && isFinite(v))];
+  const lo0 = Math.min(...values), hi0 = Math.max(...values), pad = Math.max(0.1, (hi0 - lo0) * 0.08);
+  const lo = lo0, hi = Math.max(hi0, crest ? +crest.value + pad : hi0);
   const plot = chartBox(el, `${s.name_label} · ${t("chart_level")}${peakText ? " · " + peakText : ""}`);
   const unit = en() ? " m" : "米";
   const opts = {

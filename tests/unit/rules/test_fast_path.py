@@ -134,6 +134,7 @@ def test_snapshot_and_restore_continue_exactly(seed: int, cut: float) -> None:
     out = first.process(readings[:split])
     resumed = Engine(CONFIG)
     snapshot.restore(resumed, snapshot.loads(snapshot.dumps(snapshot.capture(first))))
+    assert resumed.forecasts() == first.forecasts()  # the board's live forecast survives
     out.extend(resumed.process(readings[split:]))
     out.extend(resumed.flush())
     assert [e.to_json() for e in out.alerts] == [e.to_json() for e in expected.alerts]
