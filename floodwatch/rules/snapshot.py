@@ -127,19 +127,25 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
             for check, t in s.health.trackers.items():
                 if check in saved:  # (a snapshot from before a check existed: none open)
                     set_tracker_state(t, saved[check])
-    for rule, (latch, tracker) in zip(engine.rule_instances(), state["instances"], strict=True):
-        rule.latch.restore(latch)
-        set_tracker_state(rule.tracker, tracker)
-    crest = state.get("crest")  # (none in a snapshot from before it was kept)
-    if crest is not None:
-        for rule, saved in zip(engine.rule_instances(), crest, strict=True):
-            if isinstance(rule, CrestCore) and saved is not None:
-                rule.latest, rule.seen = saved
+    _restore_rules(engine, state)
     engine._heap = []
     for s in engine._rows:
         if s.stale_ms and s.in_heap:
             last = s.last_ts if s.last_ts >= 0 else s.expected_from
             heapq.heappush(engine._heap, (last + s.stale_ms, s.order, s))
+
+
+def _restore_rules(engine: Engine, state: dict[str, Any]) -> None:
+    """Every rule instance's latch and tracker, and each time-to-crest rule's
+    latest forecast and level (none in a snapshot from before they were kept)."""
+    for rule, (latch, tracker) in zip(engine.rule_instances(), state["instances"], strict=True):
+        rule.latch.restore(latch)
+        set_tracker_state(rule.tracker, tracker)
+    crest = state.get("crest")
+    if crest is not None:
+        for rule, saved in zip(engine.rule_instances(), crest, strict=True):
+            if isinstance(rule, CrestCore) and saved is not None:
+                rule.latest, rule.seen = saved
 
 
 def dumps(state: dict[str, Any]) -> bytes:
