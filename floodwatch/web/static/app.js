@@ -275,7 +275,10 @@ async function leadChart() {
     s.name_label = en() ? s.name_en : s.name;
     if (state.leadChart) state.leadChart.forEach((c) => c.destroy());
     box.innerHTML = "";
-    state.leadChart = [levelChart(box, s, state.tz, 15, live.level ? [live.level.value] : [])].filter(Boolean);
+    // on a wall screen (nobody scrolls) the chart fits the screen under the cards
+    const px = basePx(), room = (innerHeight - box.getBoundingClientRect().top - px * 3.2) / px;
+    const rows = WALL ? Math.max(8, Math.min(15, room)) : 15;
+    state.leadChart = [levelChart(box, s, state.tz, rows, live.level ? [live.level.value] : [])].filter(Boolean);
   } catch (e) { /* next time */ }
 }
 
