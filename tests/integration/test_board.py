@@ -133,6 +133,10 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
             headline = card.locator(".headline")
             expect(headline).to_contain_text("毛坑山塘 · 红色 · 预计")
             expect(headline).to_contain_text("分钟漫顶")
+            # the value at raise in the rule's own phrase, never "26.70分钟"
+            expect(card.locator('li[data-rule="pond-overtop"] .raised')).to_contain_text(
+                re.compile(r"发布时 预计\d+分钟漫顶")
+            )
             marker = page.locator("#map path.station.st-maokeng-pond")
             expect(marker).to_have_class(
                 re.compile(r"\bsev-red\b.*\bpulse\b|\bpulse\b.*\bsev-red\b")
@@ -150,6 +154,7 @@ def test_a_duty_officer_sees_a_red_alert_live_and_acknowledges_it(
                     f"live level {reading.value} shown {time.monotonic() - published:.2f} s after"
                 )
             expect(headline).to_have_text("毛坑山塘 · 红色 · 已漫坝", timeout=2_000)
+            expect(card.locator(".meta")).to_contain_text("高出坝顶")  # not "距坝顶 -0.01"
             # Chinese throughout: no id of the config or the API in the visible text
             assert leaked(page) == [], page.locator("body").inner_text()
             page.click("#lang")  # English, and the live badge stays live
