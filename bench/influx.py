@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from floodwatch.config import load_config_dir  # noqa: E402
-from floodwatch.config.notify import Destination  # noqa: E402
+from floodwatch.config.destinations import InfluxDestination  # noqa: E402
 from floodwatch.ingest.backoff import Backoff  # noqa: E402
 from floodwatch.notify.influx import BATCH, Influx  # noqa: E402
 from floodwatch.notify.records import decode_alert  # noqa: E402
@@ -40,7 +40,7 @@ def quantiles(ms: list[float]) -> str:
 
 async def bench(url: str, batches: int, alerts: int) -> None:
     compiled = compile_config(load_config_dir(ROOT / "config"))
-    dest = Destination.model_validate({"type": "influx", "url": url})
+    dest = InfluxDestination.model_validate({"type": "influx", "url": url})
     influx = Influx("bench", dest, compiled, Backoff(0.1, 1.0))
     await influx.connection.start()
     await asyncio.wait_for(influx.connection.ready.wait(), 10)

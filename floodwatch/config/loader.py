@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from floodwatch.config import templates
 from floodwatch.config.base import Model
+from floodwatch.config.destinations import DESTINATION_MODELS, DestinationBase
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.models import (
     RULE_MODELS,
@@ -28,7 +29,7 @@ from floodwatch.config.models import (
     ServiceSettings,
     Station,
 )
-from floodwatch.config.notify import Person
+from floodwatch.config.notify import NotifySettings, Person
 from floodwatch.config.textcheck import decode, slips
 from floodwatch.config.yamlpos import Located, parse_yaml
 
@@ -196,6 +197,8 @@ def _from_validation_error(located: Located, exc: ValidationError) -> list[Confi
     issues = []
     for error in exc.errors(include_url=False):
         loc = _data_loc(located.data, tuple(error["loc"]))
+        if error["type"].startswith("union_tag_") and _is_destination(error):
+            loc = (*loc, "type")  # said of the destination's `type`, as for any key
         issues.append(_issue_at(located, loc, _message(located, loc, error)))
     return issues
 
@@ -212,7 +215,11 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
             node = node[part]
         elif isinstance(node, dict) and not isinstance(part, int):
             # A missing key, or a union tag: keep a missing key, skip a tag.
-            if part not in RULE_MODELS and not str(part).startswith(("function-", "float")):
+            if (
+                part not in RULE_MODELS
+                and part not in DESTINATION_MODELS
+                and not str(part).startswith(("function-", "float"))
+            ):
                 out.append(part)
                 node = None
     return tuple(out)
@@ -239,6 +246,8 @@ def _message(located: Located, loc: Loc, error: Any) -> str:  # noqa: PLR0911 â€
             return f'must be text; YAML reads {raw} as {given!r}, so put it in quotes: "{raw}"'
         return f"{msg.lower()}, got {given!r}"
     if kind in ("literal_error", "enum", "union_tag_invalid"):
+        if kind == "union_tag_invalid" and _is_destination(error):
+            return f"must be {_one_of(DESTINATION_MODELS)}; got {error['ctx']['tag']!r}"
         if kind == "union_tag_invalid":
             return f"unknown rule kind {error['ctx']['tag']!r}; valid: {', '.join(RULE_MODELS)}"
         return f"must be {msg.removeprefix('Input should be ')}; got {given!r}"
@@ -247,11 +256,24 @@ def _message(located: Located, loc: Loc, error: Any) -> str:  # noqa: PLR0911 â€
             f"{given!r} is not a valid id: use letters, digits, '_', '-', '.', "
             "starting with a letter or digit, at most 64 characters"
         )
+    if kind == "union_tag_not_found" and _is_destination(error):
+        return "required key 'type' is missing"
     if kind == "union_tag_not_found":
         return f"a rule needs 'kind': one of {', '.join(RULE_MODELS)}"
     if isinstance(given, dict | list):
         return msg
     return f"{msg}, got {given!r}" if given is not None and "got" not in msg else msg
+
+
+def _is_destination(error: Any) -> bool:
+    """Whether a union error is about a destination's `type` (not a rule's `kind`)."""
+    return "'type'" in str((error.get("ctx") or {}).get("discriminator", ""))
+
+
+def _one_of(names: Iterable[str]) -> str:
+    """'a', 'b' or 'c' â€” as pydantic words a literal's choices."""
+    quoted = [repr(n) for n in names]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _valid_keys(data: Any, loc: Loc) -> list[str]:
@@ -272,6 +294,8 @@ def _child_model(model: Any, part: str | int, node: Any) -> Any:
     if isinstance(model, type) and issubclass(model, BaseModel):
         if model is ConfigFile and part == "rules":
             return "rules"
+        if model is NotifySettings and part == "destinations":
+            return "destinations"
         for name, info in model.model_fields.items():
             if part in (name, info.alias):
                 return _unwrap(info.annotation)
@@ -279,6 +303,9 @@ def _child_model(model: Any, part: str | int, node: Any) -> Any:
     if model == "rules":
         kind = node.get("kind") if isinstance(node, dict) else None
         return RULE_MODELS.get(str(kind), RuleBase)
+    if model == "destinations":
+        kind = node.get("type") if isinstance(node, dict) else None
+        return DESTINATION_MODELS.get(str(kind), DestinationBase)
     if isinstance(model, tuple):  # list[...] or dict[..., X]
         return model[-1]
     return None

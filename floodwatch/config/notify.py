@@ -9,12 +9,17 @@ routes) are checked when the config is compiled (`floodwatch.config.rosters`).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, Strict, StringConstraints
 
 from floodwatch.alerts.state import Severity, Status
 from floodwatch.config.base import Model, Problems
+from floodwatch.config.destinations import (
+    PEOPLE_DESTINATIONS,
+    Destination,
+    SmsDestination,
+)
 from floodwatch.config.values import AdminCode, Duration, Identifier, Text
 
 Phone = Annotated[str, Strict(), StringConstraints(pattern=r"^\+?[0-9]{5,20}$")]
@@ -98,112 +103,6 @@ class Roster(Model):
         for role in self.roles():
             if role not in allowed:
                 yield (role,), f"not a role of a {given[0]} (roles: {', '.join(sorted(allowed))})"
-
-
-class SmsProvider(Model):
-    """How to talk to the SMS gateway.
-
-    `generic`: POST `url` with `headers` and a body rendered from `body` (a
-    Jinja2 template given `phone`, `text`, `key`), sent as JSON (`format: json`,
-    the template must render a JSON object) or as a form. Success is a 2xx
-    and, if `success_field` is set, that field of the JSON answer equal to
-    `success_value`.
-    `yunpian`: the Yunpian v2 single-send API (see docs/notify.md), `url`
-    defaulting to https://sms.yunpian.com/v2/sms/single_send.json, the API key
-    read from `api_key_file`.
-    """
-
-    type: Literal["generic", "yunpian"] = "generic"
-    url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    format: Literal["json", "form"] = "json"
-    body: str = Field(
-        '{"phone": {{ phone|tojson }}, "text": {{ text|tojson }}, "id": {{ key|tojson }}}',
-        description="generic: Jinja2 template of the request body",
-    )
-    success_field: str | None = None
-    success_value: str | int | None = None
-    api_key_file: str | None = Field(None, description="yunpian: file holding the API key")
-
-
-class RateLimit(Model):
-    count: int = Field(ge=1)
-    per: Duration
-
-
-class Destination(Model):
-    type: Literal["webhook", "console", "kafka", "influx", "sms", "broadcast"]
-    status: Status = Field(Status.ACTUAL, description="the only alerts it may ever receive")
-    record: bool = Field(
-        False,
-        description="sms, broadcast: recorded in the process instead of sent (the demo): "
-        "no SMS gateway or MQTT broker; outbox, grouping, parts, calls and CAP as real",
-    )
-    url: str | None = Field(None, description="webhook: where to POST the alert JSON")
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration = Field(timedelta(seconds=5), description="per attempt")
-    failing_after: Duration = Field(
-        timedelta(minutes=5),
-        description="failing this long raises an info operations alert",
-    )
-    topic: str | None = Field(
-        None,
-        description="kafka: the alert topic (service.kafka's cluster); broadcast: the CAP "
-        "topic with {village_code} (default floodwatch/broadcast/{village_code})",
-    )
-    idempotent: bool = Field(
-        True, description="kafka: idempotent producer (the broker must support it)"
-    )
-    bucket: str = Field("floodwatch", description="influx: bucket (InfluxDB 2 API)")
-    org: str = Field("floodwatch", description="influx: organisation")
-    token_file: str | None = Field(None, description="influx: file holding the API token")
-    # -- sms
-    provider: SmsProvider | None = Field(None, description="sms: the gateway")
-    template: str | None = Field(
-        None, description="sms: Jinja2 template file (relative to the config directory)"
-    )
-    segment_chars: int = Field(70, ge=20, description="sms: characters per segment (Chinese)")
-    max_segments: int = Field(3, ge=1, description="sms: longer texts are trimmed")
-    rate_limit: RateLimit | None = Field(
-        RateLimit(count=6, per=timedelta(minutes=10)),
-        description="sms: per recipient; later messages wait (and are grouped), never dropped",
-    )
-    group_wait: Duration = Field(
-        timedelta(seconds=10),
-        description="sms: alerts for one recipient within this window go as one message",
-    )
-    # -- broadcast
-    json_topic: str = Field(
-        "floodwatch/broadcast/{village_code}/json",
-        description="broadcast: the JSON twin with the sentence to speak",
-    )
-    expiry: Duration = Field(
-        timedelta(hours=6),
-        description="broadcast: MQTT message expiry and CAP <expires>; a warning still "
-        "active is published again after half of it",
-    )
-    sender: str = Field("floodwatch@example.gov.cn", description="broadcast: CAP <sender>")
-
-    def problems(self) -> Problems:
-        if self.type in ("webhook", "influx") and not self.url:
-            yield ("url",), f"a {self.type} destination needs a url"
-        if self.type == "kafka" and not self.topic:
-            yield ("topic",), "a kafka destination needs a topic"
-        if self.record and self.type not in PEOPLE_DESTINATIONS:
-            yield ("record",), "only sms and broadcast destinations can be recorded"
-        if self.type == "sms" and not self.record:
-            if self.provider is None:
-                yield ("provider",), "an sms destination needs a provider"
-            elif self.provider.type == "generic" and not self.provider.url:
-                yield ("provider", "url"), "a generic sms provider needs a url"
-            elif self.provider.type == "yunpian" and not self.provider.api_key_file:
-                yield ("provider", "api_key_file"), "yunpian needs api_key_file"
-        if self.type == "broadcast":
-            for key, topic in (("topic", self.topic), ("json_topic", self.json_topic)):
-                if topic is not None and (
-                    "{village_code}" not in topic or any(c in topic for c in "+#")
-                ):
-                    yield (key,), "a topic with {village_code} and no wildcards"
 
 
 class Route(Model):
@@ -293,11 +192,6 @@ class LostObservationRoute(Model):
                 )
 
 
-# Destinations people read or hear; the others (kafka, influx, webhook, console)
-# are machine records and receive every alert transition, silenced or not.
-PEOPLE_DESTINATIONS = ("sms", "broadcast")
-
-
 class NotifySettings(Model):
     destinations: dict[Identifier, Destination] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
@@ -353,7 +247,7 @@ class NotifySettings(Model):
         return [n for n, d in self.destinations.items() if d.type == "sms"]
 
     def _is_sms(self, name: str) -> bool:
-        return self.destinations[name].type == "sms"
+        return isinstance(self.destinations[name], SmsDestination)
 
     def broadcasts(self) -> list[str]:
         return [n for n, d in self.destinations.items() if d.type == "broadcast"]

@@ -44,8 +44,8 @@ from paho.mqtt.properties import Properties
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
+from floodwatch.config.destinations import BroadcastDestination
 from floodwatch.config.models import MqttSettings
-from floodwatch.config.notify import Destination
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
 from floodwatch.notify.channel import BaseChannel, Channel, Wiring
 from floodwatch.notify.connection import MqttConnection
@@ -64,7 +64,7 @@ class BroadcastChannel(BaseChannel):
     def __init__(
         self,
         name: str,
-        dest: Destination,
+        dest: BroadcastDestination,
         mqtt: MqttSettings,
         ledger: BroadcastLog,
         compiled: CompiledConfig,
@@ -272,7 +272,7 @@ class BroadcastChannel(BaseChannel):
         return Village(code, code)
 
 
-def channel(wiring: Wiring) -> Channel:
+def channel(wiring: Wiring[BroadcastDestination]) -> Channel:
     assert wiring.mqtt is not None and wiring.compiled is not None  # the service gives both
     return BroadcastChannel(
         wiring.name, wiring.dest, wiring.mqtt, wiring.store.people, wiring.compiled, wiring.health

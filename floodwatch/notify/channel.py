@@ -37,12 +37,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
+from floodwatch.config.destinations import DestinationBase
 from floodwatch.config.models import KafkaSettings, MqttSettings
-from floodwatch.config.notify import Destination, NotifySettings
+from floodwatch.config.notify import NotifySettings
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.connection import Connection
 from floodwatch.notify.health import Health
@@ -76,13 +77,17 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
+D = TypeVar("D", bound=DestinationBase)
+
+
 @dataclass(frozen=True)
-class Wiring:
-    """What a channel factory is given: its destination and what the service
-    shares (one HTTP client, the store, the brokers' settings)."""
+class Wiring(Generic[D]):
+    """What a channel factory is given: its destination (the model of its
+    type, `floodwatch/config/destinations/`) and what the service shares (one
+    HTTP client, the store, the brokers' settings)."""
 
     name: str
-    dest: Destination
+    dest: D
     settings: NotifySettings
     store: DeliveryStore
     client: httpx.AsyncClient
@@ -94,7 +99,7 @@ class Wiring:
     config_dir: Path | None = None
 
 
-ChannelFactory = Callable[[Wiring], Channel]
+ChannelFactory = Callable[[Wiring[Any]], Channel]  # given a Wiring of its own type
 
 
 class BaseChannel:

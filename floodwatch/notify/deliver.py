@@ -37,6 +37,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -112,7 +113,7 @@ class Deliverer:
             if channel.connection is not None:
                 channel.connection.on_connected.append(functools.partial(self._connected, name))
 
-    def _channel(self, wiring: Wiring) -> Channel:
+    def _channel(self, wiring: Wiring[Any]) -> Channel:
         """The destination's channel from the registry; a recorded one
         (`record: true`) keeps what it would send (`notify/record.py`)."""
         if wiring.dest.record:

@@ -36,7 +36,7 @@ import httpx
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
-from floodwatch.config.notify import Destination
+from floodwatch.config.destinations import InfluxDestination
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify import line_protocol
 from floodwatch.notify.channel import Channel, OneByOne, Wiring
@@ -65,7 +65,7 @@ class Influx:
     def __init__(
         self,
         name: str,
-        dest: Destination,
+        dest: InfluxDestination,
         compiled: CompiledConfig,
         backoff: Backoff,
         health: Health | None = None,
@@ -248,7 +248,7 @@ class InfluxChannel(OneByOne):
         self.influx.add_readings(readings)
 
 
-def channel(wiring: Wiring) -> Channel:
+def channel(wiring: Wiring[InfluxDestination]) -> Channel:
     assert wiring.compiled is not None  # the service always gives it
     influx = Influx(wiring.name, wiring.dest, wiring.compiled, wiring.backoff(), wiring.health)
     return InfluxChannel(influx)

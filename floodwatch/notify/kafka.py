@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
+from floodwatch.config.destinations import KafkaDestination
 from floodwatch.notify.channel import Channel, OneByOne, Wiring
 from floodwatch.notify.connection import KafkaConnection
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Delivery
 
 
-def channel(wiring: Wiring) -> Channel:
+def channel(wiring: Wiring[KafkaDestination]) -> Channel:
     dest = wiring.dest
     assert wiring.kafka is not None  # the config requires service.kafka for it
     assert dest.topic is not None

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from floodwatch.config.notify import Destination
+from floodwatch.config.destinations import BroadcastDestination, SmsDestination
 from floodwatch.notify.broadcast import DEFAULT_TOPIC, BroadcastChannel
 from floodwatch.notify.cap import Broadcast, Village
 from floodwatch.notify.channel import Channel, Wiring
@@ -136,7 +136,7 @@ class RecordingBroadcast(BroadcastChannel):
     def __init__(
         self,
         name: str,
-        dest: Destination,
+        dest: BroadcastDestination,
         ledger: Any,
         compiled: CompiledConfig,
         recorder: Recorder,
@@ -169,14 +169,16 @@ class RecordingBroadcast(BroadcastChannel):
         self.recorder.add(box)
 
 
-def channel(wiring: Wiring, recorder: Recorder) -> Channel:
-    """The channel of a recorded `sms` or `broadcast` destination."""
-    if wiring.dest.type == "sms":
+def channel(wiring: Wiring[SmsDestination | BroadcastDestination], recorder: Recorder) -> Channel:
+    """The channel of a recorded `sms` or `broadcast` destination (the only
+    two that can be recorded: `DestinationBase.problems`)."""
+    dest = wiring.dest
+    if isinstance(dest, SmsDestination):
         via = wiring.settings.answer.via if wiring.settings.answer else []
         gateway = RecordingGateway(wiring.name, recorder)
         return SmsChannel(
             wiring.name,
-            wiring.dest,
+            dest,
             wiring.store,
             wiring.client,
             wiring.config_dir,
@@ -184,6 +186,4 @@ def channel(wiring: Wiring, recorder: Recorder) -> Channel:
             gateway=gateway,
         )
     assert wiring.compiled is not None  # the service always gives it
-    return RecordingBroadcast(
-        wiring.name, wiring.dest, wiring.store.people, wiring.compiled, recorder
-    )
+    return RecordingBroadcast(wiring.name, dest, wiring.store.people, wiring.compiled, recorder)

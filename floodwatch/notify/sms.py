@@ -35,7 +35,7 @@ import jinja2.sandbox
 
 from floodwatch.alerts.messages import COLOUR_ZH, EXERCISE_ZH, UNIT_ZH
 from floodwatch.alerts.state import Severity, Status, Transition
-from floodwatch.config.notify import Destination, SmsProvider
+from floodwatch.config.destinations import SmsDestination, SmsProvider
 from floodwatch.notify import sms_parts
 from floodwatch.notify.channel import BaseChannel, Channel, Wiring
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
@@ -134,7 +134,7 @@ def message_text(texts: Texts, rows: list[Delivery], answer: bool) -> str:
     return compose([texts.render(r, answer) for r in rows], exercise)
 
 
-def fits(text: str, dest: Destination) -> bool:
+def fits(text: str, dest: SmsDestination) -> bool:
     """Whether `text` goes in the destination's `max_segments` untrimmed."""
     return sms_parts.fits(text, dest.segment_chars, dest.max_segments)
 
@@ -217,7 +217,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def provider(dest: Destination, client: httpx.AsyncClient) -> Provider:
+def provider(dest: SmsDestination, client: httpx.AsyncClient) -> Provider:
     assert dest.provider is not None
     timeout = dest.timeout.total_seconds()
     if dest.provider.type == "yunpian":
@@ -231,7 +231,7 @@ class SmsChannel(BaseChannel):
     def __init__(
         self,
         name: str,
-        dest: Destination,
+        dest: SmsDestination,
         store: SmsLog,
         client: httpx.AsyncClient,
         config_dir: Path | None,
@@ -316,7 +316,7 @@ class SmsChannel(BaseChannel):
         return Outcome(True)
 
 
-def channel(wiring: Wiring) -> Channel:
+def channel(wiring: Wiring[SmsDestination]) -> Channel:
     via = wiring.settings.answer.via if wiring.settings.answer else []
     return SmsChannel(wiring.name, wiring.dest, wiring.store, wiring.client, wiring.config_dir, via)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import httpx
 
+from floodwatch.config.destinations import WebhookDestination
 from floodwatch.notify.channel import Channel, OneByOne, Wiring
 from floodwatch.notify.outcome import Outcome, classify_http, http_failure
 from floodwatch.notify.records import Delivery
 
 
-def channel(wiring: Wiring) -> Channel:
+def channel(wiring: Wiring[WebhookDestination]) -> Channel:
     dest, client = wiring.dest, wiring.client
-    assert dest.url is not None  # the destination's model requires it
+    assert dest.url is not None  # its model's problems() require it
     url = dest.url
     timeout = dest.timeout.total_seconds()
 

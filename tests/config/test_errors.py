@@ -226,3 +226,29 @@ def test_the_demo_notify_config_is_valid_and_recorded() -> None:
         "sms": True,
         "village": True,
     }
+
+
+def test_each_destination_takes_only_its_own_keys_and_a_known_type(tmp_path: Path) -> None:
+    """One model per sink (`config/destinations/`): a key of another sink's
+    model is an unknown key, named with the keys valid for this type; an
+    unknown type names the types there are."""
+    (tmp_path / "service.yaml").write_text(
+        "service:\n"
+        "  notify:\n"
+        "    destinations:\n"
+        "      hook: {type: webhook, url: 'http://127.0.0.1:9/', template: sms.j2}\n"
+        "      pager: {type: pager}\n"
+        "      bare: {url: 'http://127.0.0.1:9/'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_config(load_config_dir(tmp_path))
+    issues = [str(i).replace(f"{tmp_path}/", "") for i in caught.value.issues]
+    assert issues == [
+        "service.yaml:4:57: service.notify.destinations.hook.template: unknown key "
+        "'template'; valid keys here: type, status, record, timeout, failing_after, url, "
+        "headers",
+        "service.yaml:5:15: service.notify.destinations.pager.type: must be 'webhook', "
+        "'console', 'kafka', 'influx', 'sms' or 'broadcast'; got 'pager'",
+        "service.yaml:6:7: service.notify.destinations.bare.type: required key 'type' is missing",
+    ]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config.notify import Destination
+from floodwatch.config.destinations import InfluxDestination
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.influx import Influx, WriteRefusedError
 from floodwatch.readings import Reading
@@ -48,7 +48,7 @@ def compiled() -> CompiledConfig:
 
 
 async def connected(url: str) -> Influx:
-    dest = Destination.model_validate({"type": "influx", "url": url, "timeout": "2s"})
+    dest = InfluxDestination.model_validate({"type": "influx", "url": url, "timeout": "2s"})
     influx = Influx("tsdb", dest, compiled(), Backoff(0.05, 0.2))
     await influx.connection.start()
     await asyncio.wait_for(influx.connection.ready.wait(), 10)
@@ -140,7 +140,7 @@ def test_a_refused_batch_of_readings_is_dropped_and_the_next_written(tmp_path: P
 
 def test_no_server_is_no_connection_and_no_write(tmp_path: Path) -> None:
     async def write() -> None:
-        dest = Destination.model_validate(
+        dest = InfluxDestination.model_validate(
             {"type": "influx", "url": f"http://127.0.0.1:{free_port()}", "timeout": "1s"}
         )
         influx = Influx("tsdb", dest, compiled(), Backoff(0.05, 0.2))

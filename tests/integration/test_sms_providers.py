@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from floodwatch.config.notify import SmsProvider
+from floodwatch.config.destinations import SmsProvider
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.sms import GenericProvider, YunpianProvider
 

@@ -34,3 +34,10 @@ def test_a_refused_row_does_not_hold_up_the_others() -> None:
     due = [Delivery(f"k{n}", "hook", "{}", 0) for n in range(3)]
     sent = asyncio.run(OneByOne(refuse_first).deliver(due))
     assert [s.outcome.ok for s in sent] == [False, True, True]
+
+
+def test_every_destination_type_has_a_channel_in_the_registry_and_no_more() -> None:
+    from floodwatch.config.destinations import DESTINATION_MODELS
+    from floodwatch.notify.channels import CHANNELS
+
+    assert list(CHANNELS) == list(DESTINATION_MODELS)

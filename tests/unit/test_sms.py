@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
-from floodwatch.config.notify import Destination
+from floodwatch.config.destinations import SmsDestination
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code
 from floodwatch.notify.sms_parts import segments
@@ -115,7 +115,7 @@ class Recorder:
 
 def test_the_rate_limit_holds_routine_messages_but_never_a_raised_warning(tmp_path: Path) -> None:
     store = Store(tmp_path / "fw.db")
-    dest = Destination.model_validate(
+    dest = SmsDestination.model_validate(
         {
             "type": "sms",
             "provider": {"url": "http://127.0.0.1:9/"},
@@ -165,7 +165,7 @@ def test_a_failing_gateway_is_tried_once_a_round_not_once_per_waiting_message(
     tmp_path: Path,
 ) -> None:
     store = Store(tmp_path / "fw.db")
-    dest = Destination.model_validate(
+    dest = SmsDestination.model_validate(
         {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}, "group_wait": "0s",
          "rate_limit": None, "max_segments": 1}
     )  # fmt: skip
