@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 class Deliverer:
     """The workers of every configured destination."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the wiring: what some sink types need is optional
         self,
         settings: NotifySettings,
         store: DeliveryStore,
