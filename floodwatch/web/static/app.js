@@ -29,6 +29,8 @@ const freeboardText = (fb, cls = "") => {
   if (fb >= 0) return `${t("freeboard")} <b class="${cls}">${num(fb)}</b>${en() ? " m" : "米"}`;
   return en() ? `<b class="${cls}">${num(-fb)}</b> m above the crest` : `高出坝顶 <b class="${cls}">${num(-fb)}</b>米`;
 };
+/** Rise per hour as said: "涨速 0.50米/小时", or "回落 0.27米/小时" when falling. */
+const riseText = (v) => (v < 0 ? `${t("fall")} ${measure(-v, "m/h")}` : `${t("rise")} ${measure(v, "m/h")}`);
 /** The value an alert was raised with, in its rule's own phrase. */
 function raisedValue(a) {
   if (a.forecast && a.forecast.overtopping) return t("overtopping");
@@ -129,7 +131,11 @@ function headline(i, now) {
   else if (i.worst_now) {
     // the leading condition, with its value now (the notice's text has the value it had then)
     const lead = (i.alerts || []).find((a) => a.id === i.worst_now.alert);
-    const live = lead ? liveText(lead, now).replace(/<[^>]+>/g, "").trim() : "";
+    const r = lead && lead.kind === "rainfall" ? lead.rain : null;
+    // a rain red after its burst: the headline says the peak that made it
+    const live = r && r.peak > r.now
+      ? `${t("rain_window", { w: windowWord(r.window) })} ${t("rain_peak")} ${num(r.peak, 1)}${en() ? " mm" : "毫米"}`
+      : lead ? liveText(lead, now).replace(/<[^>]+>/g, "").trim() : "";
     parts.push(live || (en() ? i.worst_now.en : i.worst_now.zh));
   }
   return parts.join(" · ");
@@ -140,7 +146,7 @@ function liveText(a, now) {
   switch (a.kind) {
     case "level": return now.level ? `${t("level_now")} <b class="live-level">${num(now.level.value)}</b>${m}` : "";
     case "freeboard": return now.freeboard != null ? freeboardText(now.freeboard) : "";
-    case "rate_of_rise": return now.rise_per_hour != null ? `${t("rise")} ${measure(now.rise_per_hour, "m/h")}` : "";
+    case "rate_of_rise": return now.rise_per_hour != null ? riseText(now.rise_per_hour) : "";
     case "time_to_crest": {
       if (now.overtopping) return `<b>${t("overtopping")}</b> ${t("level_now")} <b>${num(now.level.value)}</b>${m}`;
       const f = (now.forecasts || {})[a.rule];
@@ -162,7 +168,7 @@ function liveText(a, now) {
     case "compound": {
       const bits = [];
       if (now.outlet) bits.push(`${t("outlet_flow")} ${measure(now.outlet.flow, "m³/s")}`);
-      if (now.rise_per_hour != null) bits.push(`${t("rise")} ${measure(now.rise_per_hour, "m/h")}`);
+      if (now.rise_per_hour != null) bits.push(riseText(now.rise_per_hour));
       return bits.join(" · ");
     }
     default: return "";

@@ -19,7 +19,7 @@ const WORDS = {
   overtopping: ["已漫坝", "OVERTOPPING"], to_crest: ["预计{m}分钟漫顶", "crest in {m} min"],
   peak: ["预计最高水位 {v} 米（{m}分钟后）", "expected peak {v} m (in {m} min)"],
   no_overtop: ["预计不漫顶", "not expected to reach the crest"],
-  level_now: ["水位", "level"], freeboard: ["距坝顶", "freeboard"], rise: ["涨速", "rising"], outlet_flow: ["涵管流量", "outlet flow"],
+  level_now: ["水位", "level"], freeboard: ["距坝顶", "freeboard"], rise: ["涨速", "rising"], fall: ["回落", "falling"], outlet_flow: ["涵管流量", "outlet flow"],
   rain_window: ["{w}雨量", "{w} rain"], rain_peak: ["发布后最高", "peak since raised"], at_raise: ["发布时", "at raise"], line: ["预警线", "line"], now: ["现在", "now"],
   lasting: ["持续", "for"], acked_by: ["{who} 已确认", "acknowledged by {who}"], not_acked: ["未确认", "not acknowledged"],
   ack_button: ["确认", "Acknowledge"], end_drill: ["结束演练", "End drill"], exercise: ["演练", "EXERCISE"],
