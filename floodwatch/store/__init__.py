@@ -13,7 +13,8 @@ One repository per concern, each a class over the connection:
   did and were told; `ledger.py` — `Ledger`, the three over one connection.
 - `incidents.py` — `IncidentStore`: incidents and their changes.
 - `sl651.py` — `Sl651Memory`: the SL 651 receiver's stored reports
-  (deduplication) and rain counters, across restarts.
+  (deduplication) and rain counters, across restarts; `GatewayState`, the
+  same in a file of its own (`floodwatch sl651-gateway`).
 - `migrations.py` — the versioned schema; `db.py` — the connection,
   transactions, a damaged file moved aside.
 

@@ -7,13 +7,22 @@ duplicate and the first PT after it is differenced against the one before.
 Written by `remember`, called inside the transaction that stores the reports'
 readings (the service's step): the memory is exactly as durable as the
 readings. The oldest reports are forgotten past `keep`.
+
+`GatewayState` is the same memory in a file of its own, for the receiver of
+`floodwatch sl651-gateway` (and `floodwatch run` behind Kafka), which stores
+no readings: written, a batch of reports per commit, once the broker has
+acknowledged them and before they are confirmed to their RTUs.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
+
+from floodwatch.store import db as _db
+from floodwatch.store.migrations import SL651
 
 Seen = tuple[str, int, int, datetime | None]  # station, function, serial, observation time
 Counter = tuple[str, datetime, float]  # station, time (UTC), counter value
@@ -58,3 +67,44 @@ class Sl651Memory:
             "INSERT OR REPLACE INTO sl651_counters (station, ts, value) VALUES (?,?,?)",
             [(s, ts.isoformat(), v) for s, ts, v in counters],
         )
+
+
+class GatewayState:
+    """The receiver's memory in its own SQLite file (WAL, synchronous=FULL).
+    Opened once before serving, used from the event loop's thread only; a
+    file that cannot be read is moved aside and a new one made (the memory
+    is lost: the engine's duplicate check stands in, one PT interval lost)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            _db.move_aside(path, str(exc))  # logged there
+            self.db = self._open()
+        self.memory = Sl651Memory(self.db)
+        self.commits = 0
+
+    def _open(self) -> sqlite3.Connection:
+        db = _db.connect(self.path)
+        try:
+            _db.script(db, SL651)
+            found = db.execute("PRAGMA quick_check").fetchone()
+            if found is None or found[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {found}")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def write(self, hooks: Iterable[Callable[[], None]]) -> None:
+        """Run the reports' `stored` hooks (each `memory.remember`) in one
+        transaction: one commit (one fsync) for the batch."""
+        with _db.transaction(self.db):
+            for hook in hooks:
+                hook()
+        self.commits += 1
+
+    def close(self) -> None:
+        self.db.close()

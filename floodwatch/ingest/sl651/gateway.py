@@ -4,28 +4,38 @@ as `floodwatch bridge` does) or, without Kafka, to MQTT (`service.mqtt`: one
 `batch` message per report on `service.sl651.mqtt_topic`, QoS 1).
 
 A report is confirmed to its RTU only once the broker has taken its readings
-(Kafka: acknowledged by the leader; MQTT: PUBACK). The gateway keeps no state
-of its own: a crash between the broker's acknowledgement and the RTU's
-confirmation makes the RTU resend, and the engine behind refuses the readings
-it already has as duplicates.
+(Kafka: acknowledged by the leader; MQTT: PUBACK) and the receiver's memory —
+the reports forwarded (deduplication) and each station's PT counter — is
+written to the gateway's state file (`GatewayState`, `sl651-gateway.db` next
+to `service.store`), a batch of acknowledged reports per commit
+(`Remembered`). So after a restart a resend of a confirmed report is
+confirmed at once and not published again, and the first PT is differenced
+against the last one before. A crash between the acknowledgement and the
+state write (at-least-once): the RTU resends, the report is published again,
+and the engine behind refuses the readings it already has as duplicates.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
 
 from floodwatch.config.loader import LoadedConfig
+from floodwatch.config.sl651 import Sl651Settings
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.sl651.mapping import Directory
 from floodwatch.ingest.sl651.server import Receiver
 from floodwatch.ingest.source import Incoming
 from floodwatch.rules.compile import compile_config
+from floodwatch.store.sl651 import GatewayState
 
 log = logging.getLogger("floodwatch.sl651.gateway")
+STATE = "sl651-gateway.db"  # the receiver's memory, next to service.store
 
 
 class MqttForward:
@@ -41,6 +51,66 @@ class MqttForward:
         self.forwarded += 1
         if item.confirm is not None:
             item.confirm()
+
+
+class Remembered:
+    """Between the broker's acknowledgement of a report and its confirmation
+    to the RTU: the receiver's memory of it written to the state file.
+
+    `put` hands each report on (to the bridge or `MqttForward`) with its
+    `confirm` replaced: the acknowledgement only queues the report; `run`
+    writes every report queued so far in one commit, then confirms them, so
+    a storm costs one fsync per batch, not per report. Used from the event
+    loop's thread only (the commit blocks it for the fsync: the reports
+    acknowledged meanwhile make the next batch)."""
+
+    def __init__(
+        self,
+        state: GatewayState,
+        put: Callable[[Incoming], Awaitable[None]],
+        stopping: asyncio.Event,
+    ) -> None:
+        self.state = state
+        self.forward = put
+        self.stopping = stopping  # set when the state file cannot be written
+        self.due: list[tuple[Callable[[], None] | None, Callable[[], None] | None]] = []
+        self.wake = asyncio.Event()
+        self.failed = False
+
+    async def put(self, item: Incoming) -> None:
+        stored, confirm = item.stored, item.confirm
+
+        def acknowledged() -> None:
+            self.due.append((stored, confirm))
+            self.wake.set()
+
+        item.stored, item.confirm = None, acknowledged
+        await self.forward(item)
+
+    async def run(self) -> None:
+        """Write and confirm each batch, until cancelled."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the reports acknowledged so far, then confirm them. On a
+        write error nothing more is confirmed and the gateway stops (the RTUs
+        resend to the restarted one)."""
+        if not self.due or self.failed:
+            return
+        batch, self.due = self.due, []
+        try:
+            self.state.write(hook for hook, _ in batch if hook is not None)
+        except sqlite3.Error as exc:
+            log.error("sl651 state %s not written: %s; stopping", self.state.path, exc)
+            self.failed = True
+            self.stopping.set()
+            return
+        for _, confirm in batch:
+            if confirm is not None:
+                confirm()
 
 
 async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
@@ -63,6 +133,12 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
     dead_letter = DeadLetter(Path(settings.dead_letter.file))
     pictures = Path(settings.sl651.pictures or Path(settings.store).parent / "sl651-pictures")
     try:
+        state = GatewayState(Path(settings.store).parent / STATE)
+    except (OSError, sqlite3.Error) as exc:
+        log.error("sl651 state: %s", exc)
+        dead_letter.close()
+        return 2
+    try:
         if settings.kafka is not None:
             bridge = Bridge(
                 settings.kafka,
@@ -72,47 +148,67 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
                 stopping,
             )
             await bridge.start()
-            receiver = Receiver(
-                settings.sl651, directory, bridge.put, dead_letter.write, pictures=pictures
-            )
+            remembered = Remembered(state, bridge.put, stopping)
+            receiver = _receiver(settings.sl651, directory, remembered, dead_letter, pictures)
             target = f"kafka://{settings.kafka.bootstrap}/{settings.kafka.topic}"
             try:
-                return await _serve(receiver, target, stopping)
+                return await _serve(receiver, remembered, target, stopping)
             finally:
                 await bridge.stop()
+                remembered.flush()  # what Kafka acknowledged while stopping
         assert settings.mqtt is not None
         client = client_for(settings.mqtt, client_id=f"{settings.mqtt.client_id}-sl651-gateway")
         async with client:
             forward = MqttForward(client, settings.sl651.mqtt_topic)
-            receiver = Receiver(
-                settings.sl651, directory, forward.put, dead_letter.write, pictures=pictures
-            )
+            remembered = Remembered(state, forward.put, stopping)
+            receiver = _receiver(settings.sl651, directory, remembered, dead_letter, pictures)
             target = f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}/{forward.topic}"
-            return await _serve(receiver, target, stopping)
+            return await _serve(receiver, remembered, target, stopping)
     except (aiomqtt.MqttError, OSError, ConnectionError) as exc:
         log.error("sl651 gateway: %s", exc)
         return 2
     finally:
         dead_letter.close()
+        state.close()
 
 
-async def _serve(receiver: Receiver, target: str, stopping: asyncio.Event) -> int:
+def _receiver(
+    settings: Sl651Settings,
+    directory: Directory,
+    remembered: Remembered,
+    dead_letter: DeadLetter,
+    pictures: Path,
+) -> Receiver:
+    """The receiver, its memory taken up from the state file."""
+    receiver = Receiver(settings, directory, remembered.put, dead_letter.write, pictures=pictures)
+    receiver.memory = remembered.state.memory
+    receiver.restore()
+    return receiver
+
+
+async def _serve(
+    receiver: Receiver, remembered: Remembered, target: str, stopping: asyncio.Event
+) -> int:
     serving = asyncio.create_task(receiver.run(), name=receiver.name)
+    writing = asyncio.create_task(remembered.run(), name="sl651-state")
     stop = asyncio.create_task(stopping.wait())
     waiting = asyncio.create_task(receiver.listening.wait())
     await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
     if receiver.listening.is_set():
         log.info("floodwatch sl651-gateway running: %s -> %s", receiver.name, target)
     done, _ = await asyncio.wait([serving, stop], return_when=asyncio.FIRST_COMPLETED)
-    for task in (serving, stop, waiting):
+    for task in (serving, stop, waiting, writing):
         task.cancel()
     log.info(
-        "floodwatch sl651-gateway stopped: %d frames, %d confirmed, refused %d",
+        "floodwatch sl651-gateway stopped: %d frames, %d confirmed, refused %d, %d state commits",
         receiver.frames,
         receiver.confirmed,
         sum(receiver.refused.values()),
+        remembered.state.commits,
     )
     if serving in done and not serving.cancelled() and serving.exception() is not None:
         log.error("sl651 receiver failed: %s", serving.exception())
+        return 1
+    if remembered.failed:
         return 1
     return 0

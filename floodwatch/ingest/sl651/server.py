@@ -22,6 +22,8 @@ With a `Memory` (the service's store), the reports stored and each station's
 last rain counter (PT) are recorded in the transaction that stores the
 readings (`Incoming.stored`) and taken up again at start (`restore`), so a
 resend after a restart is still a duplicate, and PT is differenced across it.
+(The gateway's `Memory` is its state file, `Incoming.stored` called in the
+commit after the broker's acknowledgement: `gateway.py`.)
 
 Manual entry (35H, and 39H) is SL 330 text (`manual.py`): its elements become
 readings of quality `manual`; what is not understood is dead-lettered
@@ -90,7 +92,8 @@ class Memory(Protocol):
         self, seen: Iterable[DedupKey], counters: Iterable[tuple[str, datetime, float]]
     ) -> None:
         """Record stored reports and counters; called inside the transaction
-        that stores their readings."""
+        that stores their readings (the gateway: that follows the broker's
+        acknowledgement)."""
         ...
 
 
