@@ -16,9 +16,18 @@ and its test):
   when "已高于…" / "已长于…");
 - each piece of advice is said once; English texts use ASCII punctuation only.
 
-Drills are prefixed 【演练】 / [EXERCISE] everywhere. A rule's all-clear says
-that this warning is lifted, never that all is back to normal: that belongs to
-the incident.
+Drills are prefixed 【演练】 / [EXERCISE] everywhere.
+
+The all-clear belongs to the incident. A rule's alert that is lowered or lifted
+while its incident goes on (`rules/incidents/tracker.py` decides, at the end
+of each instant) says that this one condition has eased and that the incident
+goes on at its colour — "【单项回落】毛坑村毛坑山塘水位上涨速率已回落到0.07米/小时，
+低于黄色预警线。毛坑山塘红色预警仍在持续，险情未除。" (`while_incident`) — never
+解除, 恢复正常, "lifted" or "all clear". "【预警解除】" is said only by a rule
+whose incident ends with it, and by the incident's all-clear. So every lowered
+or lifted rule event carries, besides its own texts, the eased clause
+(`details["eased"]`, made by the same renderers with `eased=True`), which the
+tracker takes off the event and words in.
 """
 
 from __future__ import annotations
@@ -70,13 +79,22 @@ STAGE_TEXT = {
 }
 EXERCISE_ZH = "【演练】"
 EXERCISE_EN = "[EXERCISE] "
+EASED_ZH = "【单项回落】"
+EASED_EN = "[Condition eased] "
+EASED = "eased"  # the details key of a lowered or lifted event's eased clause (zh, en)
 
 Style = Literal["rising", "falling", "time"]
-# (firing / escalated, downgraded, resolved) comparison words per style.
-_WORDS: dict[Style, tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = {
-    "rising": (("达到", "at or above"), ("已低于", "now below"), ("已低于", "now below")),
-    "falling": (("低于", "at or below"), ("已高于", "now above"), ("已高于", "now above")),
-    "time": (("短于", "within"), ("已长于", "now beyond"), ("已长于", "now beyond")),
+# (firing / escalated, resolved) comparison words per style.
+_WORDS: dict[Style, tuple[tuple[str, str], tuple[str, str]]] = {
+    "rising": (("达到", "at or above"), ("已低于", "now below")),
+    "falling": (("低于", "at or below"), ("已高于", "now above")),
+    "time": (("短于", "within"), ("已长于", "now beyond")),
+}
+# How a condition that has eased is said, per style: (zh verb, zh side, en verb, en side).
+_EASED: dict[Style, tuple[str, str, str, str]] = {
+    "rising": ("已回落到", "低于", "down to", "below"),
+    "falling": ("已增大到", "高于", "up to", "above"),  # freeboard: more is safer
+    "time": ("", "已长于", "", "beyond"),
 }
 
 
@@ -234,13 +252,30 @@ def render(  # noqa: PLR0913 — keyword-only parts of one text, most optional
     stage: EvacuationStage | None = None,
     previous: Severity | None = None,
     label: tuple[str, str] | None = None,
+    eased: bool = False,
 ) -> tuple[str, str]:
     """The zh and en text of one event.
 
     `what_*` is a rule-specific clause said after the comparison (e.g. the
     current rate of rise); `label` replaces the measure's name (e.g. "3小时累计
     雨量"). Sensor notices (`info`) say the gauge and `what_*` only.
+    `eased` (a lowered or lifted event): the eased clause instead, with no
+    headline and no advice (see the module docstring).
     """
+    if transition in (Transition.RESOLVED, Transition.DOWNGRADED) and severity is not Severity.INFO:
+        was = severity if transition is Transition.RESOLVED else previous
+        if was is not None and (eased or transition is Transition.DOWNGRADED):
+            body_zh, body_en = _eased_body(measure, value, was, label, (what_zh, what_en))
+            if eased:
+                return _eased_clause(place, body_zh, body_en, severity, transition)
+            head_zh, head_en = headline(severity, transition, exercise)
+            zh = f"{head_zh}{place.zh}{body_zh}，预警降为{COLOUR_ZH[severity]}"
+            en = f"{head_en}{place.en}: {body_en}"
+            if stage is not None:
+                zh += f"，{STAGE_TEXT[stage][0]}"
+                en += f". {_capital(STAGE_TEXT[stage][1])}"
+            todo_zh, todo_en = advice or ADVICE[severity]
+            return f"{zh}。{todo_zh}", f"{en}. {todo_en}"
     head_zh, head_en = headline(severity, transition, exercise)
     if severity is Severity.INFO:
         gauge_zh = measure.gauge_zh or measure.zh
@@ -259,22 +294,18 @@ def render(  # noqa: PLR0913 — keyword-only parts of one text, most optional
     if measure.style == "time" and what_zh:  # the reasoning first: "at this rate, …"
         now_zh, now_en = f"{what_zh}，{now_zh}", f"{what_en}, {now_en}"
         what_zh = what_en = ""
-    raise_w, lower_w, clear_w = _WORDS[measure.style]
+    raise_w, clear_w = _WORDS[measure.style]
     line_zh, line_en = measure.fmt_zh(threshold), measure.fmt_en(threshold)
     zh = f"{head_zh}{place.zh}{now_zh}"
     en = f"{head_en}{place.en}: {now_en}"
     colour = COLOUR_ZH[severity]
-    if transition is Transition.RESOLVED:
+    if transition is Transition.RESOLVED:  # said only when the incident ends with it
         if threshold is not None and value is not None:
             zh += f"，{clear_w[0]}解除线{line_zh}"
             en += f", {clear_w[1]} the reset line of {line_en}"
         return zh + "。", en + "."
-    if transition is Transition.DOWNGRADED and previous is not None:
-        zh += f"，{lower_w[0]}{COLOUR_ZH[previous]}解除线{line_zh}，预警降为{colour}"
-        en += f", {lower_w[1]} the {previous.value} reset line of {line_en}"
-    else:
-        zh += f"，{raise_w[0]}{colour}预警线{line_zh}"
-        en += f", {raise_w[1]} the {severity.value} line of {line_en}"
+    zh += f"，{raise_w[0]}{colour}预警线{line_zh}"
+    en += f", {raise_w[1]} the {severity.value} line of {line_en}"
     if what_zh:
         zh += f"，{what_zh}"
         en += f", {what_en}"
@@ -283,6 +314,79 @@ def render(  # noqa: PLR0913 — keyword-only parts of one text, most optional
         en += f". {_capital(STAGE_TEXT[stage][1])}"
     todo_zh, todo_en = advice or ADVICE[severity]
     return f"{zh}。{todo_zh}", f"{en}. {todo_en}"
+
+
+def _eased_body(
+    measure: Measure,
+    value: float | None,
+    was: Severity,
+    label: tuple[str, str] | None,
+    what: tuple[str, str],
+) -> tuple[str, str]:
+    """How a condition that has eased below its `was` line is said, without the
+    place: "水位上涨速率已回落到0.07米/小时，低于黄色预警线"; "水位距坝顶已增大到
+    0.51米，高于橙色预警线"; "预计183分钟后水位到达坝顶，已长于橙色预警线". It names
+    the warning line, not the reset line below it: what a reader needs is
+    which side of the line the measure is now."""
+    verb_zh, side_zh, verb_en, side_en = _EASED[measure.style]
+    colour, line_en = COLOUR_ZH[was], f"the {was.value} line"
+    if measure.style == "time":
+        now_zh, now_en = measure.now_zh(value), measure.now_en(value)
+        if what[0]:
+            now_zh, now_en = f"{what[0]}，{now_zh}", f"{what[1]}, {now_en}"
+        if value is None:  # no forecast any more: the rise has stopped
+            return (
+                f"{now_zh}，到达坝顶时间{side_zh}{colour}预警线",
+                f"{now_en}, the time to crest is {side_en} {line_en}",
+            )
+        return f"{now_zh}，{side_zh}{colour}预警线", f"{now_en}, {side_en} {line_en}"
+    name_zh, name_en = label or (measure.zh, measure.en)
+    if value is None:
+        zh, en = f"{name_zh}已{side_zh}{colour}预警线", f"{name_en} now {side_en} {line_en}"
+    else:
+        zh = f"{name_zh}{verb_zh}{measure.fmt_zh(value)}，{side_zh}{colour}预警线"
+        en = f"{name_en} {verb_en} {measure.fmt_en(value)}, {side_en} {line_en}"
+    if what[0]:
+        zh, en = f"{zh}，{what[0]}", f"{en}, {what[1]}"
+    return zh, en
+
+
+def _eased_clause(
+    place: Place, body_zh: str, body_en: str, severity: Severity, transition: Transition
+) -> tuple[str, str]:
+    """The eased clause of a rule event: the place, what eased and, when the
+    rule is only lowered, to which colour."""
+    zh, en = f"{place.zh}{body_zh}", f"{place.en}: {body_en}"
+    if transition is Transition.DOWNGRADED:
+        zh += f"，此项降为{COLOUR_ZH[severity]}"
+        en += f", this one lowered to {severity.value.upper()}"
+    return zh, en
+
+
+def while_incident(
+    eased: tuple[str, str],
+    head: tuple[str, str],
+    severity: Severity,
+    *,
+    lowered: bool,
+    exercise: bool,
+) -> tuple[str, str]:
+    """A rule's text when its alert is lowered or lifted while its incident goes
+    on: the eased clause (`render(..., eased=True)`), then the incident at its
+    colour now (`head`: the station that names the incident; `lowered`: the
+    incident was lowered in the same instant). Never 解除 nor "all clear"."""
+    colour, sev = COLOUR_ZH[severity], severity.value.upper()
+    if lowered:
+        on_zh = f"{head[0]}预警降为{colour}，险情未除。"
+        on_en = f"{head[1]} is lowered to {sev} warning; the danger is not over."
+    else:
+        on_zh = f"{head[0]}{colour}预警仍在持续，险情未除。"
+        on_en = f"{head[1]} stays at {sev} warning; the danger is not over."
+    pre_zh, pre_en = (EXERCISE_ZH, EXERCISE_EN) if exercise else ("", "")
+    return (
+        f"{pre_zh}{EASED_ZH}{eased[0]}。{on_zh}",
+        f"{pre_en}{EASED_EN}{eased[1]}. {on_en}",
+    )
 
 
 @dataclass(frozen=True)
@@ -323,12 +427,19 @@ def render_compound(
     said: list[tuple[str, str]],
     exercise: bool,
     advice: tuple[str, str] | None = None,
+    eased: bool = False,
 ) -> tuple[str, str]:
     """The text of a compound rule's event: its name, then what each condition
-    reads now (`ConditionText.say`), then the advice (none on the all-clear)."""
+    reads now (`ConditionText.say`), then the advice (none on the all-clear).
+    `eased` (lifted): the eased clause, no headline."""
     head_zh, head_en = headline(severity, transition, exercise)
     facts_zh = "；".join(zh for zh, _ in said)
     facts_en = "; ".join(en for _, en in said)
+    if eased and transition is Transition.RESOLVED:
+        return (
+            f"{place.zh}{name[0]}的判据已不再成立：{facts_zh}",
+            f"{place.en}: {name[1]}, the conditions no longer hold. {_capital(facts_en)}",
+        )
     if transition is Transition.RESOLVED:
         zh = f"{head_zh}{place.zh}{name[0]}的判据已不再成立：{facts_zh}。"
         en = f"{head_en}{place.en}: {name[1]}, the conditions no longer hold. {_capital(facts_en)}."
@@ -352,9 +463,19 @@ def overtopping(
     exercise: bool,
     advice: tuple[str, str] | None = None,
     severity: Severity = Severity.RED,
+    eased: bool = False,
 ) -> tuple[str, str]:
     """The dam is overtopping now (time to crest at its crest): red, said plainly;
-    lowered to `severity` or lifted once the level is back below the crest."""
+    lowered to `severity` or lifted once the level is back below the crest.
+    `eased` (lowered or lifted): the eased clause, no headline."""
+    if eased and transition in (Transition.DOWNGRADED, Transition.RESOLVED):
+        return _eased_clause(
+            place,
+            f"水位{level:.2f}米，已回落到坝顶{crest:.2f}米以下，漫顶停止",
+            f"level {level:.2f} m, back below the crest at {crest:.2f} m, overtopping has stopped",
+            severity,
+            transition,
+        )
     if transition is Transition.DOWNGRADED:
         head_zh, head_en = headline(severity, transition, exercise)
         todo_zh, todo_en = advice or ADVICE[severity]

@@ -22,6 +22,7 @@ from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.incidents.text import rule_names
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.sim import SCENARIOS, simulate
 from floodwatch.web.demo import Sms
 
@@ -332,15 +333,18 @@ def demo(
     else:
         click.echo()
         engine = Engine(compiled)
+        # the incident tracker words a rule eased while its incident goes on, as in service
+        incidents = IncidentTracker(compiled.config.stations, compiled.config.engine.incidents)
         for ts, readings in sweeps:
             out = engine.process(readings)
             out.extend(engine.advance(ts))
             teller.sweep(ts, readings)
-            for event in out.alerts:
+            for event in incidents.apply(out.alerts, out.figures).alerts:
                 teller.alert(event)
             if pause:
                 time.sleep(pause)
-        for event in engine.flush().alerts:
+        last = engine.flush()
+        for event in incidents.apply(last.alerts, last.figures).alerts:
             teller.alert(event)
         ends = [(a.severity, a.station, a.rule, a.since) for a in engine.active_alerts()]
         told = None

@@ -7,19 +7,25 @@ events its readings cause to the list it is given. It does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from floodwatch.alerts.event import AlertEvent, episode_id
-from floodwatch.alerts.messages import Measure, Place, render
+from floodwatch.alerts.messages import EASED, Measure, Place, render
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition, transition
 from floodwatch.readings import ms_to_dt
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.latch import Latch
 
-# (severity shown, transition, severity before) -> (zh, en): a rule's own texts.
-Texts = Callable[[Severity, Transition, Severity | None], tuple[str, str]]
+
+class Texts(Protocol):
+    """A rule's own texts: (severity shown, transition, severity before) ->
+    (zh, en); `eased`: the eased clause of a lowered or lifted event
+    (`alerts.messages`, module docstring)."""
+
+    def __call__(
+        self, shown: Severity, step: Transition, before: Severity | None, /, *, eased: bool = False
+    ) -> tuple[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,9 @@ class AlertTracker:
         """Move to `severity` (None: no alert) at event time `ts`; the event, if any.
 
         The texts come from `messages.render` unless the rule gives its own `text`.
+        A lowered or lifted warning also carries its eased clause in
+        `details["eased"]` (`{"zh", "en"}`), for the incident tracker to word
+        it while the incident goes on.
         `escalate`: the hazard got worse within the same severity (a dam that now
         overtops under a red forecast) — an `escalated` event even so."""
         before = self.severity
@@ -94,10 +103,11 @@ class AlertTracker:
             self.episode = episode_id(ctx.rule, ctx.station, ts)
         shown = severity if severity is not None else before
         assert shown is not None and self.episode is not None
-        zh, en = (
-            text(shown, step, before)
-            if text is not None
-            else render(
+
+        def say(eased: bool) -> tuple[str, str]:
+            if text is not None:
+                return text(shown, step, before, eased=eased)
+            return render(
                 place=ctx.place,
                 measure=ctx.measure,
                 severity=shown,
@@ -111,8 +121,13 @@ class AlertTracker:
                 stage=stage,
                 previous=before,
                 label=label,
+                eased=eased,
             )
-        )
+
+        zh, en = say(False)
+        if step in (Transition.RESOLVED, Transition.DOWNGRADED) and shown is not Severity.INFO:
+            eased_zh, eased_en = say(True)
+            details = {**(details or {}), EASED: {"zh": eased_zh, "en": eased_en}}
         event = AlertEvent(
             id=self.episode,
             rule=ctx.rule,

@@ -17,7 +17,7 @@ from floodwatch.cli.app import main
 from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import response_type
 from floodwatch.notify.catalogue.check import problems
-from floodwatch.notify.catalogue.entries import Entry, entries
+from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, Entry, entries
 from floodwatch.notify.catalogue.markdown import markdown
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
@@ -113,11 +113,39 @@ def broken(zh: str, en: str, style: str = "rising", **event: object) -> Entry:
             "falling",
             "lowered as if it rose",
         ),
+        ("水位1米，已低于橙色解除线1米。", "level 1 m.", "rising", "all-clear while its incident"),
+        ("水位1米。", "[Warning lifted] level 1 m.", "rising", "all-clear while its incident"),
     ],
 )
 def test_the_check_finds_each_kind_of_defect(zh: str, en: str, style: str, found: str) -> None:
     entry = broken(zh, en, style, transition=Transition.DOWNGRADED)
     assert any(found in line for line in problems(CONFIG, [entry])), problems(CONFIG, [entry])
+
+
+def test_every_lowered_or_lifted_rule_is_also_told_while_its_incident_goes_on() -> None:
+    """The tracker's wording (`messages.while_incident`) is in the catalogue for
+    each rule's lowered and lifted texts, and keeps the catalogue's rules."""
+    rules = [e for e in CATALOGUE if e.section == "rules"]
+    ending = [e for e in rules if e.event.transition in (Transition.DOWNGRADED,
+              Transition.RESOLVED) and WHILE_INCIDENT not in e.notes]  # fmt: skip
+    going_on = [e for e in rules if WHILE_INCIDENT in e.notes]
+    assert len(going_on) == len(ending) >= 20
+    assert {e.rule for e in going_on} == {e.rule for e in ending}
+    for entry in going_on:
+        assert entry.zh.startswith("【单项回落】"), entry.zh
+        assert entry.zh.endswith("。毛坑山塘红色预警仍在持续，险情未除。"), entry.zh
+        assert entry.en.startswith("[Condition eased] "), entry.en
+        assert entry.en.endswith(". Maokeng pond stays at RED warning; the danger is not over.")
+        assert entry.spoken is None  # villages hear the incident, not a rule
+    rise = next(
+        e for e in going_on if e.rule == "pond-rise" and e.event.transition is Transition.RESOLVED
+    )
+    assert rise.zh == (
+        "【单项回落】毛坑村毛坑山塘水位上涨速率已回落到0.22米/小时，低于黄色预警线。"
+        "毛坑山塘红色预警仍在持续，险情未除。"
+    )
+    lifted = [e for e in ending if e.event.transition is Transition.RESOLVED]
+    assert all("【预警解除】" in e.zh for e in lifted)  # said only when the incident ends
 
 
 def test_docs_messages_md_is_the_example_catalogue() -> None:

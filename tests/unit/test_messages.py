@@ -42,11 +42,11 @@ def test_the_blocked_culvert_names_stations_and_gives_each_value_its_own_unit() 
     assert event.unit == "m/h"  # the unit of its first condition, a rate
 
 
-def test_a_freeboard_downgrade_says_the_freeboard_grew_above_the_reset_line() -> None:
+def test_a_freeboard_downgrade_says_the_freeboard_grew_above_the_line() -> None:
     event = first("pond-freeboard", "downgraded")
-    assert "已高于红色解除线0.25米，预警降为橙色" in event.message_zh
-    assert "以内" not in event.message_zh
-    assert "now above the red reset line of 0.25 m" in event.message_en
+    assert "水位距坝顶已增大到0.33米，高于红色预警线，预警降为橙色" in event.message_zh
+    assert "以内" not in event.message_zh and "解除" not in event.message_zh
+    assert "freeboard up to 0.33 m, above the red line" in event.message_en
     raised = first("pond-freeboard", "firing")
     assert "低于橙色预警线0.40米" in raised.message_zh
 

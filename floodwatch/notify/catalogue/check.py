@@ -11,6 +11,9 @@
 - no sentence is said twice in one text;
 - a rule's text never says "恢复正常" / "back to normal", nor an incident's
   before its all-clear;
+- the all-clear belongs to the incident: a rule lowered, or lifted while its
+  incident goes on, never says 解除 / "lifted" / "all clear" (a lowered rule's
+  incident is always still on);
 - a hazard that grows worse as its number falls (freeboard, minutes to the
   crest) is never lowered "以内" or "below" its reset line;
 - nothing says "0分钟后" or "距坝顶0.0米": at the crest the dam is overtopping.
@@ -34,6 +37,16 @@ EN_BARE = re.compile(rf"{NUMBER}(?= to {NUMBER})|{NUMBER} h {NUMBER} min")
 FULL_WIDTH = re.compile(r"[\u3000-\u303f\uff00-\uffef\u4e00-\u9fff]")
 SENTENCE_ZH = re.compile(r"[^。！？]+[。！？]")
 SENTENCE_EN = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
+
+
+# The words of an all-clear: the incident's alone (a rule's only when the incident ends with it).
+ALL_CLEAR = re.compile(r"解除|恢复正常|(?i:all[- ]clear|back to normal|lifted)")
+
+
+def _incident_goes_on(entry: Entry) -> bool:
+    """A rule entry told while its incident goes on: lowered (its own alert is
+    still on), or lifted while its incident stays red."""
+    return entry.event.transition.value == "downgraded" or "while-incident" in entry.notes
 
 
 def _bare_figures(text: str, unit: str, allowed: re.Pattern[str]) -> list[str]:
@@ -85,12 +98,22 @@ def problems(compiled: CompiledConfig, entries: list[Entry]) -> list[str]:
                 out.append(f"{where} [{lang}]: said twice {sorted(repeated)}: {text}")
             if re.search(r"(?<![\d.])0(?:\.0+)?分钟后|距坝顶0(?:\.0+)?米", text):
                 out.append(f"{where} [{lang}]: says zero minutes or metres to go: {text}")
-            normal = "恢复正常" in text or "back to normal" in text
-            if normal and entry.section == "rules":
-                out.append(f"{where} [{lang}]: a rule's text says all is back to normal: {text}")
-            if normal and entry.section == "incidents" and ev.details.get("change") != "all_clear":
-                out.append(f"{where} [{lang}]: back to normal before the all-clear: {text}")
+            out.extend(_all_clear_problems(f"{where} [{lang}]", text, entry))
         out.extend(_entry_problems(where, entry))
+    return out
+
+
+def _all_clear_problems(where: str, text: str, entry: Entry) -> list[str]:
+    """The all-clear is the incident's: no rule says all is back to normal, an
+    incident only in its all-clear, and no rule says 解除 while its incident goes on."""
+    out: list[str] = []
+    normal = "恢复正常" in text or "back to normal" in text
+    if normal and entry.section == "rules":
+        out.append(f"{where}: a rule's text says all is back to normal: {text}")
+    if normal and entry.section == "incidents" and entry.event.details.get("change") != "all_clear":
+        out.append(f"{where}: back to normal before the all-clear: {text}")
+    if entry.section == "rules" and ALL_CLEAR.search(text) and _incident_goes_on(entry):
+        out.append(f"{where}: a rule says all-clear while its incident goes on: {text}")
     return out
 
 

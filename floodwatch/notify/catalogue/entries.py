@@ -17,13 +17,16 @@ it to the texts of replayed storms and to the rules of `check.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import (
+    EASED,
     Measure,
     balance_reason,
     crest_reason,
@@ -31,6 +34,7 @@ from floodwatch.alerts.messages import (
     rain_label,
     render,
     render_compound,
+    while_incident,
 )
 from floodwatch.alerts.state import EvacuationStage, Severity, Transition
 from floodwatch.config.models import (
@@ -44,9 +48,11 @@ from floodwatch.notify import cap
 from floodwatch.rules.base import RuleContext
 from floodwatch.rules.build import build_series
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo
+from floodwatch.rules.incidents.tracker import Groups, head_names
 from floodwatch.rules.kinds.compound import CompoundInstance
 
 T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
+WHILE_INCIDENT = "while-incident"  # an entry's note: told while its incident stays red
 RATE = 0.80  # m/h: the rate of rise the time-to-crest texts are said with
 INFLOW, OUTFLOW = 7.5, 2.5  # m³/s: what the water-balance texts are said with
 
@@ -132,14 +138,44 @@ def _rule_entries(
     if isinstance(rule, CompoundRule) and isinstance(instance, CompoundInstance):
         for sev, step, before in _steps(list(ctx.levels)):
             out.append(_compound(compiled, binding, ctx, instance, sev, step, before))
-        return out
-    if isinstance(rule, RainfallRule):
-        return [_rain(compiled, binding, ctx, rule, *s) for s in _steps(list(ctx.levels))]
-    for sev, step, before in _steps([lb.severity for lb in binding.levels]):
-        out.extend(_threshold(compiled, binding, ctx, sev, step, before))
-    if isinstance(rule, TimeToCrestRule):
-        out.extend(_overtopping(compiled, binding, ctx))
-    return out
+    elif isinstance(rule, RainfallRule):
+        out = [_rain(compiled, binding, ctx, rule, *s) for s in _steps(list(ctx.levels))]
+    else:
+        for sev, step, before in _steps([lb.severity for lb in binding.levels]):
+            out.extend(_threshold(compiled, binding, ctx, sev, step, before))
+        if isinstance(rule, TimeToCrestRule):
+            out.extend(_overtopping(compiled, binding, ctx))
+    return [told for entry in out for told in (entry, *_while_incident(compiled, entry))]
+
+
+def _both(
+    step: Transition, say: Callable[..., tuple[str, str]]
+) -> tuple[str, str, tuple[str, str] | None]:
+    """A rule's texts (`say(eased=False)`) and, when it is lowered or lifted, its
+    eased clause (`say(eased=True)`)."""
+    zh, en = say(eased=False)
+    eased = say(eased=True) if step in (Transition.RESOLVED, Transition.DOWNGRADED) else None
+    return zh, en, eased
+
+
+def _while_incident(compiled: CompiledConfig, entry: Entry) -> list[Entry]:
+    """A lowered or lifted rule entry as told while its incident stays red (the
+    tracker's wording, `messages.while_incident`); none for other entries."""
+    said = entry.event.details.get(EASED)
+    if not isinstance(said, dict):
+        return []
+    config = compiled.config
+    head = Groups.of(config.stations, config.engine.incidents).head(entry.station)
+    zh, en = while_incident(
+        (said["zh"], said["en"]),
+        head_names({s.id: s for s in config.stations}, head),
+        Severity.RED,
+        lowered=False,
+        exercise=False,
+    )
+    details = {k: v for k, v in entry.event.details.items() if k != EASED}
+    event = with_(entry.event, message_zh=zh, message_en=en, details=details)
+    return [dc_replace(entry, event=event, spoken=None, notes=[*entry.notes, WHILE_INCIDENT])]
 
 
 def _overtopping(compiled: CompiledConfig, binding: Binding, ctx: RuleContext) -> list[Entry]:
@@ -155,19 +191,23 @@ def _overtopping(compiled: CompiledConfig, binding: Binding, ctx: RuleContext) -
         steps.insert(2, (below[-1], Transition.DOWNGRADED, Severity.RED, crest - 0.08))
     out = []
     for sev, step, before, level in steps:
-        zh, en = overtopping(
-            ctx.place,
-            level,
-            crest,
-            transition=step,
-            exercise=False,
-            advice=ctx.advice.get(sev) if step is Transition.DOWNGRADED else None,
-            severity=sev,
+        zh, en, eased = _both(
+            step,
+            partial(
+                overtopping,
+                ctx.place,
+                level,
+                crest,
+                transition=step,
+                exercise=False,
+                advice=ctx.advice.get(sev) if step is Transition.DOWNGRADED else None,
+                severity=sev,
+            ),
         )
         over = level >= crest
         forecast = {"overtopping": True, "minutes_to_crest": 0.0} if over else None
         event = make_event(
-            ctx, sev, step, before, 0.0 if over else None, 0.0, zh, en, forecast, level
+            ctx, sev, step, before, 0.0 if over else None, 0.0, zh, en, forecast, level, eased
         )
         entry = _entry(compiled, binding, ctx, event, ctx.measure)
         entry.units = ("米", "m")  # said as the level against the crest
@@ -215,21 +255,25 @@ def _threshold(
             else:
                 what = crest_reason(RATE)
                 forecast = {"minutes_to_crest": value, "rate_m_per_h": RATE}
-        zh, en = render(
-            place=ctx.place,
-            measure=m,
-            severity=sev,
-            transition=step,
-            value=value,
-            threshold=threshold,
-            exercise=False,
-            what_zh=what[0],
-            what_en=what[1],
-            advice=ctx.advice.get(sev),
-            previous=before,
+        zh, en, eased = _both(
+            step,
+            partial(
+                render,
+                place=ctx.place,
+                measure=m,
+                severity=sev,
+                transition=step,
+                value=value,
+                threshold=threshold,
+                exercise=False,
+                what_zh=what[0],
+                what_en=what[1],
+                advice=ctx.advice.get(sev),
+                previous=before,
+            ),
         )
         level = _level_at(binding, ctx, value)
-        event = make_event(ctx, sev, step, before, value, threshold, zh, en, forecast, level)
+        event = make_event(ctx, sev, step, before, value, threshold, zh, en, forecast, level, eased)
         out.append(_entry(compiled, binding, ctx, event, m))
     return out
 
@@ -266,21 +310,25 @@ def _rain(
     raising = step in (Transition.FIRING, Transition.ESCALATED)
     value = threshold + 3 if raising else threshold - 12
     stage = rule.levels[sev.value].stage if step is not Transition.RESOLVED else None  # type: ignore[index]
-    zh, en = render(
-        place=ctx.place,
-        measure=ctx.measure,
-        severity=sev,
-        transition=step,
-        value=value,
-        threshold=threshold,
-        exercise=False,
-        advice=ctx.advice.get(sev),
-        stage=None if stage is None else EvacuationStage(stage),
-        previous=before,
-        label=rain_label(window_ms),
+    zh, en, eased = _both(
+        step,
+        partial(
+            render,
+            place=ctx.place,
+            measure=ctx.measure,
+            severity=sev,
+            transition=step,
+            value=value,
+            threshold=threshold,
+            exercise=False,
+            advice=ctx.advice.get(sev),
+            stage=None if stage is None else EvacuationStage(stage),
+            previous=before,
+            label=rain_label(window_ms),
+        ),
     )
-    event = make_event(ctx, sev, step, before, value, threshold, zh, en, None, None)
-    event = with_(event, details={"window": window}, stage=stage)
+    event = make_event(ctx, sev, step, before, value, threshold, zh, en, None, None, eased)
+    event = with_(event, details={**event.details, "window": window}, stage=stage)
     return _entry(compiled, binding, ctx, event, ctx.measure)
 
 
@@ -300,17 +348,21 @@ def _compound(
         fails = text.bound / 3 if text.above else text.bound * 2
         values.append(fails if step is Transition.RESOLVED and i == 0 else holds)
     said = [c.text.say(v) for c, v in zip(instance.conditions, values, strict=True)]
-    zh, en = render_compound(
-        place=ctx.place,
-        name=instance.name,
-        severity=sev,
-        transition=step,
-        said=said,
-        exercise=False,
-        advice=ctx.advice.get(sev),
+    zh, en, eased = _both(
+        step,
+        partial(
+            render_compound,
+            place=ctx.place,
+            name=instance.name,
+            severity=sev,
+            transition=step,
+            said=said,
+            exercise=False,
+            advice=ctx.advice.get(sev),
+        ),
     )
     first = instance.conditions[0].text
-    event = make_event(ctx, sev, step, before, values[0], first.bound, zh, en, None, None)
+    event = make_event(ctx, sev, step, before, values[0], first.bound, zh, en, None, None, eased)
     entry = _entry(compiled, binding, ctx, event, first.measure)
     entry.units = None  # each condition carries its own unit
     return entry
@@ -327,7 +379,11 @@ def make_event(  # noqa: PLR0913 — the fields of one sample AlertEvent
     en: str,
     forecast: dict[str, float] | None,
     level: float | None,
+    eased: tuple[str, str] | None = None,
 ) -> AlertEvent:
+    details: dict[str, Any] = {} if level is None else {"level": round(level, 3)}
+    if eased is not None:  # as the engine's (`rules.base.AlertTracker.change`)
+        details[EASED] = {"zh": eased[0], "en": eased[1]}
     return AlertEvent(
         id=episode_id(ctx.rule, ctx.station, 0),
         rule=ctx.rule,
@@ -345,7 +401,7 @@ def make_event(  # noqa: PLR0913 — the fields of one sample AlertEvent
         forecast=forecast,
         message_zh=zh,
         message_en=en,
-        details={} if level is None else {"level": round(level, 3)},
+        details=details,
     )
 
 

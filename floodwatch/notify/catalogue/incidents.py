@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from floodwatch.rules.compile import CompiledConfig
 
 STEP = timedelta(minutes=5)
+WHILE_INCIDENT = "while-incident"  # as `entries.WHILE_INCIDENT` (not imported: a cycle)
 
 
 def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
@@ -34,7 +35,7 @@ def storyline(compiled: CompiledConfig, rules: list[Entry]) -> list[AlertEvent]:
     groups = Groups.of(config.stations, config.engine.incidents)
     by_head: dict[str, list[Entry]] = {}
     for entry in rules:
-        if entry.section == "rules":
+        if entry.section == "rules" and WHILE_INCIDENT not in entry.notes:
             by_head.setdefault(groups.head(entry.station), []).append(entry)
     if not by_head:
         return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from floodwatch.notify.catalogue.entries import Entry
+from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, Entry
 from floodwatch.notify.sms import compose
 from floodwatch.notify.sms_parts import segments
 
@@ -13,7 +13,11 @@ SECTIONS = {
         "Alerts of the rules",
         "Per rule (at the first station it watches), per warning level and transition. "
         "Engineers and the command center see these; people are told per incident (below). "
-        "广播 is what the village loudspeakers say (CAP).",
+        "广播 is what the village loudspeakers say (CAP). The all-clear belongs to the "
+        "incident: a rule lowered or lifted while its incident goes on says that one "
+        "condition has eased and that the incident goes on at its colour (【单项回落】, "
+        "shown here as *while its incident stays red*); a rule says 【预警解除】 only when "
+        "its incident ends with it, and 【预警降为…】 when the incident is lowered with it.",
     ),
     "sensors": (
         "Sensor notices",
@@ -59,6 +63,7 @@ def markdown(entries: list[Entry], config_dir: str, sms_chars: int = 70) -> str:
                         if ev.previous_severity and ev.transition.value != "resolved"
                         else ""
                     )
+                    + (" — *while its incident stays red*" if WHILE_INCIDENT in entry.notes else "")
                 )
                 if section != "incidents":
                     lines.append(f"- **{label}**")

@@ -24,6 +24,13 @@ highest severity among them. Guarantees:
   the same incident ids. Drills (status exercise) have incidents of their own.
 - Every alert of a station in an open incident carries its id in `incident`
   (sensor notices too); a sensor notice outside any incident carries None.
+- **The all-clear wording belongs to the incident.** A flood alert lowered or
+  lifted while its incident goes on (as it stands at the end of the instant)
+  is worded "【单项回落】…<this condition eased>。毛坑山塘红色预警仍在持续，险情未除。"
+  (`messages.while_incident`, from the eased clause the rule put in
+  `details["eased"]`, which the tracker takes off every event). A rule keeps
+  its own "【预警解除】" only when its incident ends in the same instant, and
+  its own "【预警降为…】" when the incident is lowered to its colour with it.
 - Applying an alert transition twice changes nothing the second time (the
   service feeds only transitions it had not stored before).
 - **Figures as of the change**: fed the engine's figures (`EngineOutput.figures`)
@@ -49,6 +56,7 @@ import msgspec
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.messages import EASED, while_incident
 from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.models import Station
@@ -147,6 +155,24 @@ def is_flood(alert: AlertEvent) -> bool:
     return alert.severity is not Severity.INFO and alert.kind not in (LOST_KIND, "operations")
 
 
+def head_names(stations: dict[str, Station], head: str) -> tuple[str, str]:
+    """How the station that names an incident is said (zh, en)."""
+    model = stations.get(head)
+    return (model.name, model.name_en or head) if model else (head, head)
+
+
+def _eased(event: AlertEvent) -> tuple[str, str] | None:
+    """The eased clause a lowered or lifted event carries (`details["eased"]`)."""
+    said = event.details.get(EASED)
+    if (
+        isinstance(said, dict)
+        and isinstance(said.get("zh"), str)
+        and isinstance(said.get("en"), str)
+    ):
+        return said["zh"], said["en"]
+    return None
+
+
 def is_stale(alert: AlertEvent) -> bool:
     return alert.kind == "sensor_health" and alert.details.get("check") == "stale"
 
@@ -180,6 +206,9 @@ class IncidentTracker:
         self.open: dict[tuple[str, Status], Incident] = {}
         self.stale: dict[tuple[str, Status], AlertEvent] = {}  # (station, status) -> stale notice
         self._raising: set[str] = set()  # incidents with an alert raised in this instant
+        # incident id -> (index in `Applied.alerts`, eased clause) of alerts lowered or
+        # lifted in this instant: worded at its end, when the incident's state is known
+        self._easing: dict[str, list[tuple[int, tuple[str, str]]]] = {}
         self.figures: dict[str, Figure] = {}  # alert id -> latest figure (active alerts)
 
     def restore(self, incidents: Iterable[Incident], active: Iterable[AlertEvent]) -> None:
@@ -235,6 +264,9 @@ class IncidentTracker:
         out: Applied,
         pending: Pending,
     ) -> None:
+        eased = _eased(event)
+        if eased is not None:
+            event = replace(event, details={k: v for k, v in event.details.items() if k != EASED})
         if event.kind == "operations" or event.station not in self.stations:
             out.alerts.append(event)
             return
@@ -260,6 +292,8 @@ class IncidentTracker:
             pending[inc.id] = (inc, None, event)
         event = replace(event, incident=inc.id)
         out.alerts.append(event)
+        if eased is not None and event.transition in (Transition.RESOLVED, Transition.DOWNGRADED):
+            self._easing.setdefault(inc.id, []).append((len(out.alerts) - 1, eased))
         before = pending[inc.id][1] if inc.id in pending else inc.severity
         if event.transition in (Transition.FIRING, Transition.ESCALATED):
             self._raising.add(inc.id)
@@ -289,6 +323,7 @@ class IncidentTracker:
     def _flush(self, pending: Pending, out: Applied) -> None:
         """One change per incident touched in the instant just passed."""
         for inc, before, cause in pending.values():
+            self._word_eased(inc, before, out)
             if inc.closed:
                 if before is not None:
                     self._emit(inc, Change.ALL_CLEAR, before, cause, out)
@@ -305,6 +340,26 @@ class IncidentTracker:
             self._lose_stale(inc, cause, out)
         pending.clear()
         self._raising.clear()
+        self._easing.clear()
+
+    def _word_eased(self, inc: Incident, before: Severity | None, out: Applied) -> None:
+        """The alerts of `inc` lowered or lifted in the instant just passed, worded
+        as one condition easing while the incident goes on — unless it ended
+        (a lifted rule keeps its "预警解除") or was lowered to the alert's own
+        colour with it (the rule's "预警降为…" is the incident's news too)."""
+        easing = self._easing.pop(inc.id, [])
+        if inc.closed:
+            return
+        names = head_names(self.stations, inc.head)
+        lowered = before is not None and inc.severity.rank < before.rank
+        for index, eased in easing:
+            event = out.alerts[index]
+            if event.transition is Transition.DOWNGRADED and event.severity is inc.severity:
+                continue
+            zh, en = while_incident(
+                eased, names, inc.severity, lowered=lowered, exercise=inc.status is Status.EXERCISE
+            )
+            out.alerts[index] = replace(event, message_zh=zh, message_en=en)
 
     def _stale(
         self,

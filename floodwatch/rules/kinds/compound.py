@@ -117,10 +117,12 @@ class CompoundInstance:
         shown = self.conditions
         if not top:  # the all-clear says what let it clear
             shown = [*shown, *self._clearing()]
-        said = [c.say(ts) for c in shown]
+        said = list(dict.fromkeys(c.say(ts) for c in shown))  # a clear condition may repeat one
         ctx = self.ctx
 
-        def text(severity: Severity, step: Transition, _: Severity | None) -> tuple[str, str]:
+        def text(
+            severity: Severity, step: Transition, _: Severity | None, /, *, eased: bool = False
+        ) -> tuple[str, str]:
             return render_compound(
                 place=ctx.place,
                 name=self.name,
@@ -129,6 +131,7 @@ class CompoundInstance:
                 said=said,
                 exercise=ctx.exercise,
                 advice=ctx.advice.get(severity),
+                eased=eased,
             )
 
         event = self.tracker.change(

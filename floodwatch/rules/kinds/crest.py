@@ -143,7 +143,9 @@ class CrestCore(ThresholdCore):
         if top == self.latch.n or was_over:  # into overtopping, or out of it
             now_over = top == self.latch.n
 
-            def text(shown: Severity, step: Transition, _: Severity | None) -> tuple[str, str]:
+            def text(
+                shown: Severity, step: Transition, _: Severity | None, /, *, eased: bool = False
+            ) -> tuple[str, str]:
                 # the general red advice: a rule's own red advice says "expected to overtop"
                 advice = ctx.advice.get(shown) if step is Transition.DOWNGRADED else None
                 return overtopping(
@@ -154,6 +156,7 @@ class CrestCore(ThresholdCore):
                     exercise=ctx.exercise,
                     advice=advice,
                     severity=shown,
+                    eased=eased,
                 )
 
             event = self.tracker.change(
