@@ -162,6 +162,36 @@ class Engine:
         """The engine's event-time clock (latest reading time or tick)."""
         return None if self._clock is None else ms_to_dt(self._clock)
 
+    @property
+    def clock_ms(self) -> int | None:
+        """The event-time clock in epoch milliseconds (None: not started)."""
+        return self._clock
+
+    def capture(self) -> dict[str, Any]:
+        """Everything this engine knows, as plain types and numpy arrays (what
+        `rules.snapshot.dumps` writes); `restore` on an engine of the same
+        layout brings it back exactly."""
+        from floodwatch.rules import snapshot  # snapshot reads this module's state
+
+        return snapshot.capture(self)
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take up a state `capture` returned; raises `rules.snapshot.SnapshotError`
+        for one of another layout (other series, windows or rule instances)."""
+        from floodwatch.rules import snapshot
+
+        snapshot.restore(self, state)
+
+    def carry_over(self, compiled: CompiledConfig) -> Engine:
+        """A fresh engine of `compiled` brought to this one's state (windows,
+        alerts, latches, staleness, clock): hot reload, see `rules.reload`.
+        This engine is left as it was."""
+        from floodwatch.rules import reload
+
+        fresh = Engine(compiled, fast=self._fast is not None)
+        reload.carry_over(self, fresh)
+        return fresh
+
     def history_ms(self) -> int:
         """How far back input must be replayed to rebuild this engine's state: the
         longest window any series keeps, the longest dwell, the allowed lateness."""

@@ -12,7 +12,6 @@ from floodwatch.config import load_config_dir
 from floodwatch.readings import ts_to_ms
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
-from floodwatch.rules.reload import carry_over
 from floodwatch.sim import simulate
 from tests.integration.services import (
     Floodwatch,
@@ -97,8 +96,7 @@ def test_an_invalid_edit_keeps_the_old_config_and_a_lowered_threshold_fires_once
         new = compile_config(load_config_dir(cfg))
         mosquitto.publish("gateway/county-gw", batch_lines(rest), user="county-gw")
 
-        after_engine = Engine(new)
-        carry_over(engine, after_engine)
+        after_engine = engine.carry_over(new)
         after = sorted(key(e.to_json()) for e in after_engine.process(rest).alerts)
         expected = sorted(before + after)
         wait_for(
