@@ -334,12 +334,13 @@ def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     from floodwatch.logs import setup_logging
     from floodwatch.service.lifecycle import run_service
     from floodwatch.service.run import Service
+    from floodwatch.web.live import serve
 
     setup_logging(log_format)
     loaded = _load_or_exit(config_dir)
 
     async def main_async() -> int:
-        return await run_service(Service(loaded, store=store, config_dir=config_dir))
+        return await run_service(Service(loaded, store=store, config_dir=config_dir), serve)
 
     sys.exit(asyncio.run(main_async()))
 

@@ -37,22 +37,69 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from floodwatch.config.models import KafkaSettings
-from floodwatch.ingest.partition import station_keys, stations_of
+from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import ts_to_ms
-
-if TYPE_CHECKING:
-    from floodwatch.service.run import Service, Shard
+from floodwatch.rules.engine import Engine
 
 log = logging.getLogger(__name__)
+
+
+class PartitionShard(Protocol):
+    """One partition's engine and where its input stands, as this source sees it."""
+
+    name: str  # "topic/partition"
+    engine: Engine
+    stations: frozenset[str] | None
+    next_offset: int  # the next offset to feed
+    quiet_until: int  # offsets below were fed before (their rejects dead-lettered already)
+
+
+S = TypeVar("S", bound=PartitionShard)
+
+
+class Shards(Protocol[S]):
+    """What the Kafka source is given of the service: the shards of its partitions.
+
+    Called from the rebalance listener (between two processing steps, on the
+    event loop) and after each step (`commit`); nothing here blocks."""
+
+    def stations_of(self, partitions: int, partition: int) -> frozenset[str]:
+        """The stations keyed to `partition` of a topic with `partitions`, under
+        the config in force."""
+
+    def fed(self, name: str) -> S | None:
+        """The shard being fed for a partition, if any."""
+
+    def parked_shard(self, name: str) -> S | None:
+        """The state kept of a partition not fed now (revoked, or from the snapshot)."""
+
+    def new_shard(self, name: str, stations: frozenset[str], partitions: int) -> S:
+        """A fresh shard watching `stations`; not fed until `take_shard`."""
+
+    def take_shard(self, shard: S) -> None:
+        """Start feeding `shard`: the messages of its partition go to it from now."""
+
+    def park_shard(self, name: str) -> S | None:
+        """Stop feeding a partition's shard (revoked), keeping its state aside."""
+
+    def committable(self) -> dict[str, int]:
+        """Partition -> the offset up to which every message's alerts are stored."""
+
+    def last_commit(self, name: str) -> int | None:
+        """The offset this process last committed for a partition (None: never)."""
+
+    def record_commits(self, offsets: dict[str, int]) -> None:
+        """Remember (durably) the offsets this process committed."""
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -90,8 +137,8 @@ def shard_name(tp: TopicPartition) -> str:
     return f"{tp.topic}/{tp.partition}"
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, source: KafkaSource) -> None:
+class _Listener(ConsumerRebalanceListener, Generic[S]):  # type: ignore[misc]
+    def __init__(self, source: KafkaSource[S]) -> None:
         self.source = source
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
@@ -99,7 +146,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         # after the commit, so the next owner starts exactly where this one ended.
         final = {}
         for tp in revoked:
-            shard = self.source.service.park_shard(shard_name(tp))
+            shard = self.source.shards.park_shard(shard_name(tp))
             if shard is not None and shard.next_offset:
                 final[shard_name(tp)] = shard.next_offset
         await self.source.commit(final)
@@ -108,10 +155,24 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.source.assign(sorted(assigned))
 
 
-class KafkaSource:
-    def __init__(self, settings: KafkaSettings, service: Service) -> None:
+class KafkaSource(Generic[S]):
+    """Feeds `put` one item per partition and fetch; the shards are the
+    service's, given as `shards` (see `Shards`). `commit` is to be awaited
+    right after each stored step."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        shards: Shards[S],
+        decoders: Decoders,
+        put: Callable[[Incoming], Awaitable[None]],
+        max_poll_records: int,
+    ) -> None:
         self.settings = settings
-        self.service = service
+        self.shards = shards
+        self.decoders = decoders
+        self.put = put
+        self.max_poll_records = max_poll_records
         self.consumer: AIOKafkaConsumer | None = None
         self.committed: dict[str, int] = {}
         self.assigning = False  # a rebalance listener is preparing shards
@@ -130,45 +191,46 @@ class KafkaSource:
     async def assign(self, assigned: list[TopicPartition]) -> None:
         """Give each assigned partition its shard, resumed or rebuilt (see module doc)."""
         assert self.consumer is not None
-        service = self.service
+        shards = self.shards
         # The consumer keeps fetching while this (awaiting) listener runs: what it
         # returns meanwhile is dropped (see run), and every partition is sought
         # again at the end, so it is fetched again from where its shard stands.
         self.assigning = True
         for tp in assigned:
             name = shard_name(tp)
-            if name in service.shards:
+            if shards.fed(name) is not None:
                 continue  # kept through the rebalance
             partitions = len(self.consumer.partitions_for_topic(tp.topic) or {tp.partition})
-            keys = station_keys(service.compiled)  # the config in force (hot reload)
-            stations = frozenset(stations_of(keys, partitions, tp.partition))
+            stations = shards.stations_of(partitions, tp.partition)
             committed = await self.consumer.committed(tp)
-            parked = service.parked.get(name)
+            parked = shards.parked_shard(name)
             if (
                 parked is not None
                 and parked.stations == stations
-                and committed == service.last_commit(name)
+                and committed == shards.last_commit(name)
             ):
                 parked.quiet_until = committed or 0
-                service.take_shard(parked)
+                shards.take_shard(parked)
                 how = f"resumed at offset {parked.next_offset}"
             elif committed is None:
-                shard = service.new_shard(name, stations, partitions)
+                shard = shards.new_shard(name, stations, partitions)
                 shard.next_offset = (await self.consumer.beginning_offsets([tp]))[tp]
-                service.take_shard(shard)
+                shards.take_shard(shard)
                 how = "new: reading from the beginning"
             else:
-                shard = service.new_shard(name, stations, partitions)
+                shard = shards.new_shard(name, stations, partitions)
                 how = await self._rebuild(tp, shard, committed)
-                service.take_shard(shard)
+                shards.take_shard(shard)
             log.info("kafka partition %s assigned (%d stations): %s", name, len(stations), how)
         for tp in assigned:
-            self.consumer.seek(tp, service.shards[shard_name(tp)].next_offset)
+            fed = shards.fed(shard_name(tp))
+            assert fed is not None
+            self.consumer.seek(tp, fed.next_offset)
         self.assigning = False
         self.joined = True
         log.info("kafka partitions assigned: %s", [tp.partition for tp in assigned])
 
-    async def _rebuild(self, tp: TopicPartition, shard: Shard, committed: int) -> str:
+    async def _rebuild(self, tp: TopicPartition, shard: S, committed: int) -> str:
         """Feed the shard the input before `committed` that its state depends on."""
         started = time.monotonic()
         reader = AIOKafkaConsumer(enable_auto_commit=False, **client_options(self.settings))
@@ -210,7 +272,7 @@ class KafkaSource:
             return None
         batch = await reader.getmany(tp, timeout_ms=5000, max_records=limit)
         payloads = [m.value or b"" for m in batch.get(tp, []) if m.offset < end]
-        return self.service.decoders.decode_each(payloads, self.settings.format)[0]
+        return self.decoders.decode_each(payloads, self.settings.format)[0]
 
     # -- consuming ---------------------------------------------------------------
 
@@ -223,12 +285,11 @@ class KafkaSource:
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,
             heartbeat_interval_ms=max(100, session_ms // 3),
-            max_poll_records=self.service.settings.batch_max,
+            max_poll_records=self.max_poll_records,
             **client_options(s),
         )
         self.consumer.subscribe([s.topic], listener=_Listener(self))
         await self.consumer.start()
-        self.service.after_step = self.commit  # right after each step is stored
         log.info("kafka consuming %s as group %s", self.name, s.group)
         self.consuming = True
         while True:
@@ -246,7 +307,7 @@ class KafkaSource:
                         offset=messages[0].offset,
                         batch=[(m.offset, m.value or b"") for m in messages],
                     )
-                    await self.service.put(item)
+                    await self.put(item)
 
     async def commit(self, final: dict[str, int] | None = None) -> None:
         """Commit, per assigned partition, the offset up to which alerts are stored
@@ -255,7 +316,7 @@ class KafkaSource:
             return
         assigned = self.consumer.assignment()
         offsets = {}
-        for name, offset in {**self.service.committable(), **(final or {})}.items():
+        for name, offset in {**self.shards.committable(), **(final or {})}.items():
             topic, _, partition = name.rpartition("/")
             tp = TopicPartition(topic, int(partition))
             if tp in assigned and self.committed.get(name) != offset:
@@ -272,7 +333,7 @@ class KafkaSource:
             return
         done = {shard_name(tp): meta.offset for tp, meta in offsets.items()}
         self.committed.update(done)
-        self.service.record_commits(done)
+        self.shards.record_commits(done)
 
     async def stop(self) -> None:
         if self.consumer is not None:

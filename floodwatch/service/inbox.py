@@ -28,6 +28,8 @@ from floodwatch.config.topics import TopicPattern, route
 from floodwatch.ingest.decode import Decoders, spec_id
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Rejected
+from floodwatch.service.shards import LOCAL
+from floodwatch.service.tick import Tick
 from floodwatch.store.inbox import Entry, InboxRow
 
 log = logging.getLogger("floodwatch.service")
@@ -43,14 +45,20 @@ def wall_entry(wall_ms: int) -> Entry:
     return Entry(WALL, "", "", str(wall_ms).encode(), {}, None, None)
 
 
-def entry(item: Incoming, decoders: Decoders) -> Entry:
+def entry(item: Incoming | Tick, decoders: Decoders) -> Entry:
     """The row of a message (after its live decode, `item.decoded`) or a tick."""
-    if item.source == TICK:
-        return Entry(TICK, item.topic, item.fmt, item.payload, item.fields, None, None)
+    if isinstance(item, Tick):
+        fields = {"shard": item.shard}
+        return Entry(TICK, TICK, TICK, str(item.target_ms).encode(), fields, None, None)
     decoder = decoders.spec(item.fmt)
     return Entry(
         item.source, item.topic, item.fmt, item.payload, item.fields, decoder, item.decoded
     )
+
+
+def tick(row: InboxRow) -> Tick:
+    """The tick of a `TICK` row."""
+    return Tick((row.fields or {}).get("shard", LOCAL), int(row.payload))
 
 
 def incoming(
@@ -62,7 +70,7 @@ def incoming(
     `patterns` (the live service did the same when it received it)."""
     fields = row.fields
     if fields is None:
-        fields = {} if row.source == TICK or not patterns else route(patterns, row.topic)[1]
+        fields = {} if not patterns else route(patterns, row.topic)[1]
     item = Incoming(row.payload, row.topic, row.format, row.source, dict(fields))
     if row.decoder is None:
         return item, None

@@ -1,6 +1,7 @@
 """`floodwatch run` and `floodwatch bridge` as processes: sources, the
-processing task, deliveries, follow-ups, the HTTP server, config watching,
-signals and an orderly shutdown, wired around a `Service` (`service/run.py`)."""
+processing task, deliveries, follow-ups, config watching, signals and an
+orderly shutdown, wired around a `Service` (`service/run.py`). The HTTP side
+is the web layer's, handed in by the caller (`run_service(service, http)`)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,29 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.decode import Decoders
 from floodwatch.notify.deadletter import Publisher
 from floodwatch.rules.compile import compile_config
-from floodwatch.service.private import private_umask
-
-if TYPE_CHECKING:
-    pass
-
 from floodwatch.service import operations, signals
+from floodwatch.service.private import private_umask
 from floodwatch.service.run import Service
 
 log = logging.getLogger("floodwatch.service")
 
 
-async def run_service(service: Service) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code."""
+async def run_service(
+    service: Service, http: Callable[[Service], Coroutine[Any, Any, None]] | None = None
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code. `http` serves the
+    command center (`floodwatch.web.live.serve`, given by the program that
+    composes the two: the service does not know the web layer); it runs as one
+    more task when `service.http` is configured."""
     from floodwatch.ingest.bridge import Bridge
     from floodwatch.ingest.kafka import KafkaSource
     from floodwatch.ingest.mqtt import MqttSource
@@ -40,7 +42,12 @@ async def run_service(service: Service) -> int:
     settings = service.settings
     private_umask()  # the store, snapshot, dead-letter and key files: 0600
     _stop_on_signals(service.stopping)
-    kafka = KafkaSource(settings.kafka, service) if settings.kafka is not None else None
+    kafka = None
+    if settings.kafka is not None:
+        kafka = KafkaSource(
+            settings.kafka, service.shards, service.decoders, service.put, settings.batch_max
+        )
+        service.after_step = kafka.commit  # right after each step is stored
     bridge = None
     mqtt = None
     if settings.mqtt is not None:
@@ -130,8 +137,8 @@ async def run_service(service: Service) -> int:
         )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
         tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
-    if settings.http is not None:
-        tasks.append(asyncio.create_task(_serve_http(service), name="http"))
+    if settings.http is not None and http is not None:
+        tasks.append(asyncio.create_task(http(service), name="http"))
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     # Running (and ready) only once the broker has acknowledged the subscriptions:
@@ -156,36 +163,6 @@ async def run_service(service: Service) -> int:
         if error is not None:
             raise error
     return 1 if bridge is not None and bridge.failure is not None else 0
-
-
-async def _serve_http(service: Service) -> None:
-    """The command center: API, page, stream, metrics (`floodwatch.web`)."""
-    import uvicorn
-
-    from floodwatch.web.live import Live, proxy_settings
-
-    settings = service.settings.http
-    assert settings is not None
-    live = Live(service)
-    config = uvicorn.Config(
-        live.app(settings), host=settings.host, port=settings.port, log_level="warning",
-        lifespan="off", **proxy_settings(settings),
-    )  # fmt: skip
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:  # the service handles signals
-            yield
-
-    server = Server(config)
-    log.info("command center on http://%s:%d/", settings.host, settings.port)
-    try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(live.publish_stations())
-            group.create_task(server.serve())
-    finally:
-        if service.store is not None:
-            live.recent.flush(service.store)  # the charts' last seconds too
 
 
 async def _follow_up(service: Service) -> None:

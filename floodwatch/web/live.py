@@ -4,7 +4,10 @@ by the service's listeners, and the readings it keeps for charts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -18,6 +21,8 @@ from floodwatch.web.stream import Hub
 
 if TYPE_CHECKING:
     from floodwatch.service.run import Service
+
+log = logging.getLogger("floodwatch.web")
 
 STATIONS_EVERY = 1.0  # seconds between `stations` events (only those that changed)
 SAVE_EVERY = 5  # … and every this many of them, the recent readings go to the store
@@ -77,6 +82,37 @@ class Live:
                 only=changed,
             )
             self.hub.stations(rows)
+
+
+async def serve(service: Service) -> None:
+    """The command center of a running service (`service.http`): API, page,
+    stream, metrics, on uvicorn until cancelled; the recent readings saved on
+    the way out. `floodwatch run` hands this to `run_service`, which runs it as
+    one of its tasks (the service does not import the web layer)."""
+    import uvicorn
+
+    settings = service.settings.http
+    assert settings is not None
+    live = Live(service)
+    config = uvicorn.Config(
+        live.app(settings), host=settings.host, port=settings.port, log_level="warning",
+        lifespan="off", **proxy_settings(settings),
+    )  # fmt: skip
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the service handles signals
+            yield
+
+    server = Server(config)
+    log.info("command center on http://%s:%d/", settings.host, settings.port)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(live.publish_stations())
+            group.create_task(server.serve())
+    finally:
+        if service.store is not None:
+            live.recent.flush(service.store)  # the charts' last seconds too
 
 
 def proxy_settings(settings: HttpSettings) -> dict[str, Any]:

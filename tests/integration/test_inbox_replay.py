@@ -215,13 +215,14 @@ def test_a_timed_snapshot_is_written_aside_and_prunes_the_inbox_only_once_durabl
     service.open()
     assert service.store is not None
     _steps(service, items[:third])
-    service.last_snapshot = 0.0  # due
+    service.snapshots.last = 0.0  # due
     service.maybe_snapshot()  # captured now, written in a thread
     covered = service.inbox_seq
     _steps(service, items[third : 2 * third])  # steps go on meanwhile
     assert service.store.inbox.after(0).__next__().seq <= covered  # not pruned yet
-    assert service._writing is not None
-    service._writing[1].result(timeout=10)
+    writing = service.snapshots.in_flight
+    assert writing is not None
+    writing.result(timeout=10)
     service.maybe_snapshot()  # durable: the rows it covers go
     assert min(r.seq for r in service.store.inbox.after(0)) > covered
     before = _state(service)

@@ -49,7 +49,7 @@ def test_a_reading_in_the_wrong_partition_is_dead_lettered(tmp_path: Path) -> No
     service.open()
     keys = station_keys(service.compiled)
     mine = stations_of(keys, 4, partition_of(keys["xiawu-pond"], 4))
-    service.take_shard(service.new_shard("readings/0", frozenset(mine)))
+    service.shards.take_shard(service.shards.new_shard("readings/0", frozenset(mine)))
     items = [
         Incoming(
             json.dumps(Reading(station, "level", 200.0, T0).to_json()).encode(),
@@ -70,7 +70,7 @@ def test_a_reading_in_the_wrong_partition_is_dead_lettered(tmp_path: Path) -> No
         ("wrong_partition", "maokeng-pond")
     ]
     assert service.stats.readings == 1
-    assert service.committable() == {"readings/0": 2}
+    assert service.shards.committable() == {"readings/0": 2}
 
 
 NEW_POND = """
@@ -90,17 +90,17 @@ def test_a_reload_that_adds_a_station_gives_it_to_its_partitions_shard(tmp_path:
     service.open()
     for p in range(4):
         keys = station_keys(service.compiled)
-        service.take_shard(
-            service.new_shard(f"readings/{p}", frozenset(stations_of(keys, 4, p)), 4)
+        service.shards.take_shard(
+            service.shards.new_shard(f"readings/{p}", frozenset(stations_of(keys, 4, p)), 4)
         )
     stations = cfg / "stations.yaml"
     stations.write_text(stations.read_text() + NEW_POND.format(id="xinzhai-pond"))
     assert service.reload()
     home = partition_of("xinzhai-pond", 4)
-    assert "xinzhai-pond" in (service.shards[f"readings/{home}"].stations or set())
+    assert "xinzhai-pond" in (service.shards.live[f"readings/{home}"].stations or set())
     assert all(
         "xinzhai-pond" not in (s.stations or set())
-        for name, s in service.shards.items()
+        for name, s in service.shards.live.items()
         if name != f"readings/{home}"
     )
     # Evaluating Xiawu together with Maokeng's culvert changes Xiawu's key: its
