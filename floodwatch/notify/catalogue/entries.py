@@ -11,7 +11,7 @@ everything falling back).
 Rule texts are made by the same functions the rule kinds call
 (`alerts.messages`, `alerts.sensor_text`), from the rule's runtime context
 (place, measure, advice) with values on either side of each line, so the
-catalogue says what the engine would. `tests/unit/test_catalogue.py` holds
+catalogue says what the engine would. `tests/unit/notify/catalogue/test_catalogue.py` holds
 it to the texts of replayed storms and to the rules of `check.py`.
 """
 

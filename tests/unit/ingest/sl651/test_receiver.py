@@ -29,7 +29,7 @@ from floodwatch.ingest.sl651.stream import FrameStream
 from floodwatch.ingest.source import Incoming
 from floodwatch.readings import Rejected
 
-CONFIG = Path(__file__).parents[3] / "config"
+CONFIG = Path(__file__).parents[4] / "config"
 POND = RtuIdentity("0033018201", "1234", "K")
 RAIN = RtuIdentity("0033018203", "1234", "P", definitions={"PJ": 0x1B})
 T0 = datetime(2026, 7, 7, 8, 0)  # noqa: DTZ001 - the RTU's clock: Beijing time

@@ -10,7 +10,7 @@ import ast
 import re
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "floodwatch"
+PACKAGE = Path(__file__).resolve().parents[3] / "floodwatch"
 SQL_CALL = re.compile(r"\.execute(?:many|script)?\(")
 # Reading another system's database (not the store): the SL 323 import.
 FOREIGN = {"ingest/sl323/tables.py"}

@@ -16,7 +16,7 @@ from floodwatch.ingest.sl651.frame import Frame
 from floodwatch.ingest.sl651.stream import FrameStream, Junk
 
 FRAMES = json.loads(
-    (Path(__file__).parents[2] / "reference" / "sl651_frames.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[3] / "reference" / "sl651_frames.json").read_text(encoding="utf-8")
 )
 DECODED = [f for f in FRAMES if "decoded" in f]
 # The reference names fixed-form series descriptively.

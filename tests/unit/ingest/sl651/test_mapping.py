@@ -105,7 +105,7 @@ def test_two_stations_with_one_address_are_refused() -> None:
 
 def test_check_reports_two_stations_with_one_address(tmp_path: Path) -> None:
     cfg = tmp_path / "config"
-    shutil.copytree(Path(__file__).parents[3] / "config", cfg)
+    shutil.copytree(Path(__file__).parents[4] / "config", cfg)
     stations = cfg / "stations.yaml"
     text = stations.read_text("utf-8")
     stations.write_text(text.replace('address: "0033018204"', 'address: "0033018201"'), "utf-8")
