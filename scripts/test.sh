@@ -37,4 +37,6 @@ fi
 .venv/bin/lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 .venv/bin/floodwatch check config
 .venv/bin/floodwatch test-rules config/tests/rules.test.yaml
-.venv/bin/python -m pytest "$@"
+# Two workers, each test file on one of them (module-scoped fixtures stay in one
+# process); most of the suite waits on brokers and subprocesses (docs/performance.md).
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"
