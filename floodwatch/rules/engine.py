@@ -65,6 +65,7 @@ from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.crest import CrestCore
 from floodwatch.rules.kinds.health import GOOD_QUALITY, USABLE
 from floodwatch.rules.store import Store
+from floodwatch.rules.windows import AccumProbe, RateProbe
 
 _STATION = attrgetter("station")
 _KIND = attrgetter("kind")
@@ -153,6 +154,7 @@ class Engine:
         self._heap: list[tuple[int, int, Series]] = []
         self.readings_evaluated = 0
         self.readings_fast = 0
+        self.readings_stepped = 0  # exact only because a slow rule reads them (`light`)
         self._instances = self.rule_instances()
 
     # -- public API ---------------------------------------------------------------
@@ -556,6 +558,7 @@ class Engine:
         if not len(c.t):
             return
         fast = self._fast
+        light: dict[int, list[RateProbe | AccumProbe]] = {}
         if fast is None:
             slow = np.ones(len(self._rows), dtype=bool)
         else:
@@ -568,23 +571,41 @@ class Engine:
             moved = fast.apply(batch, slow, facts)
             self.readings_evaluated += moved
             self.readings_fast += moved
+            light = {r: fast.stepped[r] for r in np.flatnonzero(facts["light"]).tolist()}
         picked = np.flatnonzero(slow[c.s])
         if len(picked):
             quals = [None] * len(picked) if c.q is None else c.q[picked].tolist()
             rows = c.s[picked].tolist()
             self._exact(
-                zip(c.t[picked].tolist(), rows, c.v[picked].tolist(), quals, strict=True), out
+                zip(c.t[picked].tolist(), rows, c.v[picked].tolist(), quals, strict=True),
+                out,
+                light,
             )
             self._refresh_busy(set(rows))
+        if light:
+            assert fast is not None
+            fast.catch_up(batch, facts["light"])
 
-    def _exact(  # noqa: C901, PLR0912 — the per-reading hot loop, inlined on purpose
-        self, items: Iterable[tuple[int, int, float, str | None]], out: EngineOutput
+    def _exact(  # noqa: C901, PLR0912, PLR0915 — the per-reading hot loop, inlined on purpose
+        self,
+        items: Iterable[tuple[int, int, float, str | None]],
+        out: EngineOutput,
+        light: dict[int, list[RateProbe | AccumProbe]] | None = None,
     ) -> None:
-        """The per-reading path: every reading through the gate, windows and rules."""
+        """The per-reading path: every reading through the gate, windows and rules.
+
+        A row in `light` is exact only because a slow rule reads it (`FastPath.split`
+        proved every one of its readings good and none of its rules able to act):
+        its state is kept in step reading by reading, as `FastPath.apply` would
+        have left it, without calling the gate's notices or its rules; only the
+        probes that other rules read are stepped (`light[row]`), the rest are
+        caught up after the batch (`FastPath.catch_up`)."""
+        light = light or {}
         alerts = out.alerts
         heap = self._heap
         series = self._rows
         evaluated = 0
+        stepped = 0
         instant = -1  # the event time being evaluated, and the alerts before it
         mark = len(alerts)
         for ts, row, value, quality in items:
@@ -610,6 +631,22 @@ class Engine:
             s.last_raw = value
             evaluated += 1
             health = s.health
+            if row in light and not s.stale:
+                stepped += 1
+                if health is not None:
+                    if s.stale_ms and not s.in_heap:
+                        heapq.heappush(heap, (ts + s.stale_ms, s.order, s))
+                        s.in_heap = True
+                    health.passed(ts, value)
+                ring = s.ring
+                if ring is not None:
+                    ring.append(ts, value)
+                    for probe in light[row]:
+                        probe.update(ts, value)
+                last = s.last
+                last.ts = ts
+                last.value = value
+                continue
             if health is not None:
                 if s.stale:
                     s.stale = False
@@ -636,6 +673,7 @@ class Engine:
         if len(alerts) > mark:
             out.figures.append((instant, self.figures()))
         self.readings_evaluated += evaluated
+        self.readings_stepped += stepped
 
     def _refresh_busy(self, rows: Iterable[int]) -> None:
         """Recompute which series the fast path must leave alone (after exact work)."""

@@ -89,6 +89,7 @@ class FastPath:
         self._rp_index = {id(p): i for i, p in enumerate(rp)}
         self._ap_index = {id(p): i for i, p in enumerate(ap)}
         self._owner = {id(s.last): s.order for s in series}
+        self._read: set[int] = set()  # every source a rule reads or watches on any series
         # Level-like bounds: a reading below the series' ceiling cannot start anything.
         self.below: list[list[Callable[[int], float]]] = [[] for _ in series]
         self.reads: list[tuple[int, int]] = []  # (reader row, row it reads)
@@ -103,6 +104,13 @@ class FastPath:
         self._watch_table(list(watchers.values()))
         self.read_by = np.array([r for r, _ in self.reads], dtype=np.int64)
         self.read_of = np.array([t for _, t in self.reads], dtype=np.int64)
+        # A `light` series (see `split`) steps per reading only the probes another
+        # rule may read (and its rates); its other window totals wait for `catch_up`.
+        self.ap_deferred = np.array([id(p) not in self._read for p in ap], dtype=bool)
+        self.stepped: list[list[RateProbe | AccumProbe]] = [
+            [p for p in s.probes if not isinstance(p, AccumProbe) or id(p) in self._read]
+            for s in series
+        ]
 
     def _health(self, series: list[Series]) -> None:
         """The quality gate's limits as columns (range, step, stuck time)."""
@@ -144,7 +152,9 @@ class FastPath:
         for accum, threshold in bound.totals:
             i = self._ap_index[id(accum)]
             self.ap_enter[i] = min(self.ap_enter[i], threshold)
+        self._read.update(id(w.source) for w in bound.watches)
         for source in bound.reads:
+            self._read.add(id(source))
             metric, target = self._metric(Watch(source, "above", 0.0))
             if metric == _METRIC_RATE:
                 target = int(self.rp_series[target])
@@ -261,13 +271,19 @@ class FastPath:
         rain[us] = np.add.reduceat(v, starts)
         bound = self.store.accum["units"] / UNITS_PER + rain[self.ap_series]
         slow[self.ap_series[bound >= self.ap_enter - 1e-6]] = True
+        own = slow.copy()  # slow on its own account (a rule or the gate may act)
+        involved = np.zeros(self.n, dtype=bool)  # in a compound that may become true
         while True:  # a slow reader makes what it reads slow; compounds may add more
             marked = int(slow.sum())
             if len(self.read_by):
                 slow[self.read_of[slow[self.read_by]]] = True
             if len(self.compounds):
-                self._compounds(b, vmax, vmin, slow, rate_max, rate_min, bound)
+                self._compounds(b, vmax, vmin, slow, rate_max, rate_min, bound, involved)
             if int(slow.sum()) == marked:
+                # Slow only because a slow rule reads it: every reading passes the
+                # gate and no rule on it can act, so the exact path only has to
+                # keep its state in step (`light`: what `apply` does, per reading).
+                facts["light"] = slow & ~own & ~involved
                 return slow, facts
 
     def _stuck(self, b: Batch, facts: dict[str, np.ndarray]) -> np.ndarray:
@@ -408,8 +424,10 @@ class FastPath:
         rate_max: np.ndarray,
         rate_min: np.ndarray,
         accum_bound: np.ndarray,
+        involved: np.ndarray,
     ) -> None:
-        """Mark every series of a compound that could become true (or is busy)."""
+        """Mark every series of a compound that could become true (or is busy), in
+        `slow` and in `involved`."""
         cols = self._cols
         has = cols["lv_ts"] >= 0
         vmax = np.where(has, cols["lv_value"], -math.inf)
@@ -437,8 +455,9 @@ class FastPath:
             possible = np.where(above, hi >= bound - margin, lo < bound + margin)
             n_possible = np.bincount(self.c_comp, weights=possible, minlength=len(self.compounds))
             live = np.where(self.comp_all, n_possible == self.comp_nconds, n_possible > 0)
-            involved = self.inv_series[live[self.inv_comp]]
-            newly = involved[~slow[involved]]
+            rows = self.inv_series[live[self.inv_comp]]
+            involved[rows] = True
+            newly = rows[~slow[rows]]
             if not len(newly):
                 return
             slow[newly] = True
@@ -493,19 +512,35 @@ class FastPath:
             last_t = np.zeros(self.n, dtype=np.int64)
             last_t[us] = t_last
             store.rate["updated"][r] = last_t[self.rp_series[r]]
-        self._accumulate(b, slow, us, t_last, fast_seg)
+        self._accumulate(b, us, t_last, fast_seg)
         return int(counts.sum())
 
+    def catch_up(self, b: Batch, light: np.ndarray) -> None:
+        """After the exact path: the window totals of the `light` series that no
+        other rule reads (`stepped` left them), at each one's last reading, as
+        `apply` computes them for a quiet series (their rings are appended)."""
+        seg = light[b.useries]
+        if not seg.any() or not self.ap_deferred.any():
+            return
+        us = b.useries[seg]
+        self._accumulate(b, us, b.t[b.ends[seg]], seg, self.ap_deferred)
+
     def _accumulate(
-        self, b: Batch, slow: np.ndarray, us: np.ndarray, t_last: np.ndarray, fast_seg: np.ndarray
+        self,
+        b: Batch,
+        us: np.ndarray,
+        t_last: np.ndarray,
+        fast_seg: np.ndarray,
+        only: np.ndarray | None = None,
     ) -> None:
-        """Window totals at each quiet series' last reading (rings already appended)."""
+        """Window totals at each quiet series' last reading (rings already appended);
+        `only`: of these accumulation probes."""
         store = self.store
         acc = store.accum
         seg_of = np.full(self.n, -1, dtype=np.int64)
         seg_of[us] = np.arange(len(us))
         pseg = seg_of[self.ap_series] if len(self.ap_series) else np.zeros(0, np.int64)
-        rows = np.flatnonzero(pseg >= 0)
+        rows = np.flatnonzero(pseg >= 0 if only is None else (pseg >= 0) & only)
         if not len(rows):
             return
         seg = pseg[rows]
