@@ -27,7 +27,7 @@ from floodwatch.service.run import Service
 log = logging.getLogger("floodwatch.service")
 
 
-async def run_service(
+async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop in reverse, in one place
     service: Service, http: Callable[[Service], Coroutine[Any, Any, None]] | None = None
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code. `http` serves the
