@@ -49,7 +49,7 @@ def test_a_tick_moves_its_shard_on_and_a_restart_repeats_it_from_the_inbox(
 
 def test_messages_and_ticks_go_to_their_shards() -> None:
     from floodwatch.service.shards import ShardRegistry
-    from tests.unit.test_partition import CONFIG
+    from tests.unit.ingest.test_partition import CONFIG
 
     shards = ShardRegistry(CONFIG, kafka=True)
     assert shards.live == {}
