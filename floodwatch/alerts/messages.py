@@ -28,6 +28,12 @@ whose incident ends with it, and by the incident's all-clear. So every lowered
 or lifted rule event carries, besides its own texts, the eased clause
 (`details["eased"]`, made by the same renderers with `eased=True`), which the
 tracker takes off the event and words in.
+
+Why one module over 400 lines: the wording rules above (units, names, the
+hazard's direction, the eased clause) are shared by every renderer here — the
+headline, a single condition, a compound, the overtopping — and checked together
+by `floodwatch messages`; one file keeps the voice of the warnings in one place.
+Sensor notices have their own module (`sensor_text.py`).
 """
 
 from __future__ import annotations

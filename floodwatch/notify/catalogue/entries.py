@@ -13,6 +13,12 @@ Rule texts are made by the same functions the rule kinds call
 (place, measure, advice) with values on either side of each line, so the
 catalogue says what the engine would. `tests/unit/notify/catalogue/test_catalogue.py` holds
 it to the texts of replayed storms and to the rules of `check.py`.
+
+Why one module over 400 lines: it turns each rule kind's levels and transitions
+into the sample events its texts are made from; the per-kind samples (threshold,
+rain, compound, overtopping) share the rule's context and the one sample-event
+builder. The incident storyline, the sensor notices, the check and the Markdown
+are modules of their own.
 """
 
 from __future__ import annotations
