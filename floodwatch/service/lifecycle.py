@@ -11,7 +11,7 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,10 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
         mqtt = MqttSource(settings.mqtt, put)
         service.readiness.append(("mqtt", mqtt.connected.is_set))  # subscriptions granted
     sl651 = None
+    remembered = None
     if settings.sl651 is not None:
         from floodwatch.ingest.sl651.mapping import Directory
+        from floodwatch.ingest.sl651.remembered import Remembered
         from floodwatch.ingest.sl651.server import Receiver
 
         if bridge is None and settings.kafka is not None:
@@ -82,10 +84,14 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
             log.error("service.sl651: %s", exc)
             return 2
         pictures = settings.sl651.pictures or service.store_path.parent / "sl651-pictures"
+        if bridge is not None:  # into Kafka: remembered once Kafka has the readings
+            remembered = Remembered(
+                functools.partial(_remember_sl651, service), bridge.put, service.stopping
+            )
         sl651 = Receiver(
             settings.sl651,
             directory,
-            bridge.put if bridge is not None else service.put,
+            remembered.put if remembered is not None else service.put,
             service.reject,
             pictures=Path(pictures),
         )
@@ -102,8 +108,9 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
         log.error("%s", exc)
         return 2
     service.open()
-    if sl651 is not None and bridge is None and service.store is not None:
-        sl651.memory = service.store.sl651  # the readings are stored here, so is its memory
+    if sl651 is not None and service.store is not None:
+        # Its memory: in the step's transaction, or (into Kafka) `remembered`'s.
+        sl651.memory = service.store.sl651
         sl651.restore()
     if service.stopping.is_set():  # asked to stop while starting
         service.close()
@@ -116,6 +123,8 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
     tasks: list[asyncio.Task[object]] = [
         asyncio.create_task(s.run(), name=s.name) for s in (mqtt, sl651, kafka) if s is not None
     ]
+    if remembered is not None:
+        tasks.append(asyncio.create_task(remembered.run(), name="sl651-memory"))
     if service.dead_letter_topics.enabled:
         trouble = functools.partial(operations.destination_trouble, service)
         service.dead_letter_topics.on_trouble = trouble
@@ -151,6 +160,8 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
     await _cancel(tasks)
     if bridge is not None:
         await bridge.stop()
+    if remembered is not None:
+        remembered.flush()  # what Kafka acknowledged while stopping
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(processor, timeout=8)
     if kafka is not None:
@@ -163,6 +174,13 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
         if error is not None:
             raise error
     return 1 if bridge is not None and bridge.failure is not None else 0
+
+
+def _remember_sl651(service: Service, hooks: Iterable[Callable[[], None]]) -> None:
+    """SL 651 reports Kafka acknowledged, remembered in the store (`Remembered`)."""
+    if service.store is None:
+        raise OSError("the store is not open")
+    service.store.sl651.write(hooks)
 
 
 async def _follow_up(service: Service) -> None:

@@ -8,10 +8,11 @@ Written by `remember`, called inside the transaction that stores the reports'
 readings (the service's step): the memory is exactly as durable as the
 readings. The oldest reports are forgotten past `keep`.
 
-`GatewayState` is the same memory in a file of its own, for the receiver of
-`floodwatch sl651-gateway` (and `floodwatch run` behind Kafka), which stores
-no readings: written, a batch of reports per commit, once the broker has
-acknowledged them and before they are confirmed to their RTUs.
+A receiver that hands its readings to a broker instead (`floodwatch
+sl651-gateway`; `floodwatch run` with `service.kafka`) has the memory
+written by `write`, a batch of reports per commit, once the broker has
+acknowledged them and before they are confirmed to their RTUs — the
+gateway's in a file of its own, `GatewayState`.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ class Sl651Memory:
             [(s, ts.isoformat(), v) for s, ts, v in counters],
         )
 
+    def write(self, hooks: Iterable[Callable[[], None]]) -> None:
+        """Run the `stored` hooks (each calls `remember`) of reports a broker
+        acknowledged in one transaction of their own: one commit (one fsync)
+        for the batch. For a receiver whose readings are stored elsewhere."""
+        with _db.transaction(self.db):
+            for hook in hooks:
+                hook()
+
 
 class GatewayState:
     """The receiver's memory in its own SQLite file (WAL, synchronous=FULL).
@@ -84,7 +93,6 @@ class GatewayState:
             _db.move_aside(path, str(exc))  # logged there
             self.db = self._open()
         self.memory = Sl651Memory(self.db)
-        self.commits = 0
 
     def _open(self) -> sqlite3.Connection:
         db = _db.connect(self.path)
@@ -97,14 +105,6 @@ class GatewayState:
             db.close()
             raise
         return db
-
-    def write(self, hooks: Iterable[Callable[[], None]]) -> None:
-        """Run the reports' `stored` hooks (each `memory.remember`) in one
-        transaction: one commit (one fsync) for the batch."""
-        with _db.transaction(self.db):
-            for hook in hooks:
-                hook()
-        self.commits += 1
 
     def close(self) -> None:
         self.db.close()

@@ -4,7 +4,9 @@ cumulative rain counter (PT) is differenced across the restart (no interval
 lost) and a report confirmed before the kill and sent again after it is
 confirmed at once, not published a second time. Reports in flight at the kill
 may be published twice (at-least-once: the engine's duplicate check removes
-them); none is lost."""
+them); none is lost. The same for `floodwatch run` with `service.kafka`,
+whose receiver hands its readings to Kafka too and keeps its memory in the
+store."""
 
 from __future__ import annotations
 
@@ -20,7 +22,14 @@ import pytest
 
 from floodwatch.ingest.sl651.body import TIMED, Element
 from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
-from tests.integration.services import Floodwatch, Tansu, free_port, service_config, wait_for
+from tests.integration.services import (
+    Floodwatch,
+    Tansu,
+    free_port,
+    service_config,
+    wait_for,
+    wait_port,
+)
 
 pytestmark = pytest.mark.integration
 POND = RtuIdentity("0033018201", "1234", "K")
@@ -56,13 +65,14 @@ def _readings(kafka: Tansu, last: tuple[str, str, float]) -> list[tuple[str, str
     return asyncio.run(read())
 
 
-def test_gateway_state_survives_a_kill_mid_storm(tmp_path: Path, kafka: Tansu) -> None:
+@pytest.mark.parametrize("command", ["sl651-gateway", "run"])
+def test_memory_survives_a_kill_mid_storm(tmp_path: Path, kafka: Tansu, command: str) -> None:
     kafka.create_topic("readings", 1)  # one partition: the topic's order is the publish order
     port = free_port()
     cfg = service_config(tmp_path, kafka=kafka.bootstrap, sl651={"listen": f"127.0.0.1:{port}"})
-    gateway = Floodwatch(cfg, tmp_path, command="sl651-gateway")
+    gateway = Floodwatch(cfg, tmp_path, command=command)
     gateway.start()
-    gateway.wait_log("floodwatch sl651-gateway running", timeout=30)
+    wait_port(port, timeout=30)
     five = timedelta(minutes=5)
     resend: list[bytes] = []
 
@@ -93,7 +103,7 @@ def test_gateway_state_survives_a_kill_mid_storm(tmp_path: Path, kafka: Tansu) -
     gateway.kill()  # mid-storm: reports in flight, some published, not all confirmed
     killed_at = storm.confirmed
     gateway.start()
-    gateway.wait_log("floodwatch sl651-gateway running", timeout=30, count=2)
+    wait_port(port, timeout=30)
 
     async def after() -> tuple[int, int]:
         pond = Rtu(POND, "127.0.0.1", port)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
@@ -29,6 +28,7 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.sl651 import Sl651Settings
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.sl651.mapping import Directory
+from floodwatch.ingest.sl651.remembered import Remembered
 from floodwatch.ingest.sl651.server import Receiver
 from floodwatch.ingest.source import Incoming
 from floodwatch.rules.compile import compile_config
@@ -51,66 +51,6 @@ class MqttForward:
         self.forwarded += 1
         if item.confirm is not None:
             item.confirm()
-
-
-class Remembered:
-    """Between the broker's acknowledgement of a report and its confirmation
-    to the RTU: the receiver's memory of it written to the state file.
-
-    `put` hands each report on (to the bridge or `MqttForward`) with its
-    `confirm` replaced: the acknowledgement only queues the report; `run`
-    writes every report queued so far in one commit, then confirms them, so
-    a storm costs one fsync per batch, not per report. Used from the event
-    loop's thread only (the commit blocks it for the fsync: the reports
-    acknowledged meanwhile make the next batch)."""
-
-    def __init__(
-        self,
-        state: GatewayState,
-        put: Callable[[Incoming], Awaitable[None]],
-        stopping: asyncio.Event,
-    ) -> None:
-        self.state = state
-        self.forward = put
-        self.stopping = stopping  # set when the state file cannot be written
-        self.due: list[tuple[Callable[[], None] | None, Callable[[], None] | None]] = []
-        self.wake = asyncio.Event()
-        self.failed = False
-
-    async def put(self, item: Incoming) -> None:
-        stored, confirm = item.stored, item.confirm
-
-        def acknowledged() -> None:
-            self.due.append((stored, confirm))
-            self.wake.set()
-
-        item.stored, item.confirm = None, acknowledged
-        await self.forward(item)
-
-    async def run(self) -> None:
-        """Write and confirm each batch, until cancelled."""
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the reports acknowledged so far, then confirm them. On a
-        write error nothing more is confirmed and the gateway stops (the RTUs
-        resend to the restarted one)."""
-        if not self.due or self.failed:
-            return
-        batch, self.due = self.due, []
-        try:
-            self.state.write(hook for hook, _ in batch if hook is not None)
-        except sqlite3.Error as exc:
-            log.error("sl651 state %s not written: %s; stopping", self.state.path, exc)
-            self.failed = True
-            self.stopping.set()
-            return
-        for _, confirm in batch:
-            if confirm is not None:
-                confirm()
 
 
 async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
@@ -148,8 +88,10 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
                 stopping,
             )
             await bridge.start()
-            remembered = Remembered(state, bridge.put, stopping)
-            receiver = _receiver(settings.sl651, directory, remembered, dead_letter, pictures)
+            remembered = Remembered(state.memory.write, bridge.put, stopping)
+            receiver = _receiver(
+                settings.sl651, state, directory, remembered, dead_letter, pictures
+            )
             target = f"kafka://{settings.kafka.bootstrap}/{settings.kafka.topic}"
             try:
                 return await _serve(receiver, remembered, target, stopping)
@@ -160,8 +102,10 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
         client = client_for(settings.mqtt, client_id=f"{settings.mqtt.client_id}-sl651-gateway")
         async with client:
             forward = MqttForward(client, settings.sl651.mqtt_topic)
-            remembered = Remembered(state, forward.put, stopping)
-            receiver = _receiver(settings.sl651, directory, remembered, dead_letter, pictures)
+            remembered = Remembered(state.memory.write, forward.put, stopping)
+            receiver = _receiver(
+                settings.sl651, state, directory, remembered, dead_letter, pictures
+            )
             target = f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}/{forward.topic}"
             return await _serve(receiver, remembered, target, stopping)
     except (aiomqtt.MqttError, OSError, ConnectionError) as exc:
@@ -174,6 +118,7 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
 
 def _receiver(
     settings: Sl651Settings,
+    state: GatewayState,
     directory: Directory,
     remembered: Remembered,
     dead_letter: DeadLetter,
@@ -181,7 +126,7 @@ def _receiver(
 ) -> Receiver:
     """The receiver, its memory taken up from the state file."""
     receiver = Receiver(settings, directory, remembered.put, dead_letter.write, pictures=pictures)
-    receiver.memory = remembered.state.memory
+    receiver.memory = state.memory
     receiver.restore()
     return receiver
 
@@ -204,7 +149,7 @@ async def _serve(
         receiver.frames,
         receiver.confirmed,
         sum(receiver.refused.values()),
-        remembered.state.commits,
+        remembered.commits,
     )
     if serving in done and not serving.cancelled() and serving.exception() is not None:
         log.error("sl651 receiver failed: %s", serving.exception())
