@@ -67,6 +67,7 @@ def gateway_cmd(config_dir: Path, log_format: str) -> None:
     from floodwatch.ingest.sl651.gateway import run_gateway
     from floodwatch.logs import setup_logging
     from floodwatch.service.lifecycle import _stop_on_signals
+    from floodwatch.store.sl651 import GatewayState
 
     setup_logging(log_format)
     loaded = _load_or_exit(config_dir)
@@ -74,7 +75,7 @@ def gateway_cmd(config_dir: Path, log_format: str) -> None:
     async def main() -> int:
         stopping = asyncio.Event()
         _stop_on_signals(stopping)
-        return await run_gateway(loaded, stopping)
+        return await run_gateway(loaded, stopping, GatewayState)
 
     sys.exit(asyncio.run(main()))
 

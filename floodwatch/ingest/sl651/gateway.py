@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import aiomqtt
@@ -28,11 +29,10 @@ from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.sl651 import Sl651Settings
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.sl651.mapping import Directory
-from floodwatch.ingest.sl651.remembered import Remembered
+from floodwatch.ingest.sl651.remembered import Remembered, State
 from floodwatch.ingest.sl651.server import Receiver
 from floodwatch.ingest.source import Incoming
 from floodwatch.rules.compile import compile_config
-from floodwatch.store.sl651 import GatewayState
 
 log = logging.getLogger("floodwatch.sl651.gateway")
 STATE = "sl651-gateway.db"  # the receiver's memory, next to service.store
@@ -53,8 +53,11 @@ class MqttForward:
             item.confirm()
 
 
-async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
-    """Receive until `stopping` is set; the exit code."""
+async def run_gateway(
+    loaded: LoadedConfig, stopping: asyncio.Event, open_state: Callable[[Path], State]
+) -> int:
+    """Receive until `stopping` is set; the exit code. `open_state` opens the
+    state file (`store.sl651.GatewayState`)."""
     from floodwatch.ingest.bridge import Bridge
     from floodwatch.ingest.decode import Decoders
     from floodwatch.ingest.mqtt import client_for
@@ -73,7 +76,7 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
     dead_letter = DeadLetter(Path(settings.dead_letter.file))
     pictures = Path(settings.sl651.pictures or Path(settings.store).parent / "sl651-pictures")
     try:
-        state = GatewayState(Path(settings.store).parent / STATE)
+        state = open_state(Path(settings.store).parent / STATE)
     except (OSError, sqlite3.Error) as exc:
         log.error("sl651 state: %s", exc)
         dead_letter.close()
@@ -118,7 +121,7 @@ async def run_gateway(loaded: LoadedConfig, stopping: asyncio.Event) -> int:
 
 def _receiver(
     settings: Sl651Settings,
-    state: GatewayState,
+    state: State,
     directory: Directory,
     remembered: Remembered,
     dead_letter: DeadLetter,

@@ -17,10 +17,33 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Protocol
 
+from floodwatch.ingest.sl651.server import Memory
 from floodwatch.ingest.source import Incoming
 
 log = logging.getLogger(__name__)
+
+
+class WrittenMemory(Memory, Protocol):
+    """A `Memory` that also writes its own transactions (`store.sl651.Sl651Memory`)."""
+
+    def write(self, hooks: Iterable[Callable[[], None]]) -> None:
+        """Run the reports' `stored` hooks in one transaction (one commit)."""
+        ...
+
+
+class State(Protocol):
+    """The gateway's state file (`store.sl651.GatewayState`, handed in by the
+    CLI: ingest does not import the store)."""
+
+    path: Path
+
+    @property
+    def memory(self) -> WrittenMemory: ...
+
+    def close(self) -> None: ...
 
 
 class Remembered:
