@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.deadletter import DeadLetter
@@ -23,6 +23,9 @@ from floodwatch.rules.compile import compile_config
 from floodwatch.service import operations, signals
 from floodwatch.service.private import private_umask
 from floodwatch.service.run import Service
+
+if TYPE_CHECKING:
+    from floodwatch.ingest.bridge import Bridge
 
 log = logging.getLogger("floodwatch.service")
 
@@ -34,10 +37,8 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
     command center (`floodwatch.web.live.serve`, given by the program that
     composes the two: the service does not know the web layer); it runs as one
     more task when `service.http` is configured."""
-    from floodwatch.ingest.bridge import Bridge
     from floodwatch.ingest.kafka import KafkaSource
     from floodwatch.ingest.mqtt import MqttSource
-    from floodwatch.ingest.partition import station_keys
 
     settings = service.settings
     private_umask()  # the store, snapshot, dead-letter and key files: 0600
@@ -53,13 +54,7 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
     if settings.mqtt is not None:
         put = service.put
         if settings.kafka is not None:  # every reading takes one path: through Kafka
-            bridge = Bridge(
-                settings.kafka,
-                station_keys(service.compiled),
-                service.decoders,
-                service.dead_letter,
-                service.stopping,
-            )
+            bridge = _bridge(service)
             put = bridge.put
         mqtt = MqttSource(settings.mqtt, put)
         service.readiness.append(("mqtt", mqtt.connected.is_set))  # subscriptions granted
@@ -71,13 +66,7 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
         from floodwatch.ingest.sl651.server import Receiver
 
         if bridge is None and settings.kafka is not None:
-            bridge = Bridge(
-                settings.kafka,
-                station_keys(service.compiled),
-                service.decoders,
-                service.dead_letter,
-                service.stopping,
-            )
+            bridge = _bridge(service)
         try:
             directory = Directory(service.compiled.config.stations)
         except ValueError as exc:
@@ -125,29 +114,7 @@ async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop 
     ]
     if remembered is not None:
         tasks.append(asyncio.create_task(remembered.run(), name="sl651-memory"))
-    if service.dead_letter_topics.enabled:
-        trouble = functools.partial(operations.destination_trouble, service)
-        service.dead_letter_topics.on_trouble = trouble
-        tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
-    if service.config_dir is not None:
-        tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))
-    if settings.notify is not None and service.store is not None:
-        from floodwatch.notify.deliver import Deliverer
-
-        service.deliverer = Deliverer(
-            settings.notify,
-            service.store,
-            service.dead_letter,
-            settings.kafka,
-            compiled=service.compiled,
-            mqtt=settings.mqtt,
-            config_dir=service.config_dir,
-            on_trouble=functools.partial(operations.destination_trouble, service),
-        )
-        tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
-        tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
-    if settings.http is not None and http is not None:
-        tasks.append(asyncio.create_task(http(service), name="http"))
+    tasks += _background(service, http)
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     # Running (and ready) only once the broker has acknowledged the subscriptions:
@@ -181,6 +148,54 @@ def _remember_sl651(service: Service, hooks: Iterable[Callable[[], None]]) -> No
     if service.store is None:
         raise OSError("the store is not open")
     service.store.sl651.write(hooks)
+
+
+def _bridge(service: Service) -> Bridge:
+    """The MQTT/SL 651 → Kafka bridge: every reading takes one path, through Kafka."""
+    from floodwatch.ingest.bridge import Bridge
+    from floodwatch.ingest.partition import station_keys
+
+    assert service.settings.kafka is not None
+    return Bridge(
+        service.settings.kafka,
+        station_keys(service.compiled),
+        service.decoders,
+        service.dead_letter,
+        service.stopping,
+    )
+
+
+def _background(
+    service: Service, http: Callable[[Service], Coroutine[Any, Any, None]] | None
+) -> list[asyncio.Task[object]]:
+    """The tasks beside the sources and the engine, as configured: dead-letter
+    topics, config watching, deliveries and their follow-ups, the HTTP server."""
+    settings = service.settings
+    tasks: list[asyncio.Task[object]] = []
+    if service.dead_letter_topics.enabled:
+        trouble = functools.partial(operations.destination_trouble, service)
+        service.dead_letter_topics.on_trouble = trouble
+        tasks.append(asyncio.create_task(service.dead_letter_topics.run(), name="dead-letter"))
+    if service.config_dir is not None:
+        tasks.append(asyncio.create_task(_watch_config(service), name="config-watch"))
+    if settings.notify is not None and service.store is not None:
+        from floodwatch.notify.deliver import Deliverer
+
+        service.deliverer = Deliverer(
+            settings.notify,
+            service.store,
+            service.dead_letter,
+            settings.kafka,
+            compiled=service.compiled,
+            mqtt=settings.mqtt,
+            config_dir=service.config_dir,
+            on_trouble=functools.partial(operations.destination_trouble, service),
+        )
+        tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
+        tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
+    if settings.http is not None and http is not None:
+        tasks.append(asyncio.create_task(http(service), name="http"))
+    return tasks
 
 
 async def _follow_up(service: Service) -> None:
