@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.messages import EASED_ZH
 from floodwatch.alerts.state import Severity
 from floodwatch.backtest.words import SEVERITY_ZH, TRANSITION_ZH
 from floodwatch.cli.app import _load_or_exit, config_option, scenario_option
@@ -145,7 +146,9 @@ class Teller:
         colour = COLOURS[event.severity]
         when = self.local(event.ts)
         if self.zh:
-            what = TRANSITION_ZH[event.transition.value]
+            # a rule eased while its incident goes on is not "解除" (the incident's word)
+            eased = event.message_zh.startswith(EASED_ZH)
+            what = "回落" if eased else TRANSITION_ZH[event.transition.value]
             where = f"{self.station(event.station)}·{self.rule(event.rule)}"
             head = f"{when}  {self.severity(event.severity)}{what}  {where}"
         else:

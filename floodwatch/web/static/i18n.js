@@ -55,7 +55,7 @@ const WORDS = {
 };
 const SEVERITY = { red: ["红色", "RED"], orange: ["橙色", "ORANGE"], yellow: ["黄色", "YELLOW"], blue: ["蓝色", "BLUE"], info: ["设备", "SENSOR"] };
 const TRANSITIONS = {
-  firing: ["发布", "raised"], escalated: ["升级", "raised"], downgraded: ["降级", "lowered"], resolved: ["解除", "ended"],
+  firing: ["发布", "raised"], escalated: ["升级", "raised"], downgraded: ["降级", "lowered"], resolved: ["结束", "ended"],
   raised: ["发布", "raised"], lowered: ["降级", "lowered"], updated: ["更新", "updated"], cleared: ["解除", "ended"],
 };
 const ROLES = { viewer: ["观察员", "viewer"], operator: ["值班员", "duty officer"], admin: ["管理员", "administrator"] };
