@@ -72,64 +72,67 @@ def test_memory_survives_a_kill_mid_storm(tmp_path: Path, kafka: Tansu, command:
     cfg = service_config(tmp_path, kafka=kafka.bootstrap, sl651={"listen": f"127.0.0.1:{port}"})
     gateway = Floodwatch(cfg, tmp_path, command=command)
     gateway.start()
-    wait_port(port, timeout=30)
-    five = timedelta(minutes=5)
-    resend: list[bytes] = []
+    try:
+        wait_port(port, timeout=30)
+        five = timedelta(minutes=5)
+        resend: list[bytes] = []
 
-    async def before() -> None:
-        pond = Rtu(POND, "127.0.0.1", port)
-        rain = Rtu(RAIN, "127.0.0.1", port)
-        await rain.report(TIMED, [Element("PT", T0, 100.0)], T0)  # the first: no rain yet
-        await rain.report(TIMED, [Element("PT", T0 + five, 110.0)], T0 + five)  # 10 mm
-        frames = pond.build(TIMED, [Element("Z", T0, 310.2)], T0, 77)
-        resend.extend(frames)
-        await pond.send(frames, 77)
-        await pond.close()
-        await rain.close()
+        async def before() -> None:
+            pond = Rtu(POND, "127.0.0.1", port)
+            rain = Rtu(RAIN, "127.0.0.1", port)
+            await rain.report(TIMED, [Element("PT", T0, 100.0)], T0)  # the first: no rain yet
+            await rain.report(TIMED, [Element("PT", T0 + five, 110.0)], T0 + five)  # 10 mm
+            frames = pond.build(TIMED, [Element("Z", T0, 310.2)], T0, 77)
+            resend.extend(frames)
+            await pond.send(frames, 77)
+            await pond.close()
+            await rain.close()
 
-    asyncio.run(asyncio.wait_for(before(), 30))
+        asyncio.run(asyncio.wait_for(before(), 30))
 
-    storm = Rtu(POND, "127.0.0.1", port, confirm_timeout=3, reconnect_delay=0.1)
+        storm = Rtu(POND, "127.0.0.1", port, confirm_timeout=3, reconnect_delay=0.1)
 
-    async def levels() -> None:
-        for i in range(1, STORM + 1):
-            at = T0 + timedelta(minutes=i)
-            await storm.report(TIMED, [Element("Z", at, round(310.2 + i / 1000, 3))], at)
-        await storm.close()
+        async def levels() -> None:
+            for i in range(1, STORM + 1):
+                at = T0 + timedelta(minutes=i)
+                await storm.report(TIMED, [Element("Z", at, round(310.2 + i / 1000, 3))], at)
+            await storm.close()
 
-    thread = threading.Thread(target=lambda: asyncio.run(levels()), daemon=True)
-    thread.start()
-    wait_for(lambda: storm.confirmed >= STORM // 3, 20, "a third of the storm confirmed")
-    gateway.kill()  # mid-storm: reports in flight, some published, not all confirmed
-    killed_at = storm.confirmed
-    gateway.start()
-    wait_port(port, timeout=30)
+        thread = threading.Thread(target=lambda: asyncio.run(levels()), daemon=True)
+        thread.start()
+        wait_for(lambda: storm.confirmed >= STORM // 3, 20, "a third of the storm confirmed")
+        gateway.kill()  # mid-storm: reports in flight, some published, not all confirmed
+        killed_at = storm.confirmed
+        gateway.start()
+        wait_port(port, timeout=30)
 
-    async def after() -> tuple[int, int]:
-        pond = Rtu(POND, "127.0.0.1", port)
-        rain = Rtu(RAIN, "127.0.0.1", port)
-        await pond.send(resend, 77)  # the RTU never heard the first confirmation
-        t = T0 + 2 * five
-        await rain.report(TIMED, [Element("PT", t, 135.0)], t)  # 25 mm since 110
-        end = T0 + timedelta(hours=3)
-        await pond.report(TIMED, [Element("Z", end, 311.0)], end)  # published last
-        await pond.close()
-        await rain.close()
-        return pond.resent, rain.resent
+        async def after() -> tuple[int, int]:
+            pond = Rtu(POND, "127.0.0.1", port)
+            rain = Rtu(RAIN, "127.0.0.1", port)
+            await pond.send(resend, 77)  # the RTU never heard the first confirmation
+            t = T0 + 2 * five
+            await rain.report(TIMED, [Element("PT", t, 135.0)], t)  # 25 mm since 110
+            end = T0 + timedelta(hours=3)
+            await pond.report(TIMED, [Element("Z", end, 311.0)], end)  # published last
+            await pond.close()
+            await rain.close()
+            return pond.resent, rain.resent
 
-    assert asyncio.run(asyncio.wait_for(after(), 30)) == (0, 0)
-    thread.join(timeout=30)
-    assert storm.confirmed == STORM, "the storm's reports all confirmed after the restart"
-    assert killed_at < STORM, "the kill came in the middle of the storm"
-    got = _readings(kafka, ("maokeng-pond", "level", 311.0))
-    rain = [value for station, kind, value, _ in got if kind == "rain"]
-    assert rain == [10.0, 25.0], "PT differenced across the restart, each interval once"
-    first = [r for r in got if r[0] == "maokeng-pond" and r[2] == 310.2]
-    assert len(first) == 1, "the resent report was confirmed from the state, not published"
-    levels_got = {(v, ts) for station, kind, v, ts in got if kind == "level"}
-    assert len(levels_got) == STORM + 2, "no level report lost"
-    taken = re.search(
-        r"sl651: (\d+) stored reports and 1 rain counters taken up", gateway.log.read_text()
-    )
-    assert taken is not None and int(taken[1]) >= 3 + killed_at, "every confirmed report kept"
-    assert gateway.stop() == 0
+        assert asyncio.run(asyncio.wait_for(after(), 30)) == (0, 0)
+        thread.join(timeout=30)
+        assert storm.confirmed == STORM, "the storm's reports all confirmed after the restart"
+        assert killed_at < STORM, "the kill came in the middle of the storm"
+        got = _readings(kafka, ("maokeng-pond", "level", 311.0))
+        rain = [value for station, kind, value, _ in got if kind == "rain"]
+        assert rain == [10.0, 25.0], "PT differenced across the restart, each interval once"
+        first = [r for r in got if r[0] == "maokeng-pond" and r[2] == 310.2]
+        assert len(first) == 1, "the resent report was confirmed from the state, not published"
+        levels_got = {(v, ts) for station, kind, v, ts in got if kind == "level"}
+        assert len(levels_got) == STORM + 2, "no level report lost"
+        taken = re.search(
+            r"sl651: (\d+) stored reports and 1 rain counters taken up", gateway.log.read_text()
+        )
+        assert taken is not None and int(taken[1]) >= 3 + killed_at, "every confirmed report kept"
+        assert gateway.stop() == 0
+    finally:
+        gateway.kill()  # still running only when the test failed
