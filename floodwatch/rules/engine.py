@@ -584,7 +584,7 @@ class Engine:
             self._refresh_busy(set(rows))
         if light:
             assert fast is not None
-            fast.catch_up(batch, facts["light"])
+            fast.catch_up(batch, facts["light"], facts)
 
     def _exact(  # noqa: C901, PLR0912, PLR0915 — the per-reading hot loop, inlined on purpose
         self,
@@ -597,9 +597,11 @@ class Engine:
         A row in `light` is exact only because a slow rule reads it (`FastPath.split`
         proved every one of its readings good and none of its rules able to act):
         its state is kept in step reading by reading, as `FastPath.apply` would
-        have left it, without calling the gate's notices or its rules; only the
-        probes that other rules read are stepped (`light[row]`), the rest are
-        caught up after the batch (`FastPath.catch_up`)."""
+        have left it, without calling the gate's notices or its rules: its clock
+        (`last_ts`, which staleness reads), ring, last good value and the probes
+        that other rules read (`light[row]`) step with each reading; the rest
+        (the gate's columns, other window totals) is set after the batch
+        (`FastPath.catch_up`)."""
         light = light or {}
         alerts = out.alerts
         heap = self._heap
@@ -628,16 +630,13 @@ class Engine:
             if heap and heap[0][0] < ts:
                 self._fire_stale(ts, out)
             s.last_ts = ts
-            s.last_raw = value
             evaluated += 1
             health = s.health
             if row in light and not s.stale:
                 stepped += 1
-                if health is not None:
-                    if s.stale_ms and not s.in_heap:
-                        heapq.heappush(heap, (ts + s.stale_ms, s.order, s))
-                        s.in_heap = True
-                    health.passed(ts, value)
+                if health is not None and s.stale_ms and not s.in_heap:
+                    heapq.heappush(heap, (ts + s.stale_ms, s.order, s))
+                    s.in_heap = True
                 ring = s.ring
                 if ring is not None:
                     ring.append(ts, value)
@@ -647,6 +646,7 @@ class Engine:
                 last.ts = ts
                 last.value = value
                 continue
+            s.last_raw = value
             if health is not None:
                 if s.stale:
                     s.stale = False

@@ -477,17 +477,9 @@ class FastPath:
         t_last = b.t[ends]
         v_last = b.v[ends]
         cols["last_ts"][us] = t_last
-        cols["last_raw"][us] = v_last
         cols["lv_ts"][us] = t_last
         cols["lv_value"][us] = v_last
-        health = self.has_health[us]
-        hs = us[health]
-        cols["h_last_good_ts"][hs] = t_last[health]
-        cols["h_last_good"][hs] = v_last[health]
-        cols["h_last_value"][hs] = v_last[health]
-        stuck = health & (self.stuck_ms[us] >= 0)
-        if stuck.any() and "same_since" in facts:
-            cols["h_same_since"][us[stuck]] = facts["same_since"][ends[stuck]]
+        self._gate(us, ends, t_last, v_last, facts)
         # Ring buffers: the last `cap` readings of each series land in their slots.
         cap = store.ring_cap[us]
         ringed = cap > 0
@@ -515,15 +507,41 @@ class FastPath:
         self._accumulate(b, us, t_last, fast_seg)
         return int(counts.sum())
 
-    def catch_up(self, b: Batch, light: np.ndarray) -> None:
-        """After the exact path: the window totals of the `light` series that no
-        other rule reads (`stepped` left them), at each one's last reading, as
-        `apply` computes them for a quiet series (their rings are appended)."""
+    def catch_up(self, b: Batch, light: np.ndarray, facts: dict[str, np.ndarray]) -> None:
+        """After the exact path, for the `light` series (see `split`): what the
+        exact path left out, as `apply` sets it for a quiet series — the latest
+        raw value, the quality gate's columns, and the window totals no other rule
+        reads (`stepped`), at each one's last reading (rings already appended)."""
         seg = light[b.useries]
-        if not seg.any() or not self.ap_deferred.any():
+        if not seg.any():
             return
         us = b.useries[seg]
-        self._accumulate(b, us, b.t[b.ends[seg]], seg, self.ap_deferred)
+        ends = b.ends[seg]
+        t_last = b.t[ends]
+        self._gate(us, ends, t_last, b.v[ends], facts)
+        if self.ap_deferred.any():
+            self._accumulate(b, us, t_last, seg, self.ap_deferred)
+
+    def _gate(
+        self,
+        us: np.ndarray,
+        ends: np.ndarray,
+        t_last: np.ndarray,
+        v_last: np.ndarray,
+        facts: dict[str, np.ndarray],
+    ) -> None:
+        """The latest raw value and the quality gate's columns after readings that
+        all passed it."""
+        cols = self._cols
+        cols["last_raw"][us] = v_last
+        health = self.has_health[us]
+        hs = us[health]
+        cols["h_last_good_ts"][hs] = t_last[health]
+        cols["h_last_good"][hs] = v_last[health]
+        cols["h_last_value"][hs] = v_last[health]
+        stuck = health & (self.stuck_ms[us] >= 0)
+        if stuck.any() and "same_since" in facts:
+            cols["h_same_since"][us[stuck]] = facts["same_since"][ends[stuck]]
 
     def _accumulate(
         self,

@@ -58,15 +58,13 @@ class Ring:
         """Samples with ts ≥ start_ts, oldest first, as numpy arrays (ts ms, value)."""
         n = self.n
         first = max(0, n - self.cap)
-        k = n - 1
-        while k >= first and self.ts[self.slot(k)] >= start_ts:
-            k -= 1
-        k += 1
-        idx = self.base + np.arange(k, n) % self.cap
-        return (
-            np.frombuffer(self.ts, dtype=np.int64)[idx],
-            np.frombuffer(self.val, dtype=np.float64)[idx],
-        )
+        idx = self.base + np.arange(first, n) % self.cap
+        ts = np.frombuffer(self.ts, dtype=np.int64)[idx]
+        # From just after the newest sample before `start_ts` (a walk back from
+        # the newest sample would stop there, whatever the order before it).
+        before = np.flatnonzero(ts < start_ts)
+        k = int(before[-1]) + 1 if len(before) else 0
+        return ts[k:], np.frombuffer(self.val, dtype=np.float64)[idx[k:]]
 
     def nbytes(self) -> int:
         return 16 * self.cap

@@ -115,16 +115,6 @@ class Health:
             self.last_good = value
         return good
 
-    def passed(self, ts: int, value: float) -> None:
-        """What `check` leaves for a reading the fast path proved good (usable
-        quality, in range, no spike, not stuck) while no notice is up: the gate's
-        columns only, no tracker changes."""
-        if self.stuck_ms is not None and value != self.last_value:
-            self.same_since = ts
-        self.last_value = value
-        self.last_good_ts = ts
-        self.last_good = value
-
     def on_stale(self, ts: int, last_ts: int, out: list[AlertEvent]) -> None:
         minutes = (ts - last_ts) // 60_000
         self._set("stale", ts, True, out, None, text.stale(minutes))
