@@ -14,7 +14,7 @@ from floodwatch.config.models import ConfigFile
 from floodwatch.config.schema import config_schema
 from floodwatch.config.yamlpos import Located
 from floodwatch.testing import compile_yaml
-from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics
+from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics, running
 
 POND = """
 stations:
@@ -55,10 +55,8 @@ S = TypeVar("S", Mosquitto, Tansu, Gateway, VictoriaMetrics)
 
 def _service(make: Callable[[Path], S]) -> Callable[[Path], Iterator[S]]:
     def fixture(tmp_path: Path) -> Iterator[S]:
-        server = make(tmp_path)
-        server.start()
-        yield server
-        server.stop()
+        with running(make(tmp_path)) as server:
+            yield server
 
     return fixture
 
@@ -66,6 +64,8 @@ def _service(make: Callable[[Path], S]) -> Callable[[Path], Iterator[S]]:
 mosquitto = pytest.fixture(_service(lambda d: Mosquitto(d / "mosquitto")), name="mosquitto")
 kafka = pytest.fixture(_service(lambda d: Tansu(d / "tansu")), name="kafka")
 gateway = pytest.fixture(_service(lambda d: Gateway()), name="gateway")
+# a second SMS gateway / webhook receiver, for tests where one of two hangs
+gateway2 = pytest.fixture(_service(lambda d: Gateway()), name="gateway2")
 victoria = pytest.fixture(
     _service(lambda d: VictoriaMetrics(d / "victoria-metrics")), name="victoria"
 )

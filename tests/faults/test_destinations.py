@@ -63,10 +63,9 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_a_gateway_answering_500_and_one_hanging_lose_and_delay_nothing_else(
-    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway, gateway2: Gateway
 ) -> None:
-    hanging = Gateway()
-    hanging.start()
+    hanging = gateway2
     cfg = service_config(
         tmp_path,
         mosquitto.port,
@@ -114,7 +113,6 @@ def test_a_gateway_answering_500_and_one_hanging_lose_and_delay_nothing_else(
     finally:
         fw.kill()
         box.stop()
-        hanging.stop()
     assert done > recovered  # the SMS waited for the gateways …
     assert done - recovered < 30  # … and went out soon after they came back
     for server in (gateway, hanging):

@@ -18,10 +18,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -732,3 +733,23 @@ class VictoriaMetrics(_Server):
         query = urllib.parse.urlencode({"match[]": match, "start": "0"})
         with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=10) as r:
             return [json.loads(line) for line in r.read().decode().splitlines() if line]
+
+
+class _Startable(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> Any: ...
+
+
+_S = TypeVar("_S", bound=_Startable)
+
+
+@contextmanager
+def running(server: _S) -> Iterator[_S]:
+    """`server` started, and stopped when the block ends (however it ends): the
+    one way tests run a server, behind every fixture in tests/conftest.py and
+    for the extra servers a test starts itself (a second gateway, a TLS broker)."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.integration.services import running
 from tests.sl323.data import COLUMNS, ROWS
 from tests.sl323.postgres import Postgres
 from tests.sl323.test_import import check_imported, run_import
@@ -19,12 +20,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    server = Postgres()
-    server.start()
-    try:
+    with running(Postgres()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
