@@ -78,7 +78,7 @@ msgs, parts, codes = Counter(), Counter(), {}
 for row in store.deliveries():
     if row.destination != "sms":
         continue
-    name = json.loads(row.recipient)["name"]
+    name = row.person.name
     msgs[name] += 1
     parts[name] += len(segments(message_text(texts, [row], True), 70, 3))
     codes.setdefault(name, set()).add(json.loads(row.event)["id"])

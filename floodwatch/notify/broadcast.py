@@ -111,7 +111,7 @@ class BroadcastChannel(BaseChannel):
 
     async def _publish_row(self, row: Delivery) -> None:
         event = row.alert
-        village = self._village(row.recipient)
+        village = self._village(row.village.code)
         previous = self.ledger.broadcast_previous(village.code, event.id)
         made = datetime.fromtimestamp(row.created, UTC)  # CAP `sent`: when the row was made
         message = self._build(event, village, previous, made)

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
 from floodwatch.config.notify import AnswerPolicy
-from floodwatch.config.rosters import Recipient
 from floodwatch.notify.ports import DispatchStore
-from floodwatch.notify.records import Outgoing
-from floodwatch.notify.routing import Router, Target, person_target
+from floodwatch.notify.records import Outgoing, Person
+from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
 from floodwatch.notify.stages.wording import follow_up
@@ -110,7 +109,7 @@ class Calls:
                 people = [c.recipient for c in calls if c.tier == 0]
             note = f"{action}:{taken}"
             rows = [
-                self._row(event, person_target(via, person), note)
+                self._row(event, Target(via, person), note)
                 for via in policy.via
                 if self.router.allowed(via, event)
                 for person in people
@@ -127,8 +126,8 @@ class Calls:
             )
         return count
 
-    def _tier_people(self, policy: AnswerPolicy, station: str) -> Callable[[int], list[Recipient]]:
-        def people(tier: int) -> list[Recipient]:
+    def _tier_people(self, policy: AnswerPolicy, station: str) -> Callable[[int], list[Person]]:
+        def people(tier: int) -> list[Person]:
             return self.router.rosters.resolve(policy.escalate[tier - 1], station)
 
         return people

@@ -6,6 +6,9 @@ notify's needs (`ports.py`) and notify never imports the store.
   why it is sent, the grouped SMS it is part of).
 - `Silence`: a maintenance window holding alerts back from people.
 - `Call`: a person called about an alert (call-and-answer, 叫应).
+- `Recipient`: who a delivery goes to — a `Person` (sms) or a `Village`
+  (broadcast); `None` for a machine destination. Typed here; the store alone
+  turns it into its column text and back (`floodwatch/store/recipients.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,31 @@ from functools import cached_property
 import msgspec
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config.rosters import Recipient
+from floodwatch.config import rosters
+
+Person = rosters.Recipient
+"""A person reached by a role (`station.patrol`…) or by name: id, name, phone, role."""
+
+
+@dataclass(frozen=True)
+class Village:
+    """A village a broadcast goes to, by its administrative code (its name is
+    the configuration's, looked up by the broadcast channel)."""
+
+    code: str
+
+
+Recipient = Person | Village
+"""Who a delivery goes to: a person (sms, reached by a role) or a village (broadcast)."""
+
+
+def recipient_id(recipient: Recipient | None) -> str:
+    """The person id or village code ('' for none): what the idempotency key names."""
+    if isinstance(recipient, Person):
+        return recipient.person
+    if isinstance(recipient, Village):
+        return recipient.code
+    return ""
 
 
 @dataclass(frozen=True)
@@ -25,7 +52,7 @@ class Delivery:
     destination: str
     event: str  # the alert event JSON
     attempts: int
-    recipient: str = ""  # JSON of the person (sms)
+    recipient: Recipient | None = None  # a person (sms), a village (broadcast)
     note: str = ""  # why it is sent: '' (a transition), reminder, resend, escalation, refresh
     batch: str | None = None  # sms: the grouped message it is part of
     created: float = 0.0
@@ -37,9 +64,18 @@ class Delivery:
         return decode_alert(self.event)
 
     @property
-    def person(self) -> Recipient:
+    def person(self) -> Person:
         """The person an sms row goes to (its `recipient`)."""
-        return Recipient(**msgspec.json.decode(self.recipient))
+        if not isinstance(self.recipient, Person):
+            raise ValueError(f"outbox row {self.key}: not to a person ({self.recipient!r})")
+        return self.recipient
+
+    @property
+    def village(self) -> Village:
+        """The village a broadcast row goes to (its `recipient`)."""
+        if not isinstance(self.recipient, Village):
+            raise ValueError(f"outbox row {self.key}: not to a village ({self.recipient!r})")
+        return self.recipient
 
 
 def decode_alert(body: str | bytes) -> AlertEvent:
@@ -54,7 +90,7 @@ class Outgoing:
     key: str
     destination: str
     event: AlertEvent
-    recipient: str = ""
+    recipient: Recipient | None = None
     note: str = ""
     after: float = 0.0  # seconds to hold it (sms grouping)
 
@@ -102,7 +138,7 @@ class Silence:
 @dataclass(frozen=True)
 class Call:
     alert: str
-    recipient: Recipient
+    recipient: Person
     tier: int
     called_at: float
     answered_at: float | None

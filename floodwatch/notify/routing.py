@@ -16,38 +16,30 @@ operations notices (`info`) never go to a village broadcast.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
 from floodwatch.config.notify import NotifySettings, Route
-from floodwatch.config.rosters import Recipient, Rosters, villages_of
+from floodwatch.config.rosters import Rosters, villages_of
+from floodwatch.notify.records import Person, Recipient, Village, recipient_id
 from floodwatch.rules.compile import CompiledConfig
 
 
 @dataclass(frozen=True)
 class Target:
     destination: str
-    recipient: str = ""  # sms: the person as JSON; broadcast: the village code
+    recipient: Recipient | None = None  # sms: a person; broadcast: a village
 
     @property
-    def person(self) -> Recipient | None:
+    def person(self) -> Person | None:
         """The person of an sms target (None: a village or a machine)."""
-        if not self.recipient.startswith("{"):
-            return None
-        return Recipient(**json.loads(self.recipient))
+        return self.recipient if isinstance(self.recipient, Person) else None
 
     @property
     def recipient_id(self) -> str:
         """The person id or village code (what the idempotency key names)."""
-        if self.recipient.startswith("{"):
-            return str(json.loads(self.recipient)["person"])
-        return self.recipient
-
-
-def person_target(destination: str, person: Recipient) -> Target:
-    return Target(destination, json.dumps(person.__dict__, ensure_ascii=False, sort_keys=True))
+        return recipient_id(self.recipient)
 
 
 class Router:
@@ -87,12 +79,13 @@ class Router:
         kind = self.settings.destinations[name].type
         if kind == "sms":
             return [
-                person_target(name, person)
-                for person in self.rosters.resolve(recipients, event.station)
+                Target(name, person) for person in self.rosters.resolve(recipients, event.station)
             ]
         if kind == "broadcast":
             info = self.compiled.stations.get(event.station)
-            return [Target(name, code) for code in villages_of(info.model if info else None)]
+            return [
+                Target(name, Village(code)) for code in villages_of(info.model if info else None)
+            ]
         return [Target(name)]
 
     def matching(self, event: AlertEvent) -> list[Route]:

@@ -40,7 +40,7 @@ from floodwatch.notify import sms_parts
 from floodwatch.notify.channel import BaseChannel, Channel, Wiring
 from floodwatch.notify.outcome import Outcome, Sent, classify_http, http_failure
 from floodwatch.notify.ports import SmsLog
-from floodwatch.notify.records import Delivery
+from floodwatch.notify.records import Delivery, Person, Recipient
 from floodwatch.notify.sms_parts import segments
 
 DEFAULT_TEMPLATE = (
@@ -91,7 +91,7 @@ class Texts:
 
     def render(self, delivery: Delivery, answer: bool) -> str:
         alert = delivery.alert
-        person = delivery.person if delivery.recipient else None
+        person = delivery.recipient if isinstance(delivery.recipient, Person) else None
         context: dict[str, Any] = {
             "event": alert.to_json(),  # the template's view: the alert as JSON
             "message": alert.message_zh.removeprefix(EXERCISE_ZH),
@@ -293,7 +293,7 @@ class SmsChannel(BaseChannel):
     def _text(self, row: Delivery) -> str:
         return self.texts.render(row, self.calls)
 
-    def _held(self, recipient: str) -> float | None:
+    def _held(self, recipient: Recipient | None) -> float | None:
         limit = self.dest.rate_limit
         if limit is None:
             return None

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from floodwatch.config.rosters import Recipient
-from floodwatch.notify.records import Call
+from floodwatch.notify.records import Call, Person
+from floodwatch.store.recipients import decode_person, person_json
 
 
 class Answers:
@@ -52,13 +52,13 @@ class Answers:
             None if row is None else {"by": row[0], "via": row[1], "comment": row[2], "at": row[3]}
         )
 
-    def record_call(self, alert: str, recipient: Recipient, tier: int, now: float) -> None:
+    def record_call(self, alert: str, recipient: Person, tier: int, now: float) -> None:
         """A person called (again): unanswered until they answer this call."""
         self.db.execute(
             "INSERT INTO calls VALUES (?,?,?,?,?,NULL) ON CONFLICT (alert, person) DO UPDATE "
             "SET recipient = excluded.recipient, tier = excluded.tier, "
             "called_at = excluded.called_at, answered_at = NULL",
-            (alert, recipient.person, json.dumps(recipient.__dict__), tier, now),
+            (alert, recipient.person, json.dumps(person_json(recipient)), tier, now),
         )
 
     def open_calls(self, person: str) -> list[str]:
@@ -89,14 +89,14 @@ class Answers:
             "ORDER BY tier, called_at, rowid",
             (alert,),
         ).fetchall()
-        return [Call(r[0], Recipient(**json.loads(r[1])), r[2], r[3], r[4]) for r in rows]
+        return [Call(r[0], decode_person(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def called(self) -> list[str]:
         """Every alert (or incident) anyone was called about, latest call last."""
         rows = self.db.execute("SELECT alert FROM calls GROUP BY alert ORDER BY max(called_at)")
         return [str(r[0]) for r in rows]
 
-    def unanswered(self, alert: str) -> list[Recipient]:
+    def unanswered(self, alert: str) -> list[Person]:
         """Persons called about `alert` who have not answered (the alert is not
         acknowledged by anyone, or they were called after)."""
         if self.acknowledged(alert):

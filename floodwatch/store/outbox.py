@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 
-from floodwatch.notify.records import Delivery, Outgoing
+from floodwatch.notify.records import Delivery, Outgoing, Recipient
+from floodwatch.store import recipients
 from floodwatch.store.db import transaction
 
 _encode = msgspec.json.Encoder()
@@ -44,7 +46,7 @@ class Outbox:
                     now + d.after,
                     now + i * 1e-5,
                     d.event.id,
-                    d.recipient,
+                    recipients.encode(d.recipient),
                     d.note,
                 ),
             )
@@ -59,7 +61,7 @@ class Outbox:
             "AND destination = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
             (destination, now, limit),
         ).fetchall()
-        return [Delivery(*row) for row in rows]
+        return [_delivery(row) for row in rows]
 
     def due_in_order(self, destination: str, now: float, limit: int = 100) -> list[Delivery]:
         """The pending rows of a destination in the order they were made, up to
@@ -74,7 +76,7 @@ class Outbox:
         for *row, next_at in rows:
             if next_at > now:
                 break
-            due.append(Delivery(*row))
+            due.append(_delivery(row))
         return due
 
     def next_in_order(self, destination: str) -> float | None:
@@ -89,34 +91,34 @@ class Outbox:
     def deliveries(self) -> list[Delivery]:
         """Every row, whatever its state or destination (tests, inspection)."""
         rows = self.db.execute(f"SELECT {self._DELIVERY} FROM outbox ORDER BY created, key")
-        return [Delivery(*row) for row in rows.fetchall()]
+        return [_delivery(row) for row in rows.fetchall()]
 
-    def pending_for(self, destination: str, recipient: str) -> list[Delivery]:
+    def pending_for(self, destination: str, recipient: Recipient | None) -> list[Delivery]:
         """Every pending row of one recipient at one destination, oldest first."""
         rows = self.db.execute(
             f"SELECT {self._DELIVERY} FROM outbox WHERE state = 'pending' "
             "AND destination = ? AND recipient = ? ORDER BY created, key",
-            (destination, recipient),
+            (destination, recipients.encode(recipient)),
         ).fetchall()
-        return [Delivery(*row) for row in rows]
+        return [_delivery(row) for row in rows]
 
     def in_batch(self, batch: str) -> list[Delivery]:
         rows = self.db.execute(
             f"SELECT {self._DELIVERY} FROM outbox WHERE batch = ? ORDER BY created, key",
             (batch,),
         ).fetchall()
-        return [Delivery(*row) for row in rows]
+        return [_delivery(row) for row in rows]
 
     def set_batch(self, keys: Iterable[str], batch: str) -> None:
         with transaction(self.db) as db:
             db.executemany("UPDATE outbox SET batch = ? WHERE key = ?", [(batch, k) for k in keys])
 
-    def sent_to(self, destination: str, recipient: str, since: float) -> int:
+    def sent_to(self, destination: str, recipient: Recipient | None, since: float) -> int:
         """Messages (batches count once) confirmed to `recipient` since `since`."""
         row = self.db.execute(
             "SELECT count(DISTINCT coalesce(batch, key)) FROM outbox WHERE destination = ? "
             "AND recipient = ? AND state = 'done' AND done_at >= ?",
-            (destination, recipient, since),
+            (destination, recipients.encode(recipient), since),
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -133,6 +135,7 @@ class Outbox:
                  "created", "done_at", "transition", "severity", "ts")  # fmt: skip
         out = [dict(zip(names, row, strict=True)) for row in rows]
         for delivery in out:
+            delivery["recipient"] = recipients.decode(str(delivery["recipient"]))
             delivery["tries"] = [
                 {"at": at, "outcome": outcome, "error": error}
                 for at, outcome, error in self.db.execute(
@@ -225,7 +228,10 @@ class Outbox:
             "done_at",
             "alert",
         )
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        out = [dict(zip(names, row, strict=True)) for row in rows]
+        for row in out:
+            row["recipient"] = recipients.decode(str(row["recipient"]))
+        return out
 
     def states_of(self, alert: str) -> dict[str, int]:
         """How many deliveries of one alert are in each state."""
@@ -234,19 +240,29 @@ class Outbox:
         )
         return {str(state): int(n) for state, n in rows}
 
-    def reached(self, alert: str) -> list[tuple[str, str]]:
+    def reached(self, alert: str) -> list[tuple[str, Recipient | None]]:
         """(destination, recipient) of every delivery of `alert` not silenced,
         oldest first (who a notice of it reached before)."""
-        return self.db.execute(
+        rows = self.db.execute(
             "SELECT destination, recipient FROM outbox WHERE alert = ? AND state != 'silenced' "
             "ORDER BY created",
             (alert,),
         ).fetchall()
+        return [(str(d), recipients.decode(r)) for d, r in rows]
 
-    def held(self, alert: str) -> list[tuple[str, str]]:
+    def held(self, alert: str) -> list[tuple[str, Recipient | None]]:
         """(destination, recipient) of the deliveries of `alert` held by a silence."""
-        return self.db.execute(
+        rows = self.db.execute(
             "SELECT DISTINCT destination, recipient FROM outbox WHERE alert = ? "
             "AND state = 'silenced'",
             (alert,),
         ).fetchall()
+        return [(str(d), recipients.decode(r)) for d, r in rows]
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    """A Delivery of a row selected as `Outbox._DELIVERY` (its recipient decoded)."""
+    key, destination, event, attempts, recipient, note, batch, created = row
+    return Delivery(
+        key, destination, event, attempts, recipients.decode(recipient), note, batch, created
+    )

@@ -9,13 +9,12 @@ restart).
 from __future__ import annotations
 
 import bisect
-import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts.state import Severity
 from floodwatch.config.values import Expr
-from floodwatch.notify.routing import Target
+from floodwatch.notify.records import Person, Village, recipient_id
 from floodwatch.readings import Reading, format_ts, ms_to_dt, parse_ts, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig, resolve
 from floodwatch.store.ledger import Ledger
@@ -103,9 +102,9 @@ def timeline(alert: str, ledger: Ledger, store: Store) -> dict[str, Any] | None:
     deliveries += _incident_deliveries(transitions, store)
     deliveries.sort(key=lambda d: (float(d["created"]), str(d["key"])))  # type: ignore[arg-type]
     for d in deliveries:  # a person by name (and id), a village by its code
-        raw = str(d["recipient"])
-        d["recipient_id"] = Target("", raw).recipient_id if raw else ""
-        d["recipient"] = json.loads(raw)["name"] if raw.startswith("{") else raw
+        who = d["recipient"]
+        d["recipient_id"] = recipient_id(who) if isinstance(who, Person | Village) else ""
+        d["recipient"] = who.name if isinstance(who, Person) else d["recipient_id"]
     follow = ledger.follow(alert)
     return {
         "id": alert,

@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from floodwatch.config.notify import NotifySettings
-from floodwatch.config.rosters import Recipient
 from floodwatch.notify.record import Recorder, whole_text
+from floodwatch.notify.records import Person
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.store import Store
@@ -53,15 +53,15 @@ def sms(
     people: dict[str, dict[str, Any]] = {}
     messages: dict[str, dict[str, Any]] = {}
     for row in store.outbox(since):
-        if row["destination"] not in kinds or not row["recipient"]:
+        who = row["recipient"]
+        if row["destination"] not in kinds or not isinstance(who, Person):
             continue
-        who = json.loads(str(row["recipient"]))
         person = people.setdefault(
-            who["person"],
-            {"person": who["person"], "name": who["name"], "phone": who["phone"],
+            who.person,
+            {"person": who.person, "name": who.name, "phone": who.phone,
              "roles": [], "messages": []},
         )  # fmt: skip
-        role = Recipient(**who).role_zh
+        role = who.role_zh
         if role and role not in person["roles"]:
             person["roles"].append(role)
         key = str(row["batch"] or row["key"])

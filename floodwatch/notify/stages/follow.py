@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from floodwatch.config.notify import AnswerPolicy
-from floodwatch.config.rosters import Recipient
+from floodwatch.notify.records import Person, Recipient
 from floodwatch.notify.routing import Target
 
 
@@ -33,7 +33,9 @@ def merge(*groups: Iterable[Target]) -> list[Target]:
     return out
 
 
-def followers(rows: Iterable[tuple[str, str]], allowed: Callable[[str], bool]) -> list[Target]:
+def followers(
+    rows: Iterable[tuple[str, Recipient | None]], allowed: Callable[[str], bool]
+) -> list[Target]:
     """The targets of earlier (destination, recipient) rows still allowed."""
     return merge(Target(d, r) for d, r in rows if allowed(d))
 
@@ -53,8 +55,8 @@ def escalation(
     step: int,
     policy: AnswerPolicy,
     called: set[str],
-    tier_people: Callable[[int], list[Recipient]],
-) -> tuple[str, int, list[Recipient]]:
+    tier_people: Callable[[int], list[Person]],
+) -> tuple[str, int, list[Person]]:
     """(action, step taken, people) for follow-up `step`: escalation tiers whose
     people were all called already are passed over."""
     while True:

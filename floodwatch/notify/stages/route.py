@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.notify.routing import Router, Target, person_target
+from floodwatch.notify.routing import Router, Target
 from floodwatch.rules.incidents.tracker import Change, IncidentChange
 
 
@@ -37,7 +37,7 @@ def incident_targets(
         lost = router.settings.lost_observation
         persons = router.rosters.resolve(lost.recipients, change.station)
         return [
-            person_target(name, person)
+            Target(name, person)
             for name in router.settings.lost_observation_to()
             if router.allowed(name, notice)
             for person in persons

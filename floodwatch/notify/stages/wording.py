@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from floodwatch.alerts.event import AlertEvent
+from floodwatch.notify.records import Recipient
 from floodwatch.notify.routing import Target
 from floodwatch.rules.incidents.text import as_first_contact
 
 
-def heard_of(rows: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+def heard_of(rows: Iterable[tuple[str, Recipient | None]]) -> set[tuple[str, str]]:
     """(destination, person or village) of earlier (destination, recipient) rows."""
     return {(t.destination, t.recipient_id) for t in (Target(d, r) for d, r in rows)}
 

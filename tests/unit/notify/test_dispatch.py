@@ -17,6 +17,7 @@ from floodwatch.alerts.state import Severity, Status, Transition, transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.notify.records import Person
 from floodwatch.notify.routing import Router
 from floodwatch.notify.sms import Texts, message_text
 from floodwatch.notify.sms_parts import segments
@@ -101,9 +102,11 @@ def incident(d: Dispatcher, station: str = "maokeng-pond") -> str:
 def sms_rows(d: Dispatcher, state: str = "pending") -> list[tuple[str, str]]:
     """(note, person) of the sms outbox rows, in order."""
     return [
-        (str(r["note"]), json.loads(str(r["recipient"]))["name"])
+        (str(r["note"]), who.name)
         for r in d.store.outbox()
-        if r["destination"] == "sms" and r["state"] == state
+        if r["destination"] == "sms"
+        and r["state"] == state
+        and isinstance(who := r["recipient"], Person)
     ]
 
 

@@ -15,8 +15,8 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import AnswerPolicy, NotifySettings
-from floodwatch.config.rosters import Recipient
 from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.notify.records import Person
 from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge
@@ -116,7 +116,7 @@ class Desk:
             if r.destination != "sms" or r.key not in {k["key"] for k in self.rows(state=state)}:
                 continue
             body = json.loads(r.event)
-            out.append((json.loads(r.recipient)["name"], r.note, body["details"]["change"]))
+            out.append((r.person.name, r.note, body["details"]["change"]))
         return out
 
 
@@ -192,7 +192,7 @@ def test_a_gauge_lost_during_an_orange_warning_calls_technical_and_patrol(desk: 
 
 def test_escalation_passes_over_tiers_whose_people_were_all_called() -> None:
     policy = AnswerPolicy.model_validate({"via": ["sms"], "resends": 1})
-    a, b = Recipient("a", "A", "1", "x"), Recipient("b", "B", "2", "y")
+    a, b = Person("a", "A", "1", "x"), Person("b", "B", "2", "y")
     tiers = {1: [a], 2: [b]}
     assert escalation(1, policy, {"a"}, tiers.__getitem__) == ("resend", 1, [])
     assert escalation(2, policy, {"a"}, tiers.__getitem__) == ("escalation", 3, [b])
@@ -200,8 +200,8 @@ def test_escalation_passes_over_tiers_whose_people_were_all_called() -> None:
 
 
 def test_targets_are_merged_by_destination_and_person_whatever_the_role() -> None:
-    one = Target("sms", json.dumps({"person": "p", "role": "station.patrol"}))
-    two = Target("sms", json.dumps({"person": "p", "role": "town.flood_lead"}))
+    one = Target("sms", Person("p", "P", "1", "station.patrol"))
+    two = Target("sms", Person("p", "P", "1", "town.flood_lead"))
     assert merge([one], [two, Target("bus")]) == [one, Target("bus")]
 
 
@@ -260,7 +260,7 @@ def test_an_overtopping_storm_is_one_incident_and_one_message_per_change_per_per
     for i, event in enumerate(Engine(CONFIG).process(storm).alerts):
         desk.feed(T + i, event)
     [incident] = [r[0] for r in desk.store.db.execute("SELECT id FROM incidents")]
-    rows = [(json.loads(r.recipient)["name"], json.loads(r.event)) for r in
+    rows = [(r.person.name, json.loads(r.event)) for r in
             desk.store.deliveries() if r.destination == "sms"]  # fmt: skip
     assert {e["id"] for _, e in rows} == {incident}
     per_person: dict[str, list[tuple[str, str, str]]] = {}

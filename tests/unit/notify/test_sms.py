@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
 from floodwatch.config.destinations import SmsDestination
 from floodwatch.notify.outcome import Outcome
+from floodwatch.notify.records import Person
 from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code
 from floodwatch.notify.sms_parts import segments
 from floodwatch.replay.run import run_readings
@@ -25,10 +27,7 @@ from floodwatch.store import Delivery, Outgoing, Store
 
 CONFIG = compile_config(load_config_dir("config"))
 STORM = run_readings(CONFIG, simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings)
-PERSON = json.dumps(
-    {"person": "wang-qiang", "name": "王强", "phone": "13800000003", "role": "station.patrol"},
-    ensure_ascii=False,
-)
+PERSON = Person("wang-qiang", "王强", "13800000003", "station.patrol")
 
 
 def row(event: dict[str, object], note: str = "") -> Delivery:
@@ -171,7 +170,7 @@ def test_a_failing_gateway_is_tried_once_a_round_not_once_per_waiting_message(
     )  # fmt: skip
     channel = SmsChannel("sms", dest, store, httpx.AsyncClient(), None)
     channel.provider = hanging = Hanging()
-    people = [PERSON.replace("13800000003", f"1380000000{n}") for n in range(5)]
+    people = [replace(PERSON, phone=f"1380000000{n}") for n in range(5)]
     event = next(e for e in STORM.alerts if e.severity.value == "red")
     with store.transaction():
         store.enqueue([Outgoing(f"k{n}", "sms", event, recipient=p) for n, p in enumerate(people)])

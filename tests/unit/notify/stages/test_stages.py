@@ -9,6 +9,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
+from floodwatch.notify.records import Person, Recipient, Village
 from floodwatch.notify.routing import Router, Target
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import followers
@@ -109,9 +110,12 @@ def test_route_stage_machines_per_alert_people_per_incident() -> None:
 
 
 def test_follow_stage_keeps_everyone_told_once() -> None:
-    rows = [("sms", '{"person": "a", "role": "station.patrol"}'),
-            ("sms", '{"person": "a", "role": "town.flood_lead"}'),
-            ("village", "330182104201"), ("gone", "")]  # fmt: skip
+    rows: list[tuple[str, Recipient | None]] = [
+        ("sms", Person("a", "A", "1", "station.patrol")),
+        ("sms", Person("a", "A", "1", "town.flood_lead")),
+        ("village", Village("330182104201")),
+        ("gone", None),
+    ]
     told = followers(rows, lambda d: d != "gone")
     assert [(t.destination, t.recipient_id) for t in told] == [
         ("sms", "a"),
@@ -122,7 +126,7 @@ def test_follow_stage_keeps_everyone_told_once() -> None:
 def test_enqueue_stage_keys_a_row_by_what_and_to_whom() -> None:
     change = change_of(LEVEL, CREST)
     note = notice(change, STATIONS, rule_names(CONFIG.config.rules))
-    one = outgoing(note, Target("village", "330182104201"))
-    again = outgoing(note, Target("village", "330182104201"))
-    reminder = outgoing(note, Target("village", "330182104201"), "reminder:1")
+    one = outgoing(note, Target("village", Village("330182104201")))
+    again = outgoing(note, Target("village", Village("330182104201")))
+    reminder = outgoing(note, Target("village", Village("330182104201")), "reminder:1")
     assert one.key == again.key != reminder.key and one.event.id == change.incident
