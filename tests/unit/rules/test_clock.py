@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config import load_config_dir
 from floodwatch.readings import Reading, RejectReason, ts_to_ms
 from floodwatch.replay.run import run_readings
+from floodwatch.rules.clock import ClockGuard, span
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.testing import T0, compile_yaml
@@ -316,3 +319,61 @@ def test_a_snapshot_keeps_the_open_clock_notices_and_who_reported() -> None:
     assert restored.guard.seen.tolist() == engine.guard.seen.tolist()
     fixed = _live(restored, _step(NOW + FIVE, "xiawu-pond"), NOW + FIVE)
     assert [(a.rule, a.transition.value) for a in fixed.alerts] == [("clock", "resolved")]
+
+
+# -- `rules.clock.ClockGuard` directly: who may move the clock --------------------------
+
+MIN = 60_000
+
+
+def _walk(guard: ClockGuard, clock: int, *readings: tuple[int, int]) -> int:
+    """Walk readings given as (minutes, station index) from `clock` (minutes)."""
+    t = np.array([m * MIN for m, _ in readings], dtype=np.int64)
+    st = np.array([s for _, s in readings], dtype=np.int64)
+    guard.seen[st] = True
+    return guard.walk(clock * MIN, t, st) // MIN
+
+
+def test_guard_moves_the_clock_by_readings_within_max_future() -> None:
+    guard = ClockGuard(stations=3, max_future_ms=10 * MIN, skew_ms=5 * MIN)
+    assert _walk(guard, 100, (105, 1), (110, 2), (118, 1)) == 118
+    assert guard.ahead == {}
+
+
+def test_guard_holds_one_station_far_ahead_and_jumps_on_a_quorum() -> None:
+    guard = ClockGuard(stations=3, max_future_ms=10 * MIN, skew_ms=5 * MIN)
+    guard.seen[[1, 2]] = True
+    assert _walk(guard, 100, (200, 1)) == 100  # one station alone moves nothing
+    assert guard.ahead == {1: 200 * MIN}
+    assert _walk(guard, 100, (190, 2)) == 190  # two agree: the clock jumps to the nearer
+    assert guard.holes.end_of(150 * MIN) == 190 * MIN  # replay: the gap is a hole
+    assert guard.jumps.usual() == 90 * MIN
+
+
+def test_guard_with_a_single_station_jumps_alone() -> None:
+    guard = ClockGuard(stations=1, max_future_ms=10 * MIN, skew_ms=5 * MIN)
+    assert _walk(guard, 100, (200, 1)) == 200
+
+
+def test_guard_live_never_runs_past_the_wall_clock() -> None:
+    guard = ClockGuard(stations=3, max_future_ms=10 * MIN, skew_ms=5 * MIN)
+    guard.wall = 106 * MIN
+    assert _walk(guard, 100, (109, 1)) == 106
+    # far ahead of the clock but within the skew of the wall clock: confirmed at once
+    guard.wall = 300 * MIN
+    assert _walk(guard, 106, (298, 2)) == 298
+    assert guard.holes.end_of(200 * MIN) is None  # a live outage is no hole
+
+
+def test_guard_settle_refuses_what_lies_beyond_the_usual_step() -> None:
+    guard = ClockGuard(stations=2, max_future_ms=10 * MIN, skew_ms=5 * MIN)
+    clock, refused = guard.settle(100 * MIN, np.array([105 * MIN, 108 * MIN, 400 * MIN]))
+    assert clock == 108 * MIN
+    assert refused.tolist() == [False, False, True]
+
+
+def test_span_says_an_offset_as_people_do() -> None:
+    assert span(8 * 60 * MIN) == ("8小时", "about 8 h")
+    assert span(-26 * 365 * 24 * 60 * MIN) == ("约26年", "about 26 years")
+    assert span(3 * 24 * 60 * MIN) == ("约3天", "about 3 days")
+    assert span(10_000) == ("1分钟", "about 1 min")
