@@ -1,0 +1,89 @@
+"""`rules.kinds.health`: the quality gate of one series, on its own (no trackers,
+so no notices): what is good enough for flood rules, and the limits a station
+declares."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from floodwatch.alerts.event import AlertEvent
+from floodwatch.alerts.messages import MEASURES
+from floodwatch.rules.kinds.health import Health, Limits, limits_of
+from floodwatch.rules.store import SERIES_COLUMNS, bind_rows
+
+MIN = 60_000
+FIVE = 5 * MIN
+
+
+def gate(
+    low: float | None = 300.0,
+    high: float | None = 315.0,
+    max_step: float | None = 0.3,
+    stuck_ms: int | None = None,
+) -> Health:
+    health = Health(Limits(low, high, max_step), FIVE, MEASURES["level"], stuck_ms)
+    cols = {name: np.full(1, init, dtype=dtype) for name, (dtype, init) in SERIES_COLUMNS.items()}
+    bind_rows(health, cols=cols, row=0)
+    return health
+
+
+def good(health: Health, *readings: tuple[int, float] | tuple[int, float, str]) -> list[bool]:
+    """Whether each (minute, value[, quality]) passes the gate, in order."""
+    out: list[AlertEvent] = []
+    said = [
+        health.check(r[0] * MIN, r[1], r[2] if len(r) == 3 else None, out)  # type: ignore[misc]
+        for r in readings
+    ]
+    assert out == []  # without trackers the gate says nothing
+    return said
+
+
+def test_out_of_range_is_bad_and_the_bounds_themselves_are_good() -> None:
+    assert good(gate(), (0, 299.9), (5, 300.0), (10, 315.1)) == [False, True, False]
+
+
+def test_a_spike_is_measured_from_the_last_good_reading() -> None:
+    # +0.4 in one interval is a spike; 310.05 is fine, 0.35 below the spike but
+    # 0.05 above 310.0 ten minutes before (the spike never became "last good").
+    assert good(gate(), (0, 310.0), (5, 310.4), (10, 310.05), (15, 310.5)) == [
+        True,
+        False,
+        True,
+        False,
+    ]
+
+
+def test_the_step_allowed_grows_with_the_time_since_the_last_good_reading() -> None:
+    # 0.5 m after two intervals is within 0.3 m per interval; after one it is not
+    assert good(gate(), (0, 310.0), (10, 310.5)) == [True, True]
+    assert good(gate(), (0, 310.0), (5, 310.5)) == [True, False]
+
+
+def test_a_value_stuck_for_stuck_for_is_bad_until_it_moves() -> None:
+    health = gate(stuck_ms=30 * MIN)
+    said = good(health, *[(m, 310.0) for m in range(0, 40, 5)], (40, 310.01))
+    assert said == [True] * 6 + [False, False, True]  # bad from 30 min on
+
+
+def test_qualities_the_gate_takes_and_refuses() -> None:
+    said = good(
+        gate(),
+        (0, 310.0, "gauge_fault"),  # the RTU says its gauge is faulty
+        (5, 310.0, "suspect"),  # unknown to the gate: not good
+        (10, 310.0, "over_limit"),  # over the RTU's own alarm limit: used
+        (15, 310.0, "manual"),
+    )
+    assert said == [False, False, True, True]
+
+
+def test_without_limits_any_value_is_good() -> None:
+    assert good(gate(None, None, None), (0, -5.0), (5, 1e6)) == [True, True]
+
+
+def test_rain_can_never_be_negative() -> None:
+    assert limits_of("rain", None) == Limits(0.0, None, None)
+    declared = SimpleNamespace(min=-2.0, max=80.0, max_step=None)
+    assert limits_of("rain", declared) == Limits(0.0, 80.0, None)
+    assert limits_of("level", declared) == Limits(-2.0, 80.0, None)
