@@ -229,7 +229,10 @@ def _key_end(content: str) -> int | None:
 def _line_slips(
     file: Path, number: int, column: int, content: str, keys: _Keys
 ) -> list[ConfigIssue]:
+    """The slips on one line whose content (after any list dashes) starts at
+    0-based `column`; reported columns are 1-based, as everywhere else."""
     issues: list[ConfigIssue] = []
+    first = column + 1  # the 1-based column of content[0]
     like = KEY_LIKE.match(content)
     if like and content[like.end() :].lstrip(" ").startswith("："):
         key = like.group(0)
@@ -239,7 +242,7 @@ def _line_slips(
             _at(
                 file,
                 number,
-                column + at,
+                first + at,
                 f"full-width colon '：' after {key!r}: type an ASCII colon and a space ('{key}: ')",
                 loc,
             )
@@ -258,7 +261,7 @@ def _line_slips(
                     _at(
                         file,
                         number,
-                        column + offset,
+                        first + offset,
                         f"full-width {name} '{char}' in the key {key_text.strip()!r}: {instead}",
                         loc,
                     )
@@ -269,7 +272,7 @@ def _line_slips(
                 _at(
                     file,
                     number,
-                    column + end + 1,
+                    first + end + 1,
                     f"{what} after ':': type an ASCII space",
                     loc,
                 )
@@ -280,7 +283,7 @@ def _line_slips(
     value = content[value_start:]
     stripped = value.lstrip(" ")
     issues.extend(
-        _flow_slips(file, number, column + value_start + len(value) - len(stripped), stripped, loc)
+        _flow_slips(file, number, first + value_start + len(value) - len(stripped), stripped, loc)
     )
     return issues
 

@@ -75,19 +75,19 @@ EXPECTED = {
     "must increase row by row: 310.5 after 311 (station 'p1')",
     "wrong_kind": "wrong_kind.yaml:6:5: rules[0]: station 'r1' does not report 'level' (it "
     "reports rain) (rule 'lvl', station 'r1')",
-    "fullwidth_colon": "fullwidth_colon.yaml:3:8: stations[0].name: full-width colon '：' after "
+    "fullwidth_colon": "fullwidth_colon.yaml:3:9: stations[0].name: full-width colon '：' after "
     "'name': type an ASCII colon and a space ('name: ')",
-    "fullwidth_colon_value": "fullwidth_colon_value.yaml:5:11: stations[0].reports: full-width "
+    "fullwidth_colon_value": "fullwidth_colon_value.yaml:5:12: stations[0].reports: full-width "
     "colon '：' after 'reports': type an ASCII colon and a space ('reports: ')",
     "tab_indent": "tab_indent.yaml:4:1: a tab in the indentation: YAML indents with ASCII "
     "spaces only; replace it with spaces",
-    "tab_after_colon": "tab_after_colon.yaml:3:9: stations[0].name: a tab after ':': type an "
+    "tab_after_colon": "tab_after_colon.yaml:3:10: stations[0].name: a tab after ':': type an "
     "ASCII space",
-    "fullwidth_space_key": "fullwidth_space_key.yaml:4:8: stations[0].type: full-width space "
+    "fullwidth_space_key": "fullwidth_space_key.yaml:4:9: stations[0].type: full-width space "
     "'　' in the key 'type': delete it",
-    "fullwidth_comma": "fullwidth_comma.yaml:5:19: stations[0].reports: full-width comma '，' "
+    "fullwidth_comma": "fullwidth_comma.yaml:5:20: stations[0].reports: full-width comma '，' "
     "in a list or mapping: type ',' instead",
-    "fullwidth_bracket": "fullwidth_bracket.yaml:5:13: stations[0].reports: full-width bracket "
+    "fullwidth_bracket": "fullwidth_bracket.yaml:5:14: stations[0].reports: full-width bracket "
     "'［' starts a list or mapping: type '[' (and ASCII commas and colons inside)",
     "bom_inside": "bom_inside.yaml:5:1: a byte-order mark (U+FEFF) inside the file (pasted from "
     "another file?): delete it",
@@ -114,9 +114,9 @@ def test_bad_config_reports_file_line_key(tmp_path: Path, name: str) -> None:
 
 def test_a_full_width_key_bracket_is_reported_at_each_bracket(tmp_path: Path) -> None:
     assert problems(tmp_path, "fullwidth_key_bracket") == [
-        "fullwidth_key_bracket.yaml:7:11: stations[0].levels.crest（m）: full-width bracket '（' "
+        "fullwidth_key_bracket.yaml:7:12: stations[0].levels.crest（m）: full-width bracket '（' "
         "in the key 'crest（m）': type '(' instead",
-        "fullwidth_key_bracket.yaml:7:13: stations[0].levels.crest（m）: full-width bracket '）' "
+        "fullwidth_key_bracket.yaml:7:14: stations[0].levels.crest（m）: full-width bracket '）' "
         "in the key 'crest（m）': type ')' instead",
     ]
 
