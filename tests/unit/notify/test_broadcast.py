@@ -5,9 +5,11 @@ list (the channel's own boundary); the store is the real one."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.destinations import BroadcastDestination
@@ -49,17 +51,19 @@ class Listed(BroadcastChannel):
         self.published.append((village.code, message.msg_type, message.identifier, refs))
 
 
-def channel(tmp_path: Path) -> Listed:
-    dest = BroadcastDestination.model_validate({"type": "broadcast"})
+@pytest.fixture
+def bc(tmp_path: Path) -> Iterator[Listed]:
+    store = Store(tmp_path / "fw.db")
     listed = Listed(
         "villages",
-        dest,
+        BroadcastDestination.model_validate({"type": "broadcast"}),
         MqttSettings.model_validate({"topics": [{"pattern": "fw/{station}/{kind}"}]}),
-        Store(tmp_path / "fw.db").people,
+        store.people,
         COMPILED,
     )
     listed.published = []
-    return listed
+    yield listed
+    store.close()
 
 
 def rows(village: str, *events: AlertEvent) -> list[Delivery]:
@@ -91,8 +95,7 @@ def test_the_storm_gives_one_standing_warning_around_another() -> None:
     ]
 
 
-def test_alert_then_updates_each_referencing_the_previous_then_cancel(tmp_path: Path) -> None:
-    bc = channel(tmp_path)
+def test_alert_then_updates_each_referencing_the_previous_then_cancel(bc: Listed) -> None:
     sent = asyncio.run(bc.deliver(rows("v1", *_by("lvl"))))
     assert [s.outcome.ok for s in sent] == [True] * 4
     assert [t for _, t, _, _ in bc.published] == ["Alert", "Update", "Update", "Cancel"]
@@ -103,8 +106,7 @@ def test_alert_then_updates_each_referencing_the_previous_then_cancel(tmp_path: 
         assert earlier in ref
 
 
-def test_each_village_has_its_own_history(tmp_path: Path) -> None:
-    bc = channel(tmp_path)
+def test_each_village_has_its_own_history(bc: Listed) -> None:
     firing, escalated = _by("lvl")[:2]
     asyncio.run(bc.deliver(rows("v1", firing, escalated) + rows("v2", escalated)))
     assert [(v, t) for v, t, *_ in bc.published] == [
@@ -114,10 +116,7 @@ def test_each_village_has_its_own_history(tmp_path: Path) -> None:
     ]
 
 
-def test_a_cancel_publishes_the_warning_still_standing_in_the_village_again(
-    tmp_path: Path,
-) -> None:
-    bc = channel(tmp_path)
+def test_a_cancel_publishes_the_warning_still_standing_in_the_village_again(bc: Listed) -> None:
     asyncio.run(bc.deliver(rows("v1", *EVENTS[:5])))  # high still stands when lvl clears
     (_, _, high_alert, _) = bc.published[0]
     assert [t for _, t, *_ in bc.published[-2:]] == ["Cancel", "Update"]
@@ -127,10 +126,7 @@ def test_a_cancel_publishes_the_warning_still_standing_in_the_village_again(
     assert len(bc.published) == 7  # 5 rows, the Update after the Cancel, the last Cancel
 
 
-def test_after_a_cancel_the_most_severe_standing_warning_is_published_again(
-    tmp_path: Path,
-) -> None:
-    bc = channel(tmp_path)
+def test_after_a_cancel_the_most_severe_standing_warning_is_published_again(bc: Listed) -> None:
     blue, red = EVENTS[0], _by("lvl")[1]  # high (blue) and lvl (red) both stand
     other = msgspec.structs.replace(_by("lvl")[-1], id="another-alert")  # a third one clears
     asyncio.run(bc.deliver(rows("v1", blue, red, other)))
