@@ -1,7 +1,9 @@
-"""`floodwatch run` and `floodwatch bridge` as processes: sources, the
-processing task, deliveries, follow-ups, config watching, signals and an
-orderly shutdown, wired around a `Service` (`service/run.py`). The HTTP side
-is the web layer's, handed in by the caller (`run_service(service, http)`)."""
+"""`floodwatch run` and `floodwatch bridge` as processes: the start order, the
+processing task, the tasks beside it (deliveries, follow-ups, dead-letter
+topics, config watching, HTTP), signals and an orderly shutdown, wired around a
+`Service` (`service/run.py`). Which sources are built and how they are joined
+(MQTT, Kafka, SL 651, the bridge) is `service/sources.py`'s. The HTTP side is
+the web layer's, handed in by the caller (`run_service(service, http)`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.deadletter import DeadLetter
@@ -23,153 +25,86 @@ from floodwatch.rules.compile import compile_config
 from floodwatch.service import operations, signals
 from floodwatch.service.private import private_umask
 from floodwatch.service.run import Service
-
-if TYPE_CHECKING:
-    from floodwatch.ingest.bridge import Bridge
+from floodwatch.service.sources import Sources
 
 log = logging.getLogger("floodwatch.service")
 
 
-async def run_service(  # noqa: C901, PLR0912, PLR0915 — start in order, stop in reverse, in one place
+async def run_service(
     service: Service, http: Callable[[Service], Coroutine[Any, Any, None]] | None = None
 ) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code. `http` serves the
-    command center (`floodwatch.web.live.serve`, given by the program that
-    composes the two: the service does not know the web layer); it runs as one
-    more task when `service.http` is configured."""
-    from floodwatch.ingest.kafka import KafkaSource
-    from floodwatch.ingest.mqtt import MqttSource
+    """Run until SIGTERM/SIGINT; returns the process exit code: 2 when a source
+    cannot be built or a broker not reached (nothing opened), 0 after a stop
+    asked while starting or an orderly stop, 1 when the bridge lost readings to
+    Kafka. An error that ended a task is raised once everything is closed; one
+    that ended the engine is raised from `_shut_down` as it waits for it.
+    `http` serves the command center (`floodwatch.web.live.serve`, given by the
+    program that composes the two: the service does not know the web layer); it
+    runs as one more task when `service.http` is configured.
 
-    settings = service.settings
+    The order, in one place: signal handlers, the sources built and their
+    brokers checked (`Sources`), the store opened, the sources started, the
+    tasks beside them (`_background`), the engine; "floodwatch running" once
+    the MQTT subscriptions are granted; then `_shut_down`."""
     private_umask()  # the store, snapshot, dead-letter and key files: 0600
     _stop_on_signals(service.stopping)
-    kafka = None
-    if settings.kafka is not None:
-        kafka = KafkaSource(
-            settings.kafka, service.shards, service.decoders, service.put, settings.batch_max
-        )
-        service.after_step = kafka.commit  # right after each step is stored
-    bridge = None
-    mqtt = None
-    if settings.mqtt is not None:
-        put = service.put
-        if settings.kafka is not None:  # every reading takes one path: through Kafka
-            bridge = _bridge(service)
-            put = bridge.put
-        mqtt = MqttSource(settings.mqtt, put)
-        service.readiness.append(("mqtt", mqtt.connected.is_set))  # subscriptions granted
-    sl651 = None
-    remembered = None
-    if settings.sl651 is not None:
-        from floodwatch.ingest.sl651.mapping import Directory
-        from floodwatch.ingest.sl651.remembered import Remembered
-        from floodwatch.ingest.sl651.server import Receiver
-
-        if bridge is None and settings.kafka is not None:
-            bridge = _bridge(service)
-        try:
-            directory = Directory(service.compiled.config.stations)
-        except ValueError as exc:
-            log.error("service.sl651: %s", exc)
-            return 2
-        pictures = settings.sl651.pictures or service.store_path.parent / "sl651-pictures"
-        if bridge is not None:  # into Kafka: remembered once Kafka has the readings
-            remembered = Remembered(
-                functools.partial(_remember_sl651, service), bridge.put, service.stopping
-            )
-        sl651 = Receiver(
-            settings.sl651,
-            directory,
-            remembered.put if remembered is not None else service.put,
-            service.reject,
-            pictures=Path(pictures),
-        )
-        service.sl651 = sl651
-        service.readiness.append(("sl651", sl651.listening.is_set))
-    if kafka is not None:
-        service.readiness.append(("kafka", lambda: kafka.joined))  # partitions assigned
-    try:
-        if mqtt is not None:
-            await mqtt.check()
-        if kafka is not None:
-            await kafka.check()
-    except ConnectionError as exc:
-        log.error("%s", exc)
+    sources = Sources.build(service)
+    if sources is None or not await sources.check():
         return 2
     service.open()
-    if sl651 is not None and service.store is not None:
-        # Its memory: in the step's transaction, or (into Kafka) `remembered`'s.
-        sl651.memory = service.store.sl651
-        sl651.restore()
+    sources.take_up_memory(service)
     if service.stopping.is_set():  # asked to stop while starting
         service.close()
         return 0
-    if bridge is not None:
-        await bridge.start()
-    names = [s.name for s in (mqtt, sl651, kafka) if s is not None]
-    if bridge is not None:
-        names[0] += f" (bridged into {settings.kafka.topic})"  # type: ignore[union-attr]
-    tasks: list[asyncio.Task[object]] = [
-        asyncio.create_task(s.run(), name=s.name) for s in (mqtt, sl651, kafka) if s is not None
-    ]
-    if remembered is not None:
-        tasks.append(asyncio.create_task(remembered.run(), name="sl651-memory"))
+    tasks = await sources.start()
     tasks += _background(service, http)
     processor = asyncio.create_task(service.process_forever(), name="engine")
     stop: asyncio.Task[object] = asyncio.create_task(_wait(service.stopping))
     # Running (and ready) only once the broker has acknowledged the subscriptions:
     # on a first-ever start it keeps nothing for the session before that.
-    if mqtt is None or await _first([processor, stop, *tasks], mqtt.connected):
-        log.info("%s", service.summary(names))
+    if sources.mqtt is None or await _first([processor, stop, *tasks], sources.mqtt.connected):
+        log.info("%s", service.summary(sources.names()))
     done, _ = await asyncio.wait([processor, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    service.stopping.set()
-    # Stop intake, let the processor finish the batch in hand, then close.
-    await _cancel(tasks)
-    if bridge is not None:
-        await bridge.stop()
-    if remembered is not None:
-        remembered.flush()  # what Kafka acknowledged while stopping
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(processor, timeout=8)
-    if kafka is not None:
-        await kafka.stop()
-    service.close()
-    log.info("%s", service.stats_line())
-    log.info("floodwatch stopped")
+    await _shut_down(service, sources, tasks, processor)
     for task in done:
         error = None if task is stop else task.exception()
         if error is not None:
             raise error
-    return 1 if bridge is not None and bridge.failure is not None else 0
+    return sources.exit_code
 
 
-def _remember_sl651(service: Service, hooks: Iterable[Callable[[], None]]) -> None:
-    """SL 651 reports Kafka acknowledged, remembered in the store (`Remembered`)."""
-    if service.store is None:
-        raise OSError("the store is not open")
-    service.store.sl651.write(hooks)
-
-
-def _bridge(service: Service) -> Bridge:
-    """The MQTT/SL 651 → Kafka bridge: every reading takes one path, through Kafka."""
-    from floodwatch.ingest.bridge import Bridge
-    from floodwatch.ingest.partition import station_keys
-
-    assert service.settings.kafka is not None
-    return Bridge(
-        service.settings.kafka,
-        station_keys(service.compiled),
-        service.decoders,
-        service.dead_letter,
-        service.stopping,
-    )
+async def _shut_down(
+    service: Service,
+    sources: Sources,
+    tasks: list[asyncio.Task[object]],
+    processor: asyncio.Task[None],
+) -> None:
+    """Called once, when the stop signal, the engine or any other task ends
+    first. Intake stops before the engine: the sources and background tasks
+    cancelled, the bridge drained; the engine then gets up to 8 s to finish
+    the batch in hand (an error it ended with, or the timeout, is raised from
+    here and the rest is left undone); Kafka's offsets are committed and its
+    consumer stopped; the store closed last."""
+    service.stopping.set()
+    await _cancel(tasks)
+    await sources.stop_intake()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(processor, timeout=8)
+    await sources.stop_kafka()
+    service.close()
+    log.info("%s", service.stats_line())
+    log.info("floodwatch stopped")
 
 
 def _background(
     service: Service, http: Callable[[Service], Coroutine[Any, Any, None]] | None
 ) -> list[asyncio.Task[object]]:
-    """The tasks beside the sources and the engine, as configured: dead-letter
-    topics, config watching, deliveries and their follow-ups, the HTTP server."""
+    """Called once by `run_service`, after the sources' tasks are created and
+    before the engine's: the tasks beside them, as configured — dead-letter
+    topics, config watching, deliveries and their follow-ups, the HTTP server —
+    in that order. The deliverer is built here (`service.deliverer`) only when
+    `service.notify` is configured and the store is open. The tasks are the
+    caller's to cancel."""
     settings = service.settings
     tasks: list[asyncio.Task[object]] = []
     if service.dead_letter_topics.enabled:
