@@ -53,6 +53,8 @@ def out_of_range(
     if low is not None and high is not None:
         zh, en = f"超出量程{low:g}～{high:g}{m.unit_zh}", f"outside its range {low:g} to {high:g}"
         en += f" {m.unit_en}"
+    elif low is None and high is None:  # a gauge without declared limits (the catalogue)
+        zh, en = "超出量程", "outside its range"
     elif high is not None:
         zh, en = (
             f"高于量程上限{high:g}{m.unit_zh}",
