@@ -100,11 +100,17 @@ def _rule_id(binding: Binding) -> str:
 
 
 def _severities(binding: Binding) -> list[Severity]:
+    """The warning levels a rule can raise at its station: its bound levels, the
+    levels of its model (a rainfall rule binds none: its windows are its own),
+    or its one `severity` (a compound rule)."""
     found = [level.severity for level in binding.levels]
+    levels = getattr(binding.rule, "levels", None)
+    if isinstance(levels, dict):
+        found += [Severity(s) for s in levels]
     single = getattr(binding.rule, "severity", None)
     if single is not None:
         found.append(Severity(single))
-    return [s for s in found if s is not Severity.INFO]
+    return [s for s in dict.fromkeys(found) if s is not Severity.INFO]
 
 
 def _probe(binding: Binding, severity: Severity) -> AlertEvent:
