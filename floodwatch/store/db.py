@@ -56,7 +56,15 @@ def script(db: sqlite3.Connection, sql: str) -> None:
 
 
 def move_aside(path: Path, reason: str) -> Path:
-    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    """Rename the file and its WAL and shared memory to `NAME.corrupt-TIME`
+    (`-2`, `-3`… added when a file of that second was moved aside already: never
+    overwrite one kept before); return the new path."""
+    stamp = int(time.time())
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while any(Path(str(aside) + suffix).exists() for suffix in ("", "-wal", "-shm")):
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     for suffix in ("", "-wal", "-shm"):
         part = Path(str(path) + suffix)
         if part.exists():
