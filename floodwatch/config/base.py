@@ -1,4 +1,5 @@
-"""The base of every config model: strict (unknown keys are errors), frozen."""
+"""The base of every config model: strict (unknown keys are errors), frozen, and
+finite (YAML's `.nan` and `.inf` are refused wherever a number is asked for)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ Problems = Iterator[tuple[Loc, str]]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # allow_inf_nan: YAML's .nan and .inf are no limit, hysteresis or coordinate
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     def problems(self) -> Problems:
         """Local invariants of this model, as (path relative to it, message)."""

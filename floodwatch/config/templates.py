@@ -27,6 +27,10 @@ def template_problem(template: str, config_dir: Path) -> str | None:
         jinja2.sandbox.SandboxedEnvironment().parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return f"cannot read the template {path}: {exc.strerror}"
+    except UnicodeDecodeError as exc:  # a template saved as GBK: name it, do not crash
+        return (
+            f"cannot read the template {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        )
     except jinja2.TemplateSyntaxError as exc:
         return f"template {path}:{exc.lineno}: {exc.message}"
     return None

@@ -5,6 +5,7 @@ Each validates on construction and says what would be valid.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,8 +28,18 @@ Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
 
 # --- durations ----------------------------------------------------------------
 
-_DURATION_RE = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+_DURATION_RE = re.compile(
+    r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$", re.ASCII
+)
 DURATION_HELP = "a duration with units, e.g. '90s', '10m', '1h30m', '2d'"
+_LONGEST = timedelta(days=100 * 366)  # longer than any window, dwell or retention
+
+
+def _full_width(value: str) -> str:
+    """A hint when `value` holds digits other than ASCII ones (a full-width '１０')."""
+    if any(c.isdigit() and not c.isascii() for c in value):
+        return " (type the digits in ASCII, not full-width)"
+    return ""
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -38,9 +49,12 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(f"expected {DURATION_HELP}; got {value!r} (give a unit)")
     match = _DURATION_RE.match(value)
     if not value.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"expected {DURATION_HELP}; got {value!r}")
+        raise ValueError(f"expected {DURATION_HELP}; got {value!r}{_full_width(value)}")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    total = days * 86400 + hours * 3600 + minutes * 60 + seconds
+    if total > _LONGEST.total_seconds():
+        raise ValueError(f"expected {DURATION_HELP} of at most 100 years; got {value!r}")
+    return timedelta(seconds=total)
 
 
 def format_duration(value: timedelta) -> str:
@@ -75,7 +89,10 @@ STATION_ATTRIBUTES = (
     "warning",
     "guarantee",
 )
-_EXPR_RE = re.compile(r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$")
+_EXPR_RE = re.compile(
+    r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$", re.ASCII
+)
+_NUMBER_RE = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$", re.ASCII)
 EXPR_HELP = (
     "a number, or a station level with an optional offset such as "
     "'crest - 0.3' (levels: " + ", ".join(STATION_ATTRIBUTES) + ")"
@@ -104,17 +121,28 @@ def parse_expr(value: Any) -> Expr:
     if isinstance(value, bool):
         raise ValueError(f"expected {EXPR_HELP}; got {value!r}")
     if isinstance(value, int | float):
-        return Expr(None, float(value))
+        return Expr(None, _finite(value, value))
     if isinstance(value, str):
         match = _EXPR_RE.match(value)
         if match and match["attr"] in STATION_ATTRIBUTES:
-            offset = float(match["num"] or 0.0)
+            offset = _finite(match["num"] or 0.0, value)
             return Expr(match["attr"], -offset if match["op"] == "-" else offset)
-        try:
-            return Expr(None, float(value))
-        except ValueError:
-            pass
+        if _NUMBER_RE.match(value):  # not 'nan', 'inf', '1_0', '0x10' or full-width
+            return Expr(None, _finite(value, value))
+        raise ValueError(f"expected {EXPR_HELP}; got {value!r}{_full_width(value)}")
     raise ValueError(f"expected {EXPR_HELP}; got {value!r}")
+
+
+def _finite(number: str | float, given: Any) -> float:
+    """`number` as a float; YAML's .nan / .inf or a number too large for a float
+    would be a line no reading ever crosses (an alert that can never fire)."""
+    try:
+        out = float(number)
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        raise ValueError(f"expected a finite number or a station level; got {given!r}")
+    return out
 
 
 ThresholdExpr = Annotated[
@@ -133,7 +161,7 @@ ThresholdExpr = Annotated[
 
 # --- seasons (month-day ranges) -------------------------------------------------
 
-_SEASON_RE = re.compile(r"^(\d\d)-(\d\d)\.\.(\d\d)-(\d\d)$")
+_SEASON_RE = re.compile(r"^(\d\d)-(\d\d)\.\.(\d\d)-(\d\d)$", re.ASCII)
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
