@@ -18,10 +18,16 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from floodwatch.alerts.state import Severity
-from floodwatch.config import ConfigError, load_config_dir
-from floodwatch.config.loader import LoadedConfig
+from floodwatch.cli.options import (
+    EXAMPLE_CONFIG,
+    config_option,
+    load,
+    load_or_exit,
+    scenario_option,
+)
+from floodwatch.config import ConfigError
 from floodwatch.readings import Rejected, format_ts
-from floodwatch.rules.compile import CompiledConfig, compile_config
+from floodwatch.rules.compile import CompiledConfig
 from floodwatch.service import signals
 from floodwatch.sim import SCENARIOS, simulate
 
@@ -30,7 +36,6 @@ if TYPE_CHECKING:
     from floodwatch.replay.localtime import LocalTime
     from floodwatch.replay.rejects import RejectTally
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config"
 COLOURS = {
     Severity.RED: "red",
     Severity.ORANGE: "bright_yellow",
@@ -38,15 +43,6 @@ COLOURS = {
     Severity.BLUE: "blue",
     Severity.INFO: "white",
 }
-
-
-def load(config_dir: Path) -> CompiledConfig:
-    """Load and compile, or exit 2 with every problem listed."""
-    try:
-        return compile_config(load_config_dir(config_dir))
-    except ConfigError as exc:
-        click.echo(exc.report(), err=True)
-        sys.exit(2)
 
 
 @click.group()
@@ -67,19 +63,6 @@ def schema() -> None:
     from floodwatch.config.schema import config_schema
 
     click.echo(json.dumps(config_schema(), ensure_ascii=False, indent=2))
-
-
-config_option = click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(path_type=Path),
-    default=EXAMPLE_CONFIG,
-    show_default=True,
-    help="config directory",
-)
-scenario_option = click.option(
-    "--scenario", type=click.Choice(sorted(SCENARIOS)), default="blocked", show_default=True
-)
 
 
 timezone_option = click.option(
@@ -312,17 +295,6 @@ log_format_option = click.option(
 )
 
 
-def _load_or_exit(config_dir: Path) -> LoadedConfig:
-    """Load (and check that it compiles), or exit 2 with every problem listed."""
-    try:
-        loaded = load_config_dir(config_dir)
-        compile_config(loaded)
-        return loaded
-    except ConfigError as exc:
-        click.echo(exc.report(), err=True)
-        sys.exit(2)
-
-
 @main.command()
 @service_config_option
 @click.option("--store", type=click.Path(path_type=Path), help="SQLite store (default: config)")
@@ -337,7 +309,7 @@ def run(config_dir: Path, store: Path | None, log_format: str) -> None:
     from floodwatch.web.live import serve
 
     setup_logging(log_format)
-    loaded = _load_or_exit(config_dir)
+    loaded = load_or_exit(config_dir)
 
     async def main_async() -> int:
         return await run_service(Service(loaded, store=store, config_dir=config_dir), serve)
@@ -357,7 +329,7 @@ def bridge(config_dir: Path, log_format: str) -> None:
     from floodwatch.service.lifecycle import run_bridge
 
     setup_logging(log_format)
-    loaded = _load_or_exit(config_dir)
+    loaded = load_or_exit(config_dir)
     sys.exit(asyncio.run(run_bridge(loaded)))
 
 

@@ -17,7 +17,7 @@ from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import EASED_ZH
 from floodwatch.alerts.state import Severity
 from floodwatch.backtest.words import SEVERITY_ZH, TRANSITION_ZH
-from floodwatch.cli.app import _load_or_exit, config_option, scenario_option
+from floodwatch.cli.options import config_option, load_or_exit, scenario_option
 from floodwatch.notify.record import BoxMessage
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
@@ -283,7 +283,7 @@ def demo(
     # The terminal tells the warning chain itself; the service's own log lines
     # (English, for operators) would only repeat it. Errors still show.
     logging.getLogger("floodwatch").setLevel(logging.ERROR)
-    loaded = _load_or_exit(config_dir)
+    loaded = load_or_exit(config_dir)
     compiled = compile_config(loaded)
     teller = Teller(compiled, lang)
     sc = replace(SCENARIOS[scenario], hours=14.0)

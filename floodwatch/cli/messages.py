@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from floodwatch.cli.app import EXAMPLE_CONFIG, load
+from floodwatch.cli.options import EXAMPLE_CONFIG, load
 
 
 @click.command("messages")

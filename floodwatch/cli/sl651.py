@@ -63,14 +63,14 @@ def decode_cmd(frames: tuple[str, ...]) -> None:
 def gateway_cmd(config_dir: Path, log_format: str) -> None:
     """Receive SL 651 RTUs and forward their readings to the Kafka topic, keyed by
     station (or to MQTT); each report confirmed once the broker has it."""
-    from floodwatch.cli.app import _load_or_exit
+    from floodwatch.cli.options import load_or_exit
     from floodwatch.ingest.sl651.gateway import run_gateway
     from floodwatch.logs import setup_logging
     from floodwatch.service.lifecycle import _stop_on_signals
     from floodwatch.store.sl651 import GatewayState
 
     setup_logging(log_format)
-    loaded = _load_or_exit(config_dir)
+    loaded = load_or_exit(config_dir)
 
     async def main() -> int:
         stopping = asyncio.Event()
