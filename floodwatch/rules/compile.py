@@ -40,6 +40,12 @@ def ms(value: timedelta | None) -> int:
     return 0 if value is None else int(value.total_seconds() * 1000)
 
 
+def dwell_ms(own: timedelta | None, default: timedelta | None) -> int:
+    """A level's dwell (`for`, `clear_for`): its own when given — `0s` too, which
+    means "at once" — else the rule's default."""
+    return ms(default if own is None else own)
+
+
 @dataclass(frozen=True)
 class StationInfo:
     id: str

@@ -23,7 +23,7 @@ from floodwatch.rules.compile import (
     Binding,
     CompiledConfig,
     StationInfo,
-    ms,
+    dwell_ms,
     sorted_levels,
     window_ms,
 )
@@ -199,7 +199,7 @@ def _attach(compiled: CompiledConfig, binding: Binding, rule: RainfallRule, targ
         probes,
         levels,
         stages,
-        [ms(spec.for_ or rule.for_) for _, spec in order],
-        [ms(spec.clear_for or rule.clear_for) for _, spec in order],
+        [dwell_ms(spec.for_, rule.for_) for _, spec in order],
+        [dwell_ms(spec.clear_for, rule.clear_for) for _, spec in order],
     )
     target.rules.append(instance)

@@ -24,6 +24,7 @@ from floodwatch.rules.compile import (
     CompiledConfig,
     LevelBinding,
     StationInfo,
+    dwell_ms,
     ms,
     resolve,
     sorted_levels,
@@ -265,8 +266,8 @@ def threshold_levels(
                 ORDER[name],
                 enter,
                 exit_,
-                ms(spec.for_ or rule.for_),
-                ms(spec.clear_for or rule.clear_for),
+                dwell_ms(spec.for_, rule.for_),
+                dwell_ms(spec.clear_for, rule.clear_for),
                 advice,
             )
         )

@@ -21,6 +21,7 @@ from floodwatch.rules.compile import (
     CompiledConfig,
     LevelBinding,
     StationInfo,
+    dwell_ms,
     ms,
     resolve,
     sorted_levels,
@@ -201,8 +202,8 @@ def _lines(
                 ORDER[name],
                 Threshold(constant=minutes),
                 Threshold(constant=exit_minutes),
-                ms(spec.for_ or rule.for_),
-                ms(spec.clear_for or rule.clear_for),
+                dwell_ms(spec.for_, rule.for_),
+                dwell_ms(spec.clear_for, rule.clear_for),
                 advice,
             )
         )
