@@ -7,69 +7,22 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from anyio.from_thread import BlockingPortal
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Mount
 
-from floodwatch.config import load_config_dir
-from floodwatch.ingest.source import Incoming
-from floodwatch.readings import Reading
 from floodwatch.service.run import Service
-from floodwatch.sim import simulate
 from floodwatch.web.access import ACCESS
 from floodwatch.web.api import all_routes
 from floodwatch.web.auth import Role
-from floodwatch.web.demo import demo_settings
 from floodwatch.web.live import Live
-from tests.web.conftest import client_on
-
-STORM = simulate("blocked", quiet_ponds={"xiawu-pond": 203.8}).readings
-
-
-def sweeps(readings: list[Reading]) -> list[Incoming]:
-    by_ts: dict[object, list[Reading]] = {}
-    for r in readings:
-        by_ts.setdefault(r.ts, []).append(r)
-    return [
-        Incoming(json.dumps([r.to_json() for r in rs]).encode(), "t", "batch", "mqtt")
-        for _, rs in sorted(by_ts.items())  # type: ignore[type-var]
-    ]
-
-
-@pytest.fixture
-def setup(tmp_path: Path, loop: BlockingPortal) -> Iterator[tuple[Service, Live, TestClient]]:
-    loaded = demo_settings(load_config_dir("config"), tmp_path, 8080)  # port unused here
-    service = Service(loaded)
-    loop.call(service.open)
-    live = loop.call(Live, service)
-    settings = loaded.config.service.http
-    assert settings is not None
-    yield (
-        service,
-        live,
-        client_on(loop, loop.call(live.app, settings), raise_server_exceptions=False),
-    )
-    loop.call(service.close)
-
-
-def token(client: TestClient, name: str = "duty") -> dict[str, str]:
-    answer = client.post("/api/login", json={"name": name, "password": "floodwatch"})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def feed(client: TestClient, service: Service, readings: list[Reading]) -> None:
-    """Steps of the service, on its loop."""
-    for item in sweeps(readings):
-        client.portal.call(service.step, [item])  # type: ignore[union-attr]
+from tests.web.conftest import STORM, feed, token
 
 
 def test_every_route_has_an_explicit_access_rule(setup: tuple[Service, Live, TestClient]) -> None:
