@@ -53,7 +53,7 @@ def out_of_range(
     if low is not None and high is not None:
         zh, en = f"超出量程{low:g}～{high:g}{m.unit_zh}", f"outside its range {low:g} to {high:g}"
         en += f" {m.unit_en}"
-    elif low is None and high is None:  # a gauge without declared limits (the catalogue)
+    elif low is None and high is None:  # no limits declared (the engine checks none then)
         zh, en = "超出量程", "outside its range"
     elif high is not None:
         zh, en = (

@@ -21,8 +21,9 @@ SECTIONS = {
     ),
     "sensors": (
         "Sensor notices",
-        "For maintenance: each check of each gauge of the first station the sensor rule "
-        "watches. Never broadcast to villages.",
+        "For maintenance: each check the gauges of the first station the sensor rule "
+        "watches run (stuck, spike and out of range only where configured). Never broadcast "
+        "to villages.",
     ),
     "incidents": (
         "Incident messages",

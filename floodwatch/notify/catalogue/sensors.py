@@ -1,6 +1,11 @@
 """The sensor notices of the catalogue: each check of each gauge of the first
 station a sensor rule watches, its notice and its all-clear, made by
-`alerts.sensor_text` as the engine makes them."""
+`alerts.sensor_text` as the engine makes them.
+
+Only the checks the gauge runs (`rules.kinds.health`): stuck where the rule's
+`stuck_for` covers its kind, spike where it has a `max_step`, out of range
+where it has a limit (rain never below 0); the sample figures are on the
+wrong side of its own limits and `stuck_for`."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from floodwatch.alerts.state import Severity, Transition
 from floodwatch.notify.catalogue.entries import Entry, make_event, with_
 from floodwatch.rules.base import RuleContext
 from floodwatch.rules.compile import Binding
+from floodwatch.rules.kinds.health import CHECKS, Health
 
 
 def sensor_entries(
@@ -22,21 +28,23 @@ def sensor_entries(
     rid = str(getattr(binding.rule, "id", "?"))
     for kind in info.model.kinds:
         m = MEASURES[kind]
-        limits = info.model.limits.get(kind)
+        health = next(
+            (p[1] for c in CHECKS if (p := found.get((f"{rid}/{c}", f"{info.id}/{kind}")))), None
+        )
+        if not isinstance(health, Health):
+            continue
+        lim = health.limits
         value = 310.0 if kind == "level" else 12.0
-        whats = {
-            "stale": sensor_text.stale(10),
-            "stuck": sensor_text.stuck(m, value, 360),
-            "spike": sensor_text.spike(m, 5.0, value),
-            "out_of_range": sensor_text.out_of_range(
-                m,
-                (limits.max + 1.5) if limits and limits.max is not None else value,
-                limits.min if limits else None,
-                limits.max if limits else None,
-            ),
-            "gauge_fault": sensor_text.gauge_fault(),
-            "over_limit": sensor_text.over_limit(m, value),
-        }
+        whats = {"stale": sensor_text.stale(10)}
+        if health.stuck_ms is not None:
+            whats["stuck"] = sensor_text.stuck(m, value, health.stuck_ms // 60_000)
+        if lim.max_step is not None:
+            whats["spike"] = sensor_text.spike(m, max(5.0, 2 * lim.max_step), value)
+        if lim.max is not None or lim.min is not None:
+            bad = lim.max + 1.5 if lim.max is not None else (lim.min or 0.0) - 1.5
+            whats["out_of_range"] = sensor_text.out_of_range(m, bad, lim.min, lim.max)
+        whats["gauge_fault"] = sensor_text.gauge_fault()
+        whats["over_limit"] = sensor_text.over_limit(m, value)
         for check, what in whats.items():
             pair = found.get((f"{rid}/{check}", f"{info.id}/{kind}"))
             if pair is None:
