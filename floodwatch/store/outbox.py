@@ -66,10 +66,13 @@ class Outbox:
     def due_in_order(self, destination: str, now: float, limit: int = 100) -> list[Delivery]:
         """The pending rows of a destination in the order they were made, up to
         the first that is not due yet: a row waiting for its retry holds back
-        every row made after it (destinations whose order matters)."""
+        every row made after it (destinations whose order matters). The order
+        made is the insertion order (`rowid`), not `created`: the wall clock
+        can step back between two enqueues (NTP), an all-clear must not
+        overtake its warning."""
         rows = self.db.execute(
             f"SELECT {self._DELIVERY}, next_at FROM outbox WHERE state = 'pending' "
-            "AND destination = ? ORDER BY created, rowid LIMIT ?",
+            "AND destination = ? ORDER BY rowid LIMIT ?",
             (destination, limit),
         ).fetchall()
         due = []
@@ -83,7 +86,7 @@ class Outbox:
         """When the oldest pending row of a destination is due (see `due_in_order`)."""
         row = self.db.execute(
             "SELECT next_at FROM outbox WHERE state = 'pending' AND destination = ? "
-            "ORDER BY created, rowid LIMIT 1",
+            "ORDER BY rowid LIMIT 1",
             (destination,),
         ).fetchone()
         return None if row is None else float(row[0])
