@@ -1,13 +1,16 @@
 """Silences (no notification while in force; an incident never clears on
-one): `GET /api/silences`, `POST /api/silences`, `DELETE /api/silences/{id}`."""
+one): `GET /api/silences`, `POST /api/silences`, `DELETE /api/silences/{id}`.
+
+`starts` and `ends` must name their zone (`Z` or `+08:00`), as the alert
+filters' times do: a time without one is 422, not read in whatever zone the
+server's clock is set to."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from fastapi import APIRouter, HTTPException
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from floodwatch.web.routes.context import Body, Context, Who
 
@@ -17,8 +20,8 @@ class NewSilence(Body):
     rules: list[str] = Field(default_factory=list, max_length=100)
     villages: list[str] = Field(default_factory=list, max_length=100)
     towns: list[str] = Field(default_factory=list, max_length=100)
-    starts: datetime | None = None
-    ends: datetime
+    starts: AwareDatetime | None = None
+    ends: AwareDatetime
     reason: str = Field(min_length=1, max_length=500)
 
 
