@@ -12,7 +12,9 @@ unless a zone is given.
 
 Chunks come with how far through the input they are (bytes or rows), so a
 long run can show progress. A line or row that is not a valid reading is
-counted and set aside with its reason, like the live service's dead-letter.
+counted and set aside with its reason, like the live service's dead-letter;
+a CSV or Parquet file without one of the four columns raises ValueError
+naming them (the caller names the file).
 """
 
 from __future__ import annotations
@@ -109,7 +111,12 @@ def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Ch
             include_columns=list(COLUMNS),
             column_types={"station": pa.string(), "kind": pa.string(), "ts": pa.string()},
         )
-        batches = csv.open_csv(path, convert_options=opts)
+        try:
+            batches = csv.open_csv(path, convert_options=opts)
+        except pa.ArrowKeyError as exc:  # a column of COLUMNS is not in the header
+            names = csv.open_csv(path).schema.names
+            missing = set(COLUMNS) - set(names)
+            raise ValueError(f"no column {', '.join(sorted(missing))}") from exc
         total = path.stat().st_size
     else:
         import pyarrow.parquet as pq
@@ -117,10 +124,11 @@ def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Ch
         parquet = pq.ParquetFile(path)
         missing = set(COLUMNS) - set(parquet.schema_arrow.names)
         if missing:
-            raise ValueError(f"{path}: no column {', '.join(sorted(missing))}")
+            raise ValueError(f"no column {', '.join(sorted(missing))}")
         batches = parquet.iter_batches(batch_size=CHUNK, columns=list(COLUMNS))
         total = parquet.metadata.num_rows
     done = 0
+    rows = 0  # data rows before this batch (what a refused row is numbered by)
     for batch in batches:
         n = batch.num_rows
         done += n if kind == "parquet" else int(batch.nbytes)
@@ -146,6 +154,7 @@ def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Ch
         if None not in stamps and all(batch.column(c).null_count == 0 for c in COLUMNS):
             make: Any = Reading  # positional construction in C, one call per row
             chunk.readings = list(map(make, stations, kinds, map(float, values), stamps))
+            rows += n
             yield chunk
             continue
         for row, (station, kind_, stamp, value) in enumerate(
@@ -155,13 +164,14 @@ def _arrow(path: Path, kind: str, local: LocalTime | None = None) -> Iterator[Ch
                 chunk.rejected.append(
                     Rejected(
                         RejectReason.SCHEMA,
-                        f"row {done - n + row}: a field is empty or the time is not ISO 8601",
+                        f"row {rows + row}: a field is empty or the time is not ISO 8601",
                         raw=f"{station},{kind_},{stamp},{value}",
                         source=str(path),
                     )
                 )
                 continue
             chunk.readings.append(Reading(station, kind_, float(value), stamp))
+        rows += n
         yield chunk
 
 
