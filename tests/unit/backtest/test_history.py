@@ -122,9 +122,7 @@ def test_csv_with_zones_extra_columns_and_any_column_order(tmp_path: Path) -> No
 
 def test_csv_local_time_read_in_the_given_zone(tmp_path: Path) -> None:
     path = tmp_path / "scada.csv"
-    path.write_text(
-        "station,kind,ts,value\np1,level,2026-07-07 08:00:00,310.5\n", encoding="utf-8"
-    )
+    path.write_text("station,kind,ts,value\np1,level,2026-07-07 08:00:00,310.5\n", encoding="utf-8")
     naive = _all(list(read_history(path)))[0]
     assert naive[0].ts.tzinfo is None  # left naive: the engine refuses it with its reason
     readings = _all(list(read_history(path, _local())))[0]
