@@ -37,6 +37,7 @@ from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.incidents.tracker import IncidentTracker
+from floodwatch.rules.kinds.health import CHECKS
 
 RULES = """
 rules:
@@ -266,6 +267,21 @@ def main() -> None:
             f"engine state after build: {built / 1e6:.1f} MB for {bindings} station-rules, "
             f"of which window buffers {rings / 1e6:.1f} MB; beyond them "
             f"{(built - rings) / bindings:,.0f} B per station-rule (target < 2,048)"
+        )
+        # Health checks make their alert trackers when they first fail: the
+        # worst case is every gauge failing every check.
+        tracemalloc.start()
+        fresh = Engine(compiled)
+        for row in fresh._rows:
+            if row.health is not None:
+                for check in CHECKS:
+                    row.health.tracker(check)
+        worst, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del fresh
+        print(
+            f"          with every sensor check's tracker made (every gauge failing every "
+            f"check): {(worst - rings) / bindings:,.0f} B per station-rule"
         )
         print(f"alerts active at the end: {len(engine.active_alerts())}")
 

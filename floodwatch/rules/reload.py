@@ -124,10 +124,14 @@ def carry_over(old: Engine, new: Engine) -> None:
             continue
         set_tracker_state(rule.tracker, tracker_state(before.tracker))
         _copy_latch(before, rule)
-    old_health = _health(old)
-    for check, tracker in _health(new).items():
-        saved = tracker_state(old_health[check]) if check in old_health else (None, None, 0)
-        set_tracker_state(tracker, saved)
+    # Health trackers are made on first use: the new engine makes the ones
+    # the old had made (the others are idle in both).
+    new_health = {(s.station.id, s.kind): s.health for s in new._rows if s.health is not None}
+    for (station, kind, check), old_tracker in _health(old).items():
+        health = new_health.get((station, kind))
+        tracker = None if health is None else health.tracker(check)
+        if tracker is not None:
+            set_tracker_state(tracker, tracker_state(old_tracker))
     # Staleness as the old engine saw it, for the series both have.
     old_series = {(s.station.id, s.kind): s for s in old._rows}
     for s in new._rows:

@@ -25,6 +25,7 @@ from floodwatch.alerts.state import Severity
 from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.engine import Engine, _Chunk
 from floodwatch.rules.kinds.crest import CrestCore
+from floodwatch.rules.kinds.health import CHECKS
 
 MAGIC = b"floodwatch-engine-snapshot 1\n"
 
@@ -124,9 +125,11 @@ def restore(engine: Engine, state: dict[str, Any]) -> None:
         s.stale, s.in_heap = stale, in_heap
     for s, saved in zip(engine._rows, state["health"], strict=True):
         if s.health is not None and saved is not None:
-            for check, t in s.health.trackers.items():
-                if check in saved:  # (a snapshot from before a check existed: none open)
-                    set_tracker_state(t, saved[check])
+            for check, tracked in saved.items():
+                # a check this build no longer has stays closed
+                t = s.health.tracker(check) if check in CHECKS else None
+                if t is not None:
+                    set_tracker_state(t, tracked)
     _restore_rules(engine, state)
     engine._heap = []
     for s in engine._rows:

@@ -56,6 +56,7 @@ from floodwatch.rules.build import build_series
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo
 from floodwatch.rules.incidents.tracker import Groups, head_names
 from floodwatch.rules.kinds.compound import CompoundInstance
+from floodwatch.rules.kinds.health import CHECKS
 
 T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
 WHILE_INCIDENT = "while-incident"  # an entry's note: told while its incident stays red
@@ -93,7 +94,10 @@ def contexts(compiled: CompiledConfig) -> dict[tuple[str, str], tuple[RuleContex
         for instance in [*series.rules, *series.dependents]:
             out.setdefault((instance.ctx.rule, instance.ctx.station), (instance.ctx, instance))
         if series.health is not None:
-            for tracker in series.health.trackers.values():
+            for check in CHECKS:
+                tracker = series.health.tracker(check)
+                if tracker is None:
+                    continue
                 key = (tracker.ctx.rule, f"{tracker.ctx.station}/{series.kind}")
                 out.setdefault(key, (tracker.ctx, series.health))
     return out

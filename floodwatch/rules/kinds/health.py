@@ -14,8 +14,9 @@ gauge is stale; stale is not safe, so flood alerts stay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from floodwatch.alerts import sensor_text as text
@@ -49,9 +50,23 @@ class Limits:
 
 
 class Health:
-    """Quality gate (and, with trackers, maintenance alerts) for one series."""
+    """Quality gate (and, given `track`, maintenance alerts) for one series.
 
-    __slots__ = ("_cols", "_i", "interval_ms", "limits", "measure", "stuck_ms", "trackers")
+    A check's alert tracker is made the first time the check fails (or a
+    snapshot or reload hands it a state): most gauges never raise most checks,
+    and six idle trackers per series were most of the engine's memory beyond
+    its buffers (docs/performance.md). `trackers` holds the ones made."""
+
+    __slots__ = (
+        "_cols",
+        "_i",
+        "interval_ms",
+        "limits",
+        "measure",
+        "stuck_ms",
+        "track",
+        "trackers",
+    )
 
     last_good_ts: Column[int] = Column("h_last_good_ts")
     last_good: Column[float] = Column("h_last_good")
@@ -64,13 +79,22 @@ class Health:
         interval_ms: int,
         measure: Measure,
         stuck_ms: int | None = None,
-        trackers: dict[str, AlertTracker] | None = None,
+        track: Callable[[str], AlertTracker] | None = None,
     ) -> None:
         self.limits = limits
         self.interval_ms = interval_ms
         self.measure = measure
         self.stuck_ms = stuck_ms
-        self.trackers = trackers or {}
+        self.track = track
+        self.trackers: dict[str, AlertTracker] = {}
+
+    def tracker(self, check: str) -> AlertTracker | None:
+        """The alert tracker of `check` (one of CHECKS), made on first use;
+        None when this series raises no maintenance alerts."""
+        tracker = self.trackers.get(check)
+        if tracker is None and self.track is not None:
+            tracker = self.trackers[check] = self.track(check)
+        return tracker
 
     def check(self, ts: int, value: float, quality: str | None, out: list[AlertEvent]) -> bool:
         """Is this reading good enough for flood rules? Emits maintenance alerts."""
@@ -131,7 +155,7 @@ class Health:
         value: float | None,
         what: tuple[str, str] = ("", ""),
     ) -> None:
-        tracker = self.trackers.get(check)
+        tracker = self.trackers.get(check) if not on else self.tracker(check)
         if tracker is None or (tracker.severity is not None) == on:
             return
         event = tracker.change(
@@ -202,10 +226,6 @@ def _attach(
     info = binding.station
     for kind in info.model.kinds:
         target = series[(info.id, kind)]
-        trackers = {}
-        for check in CHECKS:
-            ctx = context(compiled, binding, kind, f"/{check}", (Severity.INFO,))
-            trackers[check] = AlertTracker(ctx)
         limits = info.model.limits.get(kind)
         stuck = ms(rule.stuck_for) if rule.stuck_for and kind in rule.stuck_kinds else None
         target.health = Health(
@@ -213,6 +233,10 @@ def _attach(
             info.interval_ms,
             MEASURES[kind],
             stuck,
-            trackers,
+            partial(_tracker, compiled, binding, kind),
         )
         target.stale_ms = int(rule.stale_after * info.interval_ms)
+
+
+def _tracker(compiled: CompiledConfig, binding: Binding, kind: str, check: str) -> AlertTracker:
+    return AlertTracker(context(compiled, binding, kind, f"/{check}", (Severity.INFO,)))

@@ -4,14 +4,20 @@ declares."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import numpy as np
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import MEASURES
+from floodwatch.config import load_config_dir
+from floodwatch.readings import Reading
+from floodwatch.rules.compile import compile_config
+from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.kinds.health import Health, Limits, limits_of
 from floodwatch.rules.store import SERIES_COLUMNS, bind_rows
+from tests.integration.services import ROOT
 
 MIN = 60_000
 FIVE = 5 * MIN
@@ -87,3 +93,53 @@ def test_rain_can_never_be_negative() -> None:
     declared = SimpleNamespace(min=-2.0, max=80.0, max_step=None)
     assert limits_of("rain", declared) == Limits(0.0, 80.0, None)
     assert limits_of("level", declared) == Limits(-2.0, 80.0, None)
+
+
+# -- the maintenance notices' trackers, through the engine ------------------------
+
+CONFIG = compile_config(load_config_dir(ROOT / "config"))
+T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
+
+
+def level(minute: int, value: float) -> Reading:
+    return Reading("maokeng-pond", "level", value, T0 + timedelta(minutes=minute))
+
+
+def health_events(out: EngineOutput) -> list[tuple[str, str]]:
+    """(transition, alert id) of the pond's out-of-range notices."""
+    return [(e.transition.value, e.id) for e in out.alerts if e.rule.endswith("/out_of_range")]
+
+
+def pond(engine: Engine) -> Health:
+    found = [s.health for s in engine._rows if s.station.id == "maokeng-pond" and s.health]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_a_check_makes_its_tracker_only_when_it_first_fails() -> None:
+    """Six idle trackers per series were most of the engine's memory: none
+    exists before a check fails, and a passing check makes none."""
+    engine = Engine(CONFIG)
+    assert all(not s.health.trackers for s in engine._rows if s.health is not None)
+    engine.process([level(0, 310.0), level(5, 310.1)])
+    engine.flush()
+    assert pond(engine).trackers == {}
+    raised = engine.process([level(10, 304.0)])
+    raised.extend(engine.flush())
+    assert [t for t, _ in health_events(raised)] == ["firing"]
+    assert set(pond(engine).trackers) == {"out_of_range"}
+
+
+def test_an_open_check_survives_a_snapshot_and_a_reload_and_clears_in_the_same_episode() -> None:
+    engine = Engine(CONFIG)
+    out = engine.process([level(0, 310.0), level(5, 304.0)])
+    out.extend(engine.flush())
+    [(_, episode)] = health_events(out)
+    restored = Engine(CONFIG)
+    restored.restore(engine.capture())
+    reloaded = engine.carry_over(CONFIG)
+    for later in (restored, reloaded):
+        assert set(pond(later).trackers) == {"out_of_range"}
+        back = later.process([level(10, 310.0)])
+        back.extend(later.flush())
+        assert health_events(back) == [("resolved", episode)]
