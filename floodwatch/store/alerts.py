@@ -5,7 +5,9 @@ Recording is `INSERT OR IGNORE` keyed by (alert id, transition, severity,
 event time), so an engine that re-computes transitions after a restart
 (replaying its inbox or re-reading Kafka) adds nothing twice, and `record`
 says which are new — only those are notified. `active` follows the last
-transition stored of each alert.
+transition stored of each alert: a transition recorded again (stored before)
+leaves it as it is, so a replayed firing never brings back an alert resolved
+since.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ class Alerts:
                     e.incident,
                 ),
             )
-            if cur.rowcount:
-                new.append(e)
+            if not cur.rowcount:  # stored before: `active` has moved on from it already
+                continue
+            new.append(e)
             if e.transition is Transition.RESOLVED:
                 self.db.execute("DELETE FROM active WHERE id = ?", (e.id,))
             else:

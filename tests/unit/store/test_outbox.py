@@ -45,12 +45,16 @@ def test_a_key_enqueued_again_is_left_as_it_is(store: Store) -> None:
 
 def test_rows_are_read_back_as_they_were_enqueued(store: Store) -> None:
     box = Outbox(store.db)
-    box.enqueue([out("k1", "sms", recipient=WANG, note="resend"), out("k2", "broadcast",
-                recipient=VILLAGE), out("k3")])  # fmt: skip
+    box.enqueue(
+        [
+            out("k1", "sms", recipient=WANG, note="resend"),
+            out("k2", "broadcast", recipient=VILLAGE),
+            out("k3"),
+        ]
+    )
     d1, d2, d3 = box.deliveries()
-    assert (d1.destination, d1.recipient, d1.note, d1.attempts, d1.batch) == (
-        "sms", WANG, "resend", 0, None
-    )  # fmt: skip
+    expected = ("sms", WANG, "resend", 0, None)
+    assert (d1.destination, d1.recipient, d1.note, d1.attempts, d1.batch) == expected
     assert d1.alert == WARNING and msgspec.json.decode(d1.event)["id"] == WARNING.id
     assert (d2.recipient, d3.recipient) == (VILLAGE, None)
     assert d1.created <= d2.created <= d3.created
@@ -96,8 +100,7 @@ def test_pending_rows_and_their_attempts_survive_a_restart(tmp_path: Path) -> No
 def test_due_rows_are_this_destinations_pending_ones_by_next_at(store: Store) -> None:
     box = Outbox(store.db)
     now = time.time()
-    box.enqueue([out("late", after=60), out("soon", after=0), out("sms", "sms"),
-                 out("silenced")], )  # fmt: skip
+    box.enqueue([out("late", after=60), out("soon", after=0), out("sms", "sms"), out("silenced")])
     store.db.execute("UPDATE outbox SET state = 'silenced' WHERE key = 'silenced'")
     assert keys(box.due("duty", now + 1)) == ["soon"]
     assert keys(box.due("duty", now + 61)) == ["soon", "late"]
@@ -167,9 +170,8 @@ def test_a_final_outcome_is_recorded_once_with_its_attempt(store: Store) -> None
     box.delivered(["refused"], "dead", "400 bad number")
     assert keys(box.due("duty", LATER)) == ["again"]
     rows = {r["key"]: r for r in box.outbox()}
-    assert (rows["ok"]["state"], rows["ok"]["attempts"], rows["ok"]["last_error"]) == (
-        "done", 2, None
-    )  # fmt: skip
+    ok = rows["ok"]
+    assert (ok["state"], ok["attempts"], ok["last_error"]) == ("done", 2, None)
     assert (rows["refused"]["state"], rows["refused"]["last_error"]) == ("dead", "400 bad number")
     assert rows["ok"]["done_at"] is not None and rows["again"]["done_at"] is None
     [timeline] = [d for d in box.deliveries_of(WARNING.id) if d["key"] == "ok"]
@@ -192,9 +194,15 @@ def test_retry_now_wakes_retries_not_rows_held_for_grouping(store: Store) -> Non
 
 def test_pending_for_matches_the_recipient_exactly(store: Store) -> None:
     box = Outbox(store.db)
-    box.enqueue([out("wang-1", "sms", recipient=WANG), out("li", "sms", recipient=LI),
-                 out("wang-2", "sms", recipient=WANG), out("village", "broadcast",
-                 recipient=VILLAGE), out("machine")])  # fmt: skip
+    box.enqueue(
+        [
+            out("wang-1", "sms", recipient=WANG),
+            out("li", "sms", recipient=LI),
+            out("wang-2", "sms", recipient=WANG),
+            out("village", "broadcast", recipient=VILLAGE),
+            out("machine"),
+        ]
+    )
     box.delivered(["wang-2"], "done")
     assert keys(box.pending_for("sms", WANG)) == ["wang-1"]
     assert keys(box.pending_for("broadcast", VILLAGE)) == ["village"]
@@ -222,9 +230,9 @@ def test_the_timeline_of_an_alert_names_each_delivery_and_transition(store: Stor
     box.enqueue([out("fire", "sms", recipient=WANG), out("x", e=other)])
     box.enqueue([out("clear", "sms", recipient=WANG, e=ALL_CLEAR, note="resend")])
     timeline = box.deliveries_of(WARNING.id)
-    assert [(d["key"], d["transition"], d["severity"], d["recipient"], d["note"])
-            for d in timeline] == [("fire", "firing", "orange", WANG, ""),
-                                   ("clear", "resolved", "orange", WANG, "resend")]  # fmt: skip
+    assert [
+        (d["key"], d["transition"], d["severity"], d["recipient"], d["note"]) for d in timeline
+    ] == [("fire", "firing", "orange", WANG, ""), ("clear", "resolved", "orange", WANG, "resend")]
     assert timeline[1]["ts"] == "2026-07-07T06:30:00Z" and timeline[0]["tries"] == []
     assert box.states_of(WARNING.id) == {"pending": 2}
     assert box.deliveries_of("never") == [] and box.states_of("never") == {}
@@ -233,8 +241,10 @@ def test_the_timeline_of_an_alert_names_each_delivery_and_transition(store: Stor
 def test_who_a_notice_reached_and_who_a_silence_held(store: Store) -> None:
     box = Outbox(store.db)
     box.enqueue([out("a", "sms", recipient=WANG), out("b", "broadcast", recipient=VILLAGE)])
-    box.enqueue([out("c", "sms", recipient=LI), out("d", "sms", recipient=LI, note="resend")],
-                state="silenced")  # fmt: skip
+    box.enqueue(
+        [out("c", "sms", recipient=LI), out("d", "sms", recipient=LI, note="resend")],
+        state="silenced",
+    )
     box.delivered(["a"], "dead", "refused")
     assert box.reached(WARNING.id) == [("sms", WANG), ("broadcast", VILLAGE)]  # dead ones too
     assert box.held(WARNING.id) == [("sms", LI)]  # once, however many rows
