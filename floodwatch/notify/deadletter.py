@@ -152,3 +152,5 @@ class Publisher:
                     backlog.records.popleft()
                 self.published += 1
                 connection.health.works()
+            if backlog.records:  # the loss seen between two sends: the rest after reconnect
+                backlog.waiting.set()
