@@ -46,7 +46,7 @@ class FastBound:
 
     - `below(ts)`: readings of the rule's series under this value at event time
       `ts` cannot start it (`anything`: no limit from the value itself).
-    - `seasonal`: `below` changes with the date (checked at the batch's ends).
+    - `seasonal`: `below` changes with the date (checked at each reading's time).
     - `rates`: each probe's rate over the batch stays under its bound.
     - `totals`: each accumulation probe's total plus the batch's rain stays under.
     - `watches` / `all_of`: for rules on linked series (compound): the rule may

@@ -36,6 +36,7 @@ from floodwatch.rules.store import UNITS_PER, Store
 from floodwatch.rules.windows import AccumProbe, RateProbe
 
 MARGIN = 1e-9  # comparisons leave this much room: float rounding never makes a series fast
+SEASON_STEP_MS = 900_000  # a seasonal value holds for at least this long (`rules.thresholds`)
 _SHIFT = 42  # (row << 42) + ts ms keeps rows apart in one sorted key (ts < 2**42 ≈ year 2109)
 _METRIC_VALUE, _METRIC_RATE, _METRIC_ACCUM = 0, 1, 2
 
@@ -214,6 +215,12 @@ class FastPath:
         ceiling = min((below(ts) for below in self.below[row]), default=math.inf)
         return ceiling - MARGIN * max(1.0, abs(ceiling)) if math.isfinite(ceiling) else ceiling
 
+    def _seasonal_ceiling(self, row: int, times: np.ndarray) -> float:
+        """The lowest ceiling of series `row` at any of its readings' times: a season
+        may begin and end between a long batch's ends (a replayed archive)."""
+        _, first = np.unique(times // SEASON_STEP_MS, return_index=True)
+        return min(self._ceiling(row, int(ts)) for ts in times[first])
+
     # -- which series are quiet ----------------------------------------------------
 
     def split(self, b: Batch) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -254,12 +261,10 @@ class FastPath:
             seg_slow |= self._stuck(b, facts)
         # Level-like thresholds: a reading at or above the series' ceiling.
         ceiling = self.ceiling[us]
-        if self.seasonal:
-            lo, hi = int(t.min()), int(t.max())
-            for row in self.seasonal:
-                at = np.flatnonzero(us == row)
-                if len(at):
-                    ceiling[at] = min(self._ceiling(row, lo), self._ceiling(row, hi))
+        for row in self.seasonal:
+            at = np.flatnonzero(us == row)
+            if len(at):
+                ceiling[at] = self._seasonal_ceiling(row, t[starts[at[0]] : b.ends[at[0]] + 1])
         seg_slow |= vmax >= ceiling - MARGIN
         slow = cols["busy"].copy()
         slow[us[seg_slow]] = True
