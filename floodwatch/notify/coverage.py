@@ -49,8 +49,8 @@ def gaps(loaded: LoadedConfig, compiled: CompiledConfig) -> list[ConfigIssue]:
     index = {s.id: i for i, s in enumerate(config.stations)}
     if not config.rosters and unanswered:
         out.append(
-            loaded.issue(
-                ("stations",),
+            loaded.issue(  # at the first of them: a file:line to start from
+                ("stations", min(index[sid] for sid in unanswered), "id"),
                 f"no rosters: nobody is responsible for the {len(unanswered)} stations with "
                 "flood rules; add people: and rosters: (docs/notify.md)",
             )

@@ -76,7 +76,7 @@ def test_no_rosters_at_all_is_one_warning_counting_the_stations_with_flood_rules
 ) -> None:
     # the culvert has sensor rules only (info): not counted
     assert found(config(tmp_path, rosters="")) == [
-        "<config>: stations: no rosters: nobody is responsible for the 3 stations "
+        "stations.yaml:4:5: stations[0].id: no rosters: nobody is responsible for the 3 stations "
         "with flood rules; add people: and rosters: (docs/notify.md)"
     ]
 
