@@ -5,12 +5,16 @@ It needs the token of `service.http.sms_reply_token_file`, given as `?token=`
 or an `X-Token` header; it accepts a JSON body `{"mobile"|"phone"|"from": …,
 "text": …}`, the same as a form, or Yunpian's reply push (a form field
 `sms_reply` holding that JSON).
+
+An empty token file leaves the webhook off (404, and an error in the log at
+start): an empty token would match a request that sends none.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -22,15 +26,12 @@ from floodwatch.config.models import HttpSettings
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.web.routes.context import error_response
 
+log = logging.getLogger(__name__)
 MAX_BODY = 16_384
 
 
 def router(settings: HttpSettings, dispatcher: Dispatcher | None) -> APIRouter:
-    token = (
-        Path(settings.sms_reply_token_file).read_text(encoding="utf-8").strip()
-        if settings.sms_reply_token_file
-        else None
-    )
+    token = _token(settings.sms_reply_token_file)
 
     api = APIRouter()
 
@@ -57,6 +58,17 @@ def router(settings: HttpSettings, dispatcher: Dispatcher | None) -> APIRouter:
         return JSONResponse({"acknowledged": alerts})
 
     return api
+
+
+def _token(path: str | None) -> str | None:
+    """The gateway's token; None (the webhook off) without a file or with an empty one."""
+    if not path:
+        return None
+    token = Path(path).read_text(encoding="utf-8").strip()
+    if not token:
+        log.error("%s is empty: the SMS reply webhook is off (POST /api/sms/reply is 404)", path)
+        return None
+    return token
 
 
 async def _fields(request: Request, body: bytes) -> dict[str, Any]:
