@@ -272,10 +272,9 @@ def main() -> None:
         # worst case is every gauge failing every check.
         tracemalloc.start()
         fresh = Engine(compiled)
-        for row in fresh._rows:
-            if row.health is not None:
-                for check in CHECKS:
-                    row.health.tracker(check)
+        for gate in fresh.health_gates():
+            for check in CHECKS:
+                gate.tracker(check)
         worst, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         del fresh

@@ -63,7 +63,7 @@ from floodwatch.rules.clock import BEHIND_MS, RECENT_MS, ClockGuard, ClockNotice
 from floodwatch.rules.compile import CompiledConfig, ms
 from floodwatch.rules.fast import Batch, FastPath
 from floodwatch.rules.kinds.crest import CrestCore
-from floodwatch.rules.kinds.health import GOOD_QUALITY, USABLE
+from floodwatch.rules.kinds.health import GOOD_QUALITY, USABLE, Health
 from floodwatch.rules.store import Store
 from floodwatch.rules.windows import AccumProbe, RateProbe
 
@@ -247,6 +247,10 @@ class Engine:
         if self._buffered:
             self._evaluate(self._take(math.inf), out)
         return out
+
+    def health_gates(self) -> list[Health]:
+        """Each series' quality gate (with its sensor checks), in row order."""
+        return [s.health for s in self._rows if s.health is not None]
 
     def rule_instances(self) -> list[Any]:
         """Every (rule, station) instance once, in row order."""

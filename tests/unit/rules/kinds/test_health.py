@@ -120,7 +120,7 @@ def test_a_check_makes_its_tracker_only_when_it_first_fails() -> None:
     """Six idle trackers per series were most of the engine's memory: none
     exists before a check fails, and a passing check makes none."""
     engine = Engine(CONFIG)
-    assert all(not s.health.trackers for s in engine._rows if s.health is not None)
+    assert all(not gate.trackers for gate in engine.health_gates())
     engine.process([level(0, 310.0), level(5, 310.1)])
     engine.flush()
     assert pond(engine).trackers == {}
