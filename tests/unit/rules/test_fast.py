@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from floodwatch.readings import Reading, ts_to_ms
 from floodwatch.rules.bound import FastBound, Watch
 from floodwatch.rules.build import Series, build_series
-from floodwatch.rules.engine import Engine
+from floodwatch.rules.engine import Engine, EngineOutput
 from floodwatch.rules.fast import (
     MARGIN,
     Batch,
@@ -174,11 +176,14 @@ def test_a_season_inside_a_long_batch_is_seen() -> None:
     assert rig.slow(hours[: 24 * 5])[("p1", "level")] is False  # type: ignore[arg-type]
 
 
+HOURLY_SEASONAL = compile_yaml(
+    stations=SEASONAL.replace("interval: 5m\n    levels", "interval: 1h\n    levels", 1),
+    rules=SEASONAL_RULE,
+)
+
+
 def test_the_engine_warns_in_season_whatever_the_batching() -> None:
-    compiled = compile_yaml(
-        stations=SEASONAL.replace("interval: 5m\n    levels", "interval: 1h\n    levels", 1),
-        rules=SEASONAL_RULE,
-    )
+    compiled = HOURLY_SEASONAL
     start = datetime(2026, 4, 25, tzinfo=UTC)
     readings = series("p1", "level", [310.6] * (24 * 70), start=start, every=timedelta(hours=1))
     timelines = []
@@ -189,6 +194,43 @@ def test_the_engine_warns_in_season_whatever_the_batching() -> None:
         timelines.append([(e.transition.value, e.ts) for e in out.alerts])
     assert timelines[0] == timelines[1]
     assert [tr for tr, _ in timelines[0]] == ["firing", "resolved"]
+
+
+# a three-day season: a ten-day record may hold all of it between its ends
+SHORT_SEASON = compile_yaml(
+    stations=SEASONAL.replace("05-01..06-30", "05-10..05-12").replace(
+        "interval: 5m\n    levels", "interval: 1h\n    levels", 1
+    ),
+    rules=SEASONAL_RULE,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    start_day=st.integers(25, 45),
+    level=st.sampled_from([310.3, 310.5, 310.7, 310.9]),
+    sizes=st.lists(st.integers(1, 2_000), min_size=1, max_size=3),
+)
+def test_seasonal_lines_fast_equals_exact_for_any_batching(
+    start_day: int, level: float, sizes: list[int]
+) -> None:
+    """Ten days of hourly readings starting anywhere around a short season, cut
+    into batches of any size: the fast engine warns exactly when the exact one does."""
+    start = datetime(2026, 4, 1, tzinfo=UTC) + timedelta(days=start_day, hours=7)
+    wobble = [level + 0.05 * math.sin(h / 5) for h in range(24 * 10)]
+    readings = series("p1", "level", wobble, start=start, every=timedelta(hours=1))
+    timelines = []
+    for fast in (True, False):
+        engine = Engine(SHORT_SEASON, fast=fast)
+        out = EngineOutput()
+        i = k = 0
+        while i < len(readings):
+            size = sizes[k % len(sizes)]
+            out.extend(engine.process(readings[i : i + size]))
+            i, k = i + size, k + 1
+        out.extend(engine.flush())
+        timelines.append([e.to_json() for e in out.alerts])
+    assert timelines[0] == timelines[1]
 
 
 # -- the quality gate ---------------------------------------------------------------------
