@@ -24,6 +24,7 @@ from floodwatch.cli.options import (
     load,
     load_or_exit,
     scenario_option,
+    store_of,
 )
 from floodwatch.config import ConfigError
 from floodwatch.readings import Rejected, format_ts
@@ -526,16 +527,13 @@ def test_rules(files: tuple[Path, ...]) -> None:
 def alerts(store: Path, active: bool, incidents: bool) -> None:
     """Print stored alert transitions (or the active alerts, or the incidents)
     as JSON Lines."""
-    from floodwatch.store import Store
-
-    db = Store(store)
-    if incidents:
-        for incident in db.incidents.list(active=active, limit=100_000):
-            _write_jsonl(sys.stdout, incident)
-    else:
-        for event in db.active() if active else db.transitions():
-            _write_jsonl(sys.stdout, event)
-    db.close()
+    with store_of(store) as db:
+        if incidents:
+            for incident in db.incidents.list(active=active, limit=100_000):
+                _write_jsonl(sys.stdout, incident)
+        else:
+            for event in db.active() if active else db.transitions():
+                _write_jsonl(sys.stdout, event)
 
 
 def _duty_commands() -> None:

@@ -16,9 +16,8 @@ from typing import Any, cast
 
 import click
 
+from floodwatch.cli.options import load_or_exit, store_of
 from floodwatch.config.values import parse_duration
-from floodwatch.store import Store
-from floodwatch.store.ledger import Ledger
 
 store_option = click.option(
     "--store",
@@ -26,11 +25,6 @@ store_option = click.option(
     required=True,
     help="the service's SQLite store (service.store)",
 )
-
-
-def _open(store: Path) -> tuple[Store, Ledger]:
-    db = Store(store)
-    return db, db.people
 
 
 def _when(text: str | None, default: float) -> float:
@@ -84,23 +78,23 @@ def silence_add(  # noqa: PLR0913 — one parameter per click option
     reason: str,
 ) -> None:
     """Create a silence; prints its id."""
-    db = Store(store)
     now = time.time()
-    try:
-        made = db.create_silence(
-            starts=None if start is None else _when(start, now),
-            ends=_when(end, now),
-            author=author,
-            reason=reason,
-            stations=stations,
-            rules=rules,
-            villages=villages,
-            towns=towns,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    finally:
-        db.close()
+    starts = None if start is None else _when(start, now)
+    ends = _when(end, now)
+    with store_of(store) as db:
+        try:
+            made = db.create_silence(
+                starts=starts,
+                ends=ends,
+                author=author,
+                reason=reason,
+                stations=stations,
+                rules=rules,
+                villages=villages,
+                towns=towns,
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     click.echo(made.id)
 
 
@@ -109,12 +103,12 @@ def silence_add(  # noqa: PLR0913 — one parameter per click option
 @click.option("--all", "show_all", is_flag=True, help="also ended and future ones")
 def silence_list(store: Path, show_all: bool) -> None:
     """Silences in force now (JSON Lines)."""
-    db, ledger = _open(store)
-    for s in ledger.silences(None if show_all else time.time()):
+    with store_of(store) as db:
+        found = db.people.silences(None if show_all else time.time())
+    for s in found:
         out = s.to_json()
         out["starts"], out["ends"] = _local(s.starts), _local(s.ends)
         click.echo(json.dumps(out, ensure_ascii=False))
-    db.close()
 
 
 @silence.command("end")
@@ -122,10 +116,8 @@ def silence_list(store: Path, show_all: bool) -> None:
 @click.argument("silence_id")
 def silence_end(store: Path, silence_id: str) -> None:
     """End a silence now."""
-    db, ledger = _open(store)
-    with db.transaction():
-        ended = ledger.end_silence(silence_id, time.time())
-    db.close()
+    with store_of(store) as db, db.transaction():
+        ended = db.people.end_silence(silence_id, time.time())
     if not ended:
         click.echo(f"no silence {silence_id!r} in force", err=True)
         sys.exit(1)
@@ -140,8 +132,7 @@ def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
     """Acknowledge an incident (and every alert in it) or an alert (and its
     incident): ends the call-and-answer escalation and reminders."""
 
-    db, ledger = _open(store)
-    try:
+    with store_of(store) as db:
         incidents = db.incidents
         if not incidents.exists(alert_id):
             click.echo(f"no incident or alert {alert_id!r} in {store}", err=True)
@@ -149,9 +140,7 @@ def ack(store: Path, alert_id: str, by: str, comment: str) -> None:
         now = time.time()
         with db.transaction():
             for one in incidents.covered(alert_id):
-                ledger.acknowledge(one, by, "cli", comment, now)
-    finally:
-        db.close()
+                db.people.acknowledge(one, by, "cli", comment, now)
 
 
 @click.command()
@@ -160,17 +149,18 @@ def unanswered(store: Path) -> None:
     """Active incidents (and alerts) whose call-and-answer went unanswered, with
     who was called."""
 
-    db, ledger = _open(store)
-    notices: list[dict[str, Any]] = [
-        cast(dict[str, Any], v["notice"]) for v in db.incidents.list(active=True)
-    ]
-    events: list[dict[str, Any]] = [*notices, *db.active()]
-    for event in events:
-        alert = str(event["id"])
-        people = ledger.unanswered(alert)
-        if people and ledger.follow(alert) is not None:
-            click.echo(
-                json.dumps(
+    lines = []
+    with store_of(store) as db:
+        ledger = db.people
+        notices: list[dict[str, Any]] = [
+            cast(dict[str, Any], v["notice"]) for v in db.incidents.list(active=True)
+        ]
+        events: list[dict[str, Any]] = [*notices, *db.active()]
+        for event in events:
+            alert = str(event["id"])
+            people = ledger.unanswered(alert)
+            if people and ledger.follow(alert) is not None:
+                lines.append(
                     {
                         "alert": alert,
                         "incident": event.get("incident"),
@@ -179,11 +169,10 @@ def unanswered(store: Path) -> None:
                         "unanswered": [
                             {"name": p.name, "phone": p.phone, "role": p.role} for p in people
                         ],
-                    },
-                    ensure_ascii=False,
+                    }
                 )
-            )
-    db.close()
+    for line in lines:
+        click.echo(json.dumps(line, ensure_ascii=False))
 
 
 @click.command("hash-password")
@@ -212,10 +201,9 @@ def rotate_session_key(config_dir: Path, retire_all: bool) -> None:
     """Start signing command-center sessions with a new key. Sessions signed
     by the previous key keep working for `session_ttl` (unless --retire-all);
     the running service picks the new key up within a second."""
-    from floodwatch.config import load_config_dir
     from floodwatch.web.keys import key_file, rotate
 
-    settings = load_config_dir(config_dir).config.service
+    settings = load_or_exit(config_dir).config.service
     if settings.http is None:
         raise click.UsageError(f"{config_dir}: no service.http section (no command center)")
     path = key_file(settings.store, settings.http.session_keys)

@@ -24,7 +24,8 @@ outbox, meta and recent-readings ones by inheritance, `inbox`, `people`
 (the ledger), `incidents` and `sl651` as attributes. It is
 used from the event loop's thread only: the connection refuses any other.
 A database that cannot be opened is moved aside and a new one created; the
-service reports it and starts.
+service reports it and starts. A command working beside the service opens it
+with `Store.existing`: the error is raised and the file left as it is.
 """
 
 from __future__ import annotations
@@ -51,19 +52,35 @@ __all__ = ["OUTBOX_COLUMNS", "Delivery", "Outgoing", "Store"]
 
 
 class Store(Alerts, Outbox, Meta, RecentReadings):
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, move_aside: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.moved_aside: Path | None = None
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as exc:
+            if not move_aside:
+                raise
             self.moved_aside = _db.move_aside(self.path, str(exc))
             self.db = self._open()
         self.inbox = inbox.Inbox(self.db)
         self.people = Ledger(self.db)
         self.incidents = IncidentStore(self.db)
         self.sl651 = Sl651Memory(self.db)
+
+    @classmethod
+    def existing(cls, path: Path) -> Store:
+        """The store at `path` as it is, for a command beside the service
+        (`floodwatch silence`, `ack`, …): `sqlite3.DatabaseError` when the
+        file is not a floodwatch store (its tables are not made in another
+        database), is damaged or from a newer release, and the file is left
+        as it is, never moved aside."""
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            probe.execute("SELECT 1 FROM transitions LIMIT 1").fetchall()
+        finally:
+            probe.close()
+        return cls(path, move_aside=False)
 
     def _open(self) -> sqlite3.Connection:
         db = _db.connect(self.path)

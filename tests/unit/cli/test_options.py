@@ -5,6 +5,7 @@ options. Importing a command module first works (no import cycle with app)."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from floodwatch.cli.options import (
     load,
     load_or_exit,
     scenario_option,
+    store_of,
 )
 from floodwatch.sim import SCENARIOS
 
@@ -106,3 +108,48 @@ def test_a_command_module_can_be_imported_first(module: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+def count(store: Path) -> None:
+    with store_of(store) as db:
+        click.echo(f"{len(db.transitions())} transitions")
+
+
+def test_store_of_opens_a_store_and_leaves_any_other_file_as_it_was(tmp_path: Path) -> None:
+    from floodwatch.store import Store
+
+    Store(tmp_path / "fw.db").close()
+    result = CliRunner().invoke(count, [str(tmp_path / "fw.db")])
+    assert result.exit_code == 0, result.output
+    assert result.output == "0 transitions\n"
+    empty = tmp_path / "empty.db"  # e.g. made by `touch`
+    empty.touch()
+    result = CliRunner().invoke(count, [str(empty)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{empty}: not usable as the service's store (no such table")
+    assert empty.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "fw.db"]
+
+
+def test_store_of_leaves_a_store_of_a_newer_release_as_it_was(tmp_path: Path) -> None:
+    """The service moves such a store aside at start; a command beside it must not."""
+    from floodwatch.store import Store
+
+    Store(tmp_path / "fw.db").close()
+    with sqlite3.connect(tmp_path / "fw.db") as db:
+        db.execute("UPDATE schema_version SET version = 999")
+    db.close()
+    result = CliRunner().invoke(count, [str(tmp_path / "fw.db")])
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == (
+            f"{tmp_path / 'fw.db'}: not usable as the service's store (store schema version 999 "
+            "is newer than this floodwatch knows"
+        )
+        + result.stderr.split("knows", 1)[1]
+    )
+    assert result.stderr.endswith("); left as it is\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fw.db"]
