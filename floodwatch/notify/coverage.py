@@ -39,7 +39,7 @@ def gaps(loaded: LoadedConfig, compiled: CompiledConfig) -> list[ConfigIssue]:
             flood.setdefault(binding.station.id, []).append(binding)
     out: list[ConfigIssue] = []
     rosters = Rosters(config)
-    own = {r.station for r in config.rosters if r.station}
+    own = {r.station for r in config.rosters if r.station and r.roles()}  # with someone in it
     unanswered = [
         sid
         for sid, info in compiled.stations.items()

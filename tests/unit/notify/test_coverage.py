@@ -107,6 +107,15 @@ def test_a_gauge_is_answered_for_by_its_own_its_villages_or_its_towns_roster(
     assert found(config(tmp_path / "d", rosters=OWN + rain)) == []
 
 
+def test_a_dams_own_roster_with_nobody_in_it_is_no_roster(tmp_path: Path) -> None:
+    empty = "  - {station: maokeng-pond, patrol: zhang-wei}\n  - {station: xiawu-pond}\n"
+    assert found(config(tmp_path, rosters=empty + VILLAGE)) == [
+        "stations.yaml:70:5: stations[3].id: station 'xiawu-pond' has flood rules "
+        "(pond-freeboard, pond-level, pond-overtop, pond-rise) and no roster of its own: "
+        "nobody answers for the dam as 行政/技术/巡查责任人"
+    ]
+
+
 def test_a_roster_whose_roles_are_all_empty_answers_for_nobody(tmp_path: Path) -> None:
     """A village listed without anyone in it does not cover the rain gauge."""
     empty = '  - {village: "330182104201"}\n'
