@@ -9,6 +9,7 @@ line, column and key path.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,9 +161,38 @@ def _load_file(
     except ValidationError as exc:
         issues.extend(_from_validation_error(located, exc))
         return None
-    found = _model_problems(located, model)
+    found = _model_problems(located, model) + _yaml11_numbers(located)
     issues.extend(found)
     return None if found else (located, model)
+
+
+# YAML 1.1 (PyYAML) reads `040` as octal (32) and `1:30` as base 60 (90): a
+# threshold or a limit written so would be taken, silently, as another number.
+_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def _yaml11_numbers(located: Located) -> list[ConfigIssue]:
+    """A number the model took that YAML 1.1 read as octal or base 60."""
+    issues = []
+    for loc, raw in located.raw_text.items():
+        value: Any = located.data
+        for part in loc:
+            value = value[part]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if _OCTAL.match(raw):
+            read = f"the octal number {value}"
+            meant = f"write {int(raw.replace('_', ''), 10)} without the leading 0"
+        elif _SEXAGESIMAL.match(raw):
+            read = f"{value} (base 60, as a clock)"
+            meant = "write the number itself (a duration with units: '1h30m')"
+        else:
+            continue
+        issues.append(
+            _issue_at(located, loc, f'YAML reads {raw} as {read}: {meant}, or quote it: "{raw}"')
+        )
+    return issues
 
 
 def _model_problems(located: Located, model: ConfigFile) -> list[ConfigIssue]:

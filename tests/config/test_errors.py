@@ -50,6 +50,11 @@ EXPECTED = {
     "units, e.g. '90s', '10m', '1h30m', '2d'; got 5 (give a unit)",
     "numeric_id": "numeric_id.yaml:2:5: stations[0].id: must be text; YAML reads 0123 as 83, "
     'so put it in quotes: "0123"',
+    "octal_number": "octal_number.yaml:11:16: rules[0].levels.orange.enter: YAML reads 040 as "
+    'the octal number 32: write 40 without the leading 0, or quote it: "040"',
+    "sexagesimal_number": "sexagesimal_number.yaml:12:16: rules[0].levels.orange.enter: YAML "
+    "reads 1:30 as 90 (base 60, as a clock): write the number itself (a duration with units: "
+    "'1h30m'), or quote it: \"1:30\"",
     "wrong_type": "wrong_type.yaml:4:5: stations[0].type: must be 'pond', 'reservoir', "
     "'rain_gauge', 'culvert' or 'river'; got 'lake'",
     "location_range": "location_range.yaml:5:28: stations[0].location.lat: Input should be "
