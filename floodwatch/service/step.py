@@ -275,11 +275,13 @@ class Pipeline:
             readings: list[Reading] = []
             ticks: list[int] = []
             messages: list[Incoming] = []
+            by = self.stats.readings_by_source  # the local shard takes MQTT and SL 651 alike
             for item in group:
                 if isinstance(item, Tick):
                     ticks.append(item.target_ms)
                     continue
                 messages.append(item)
+                before = len(readings)
                 if item.batch is not None:
                     if self._feed_batch(item, shard, readings, out.rejected):
                         fed.append(item)
@@ -289,6 +291,8 @@ class Pipeline:
                     if item.source != "kafka" or item.offset >= shard.quiet_until:
                         out.rejected.extend(bad)
                     fed.append(item)
+                if len(readings) > before:
+                    by[item.source] = by.get(item.source, 0) + len(readings) - before
             fed_readings.extend(readings)
             shard_out = shard.engine.process(readings)
             for target in ticks:
@@ -301,9 +305,6 @@ class Pipeline:
             if readings:
                 shard.clock_at_input = shard.engine.clock_ms
                 self.stats.readings += len(readings)
-                source = messages[0].source
-                by = self.stats.readings_by_source
-                by[source] = by.get(source, 0) + len(readings)
         return out, fed, fed_readings
 
     def _decode(

@@ -485,3 +485,15 @@ def test_a_replay_repeats_the_steps_as_they_were_batched(tmp_path: Path) -> None
     again.pipeline.replay_inbox([])  # stored before the crash? no: announced now
     assert _keys(again.announced) == _keys(new)
     again.close()
+
+
+def test_readings_are_counted_by_the_source_that_brought_them(rig: Rig) -> None:
+    """One step takes MQTT and SL 651 messages together (both feed the local
+    shard): `floodwatch_readings_total{source}` counts each source's own."""
+    sl651 = Incoming(
+        json.dumps([r.to_json() for r in STORM[1:4]]).encode(), "sl651/0033018201", "batch", "sl651"
+    )
+    rig.pipeline.step([_message(0), sl651, _message(4)])
+    assert rig.pipeline.stats.readings_by_source == {"mqtt": 2, "sl651": 3}
+    assert rig.pipeline.stats.received == {"mqtt": 2, "sl651": 1}
+    assert rig.pipeline.stats.readings == 5
