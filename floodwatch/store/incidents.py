@@ -4,7 +4,9 @@
   (`active` / `cleared`), start, last change, the current notice (the
   people-facing event of its last change, `rules/incidents/text.py`).
 - `incident_changes`: every change (raised, escalated, downgraded,
-  all_clear, lost_observation), keyed like transitions, idempotent.
+  all_clear, lost_observation), keyed like transitions, idempotent: a change
+  recorded again (stored before) leaves the incident as it is, so a replayed
+  `raised` never reopens an incident cleared since.
 - `transitions.incident`, `active.incident`: the incident of each alert
   transition (NULL for rows stored before incidents: outside any incident).
 """
@@ -36,10 +38,12 @@ class IncidentStore:
         for change, note in zip(changes, notices, strict=True):
             body = _encode.encode(note.to_json()).decode()
             ts = ts_to_ms(change.ts)
-            self.db.execute(
+            cur = self.db.execute(
                 "INSERT OR IGNORE INTO incident_changes VALUES (?,?,?,?,?,?)",
                 (change.incident, change.change.value, change.severity.value, ts, now, body),
             )
+            if not cur.rowcount:  # stored before: the incident has moved on from it already
+                continue
             state = "cleared" if change.change is Change.ALL_CLEAR else "active"
             self.db.execute(
                 "INSERT INTO incidents VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "

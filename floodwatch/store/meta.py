@@ -3,10 +3,13 @@ older releases being moved out), and the store's own liveness check."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 
 from floodwatch.store.db import transaction
+
+log = logging.getLogger(__name__)
 
 
 class Meta:
@@ -28,11 +31,21 @@ class Meta:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def forget_meta(self, key: str) -> None:
+    def forget_meta(self, key: str) -> bool:
         """Delete a meta row and overwrite its bytes in the file and the WAL
-        (a secret that must not stay readable in the database)."""
+        (a secret that must not stay readable in the database). False, with a
+        warning, when another connection's read kept the WAL from being
+        emptied (after the busy timeout): the old bytes stay in the WAL until
+        it is; calling again later finishes the wipe."""
         self.db.execute("PRAGMA secure_delete = ON")
         with transaction(self.db):
             self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
         self.db.execute("PRAGMA secure_delete = OFF")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning(
+                "meta %r deleted, but another connection is reading the store: its old "
+                "bytes stay in the WAL until the next full checkpoint",
+                key,
+            )
+        return not busy

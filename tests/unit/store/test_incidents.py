@@ -187,3 +187,16 @@ def test_the_view_lists_active_alerts_worst_first_and_marks_the_inhibited(store:
     current = (view["state"], view["severity"], view["change"], view["lead"])
     assert current == ("active", "red", "escalated", "lead escalated")
     assert view["started"] == "2026-07-07T06:00:00Z" and view["station"] == "maokeng-pond"
+
+
+def test_a_change_recorded_again_does_not_reopen_a_cleared_incident(store: Store) -> None:
+    """Like the alert ledger: only a change not stored before moves the
+    incident; a replayed `raised` after the all-clear leaves it cleared."""
+    incidents = IncidentStore(store.db)
+    raised = change(Change.RAISED, Severity.ORANGE, 0)
+    record(incidents, raised, change(Change.ESCALATED, Severity.RED, 5))
+    record(incidents, change(Change.ALL_CLEAR, Severity.RED, 40))
+    record(incidents, raised, at=2.0)
+    assert incidents.open_incidents() == [] and incidents.notice(INC) is None
+    view = incidents.get(INC)
+    assert view is not None and (view["state"], view["change"]) == ("cleared", "all_clear")

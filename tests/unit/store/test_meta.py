@@ -3,6 +3,7 @@ secret wiped from the file and its WAL (`forget_meta`)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def test_a_forgotten_secret_is_gone_from_the_file_and_the_wal(store: Store) -> N
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # in the main file too
     meta.set_meta("board", "y" * 100)  # and a later WAL frame of the same page
     assert SECRET.encode() in _raw(store.path)
-    meta.forget_meta("http_secret")
+    assert meta.forget_meta("http_secret")
     assert meta.meta("http_secret") is None
     assert meta.meta("board") == "y" * 100
     assert SECRET.encode() not in _raw(store.path)
@@ -96,5 +97,28 @@ def test_a_forgotten_secret_is_gone_from_the_file_and_the_wal(store: Store) -> N
 def test_forgetting_a_missing_value_is_harmless(store: Store) -> None:
     meta = Meta(store.db)
     meta.set_meta("other", "kept")
-    meta.forget_meta("never-set")
+    assert meta.forget_meta("never-set")
     assert meta.meta("other") == "kept"
+
+
+def test_a_reader_keeping_the_wal_is_reported_and_a_later_call_finishes_the_wipe(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CLI (another process) reading while the service wipes a secret:
+    the WAL cannot be emptied, the old frame with the secret stays in it."""
+    store.db.execute("PRAGMA secure_delete = OFF")
+    store.db.execute("PRAGMA busy_timeout = 50")  # the default waits 5 s for the reader
+    meta = Meta(store.db)
+    meta.set_meta("http_secret", SECRET)
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM meta").fetchone()  # holds its snapshot
+    with caplog.at_level(logging.WARNING, "floodwatch.store.meta"):
+        assert not meta.forget_meta("http_secret")
+    assert "'http_secret' deleted, but another connection is reading" in caplog.text
+    assert meta.meta("http_secret") is None
+    assert SECRET.encode() in _raw(store.path)  # what the warning says
+    reader.execute("COMMIT")
+    reader.close()
+    assert meta.forget_meta("http_secret")
+    assert SECRET.encode() not in _raw(store.path)
