@@ -122,8 +122,11 @@ def test_a_snapshot_of_another_engine_layout_is_moved_aside(
         text + "\n  - {id: new-rain, name: 新雨量站, type: rain_gauge, interval: 5m}\n"
     )
     shards = ShardRegistry(compile_config(load_config_dir(cfg)), kafka=False)
-    assert Snapshotter(snapshots.path, shards, every=1).load() is None
+    other = Snapshotter(snapshots.path, shards, every=1)
+    assert other.load() is None
+    other.close()
     assert list(tmp_path.glob("*.snapshot.bad-*"))
+    assert shards.clock_ms() is None  # nothing half-restored
 
 
 def test_kafka_shards_come_back_parked_with_their_stations_and_position(

@@ -497,3 +497,29 @@ def test_readings_are_counted_by_the_source_that_brought_them(rig: Rig) -> None:
     assert rig.pipeline.stats.readings_by_source == {"mqtt": 2, "sl651": 3}
     assert rig.pipeline.stats.received == {"mqtt": 2, "sl651": 1}
     assert rig.pipeline.stats.readings == 5
+
+
+def test_a_tick_moves_the_clock_after_the_readings_of_its_step_and_is_no_input(
+    rig: Rig,
+) -> None:
+    rig.pipeline.step(_messages(100))
+    clock = rig.shards.clock_ms()
+    assert clock is not None
+    quiet_since = rig.pipeline.last_input
+    # readings and a tick in one step: the readings first, then the clock to the tick
+    target = clock + 6 * 3600_000
+    rig.pipeline.step([*_messages(5, 100), Tick(LOCAL, target)])
+    assert rig.shards.clock_ms() == target
+    assert rig.dead_lettered() == []  # not one of them late against the tick's clock
+    assert rig.pipeline.last_input > quiet_since
+    with contextlib.closing(sqlite3.connect(rig.db)) as db:
+        last = db.execute("SELECT source, payload FROM inbox ORDER BY seq DESC LIMIT 1").fetchone()
+    assert last == ("tick", str(target).encode())
+    # a tick alone is no input: the idle timer keeps running from the last reading
+    quiet_since = rig.pipeline.last_input
+    rig.pipeline.step([Tick(LOCAL, target + 60_000)])
+    assert rig.pipeline.last_input == quiet_since
+    assert rig.shards.clock_ms() == target + 60_000
+    # a tick for a shard this process does not feed (revoked meanwhile) does nothing
+    assert rig.pipeline.step([Tick("readings/3", target + 120_000)]) == []
+    assert rig.shards.clock_ms() == target + 60_000
