@@ -5,7 +5,9 @@ Each packet of a report is a frame with SYN, the packet total and its own
 sequence number (from 1); the report's body is the packets' bodies in order.
 A report still missing packets `timeout` seconds after its last packet came is
 due a NAK naming the first missing packet (at most `naks` times); after that
-it is given up and its packets dead-lettered.
+it is given up and its packets dead-lettered. A report whose packets stop
+because the RTU began another one (another packet total, same station and
+function) is given up at once, not dropped unseen.
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ class Reassembly:
         self.timeout = timeout
         self.naks = naks
         self.partial: dict[tuple[str, int], Partial] = {}
+        self.abandoned: list[Partial] = []  # replaced by another report: given up next `due`
 
     def add(self, frame: Frame, now: float) -> Frame | None:
         """Take a packet; the whole report as one frame once every packet is in."""
         key = (frame.station, frame.function)
         part = self.partial.get(key)
         if part is None or part.total != frame.total:
+            if part is not None:
+                self.abandoned.append(part)
             part = self.partial[key] = Partial(now, now, frame.total)
         part.packets[frame.sequence] = frame
         part.last_seen = now
@@ -71,7 +76,7 @@ class Reassembly:
         """Reports whose wait ran out: (a packet of it, the packet to NAK) for
         those that may still be asked for, and the ones given up."""
         nak: list[tuple[Frame, int]] = []
-        given_up: list[Partial] = []
+        given_up, self.abandoned = self.abandoned, []
         for key, part in list(self.partial.items()):
             if now < part.last_seen + self.timeout:
                 continue
@@ -85,6 +90,7 @@ class Reassembly:
 
     def drain(self) -> list[Partial]:
         """Everything unfinished (the connection ended)."""
-        out = list(self.partial.values())
+        out = [*self.abandoned, *self.partial.values()]
         self.partial.clear()
+        self.abandoned = []
         return out

@@ -250,7 +250,7 @@ class Receiver:
             self._refuse(
                 RejectReason.BAD_FRAME,
                 f"incomplete_report: packets {part.missing} of {part.total} never came "
-                "(asked for with NAK)",
+                f"({'asked for with NAK' if part.naks else 'the RTU began another report'})",
                 part.raw,
                 where,
                 next(iter(part.packets.values())).station,

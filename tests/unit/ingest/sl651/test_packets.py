@@ -75,14 +75,25 @@ def test_reports_of_two_stations_and_two_functions_are_kept_apart() -> None:
     assert sorted(joined.partial) == [(POND, HOURLY), (POND, PICTURE)]
 
 
-def test_a_new_report_with_another_packet_total_starts_afresh() -> None:
+def test_a_new_report_with_another_packet_total_gives_the_old_one_up() -> None:
     joined = Reassembly(timeout=60)
     joined.add(packet(1, total=3), 0.0)
     joined.add(packet(2, total=3), 1.0)
     assert joined.add(packet(1, total=2), 2.0) is None  # the RTU began another report
+    nak, [old] = joined.due(2.0)  # at once, not after its wait: it will not be finished
+    assert nak == [] and (old.total, old.missing, old.naks) == (3, [3], 0)
+    assert old.raw == b"[11/3][12/3]"
     whole = joined.add(packet(2, total=2), 3.0)
     assert whole is not None and whole.body == b"<11><12>"
-    assert joined.partial == {}
+    assert joined.partial == {} and joined.due(1000.0) == ([], [])
+
+
+def test_a_report_given_up_for_another_is_drained_with_the_connection() -> None:
+    joined = Reassembly(timeout=60)
+    joined.add(packet(1, total=3), 0.0)
+    joined.add(packet(1, total=2), 1.0)
+    assert sorted(p.total for p in joined.drain()) == [2, 3]
+    assert joined.due(1000.0) == ([], [])
 
 
 def test_the_wait_is_counted_from_the_last_packet() -> None:

@@ -246,6 +246,37 @@ async def test_a_report_whose_packet_never_comes_is_dead_lettered_after_two_naks
     writer.close()
 
 
+@pytest.mark.asyncio
+async def test_a_report_given_up_by_the_rtu_for_another_is_dead_lettered_at_once(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    """The RTU sends two packets of a long hourly report, gives it up and sends a
+    shorter one: the first is dead-lettered then (not dropped unseen), the
+    second taken."""
+    rx, sink = receiver
+    rtu = Rtu(RAIN, "127.0.0.1", rx.port, packet=16)
+    long = rtu.build(HOURLY, [Element("DRP", T0, [0.5] * 12, timedelta(minutes=5))], T0, 7)
+    later = T0 + timedelta(hours=1)
+    short = Rtu(RAIN, "127.0.0.1", rx.port, packet=32).build(
+        HOURLY, [Element("DRP", later, [0.5] * 12, timedelta(minutes=5))], later, 8
+    )
+    assert 2 <= len(short) < len(long)  # another packet total
+    _, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    writer.write(b"".join(long[:2]))
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.write(b"".join(short))
+    await _until(lambda: len(sink.items) == 1 and len(sink.rejected) == 1)
+    [refused] = sink.rejected
+    assert refused.detail.startswith(f"incomplete_report: packets {list(range(3, len(long) + 1))}")
+    assert (
+        "never came (the RTU began another report) (station address 0033018203)" in refused.detail
+    )
+    assert refused.raw == b"".join(long[:2]).hex().upper()
+    assert len(sink.readings()) == 12
+    writer.close()
+
+
 @given(st.binary(min_size=1, max_size=300))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_bytes_over_tcp_end_in_the_dead_letter_and_the_receiver_stays_up(
