@@ -8,6 +8,7 @@ wrong: the config, a destination's name) in `details`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from floodwatch.alerts.event import AlertEvent, episode_id, info_notice
@@ -38,6 +39,15 @@ class OperationsAlerts:
         event = _event(rule, subject, now_ms, now_ms, Transition.FIRING, zh, en, details or {})
         self.open[(rule, subject)] = event
         return event
+
+    def restore(self, active: Iterable[AlertEvent]) -> None:
+        """Take back the operations alerts still open in the store after a
+        restart (the others in `active` are not ours), so that the problem's
+        end resolves them and a problem still there raises nothing twice."""
+        for event in active:
+            subject = event.details.get("subject")
+            if event.station == STATION and isinstance(subject, str):
+                self.open[(event.rule, subject)] = event
 
     def resolve(self, rule: str, subject: str, now_ms: int, zh: str, en: str) -> AlertEvent | None:
         """The resolving event, or None if nothing was open."""

@@ -82,6 +82,10 @@ class Publisher:
     def enabled(self) -> bool:
         return bool(self.topics)
 
+    def healths(self) -> dict[str, Health]:
+        """Each topic's health, by name (`dead-letter:mqtt`, `dead-letter:kafka`)."""
+        return {c.name: c.health for c, _, _ in self.topics if c.health is not None}
+
     def _health(self, name: str, failing_after: float) -> Health:
         def report(subject: str, since: float | None, error: str) -> None:
             if self.on_trouble is not None:  # set by the service after construction

@@ -76,6 +76,12 @@ class Health:
         if self.on_trouble is not None:
             self.on_trouble(self.name, self.since, error)
 
+    def carried(self, since: float, error: str) -> None:
+        """Its operations alert was open when floodwatch stopped (stored, taken
+        back at start): failing since `since` and reported, so the next `works`
+        resolves that alert and another failure raises nothing new."""
+        self.since, self.error, self.reported = since, error, True
+
     def works(self) -> bool:
         """It works (again). True if it was failing."""
         if self.since is None:

@@ -128,6 +128,10 @@ def _background(
         )
         tasks.append(asyncio.create_task(service.deliverer.run(), name="deliveries"))
         tasks.append(asyncio.create_task(_follow_up(service), name="follow-up"))
+    healths = service.dead_letter_topics.healths()
+    if service.deliverer is not None:
+        healths.update(service.deliverer.health)
+    operations.carry_trouble(service, healths)
     if settings.http is not None and http is not None:
         tasks.append(asyncio.create_task(http(service), name="http"))
     return tasks

@@ -12,8 +12,10 @@ import msgspec
 
 from floodwatch.alerts.event import AlertEvent, episode_id
 from floodwatch.alerts.messages import Place
+from floodwatch.alerts.operations import STATION
 from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.errors import ConfigIssue
+from floodwatch.notify.health import Health
 from floodwatch.readings import ms_to_dt
 
 if TYPE_CHECKING:
@@ -22,6 +24,45 @@ if TYPE_CHECKING:
 CONFIG_RULE = "floodwatch/config"  # the operations alert of a config that does not load
 DELIVERY_RULE = "floodwatch/delivery"  # … of a destination failing or refusing
 DRILL_RULE = "floodwatch/drill"  # a drill started by a duty officer
+
+
+def take_back(service: Service) -> None:
+    """At start, with the store open: the operations alerts still open from
+    before the restart are the service's again (`OperationsAlerts.restore`).
+    The config's is resolved at once — this start loaded the config."""
+    assert service.store is not None
+    service.operations.restore(
+        AlertEvent.from_json(body) for body in service.store.active() if body["station"] == STATION
+    )
+    if (CONFIG_RULE, "config") in service.operations.open:
+        config_alert(service, [])
+
+
+def carry_trouble(service: Service, healths: dict[str, Health]) -> None:
+    """Once the destinations are built: each one whose `floodwatch/delivery`
+    alert was open at the restart is still failing until it works
+    (`Health.carried`); the alert of a destination no longer configured ends."""
+    for (rule, name), event in list(service.operations.open.items()):
+        if rule != DELIVERY_RULE:
+            continue
+        health = healths.get(name)
+        if health is not None:
+            since = event.details.get("since")
+            error = event.details.get("error")
+            health.carried(
+                float(since) if isinstance(since, int | float) else time.time(),
+                str(error or ""),
+            )
+            continue
+        service.record_and_announce(
+            service.operations.resolve(
+                DELIVERY_RULE,
+                name,
+                int(time.time() * 1000),
+                f"通知渠道{name}已从配置中删除，不再报告其故障",
+                f"destination {name} is no longer configured; its failure is no longer reported",
+            )
+        )
 
 
 def config_alert(service: Service, issues: list[ConfigIssue]) -> None:

@@ -224,6 +224,7 @@ class Service:
         self.stats.replayed = replayed
         if replayed:
             log.info("replayed %d inbox messages on top of the snapshot", replayed)
+        operations.take_back(self)
 
     @property
     def inbox_seq(self) -> int:
