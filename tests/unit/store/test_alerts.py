@@ -5,6 +5,7 @@ the live stream's rows."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import msgspec
@@ -165,3 +166,33 @@ def test_the_live_stream_reads_the_rows_after_the_last_one_it_sent(store: Store)
     assert [msgspec.json.decode(body)["id"] for _, body in after] == [CULVERT, POND]
     assert len(alerts.after(first, limit=1)) == 1
     assert alerts.after(after[-1][0], limit=10) == []
+
+
+def test_two_processes_recording_the_same_storm_at_once_store_each_transition_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "fw.db"
+    Store(path).close()
+    storm = [event(f"pond:level:{n}", minute=n, start=n) for n in range(30)]
+    new: list[AlertEvent] = []
+    go = threading.Barrier(2)
+
+    def writer() -> None:
+        store = Store(path)
+        try:
+            go.wait()
+            for e in storm:
+                with store.transaction():
+                    new.extend(Alerts(store.db).record([e]))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(e.id for e in new) == sorted(e.id for e in storm)  # each new once
+    store = Store(path)
+    assert len(Alerts(store.db).transitions()) == 30 and len(Alerts(store.db).active()) == 30
+    store.close()

@@ -5,6 +5,7 @@ delivery timeline — on a real SQLite file, across a restart and a crash."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -290,3 +291,34 @@ def test_severities_and_transitions_come_from_the_event_carried(store: Store) ->
     box.enqueue([out("k1", e=red)])
     [row] = box.deliveries_of(WARNING.id)
     assert (row["transition"], row["severity"]) == ("escalated", "red")
+
+
+def test_two_processes_enqueueing_the_same_keys_at_once_make_each_row_once(
+    tmp_path: Path,
+) -> None:
+    """Two writers on one file at the same time (the service, a CLI command):
+    `BEGIN IMMEDIATE` serialises them, each key is enqueued by one of them."""
+    path = tmp_path / "fw.db"
+    Store(path).close()
+    counts: list[int] = []
+    go = threading.Barrier(2)
+
+    def writer() -> None:
+        store = Store(path)  # its own connection, in its own thread
+        try:
+            go.wait()
+            for i in range(40):
+                with store.transaction():
+                    counts.append(Outbox(store.db).enqueue([out(f"k{i}"), out(f"k{i}-b")]))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == 80 and len(counts) == 80
+    store = Store(path)
+    assert len(Outbox(store.db).deliveries()) == 80
+    store.close()
