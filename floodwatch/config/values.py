@@ -28,8 +28,10 @@ Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
 
 # --- durations ----------------------------------------------------------------
 
+# [0-9], not \d: the same digits (ASCII) in Python and in an editor's ECMA-262
+# regex when the pattern is used in the JSON Schema
 _DURATION_RE = re.compile(
-    r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$", re.ASCII
+    r"^\s*(?:([0-9]+)d)?\s*(?:([0-9]+)h)?\s*(?:([0-9]+)m)?\s*(?:([0-9]+)s)?\s*$"
 )
 DURATION_HELP = "a duration with units, e.g. '90s', '10m', '1h30m', '2d'"
 _LONGEST = timedelta(days=100 * 366)  # longer than any window, dwell or retention
@@ -92,7 +94,13 @@ STATION_ATTRIBUTES = (
 _EXPR_RE = re.compile(
     r"^\s*(?P<attr>[a-z_]+)\s*(?:(?P<op>[+-])\s*(?P<num>\d+(?:\.\d+)?))?\s*$", re.ASCII
 )
-_NUMBER_RE = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$", re.ASCII)
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER_RE = re.compile(rf"^\s*{_NUMBER}\s*$")
+# What the loader takes as text, for the JSON Schema: no named groups (not
+# ECMA-262, which editors use), and a number in quotes ("310.5") as well
+EXPR_SCHEMA_PATTERN = (
+    rf"^\s*(?:(?:{'|'.join(STATION_ATTRIBUTES)})\s*(?:[+-]\s*[0-9]+(?:\.[0-9]+)?)?|{_NUMBER})\s*$"
+)
 EXPR_HELP = (
     "a number, or a station level with an optional offset such as "
     "'crest - 0.3' (levels: " + ", ".join(STATION_ATTRIBUTES) + ")"
@@ -153,7 +161,7 @@ ThresholdExpr = Annotated[
         {
             "anyOf": [
                 {"type": "number"},
-                {"type": "string", "pattern": _EXPR_RE.pattern, "examples": ["crest - 0.3"]},
+                {"type": "string", "pattern": EXPR_SCHEMA_PATTERN, "examples": ["crest - 0.3"]},
             ]
         }
     ),

@@ -5,12 +5,18 @@ named, each error saying what would be valid."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
 from datetime import timedelta
 
 import pytest
 import yaml
 
+from floodwatch.config.schema import config_schema
 from floodwatch.config.values import (
+    EXPR_SCHEMA_PATTERN,
     Expr,
     Season,
     format_duration,
@@ -219,3 +225,54 @@ def test_a_season_that_is_no_range_of_days(text: str, message: str) -> None:
     with pytest.raises(ValueError) as err:
         parse_season(text)
     assert str(err.value).startswith(message)
+
+
+# --- the same values in the JSON Schema (`floodwatch schema`) ---------------------
+
+TEXTS = [
+    "crest", "crest - 0.3", " warning+1 ", "310.5", "-2", ".5", "1e3", "1.", "crst - 0.3",
+    "crest - x", "nan", "inf", "1_000", "0x10", "３１０.５", "", "crest -", "crest - 1e3",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_schema_takes_the_threshold_texts_the_loader_takes(text: str) -> None:
+    try:
+        parse_expr(text)
+        loads = True
+    except ValueError:
+        loads = False
+    assert (re.search(EXPR_SCHEMA_PATTERN, text) is not None) == loads
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node (ECMA-262 RegExp) not installed")
+def test_every_pattern_of_the_schema_is_an_ecma_262_regex() -> None:
+    """Editors check YAML against the schema with JavaScript's RegExp, which has no
+    `(?P<name>...)`: such a pattern is reported as broken, or the key unchecked."""
+    patterns: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config_schema())
+    assert EXPR_SCHEMA_PATTERN in patterns
+    script = (
+        "const bad = JSON.parse(process.argv[1]).filter(p => "
+        "{ try { new RegExp(p, 'u'); return false } catch (e) { return true } });"
+        "console.log(JSON.stringify(bad))"
+    )
+    out = subprocess.run(
+        ["node", "-e", script, json.dumps(sorted(patterns))],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert json.loads(out.stdout) == []
