@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +54,17 @@ async def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         await asyncio.sleep(0.05)
+
+
+async def _saved(path: Path, text: str, seen: Callable[[], bool]) -> None:
+    """Save `text` to `path` until the service has seen it (its file watcher
+    starts in a thread beside the engine: an edit before it is up goes unseen)."""
+    for _ in range(10):
+        path.write_text(text)
+        with contextlib.suppress(TimeoutError):
+            await _until(seen, f"{path.name} seen", 2)
+            return
+    raise TimeoutError(f"{path.name} never seen")
 
 
 async def _publish(broker: Mosquitto, lines: list[str]) -> None:
@@ -200,3 +212,31 @@ def test_first_tells_whether_the_event_came_before_a_task_ended() -> None:
         return before, after
 
     assert asyncio.run(scenario()) == (False, True)
+
+
+def test_a_config_edit_while_running_is_taken_up_and_bad_yaml_keeps_the_last_good_one(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = service_config(tmp_path, mosquitto.port, idle_advance_after=None)
+    service = Service(load_config_dir(cfg), config_dir=cfg)
+    rules = cfg / "rules.yaml"
+    good = rules.read_text()
+
+    async def scenario() -> int:
+        run = asyncio.create_task(run_service(service))
+        await _until(lambda: service.store is not None and not service.not_ready(), "ready")
+        before = service.compiled
+        bad = good.replace("rules:", "rules: [", 1)  # an editor's half-save
+        await _saved(rules, bad, lambda: service.stats.reload_failures >= 1)
+        assert service.compiled is before and service.reload_problem is not None
+        assert not run.done()  # still running on the last good config
+        await _saved(rules, good, lambda: service.stats.reloads >= 1)
+        assert service.reload_problem is None
+        reloads = service.stats.reloads
+        os.kill(os.getpid(), signal.SIGHUP)  # `systemctl reload floodwatch`
+        await _until(lambda: service.stats.reloads > reloads, "SIGHUP reload", 20)
+        service.stopping.set()
+        return await run
+
+    assert asyncio.run(scenario()) == 0
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # the loop's handler is gone

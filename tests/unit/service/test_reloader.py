@@ -79,6 +79,7 @@ def test_a_valid_change_is_loaded_and_swapped_in_with_the_state_carried_over(
         ("rules.yaml", RED, "red:    {enter: crest - 2.0}", "rules.yaml:"),  # red below orange
         ("stations.yaml", "id: xiawu-pond", "id: maokeng-pond", "stations.yaml:"),  # a twin id
     ],
+    ids=["not-yaml", "red-below-orange", "twin-id"],
 )
 def test_a_config_that_does_not_load_raises_and_changes_nothing(
     tmp_path: Path, name: str, old: str, new: str, where: str
