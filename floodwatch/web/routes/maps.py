@@ -7,7 +7,8 @@ default: the page works on a closed network).
 A layer file is a GeoJSON FeatureCollection; its own `name` / `name_en`
 members name it on the page (else the file name). Features may carry `name`,
 `name_en` and `kind` (`boundary`, `river`, `route`, `shelter`: how it is
-drawn). A file that is not valid JSON is left out and logged, not fatal.
+drawn). A file that cannot be read (not valid JSON, not UTF-8, a dangling
+symlink, no permission) is left out and logged, not fatal.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def read_layers(folder: Path | None) -> list[dict[str, Any]]:
         return []
     out = []
     for path in sorted(folder.glob("*.geojson")):
-        if path.stat().st_size > MAX_LAYER:
-            log.warning("map layer %s left out: larger than %d bytes", path, MAX_LAYER)
-            continue
         try:
+            if path.stat().st_size > MAX_LAYER:
+                log.warning("map layer %s left out: larger than %d bytes", path, MAX_LAYER)
+                continue
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             log.warning("map layer %s left out: %s", path, exc)

@@ -97,6 +97,10 @@ def test_a_bad_acknowledgement_body_is_refused_before_anything_is_stored(setup: 
     assert garbage.status_code == 422 and "error" in garbage.json()
     huge = client.post(url, headers=duty, content=b"{" + b" " * 70_000 + b"}")
     assert huge.status_code == 413
+    # a page elsewhere cannot post for the officer: no cookie, and no token in the URL
+    token = duty["Authorization"].removeprefix("Bearer ")
+    forged_form = client.post(url, params={"token": token}, data={"comment": "x"})
+    assert forged_form.status_code == 401
     viewer = session(service, Role.VIEWER)
     assert client.get(f"/api/alerts/{one}", headers=viewer).json()["acknowledgements"] == []
     assert alerts.Ack(comment="水" * 500).comment == "水" * 500  # the limit itself is allowed

@@ -54,10 +54,13 @@ def test_bad_login_bodies_are_422_without_a_password_check(setup: Setup) -> None
         got = client.post("/api/login", json=body)
         assert got.status_code == 422, (body, got.text)
     garbage = client.post(
-        "/api/login", content=b"name=duty&password=floodwatch",
+        "/api/login",
+        content=b"name=duty&password=floodwatch",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )  # fmt: skip
+    )
     assert garbage.status_code == 422  # a cross-site form cannot log in either
+    huge = client.post("/api/login", json={"name": "duty", "password": "p" * 70_000})
+    assert huge.status_code == 413 and "larger than" in huge.json()["error"]
     # none of those counted as a failed login: the right password still works at once
     assert client.post("/api/login", json={"name": "duty", "password": "floodwatch"}).is_success
 

@@ -15,8 +15,15 @@ from floodwatch.web.routes.context import Body, error_response, known_parameters
 
 
 def request(query: str = "") -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [],
-                    "query_string": query.encode()})  # fmt: skip
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "query_string": query.encode(),
+        }
+    )
 
 
 def test_the_principal_is_the_one_the_access_check_set() -> None:

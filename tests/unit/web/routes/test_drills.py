@@ -32,8 +32,9 @@ def test_only_operators_start_and_end_drills(setup: Setup) -> None:
 def test_a_drill_is_an_exercise_alert_until_it_is_ended(setup: Setup) -> None:
     service, _, client = setup
     duty = session(service, Role.OPERATOR, name="duty")
-    started = client.post("/api/drills", headers=duty, json={"station": "maokeng-pond",
-                                                              "severity": "orange"})  # fmt: skip
+    started = client.post(
+        "/api/drills", headers=duty, json={"station": "maokeng-pond", "severity": "orange"}
+    )
     assert started.status_code == 201
     drill = started.json()
     assert drill["status"] == "exercise" and drill["transition"] == "firing"
@@ -46,14 +47,16 @@ def test_a_drill_is_an_exercise_alert_until_it_is_ended(setup: Setup) -> None:
     assert client.get("/api/alerts", params={"active": "true"}, headers=duty).json() == []
     twice = client.delete(f"/api/drills/{drill['id']}", headers=duty)
     assert twice.status_code == 404 and twice.json() == {
-        "error": f"no drill {drill['id']!r} running"}  # fmt: skip
+        "error": f"no drill {drill['id']!r} running"
+    }
 
 
 def test_bad_drills_are_refused(setup: Setup) -> None:
     service, _, client = setup
     duty = session(service, Role.OPERATOR)
-    unknown = client.post("/api/drills", headers=duty, json={"station": "<img src=x>",
-                                                              "severity": "red"})  # fmt: skip
+    unknown = client.post(
+        "/api/drills", headers=duty, json={"station": "<img src=x>", "severity": "red"}
+    )
     assert unknown.status_code == 404 and unknown.json() == {"error": "no station '<img src=x>'"}
     for body in (
         {"station": "xiawu-pond", "severity": "info"},  # a drill warns: blue and up
@@ -64,6 +67,10 @@ def test_bad_drills_are_refused(setup: Setup) -> None:
     ):
         got = client.post("/api/drills", headers=duty, json=body)
         assert got.status_code == 422, (body, got.text)
+    huge = client.post(
+        "/api/drills", headers=duty, json={"station": "x" * 70_000, "severity": "red"}
+    )
+    assert huge.status_code == 413
     assert client.get("/api/alerts", params={"active": "true"}, headers=duty).json() == []
     assert set(drills.NewDrill.model_fields) == {"station", "severity"}
 
@@ -85,8 +92,9 @@ def test_a_running_drill_survives_a_restart_and_ends_after_it(
 ) -> None:
     service, _, client = setup
     duty = session(service, Role.OPERATOR)
-    drill = client.post("/api/drills", headers=duty, json={"station": "xiawu-pond",
-                                                            "severity": "blue"}).json()  # fmt: skip
+    drill = client.post(
+        "/api/drills", headers=duty, json={"station": "xiawu-pond", "severity": "blue"}
+    ).json()
     loop.call(service.close)
     again = Service(service.loaded)
     loop.call(again.open)

@@ -60,8 +60,9 @@ def test_status_tells_the_event_clock_a_drill_and_the_names_for_ids(setup: Setup
     feed(client, service, STORM[:12])
     clock = client.get("/api/status", headers=duty).json()["event_clock"]
     assert clock == format_ts(max(r.ts for r in STORM[:12]))  # the newest reading's time
-    drill = client.post("/api/drills", headers=duty, json={"station": "xiawu-pond",
-                                                            "severity": "blue"}).json()  # fmt: skip
+    drill = client.post(
+        "/api/drills", headers=duty, json={"station": "xiawu-pond", "severity": "blue"}
+    ).json()
     assert client.get("/api/status", headers=duty).json()["exercise"] is True
     client.delete(f"/api/drills/{drill['id']}", headers=duty)
     assert client.get("/api/status", headers=duty).json()["exercise"] is False

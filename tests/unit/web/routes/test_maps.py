@@ -1,7 +1,7 @@
 """`floodwatch.web.routes.maps`: the GeoJSON layers read from a folder (what
 is left out and why: too large, not JSON, not UTF-8, not a FeatureCollection,
-a folder named like a layer), where the folder is, and `GET /api/map` under
-the test client over `create_app`."""
+a folder named like a layer, a dangling symlink), where the folder is, and
+`GET /api/map` under the test client over `create_app`."""
 
 from __future__ import annotations
 
@@ -52,13 +52,14 @@ def test_a_bad_layer_is_left_out_and_logged_not_fatal(
     layer(tmp_path, "feature", {"type": "Feature", "geometry": None})
     layer(tmp_path, "list", [EMPTY])
     (tmp_path / "folder.geojson").mkdir()
+    (tmp_path / "dangling.geojson").symlink_to(tmp_path / "unmounted" / "rivers.geojson")
     layer(tmp_path, "huge", {**EMPTY, "pad": "x" * 200})
     monkeypatch.setattr(maps, "MAX_LAYER", 150)
     with caplog.at_level(logging.WARNING, logger=maps.log.name):
         found = maps.read_layers(tmp_path)
     assert [f["id"] for f in found] == ["good"]
     said = "\n".join(r.getMessage() for r in caplog.records)
-    for name in ("broken", "gbk", "feature", "list", "folder", "huge"):
+    for name in ("broken", "gbk", "feature", "list", "folder", "dangling", "huge"):
         assert f"{name}.geojson left out" in said, name
     assert "larger than 150 bytes" in said and "not a GeoJSON FeatureCollection" in said
 
@@ -78,8 +79,14 @@ def test_the_map_needs_a_session_and_shows_located_stations_and_layers(setup: Se
     found = client.get("/api/map", headers=session(service, Role.VIEWER)).json()
     assert found["tiles"] is None and found["attribution"] == ""
     pond = next(s for s in found["stations"] if s["id"] == "maokeng-pond")
-    assert pond == {"id": "maokeng-pond", "name": pond["name"], "name_en": pond["name_en"],
-                    "type": "pond", "lon": 119.7423, "lat": 29.8531}  # fmt: skip
+    assert pond == {
+        "id": "maokeng-pond",
+        "name": pond["name"],
+        "name_en": pond["name_en"],
+        "type": "pond",
+        "lon": 119.7423,
+        "lat": 29.8531,
+    }
     assert [f["id"] for f in found["layers"]] == ["boundaries", "evacuation", "water"]
 
 
@@ -90,10 +97,15 @@ def test_a_configured_folder_and_tile_server_are_the_ones_used(
     folder = tmp_path / "layers"
     folder.mkdir()
     layer(folder, "shelters", {**EMPTY, "name": "避灾点"})
+    (folder / "rivers.geojson").symlink_to(tmp_path / "gis-share" / "rivers.geojson")  # gone
     assert service.settings.http is not None
-    settings = service.settings.http.model_copy(update={
-        "map_layers": str(folder), "map_tiles": "http://tiles.local/{z}/{x}/{y}.png",
-        "map_attribution": "county GIS"})  # fmt: skip
+    settings = service.settings.http.model_copy(
+        update={
+            "map_layers": str(folder),
+            "map_tiles": "http://tiles.local/{z}/{x}/{y}.png",
+            "map_attribution": "county GIS",
+        }
+    )
     client = client_on(loop, loop.call(live.app, settings))
     found = client.get("/api/map", headers=session(service, Role.VIEWER)).json()
     assert [f["name"] for f in found["layers"]] == ["避灾点"]

@@ -43,12 +43,18 @@ def watch(
                 got["body"] += message.get("body", b"")
 
         scope = {
-            "type": "http", "method": "GET", "path": "/api/stream",
-            "raw_path": b"/api/stream", "query_string": query.encode(),
+            "type": "http",
+            "method": "GET",
+            "path": "/api/stream",
+            "raw_path": b"/api/stream",
+            "query_string": query.encode(),
             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-            "client": ("127.0.0.1", 1), "server": ("t", 80), "scheme": "http",
-            "root_path": "", "http_version": "1.1",
-        }  # fmt: skip
+            "client": ("127.0.0.1", 1),
+            "server": ("t", 80),
+            "scheme": "http",
+            "root_path": "",
+            "http_version": "1.1",
+        }
         await app(scope, receive, send)
 
     loop.call(call)
@@ -62,8 +68,9 @@ def ids(body: str) -> list[str]:
 def drills(client: TestClient, service: Service, n: int) -> None:
     duty = session(service, Role.OPERATOR)
     for _ in range(n):
-        made = client.post("/api/drills", headers=duty, json={"station": "xiawu-pond",
-                                                               "severity": "blue"})  # fmt: skip
+        made = client.post(
+            "/api/drills", headers=duty, json={"station": "xiawu-pond", "severity": "blue"}
+        )
         assert made.status_code == 201
 
 
