@@ -22,6 +22,7 @@ from floodwatch.service.run import Service
 from floodwatch.sim import simulate
 from floodwatch.store import Store
 from tests.integration.services import (
+    Gateway,
     Mosquitto,
     batch_lines,
     expected_transitions,
@@ -240,3 +241,40 @@ def test_a_config_edit_while_running_is_taken_up_and_bad_yaml_keeps_the_last_goo
 
     assert asyncio.run(scenario()) == 0
     assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # the loop's handler is gone
+
+
+def test_with_notify_and_http_the_deliveries_and_the_web_side_run_beside_the_engine(
+    tmp_path: Path, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    (tmp_path / "tokens").write_text("a-token operator duty-officer\n")
+    cfg = service_config(
+        tmp_path,
+        mosquitto.port,
+        idle_advance_after=None,
+        http={"port": free_port(), "token_file": str(tmp_path / "tokens")},
+        notify={
+            "destinations": {"duty": {"type": "webhook", "url": f"{gateway.url}/duty"}},
+            "routes": [{"to": ["duty"]}],
+            "retry_max": "5s",
+        },
+    )
+    service = _service(cfg)
+    served: list[Service] = []
+
+    async def http(running: Service) -> None:  # the web layer, as the program hands it in
+        served.append(running)
+        await asyncio.Event().wait()
+
+    async def scenario() -> int:
+        run = asyncio.create_task(run_service(service, http))
+        await _until(lambda: service.store is not None and not service.not_ready(), "ready")
+        assert service.deliverer is not None  # built once the store was open
+        await _publish(mosquitto, batch_lines(STORM))
+        await _until(lambda: len(gateway.keys("/duty")) > 0, "an alert delivered", 30)
+        service.stopping.set()
+        return await run
+
+    assert asyncio.run(scenario()) == 0
+    assert served == [service]
+    firing = [b for b in gateway.bodies("/duty") if b.get("transition") == "firing"]
+    assert firing, gateway.bodies("/duty")[:1]
