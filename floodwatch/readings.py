@@ -55,6 +55,7 @@ class RejectReason(enum.StrEnum):
     UNEXPECTED_KIND = "unexpected_kind"
     NOT_FINITE = "not_finite"
     NAIVE_TIME = "naive_timestamp"
+    BEFORE_1970 = "before_1970"  # the engine counts time in ms since 1970 (a 2-digit year as 19xx)
     TOO_LATE = "too_late"
     TOO_EARLY = "too_far_in_future"
     DUPLICATE = "duplicate"

@@ -314,7 +314,9 @@ class Engine:
         values = np.fromiter(map(_VALUE, readings), np.float64, n)
         ts = _epoch_ms(list(map(_TS, readings)))
         aware = ts != _NAIVE
-        valid = aware & (rows >= 0) & np.isfinite(values)
+        # Before 1970 the epoch ms are negative, and -1 means "no reading yet":
+        # such a reading would corrupt the series' state, so it is refused.
+        valid = aware & (ts >= 0) & (rows >= 0) & np.isfinite(values)
         refused: dict[int, tuple[RejectReason, str]] = {}
         if self.guard.wall is not None:
             self._beyond_wall(ts, valid, stations, kinds, refused)
@@ -326,6 +328,13 @@ class Engine:
                 continue
             if not aware[i]:
                 refused[i] = (RejectReason.NAIVE_TIME, "timestamp has no time zone")
+                continue
+            if ts[i] < 0:
+                refused[i] = (
+                    RejectReason.BEFORE_1970,
+                    f"event time {format_ts(int(ts[i]))} is before 1970-01-01, which floodwatch "
+                    "cannot take (a two-digit year read as 19xx?)",
+                )
                 continue
             row = int(rows[i])
             series = self._rows[row] if row >= 0 else None

@@ -99,3 +99,20 @@ def test_a_gauge_with_a_wrong_clock_does_not_move_time_while_others_report() -> 
     out.extend(engine.flush())
     assert engine.clock == T0 + timedelta(minutes=115)
     assert [r.reading.station for r in out.rejected if r.reading] == ["xiawu-pond"] * 24
+
+
+def test_a_reading_before_1970_is_refused_and_leaves_the_series_as_it_was() -> None:
+    """Epoch ms before 1970 are negative, where the engine's "no reading yet"
+    markers live: an archive's '69' read as 1969 would corrupt the series (stale
+    notices every 15 minutes, a rate alert lost). Refused with its own reason."""
+    storm = STORM[:600]
+    old = [
+        Reading(r.station, r.kind, r.value, r.ts.replace(year=1969))
+        for r in storm[:40]
+        if r.station == "maokeng-pond"
+    ]
+    out = run_readings(CONFIG, [*old, *storm])
+    assert [e.to_json() for e in out.alerts] == [e.to_json() for e in run(CONFIG, storm)]
+    refused = [r for r in out.rejected if r.reason is RejectReason.BEFORE_1970]
+    assert len(refused) == len(old) > 0
+    assert "1969-07-" in refused[0].detail and "before 1970-01-01" in refused[0].detail
