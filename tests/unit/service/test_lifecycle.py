@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -278,3 +280,20 @@ def test_with_notify_and_http_the_deliveries_and_the_web_side_run_beside_the_eng
     assert served == [service]
     firing = [b for b in gateway.bodies("/duty") if b.get("transition") == "firing"]
     assert firing, gateway.bodies("/duty")[:1]
+
+
+def test_an_sl651_port_taken_by_another_program_ends_the_run_after_an_orderly_stop(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = service_config(tmp_path, sl651={"listen": f"127.0.0.1:{port}"})
+        service = _service(cfg)
+        with pytest.raises(OSError) as raised:
+            asyncio.run(run_service(service))
+    assert raised.value.errno == errno.EADDRINUSE
+    assert service.stopping.is_set()
+    assert service.store is None  # closed before the error was raised
+    assert service.snapshot_path.exists()
