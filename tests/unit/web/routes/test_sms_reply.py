@@ -145,3 +145,23 @@ def test_bad_bodies_are_400_with_a_json_message(gateway: TestClient) -> None:
     assert error(data={"sms_reply": "[1]"}) == need  # not an object: the form's own fields
     too_big = error(json={"mobile": WANG, "text": "x" * sms_reply.MAX_BODY})
     assert too_big == (413, f"body larger than {sms_reply.MAX_BODY} bytes")
+
+
+def test_a_reply_after_a_restart_still_answers_the_call(
+    setup: Setup, gateway: TestClient, loop: BlockingPortal, tmp_path: Path
+) -> None:
+    """The gateway retries a push that found floodwatch restarting: the
+    calls are in the store, so the reply answers them after the restart."""
+    incident = called(setup, gateway)
+    service, _, _ = setup
+    loop.call(service.close)
+    again = Service(service.loaded)
+    loop.call(again.open)
+    try:
+        live = loop.call(Live, again)
+        restarted = with_token((again, live, gateway), loop, tmp_path / "token-2", TOKEN)
+        got = restarted.post(f"/api/sms/reply?token={TOKEN}", json={"mobile": WANG, "text": "收到"})
+        assert got.status_code == 200 and got.json()["acknowledged"][0] == incident
+    finally:
+        loop.call(again.close)
+        loop.call(service.open)  # for the fixture's own close

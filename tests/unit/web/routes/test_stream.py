@@ -1,7 +1,8 @@
 """`floodwatch.web.routes.stream` (`GET /api/stream`) over `create_app`, called
 as uvicorn calls it (the stream is endless: the client goes away after a
-moment): the token may come in the URL, and a client that says which event
-it saw last (`Last-Event-ID`, or `?last_event_id=`) gets what it missed."""
+moment): the token may come in the URL, a client that goes away is
+forgotten, and a client that says which event it saw last (`Last-Event-ID`,
+or `?last_event_id=`) gets what it missed."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def drills(client: TestClient, service: Service, n: int) -> None:
 def test_the_stream_takes_a_session_from_the_header_or_the_url(
     setup: Setup, loop: BlockingPortal
 ) -> None:
-    service, _, client = setup
+    service, live, client = setup
     app = cast(FastAPI, client.app)
     viewer = session(service, Role.VIEWER)
     token = viewer["Authorization"].removeprefix("Bearer ")
@@ -87,6 +88,7 @@ def test_the_stream_takes_a_session_from_the_header_or_the_url(
     assert watch(loop, app)[0] == 401
     bad = forged(service)["Authorization"].removeprefix("Bearer ")
     assert watch(loop, app, f"token={bad}")[0] == 401
+    assert live.hub.clients == set()  # each client that went away is forgotten
     assert stream.router
 
 
