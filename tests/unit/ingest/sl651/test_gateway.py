@@ -29,7 +29,14 @@ from floodwatch.ingest.sl651.gateway import STATE, MqttForward, run_gateway
 from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
 from floodwatch.ingest.source import Incoming
 from floodwatch.store.sl651 import GatewayState
-from tests.integration.services import PASSWORD, Mosquitto, free_port, service_config
+from tests.integration.services import (
+    KEYS,
+    PASSWORD,
+    Mosquitto,
+    Tansu,
+    free_port,
+    service_config,
+)
 
 pytestmark = pytest.mark.integration
 POND = RtuIdentity("0033018201", "1234", "K")
@@ -147,6 +154,40 @@ def test_reports_are_forwarded_once_confirmed_and_remembered_across_a_restart(
     log = caplog.text
     assert log.count(f"-> mqtt://127.0.0.1:{mosquitto.port}/{TOPIC}") == 2  # running, twice
     assert "sl651: 3 stored reports and 1 rain counters taken up" in log
+
+
+def test_into_kafka_each_reading_keyed_by_station_and_remembered(
+    kafka: Tansu, tmp_path: Path
+) -> None:
+    """With `service.kafka`: one message per reading, keyed by the station's key;
+    the RTU confirmed once Kafka acknowledged, the memory written at the stop."""
+    kafka.create_topic("readings", 1)
+    port = free_port()
+    cfg = service_config(tmp_path, kafka=kafka.bootstrap, sl651={"listen": f"127.0.0.1:{port}"})
+    loaded = load_config_dir(cfg)
+
+    async def scenario() -> None:
+        async with gateway(loaded, port) as task:
+            rain = Rtu(RAIN, "127.0.0.1", port)
+            await rain.report(TIMED, [Element("PT", T0, 100.0)], T0)
+            await rain.report(TIMED, [Element("PT", T0 + FIVE, 112.5)], T0 + FIVE)
+            await rain.close()
+            assert (rain.confirmed, rain.resent) == (2, 0)
+        assert task.result() == 0
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    [message] = kafka.consume("readings", 1)
+    assert message.key == KEYS["maokeng-rain"].encode()
+    reading = json.loads(message.value)
+    assert (reading["station"], reading["kind"], reading["value"]) == ("maokeng-rain", "rain", 12.5)
+    state = GatewayState(tmp_path / "var" / STATE)
+    try:
+        seen, counters = state.db.execute(
+            "SELECT (SELECT count(*) FROM sl651_seen), (SELECT count(*) FROM sl651_counters)"
+        ).fetchone()
+    finally:
+        state.close()
+    assert (seen, counters) == (2, 1)
 
 
 def test_mqtt_forward_confirms_after_the_broker_took_the_message(mosquitto: Mosquitto) -> None:
