@@ -54,10 +54,13 @@ class Silences:
         return cur.rowcount > 0
 
     def silences(self, now: float | None = None) -> list[Silence]:
-        """All silences, or those in force at `now`."""
-        rows = self.db.execute(
-            "SELECT id, matchers, starts, ends, author, reason FROM silences ORDER BY starts, id"
-        ).fetchall()
+        """All silences, or those in force at `now` (read each step: the ended
+        ones, kept as the record of who silenced what, are left in the table)."""
+        sql = "SELECT id, matchers, starts, ends, author, reason FROM silences"
+        args: tuple[float, ...] = ()
+        if now is not None:
+            sql, args = sql + " WHERE ends > ?", (now,)
+        rows = self.db.execute(sql + " ORDER BY starts, id", args).fetchall()
         out = [Silence(r[0], r[2], r[3], r[4], r[5], **json.loads(r[1])) for r in rows]
         return out if now is None else [s for s in out if s.active(now)]
 
