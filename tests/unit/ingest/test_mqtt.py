@@ -213,7 +213,7 @@ def test_hostile_payloads_pass_through_as_bytes_and_the_stream_goes_on(
 ) -> None:
     """The decoder refuses them with a reason (dead-letter); the source must
     neither choke on them nor change them."""
-    big = os.urandom(2 * 1024 * 1024)  # 32 × service.max_payload's default
+    big = os.urandom(512 * 1024)  # 8 × service.max_payload's default, under the broker's limit
     hostile = [big, b"", b"\xff\xfe\x00garbage\x00", "水位".encode("gbk"), b"{" * 100_000]
 
     async def scenario() -> None:
@@ -226,6 +226,30 @@ def test_hostile_payloads_pass_through_as_bytes_and_the_stream_goes_on(
             assert not task.done()
         assert inbox.payloads() == [*hostile, LEVEL]
         assert all(isinstance(p, bytes) for p in inbox.payloads())
+
+    run(scenario)
+
+
+def test_a_packet_over_the_broker_s_limit_never_reaches_floodwatch(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """deploy/mosquitto/mosquitto.conf's max_packet_size: 2 MiB from a gauge
+    account is refused by the broker (that client is disconnected), so
+    floodwatch never holds it; the stream goes on."""
+    huge = os.urandom(2 * 1024 * 1024)
+
+    async def scenario() -> None:
+        inbox = Inbox()
+        source = MqttSource(settings(mosquitto.port, tmp_path), inbox.put)
+        async with running(source) as task:
+            await ready(source)
+            with pytest.raises(aiomqtt.MqttError):
+                await publish(mosquitto.port, "hydro/maokeng-pond/level", huge)
+            await publish(mosquitto.port, "hydro/maokeng-pond/level", LEVEL)
+            await inbox.wait(1, timeout=20)
+            await asyncio.sleep(0.5)  # nothing else arrives
+            assert not task.done()
+        assert inbox.payloads() == [LEVEL]
 
     run(scenario)
 
