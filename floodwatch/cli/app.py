@@ -55,7 +55,8 @@ def main(ctx: click.Context) -> None:
         signals.release()  # SIGTERM ends it as usual (floodwatch.service.signals)
 
 
-HANDLE_STOP_SIGNALS = {"run", "bridge"}  # they stop in order on SIGTERM, even while starting
+# they stop in order on SIGTERM, even while starting
+HANDLE_STOP_SIGNALS = {"run", "bridge", "sl651-gateway"}
 
 
 @main.command()

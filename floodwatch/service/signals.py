@@ -8,9 +8,10 @@ signal, without its "stopped" line. So the program's entry point
 (`floodwatch.cli.entry`) calls `hold()` before it imports anything heavy: a stop
 signal that arrives then is remembered, not acted on.
 
-- The long-running commands (`run`, `bridge`) call `take_held()` right after
-  installing their loop handlers; a held signal becomes an orderly stop at once
-  (the service stops before it starts its sources, and exits 0).
+- The long-running commands (`run`, `bridge`, `sl651-gateway`) call
+  `take_held()` right after installing their loop handlers; a held signal
+  becomes an orderly stop at once (the service stops before it starts its
+  sources, and exits 0).
 - Every other command calls `release()` first: the previous handlers come back,
   and a signal held meanwhile is delivered again, so `floodwatch replay`
   still ends on SIGTERM as any program does.

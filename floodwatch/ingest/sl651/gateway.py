@@ -22,8 +22,11 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import aiomqtt
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.sl651 import Sl651Settings
@@ -39,15 +42,60 @@ STATE = "sl651-gateway.db"  # the receiver's memory, next to service.store
 
 
 class MqttForward:
-    """Each report's readings as one QoS 1 message; confirmed after PUBACK."""
+    """Each report's readings as one QoS 1 message; confirmed after a PUBACK
+    that takes it. A PUBACK refusing it (MQTT 5, e.g. "Not authorized": the
+    gateway's account may not write the topic) confirms nothing and stops the
+    gateway (`refused` says why; exit 1): the broker dropped the readings, and
+    an RTU told they arrived would never send them again. aiomqtt waits for
+    the PUBACK without looking at its reason code, so paho's callback is read
+    beside it, by message id."""
 
-    def __init__(self, client: aiomqtt.Client, topic: str) -> None:
+    def __init__(
+        self, client: aiomqtt.Client, topic: str, stopping: asyncio.Event | None = None
+    ) -> None:
         self.client = client
         self.topic = topic
+        self.stopping = asyncio.Event() if stopping is None else stopping  # set on a refusal
         self.forwarded = 0
+        self.refused: str | None = None
+        self._mids: dict[asyncio.Task[Any] | None, int] = {}  # a publish's id, by its task
+        self._failed: dict[int, str] = {}  # refusing PUBACKs' reason, by message id
+        paho = client._client
+        publish, on_publish = paho.publish, cast(Any, paho.on_publish)  # aiomqtt's: API v2
+
+        def published(*args: Any, **kwargs: Any) -> mqtt.MQTTMessageInfo:
+            info = publish(*args, **kwargs)
+            self._mids[asyncio.current_task()] = info.mid
+            return info
+
+        def acknowledged(
+            c: mqtt.Client, userdata: Any, mid: int, code: ReasonCode, properties: Any
+        ) -> None:
+            if code.is_failure:
+                self._failed[mid] = str(code)
+            if on_publish is not None:
+                on_publish(c, userdata, mid, code, properties)
+
+        paho.publish = published  # type: ignore[method-assign]
+        paho.on_publish = acknowledged
 
     async def put(self, item: Incoming) -> None:
-        await self.client.publish(self.topic, item.payload, qos=1)
+        try:
+            await self.client.publish(self.topic, item.payload, qos=1)
+        finally:
+            mid = self._mids.pop(asyncio.current_task(), None)
+        refused = None if mid is None else self._failed.pop(mid, None)
+        if refused is not None:
+            if self.refused is None:
+                log.error(
+                    "the broker refused the readings on %s: %s; nothing confirmed, stopping "
+                    "(give the gateway an account that may write the topic)",
+                    self.topic,
+                    refused,
+                )
+            self.refused = refused
+            self.stopping.set()
+            return
         self.forwarded += 1
         if item.confirm is not None:
             item.confirm()
@@ -104,13 +152,14 @@ async def run_gateway(
         assert settings.mqtt is not None
         client = client_for(settings.mqtt, client_id=f"{settings.mqtt.client_id}-sl651-gateway")
         async with client:
-            forward = MqttForward(client, settings.sl651.mqtt_topic)
+            forward = MqttForward(client, settings.sl651.mqtt_topic, stopping)
             remembered = Remembered(state.memory.write, forward.put, stopping)
             receiver = _receiver(
                 settings.sl651, state, directory, remembered, dead_letter, pictures
             )
             target = f"mqtt://{settings.mqtt.host}:{settings.mqtt.port}/{forward.topic}"
-            return await _serve(receiver, remembered, target, stopping)
+            code = await _serve(receiver, remembered, target, stopping)
+            return 1 if forward.refused is not None else code
     except (aiomqtt.MqttError, OSError, ConnectionError) as exc:
         log.error("sl651 gateway: %s", exc)
         return 2
