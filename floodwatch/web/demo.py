@@ -341,8 +341,8 @@ def _free(port: int) -> bool:
 
 
 async def _nothing() -> None:
-    """In place of the board when its port is taken."""
-    await asyncio.Event().wait()
+    """In place of the board when its port is taken: done at once (the end of
+    the demo waits for the board to stop, up to 5 s)."""
 
 
 class _Server(uvicorn.Server):
