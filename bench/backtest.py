@@ -31,7 +31,7 @@ from engine import RULES, stations_yaml
 
 from floodwatch.backtest.analysis import run_backtest
 from floodwatch.backtest.history import read_history
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import msgspec
 
-from floodwatch.config.loader import load_config_files
+from floodwatch.notify.sinks import load_config_files
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine

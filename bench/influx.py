@@ -22,11 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from floodwatch.config import load_config_dir  # noqa: E402
-from floodwatch.config.destinations import InfluxDestination  # noqa: E402
 from floodwatch.ingest.backoff import Backoff  # noqa: E402
-from floodwatch.notify.influx import BATCH, Influx  # noqa: E402
+from floodwatch.notify.influx import (  # noqa: E402
+    BATCH,
+    Influx,
+    InfluxDestination,
+)
 from floodwatch.notify.records import decode_alert  # noqa: E402
+from floodwatch.notify.sinks import load_config_dir  # noqa: E402
 from floodwatch.readings import Reading  # noqa: E402
 from floodwatch.rules.compile import compile_config  # noqa: E402
 from floodwatch.testing import T0  # noqa: E402

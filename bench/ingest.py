@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from engine import RULES, stations_yaml  # noqa: E402
 
-from floodwatch.config import load_config_dir  # noqa: E402
 from floodwatch.ingest.partition import station_keys  # noqa: E402
 from floodwatch.ingest.source import Incoming  # noqa: E402
 from floodwatch.logs import setup_logging  # noqa: E402
+from floodwatch.notify.sinks import load_config_dir  # noqa: E402
 from floodwatch.readings import Reading  # noqa: E402
 from floodwatch.rules.compile import compile_config  # noqa: E402
 from floodwatch.service.lifecycle import run_service  # noqa: E402

@@ -14,10 +14,9 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.routing import Router
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.notify.sms import Texts, message_text, segments
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
@@ -30,7 +29,7 @@ readings = simulate(
     replace(SCENARIOS[scenario], hours=hours), quiet_ponds={"xiawu-pond": 203.8}
 ).readings
 alerts = Engine(c).process(readings).alerts
-settings = NotifySettings.model_validate(
+settings = notify_settings(
     {
         "destinations": {"sms": {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}}},
         "routes": [

@@ -38,13 +38,13 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
 from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import _from_validation_error
 from floodwatch.config.models import SensorHealthRule
 from floodwatch.config.values import Duration, parse_duration
 from floodwatch.config.yamlpos import parse_yaml
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import KINDS, Reading, format_ts, parse_ts
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.clock import RULE as CLOCK_RULE

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import CompiledConfig, compile_config

@@ -9,10 +9,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from floodwatch.config import loader
+from floodwatch.config.destination_types import DestinationTypes
 from floodwatch.config.errors import ConfigIssue
 from floodwatch.config.models import ConfigFile
 from floodwatch.config.schema import config_schema
 from floodwatch.config.yamlpos import Located
+from floodwatch.notify.sinks import DESTINATION_TYPES
 from floodwatch.testing import compile_yaml
 from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics, running
 
@@ -77,17 +79,18 @@ victoria = pytest.fixture(
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
-    schema = config_schema()
+def _validator(types: DestinationTypes) -> Draft202012Validator:
+    schema = config_schema(types)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
-def schema_problems(data: object) -> list[str]:
-    """Where `data` (a config file as the loader parsed it) fails `floodwatch schema`."""
+def schema_problems(data: object, types: DestinationTypes = DESTINATION_TYPES) -> list[str]:
+    """Where `data` (a config file as the loader parsed it) fails `floodwatch
+    schema` (the schema with the sinks `types`: the registry's by default)."""
     return [
         f"{'.'.join(str(p) for p in error.absolute_path)}: {error.message}"
-        for error in _validator().iter_errors(data)
+        for error in _validator(types).iter_errors(data)
     ]
 
 
@@ -96,11 +99,11 @@ def _configs_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     load_file = loader._load_file
 
     def checked(
-        file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue]
+        file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: DestinationTypes
     ) -> tuple[Located, ConfigFile] | None:
-        loaded = load_file(file, issues, notes)
+        loaded = load_file(file, issues, notes, types)
         if loaded is not None:
-            problems = schema_problems(loaded[0].data)
+            problems = schema_problems(loaded[0].data, types)
             assert not problems, f"{file} loads but fails `floodwatch schema`: {problems}"
         return loaded
 

@@ -62,7 +62,7 @@ HANDLE_STOP_SIGNALS = {"run", "bridge", "sl651-gateway"}
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of a config file (for editor autocompletion)."""
-    from floodwatch.config.schema import config_schema
+    from floodwatch.notify.sinks import config_schema
 
     click.echo(json.dumps(config_schema(), ensure_ascii=False, indent=2))
 

@@ -25,9 +25,10 @@ from typing import NoReturn
 
 import click
 
-from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config import ConfigError
 from floodwatch.config.errors import ConfigIssue
-from floodwatch.config.loader import LoadedConfig, load_config_files
+from floodwatch.config.loader import LoadedConfig
+from floodwatch.notify.sinks import load_config_dir, load_config_files
 from floodwatch.rules.compile import CompiledConfig, compile_config
 
 SUFFIXES = (".yaml", ".yml")

@@ -11,9 +11,9 @@ import click
 import yaml
 
 from floodwatch.config import ConfigError
-from floodwatch.config.loader import load_config_files
 from floodwatch.ingest.sl323.convert import Imported, convert
 from floodwatch.ingest.sl323.tables import SourceError, Tables, read_csv_dir, read_postgres
+from floodwatch.notify.sinks import load_config_files
 
 
 @click.group("import")

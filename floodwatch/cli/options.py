@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config import ConfigError
 from floodwatch.config.loader import LoadedConfig
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.sim import SCENARIOS
 

@@ -1,7 +1,11 @@
 """Threshold configuration: pydantic models of the YAML, loading with positions,
-validation with file:line errors, JSON Schema export."""
+validation with file:line errors, JSON Schema export.
+
+The loader (`config.loader.load_config_dir(directory, types)`) is given the
+sinks' destination models, which live above this layer; load a config with
+`floodwatch.notify.sinks.load_config_dir(directory)`, which gives it the
+registry's."""
 
 from floodwatch.config.errors import ConfigError, ConfigIssue
-from floodwatch.config.loader import load_config_dir
 
-__all__ = ["ConfigError", "ConfigIssue", "load_config_dir"]
+__all__ = ["ConfigError", "ConfigIssue"]

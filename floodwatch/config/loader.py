@@ -3,7 +3,9 @@
 Each file may hold `engine:` and `service:` (each in at most one file),
 `stations:`, `rules:`, `people:` and `rosters:` (lists, joined).
 Problems are collected from all files and reported together, each with file,
-line, column and key path.
+line, column and key path. The loader is given the sinks' destination models
+(`DestinationTypes`): the config layer does not know the sinks
+(`floodwatch.notify.sinks.load_config_dir` passes the registry's).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from floodwatch.config import templates
 from floodwatch.config.base import Model
-from floodwatch.config.destinations import DESTINATION_MODELS, DestinationBase
+from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.destinations import DestinationBase
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.models import (
     RULE_MODELS,
@@ -64,25 +67,26 @@ class LoadedConfig:
         return ConfigIssue(None, None, None, loc, message)
 
 
-def load_config_dir(directory: Path | str) -> LoadedConfig:
-    """Parse and validate every YAML file in `directory`; raise ConfigError with all problems."""
+def load_config_dir(directory: Path | str, types: DestinationTypes) -> LoadedConfig:
+    """Parse and validate every YAML file in `directory`, its destinations
+    against `types`; raise ConfigError with all problems."""
     root = Path(directory)
     if not root.is_dir():
         raise ConfigError([ConfigIssue(root, None, None, (), "not a directory")])
     files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise ConfigError([ConfigIssue(root, None, None, (), "no *.yaml files in this directory")])
-    return load_config_files(files)
+    return load_config_files(files, types)
 
 
-def load_config_files(files: Iterable[Path]) -> LoadedConfig:
+def load_config_files(files: Iterable[Path], types: DestinationTypes) -> LoadedConfig:
     issues: list[ConfigIssue] = []
     lists: dict[str, list[Any]] = {name: [] for name in LISTS}
     loaded = LoadedConfig(config=Config(), origins={name: [] for name in LISTS})
     engine: EngineSettings | None = None
     service: ServiceSettings | None = None
     for file in files:
-        parsed = _load_file(file, issues, loaded.notes)
+        parsed = _load_file(file, issues, loaded.notes, types)
         if parsed is None:
             continue
         located, model = parsed
@@ -126,7 +130,7 @@ def load_config_files(files: Iterable[Path]) -> LoadedConfig:
 
 
 def _load_file(
-    file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue]
+    file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: DestinationTypes
 ) -> tuple[Located, ConfigFile] | None:
     try:
         raw = file.read_bytes()
@@ -157,9 +161,9 @@ def _load_file(
         )
         return None
     try:
-        model = ConfigFile.model_validate(located.data)
+        model = types.file_model.model_validate(located.data)
     except ValidationError as exc:
-        issues.extend(_from_validation_error(located, exc))
+        issues.extend(_from_validation_error(located, exc, types))
         return None
     found = _model_problems(located, model) + _yaml11_numbers(located)
     issues.extend(found)
@@ -223,17 +227,21 @@ def _issue_at(located: Located, loc: Loc, message: str) -> ConfigIssue:
     return ConfigIssue(located.file, line, col, loc, message)
 
 
-def _from_validation_error(located: Located, exc: ValidationError) -> list[ConfigIssue]:
+def _from_validation_error(
+    located: Located, exc: ValidationError, types: DestinationTypes | None = None
+) -> list[ConfigIssue]:
+    """pydantic's errors at their file positions (`types`: a config file's
+    destination types; None for the other YAML files read this way)."""
     issues = []
     for error in exc.errors(include_url=False):
-        loc = _data_loc(located.data, tuple(error["loc"]))
+        loc = _data_loc(located.data, tuple(error["loc"]), types)
         if error["type"].startswith("union_tag_") and _is_destination(error):
             loc = (*loc, "type")  # said of the destination's `type`, as for any key
-        issues.append(_issue_at(located, loc, _message(located, loc, error)))
+        issues.append(_issue_at(located, loc, _message(located, loc, error, types)))
     return issues
 
 
-def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+def _data_loc(data: Any, loc: tuple[Any, ...], types: DestinationTypes | None) -> Loc:
     """Drop the parts of a pydantic loc that are not keys in the data (union tags)."""
     out: list[str | int] = []
     node = data
@@ -247,7 +255,7 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
             # A missing key, or a union tag: keep a missing key, skip a tag.
             if (
                 part not in RULE_MODELS
-                and part not in DESTINATION_MODELS
+                and (types is None or part not in types.models)
                 and not str(part).startswith(("function-", "float"))
             ):
                 out.append(part)
@@ -255,11 +263,11 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     return tuple(out)
 
 
-def _message(located: Located, loc: Loc, error: Any) -> str:  # noqa: PLR0911 — one wording per pydantic error type
+def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | None) -> str:  # noqa: PLR0911 — one wording per pydantic error type
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":
-        valid = _valid_keys(located.data, loc[:-1])
+        valid = _valid_keys(located.data, loc[:-1], types)
         key = loc[-1]
         hint = ""
         close = difflib.get_close_matches(str(key), valid, n=1)
@@ -276,8 +284,8 @@ def _message(located: Located, loc: Loc, error: Any) -> str:  # noqa: PLR0911 �
             return f'must be text; YAML reads {raw} as {given!r}, so put it in quotes: "{raw}"'
         return f"{msg.lower()}, got {given!r}"
     if kind in ("literal_error", "enum", "union_tag_invalid"):
-        if kind == "union_tag_invalid" and _is_destination(error):
-            return f"must be {_one_of(DESTINATION_MODELS)}; got {error['ctx']['tag']!r}"
+        if kind == "union_tag_invalid" and _is_destination(error) and types is not None:
+            return f"must be {_one_of(types.names())}; got {error['ctx']['tag']!r}"
         if kind == "union_tag_invalid":
             return f"unknown rule kind {error['ctx']['tag']!r}; valid: {', '.join(RULE_MODELS)}"
         return f"must be {msg.removeprefix('Input should be ')}; got {given!r}"
@@ -303,15 +311,17 @@ def _is_destination(error: Any) -> bool:
 def _one_of(names: Iterable[str]) -> str:
     """'a', 'b' or 'c' — as pydantic words a literal's choices."""
     quoted = [repr(n) for n in names]
+    if len(quoted) == 1:
+        return quoted[0]
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _valid_keys(data: Any, loc: Loc) -> list[str]:
-    model: Any = ConfigFile
+def _valid_keys(data: Any, loc: Loc, types: DestinationTypes | None) -> list[str]:
+    model: Any = ConfigFile if types is None else types.file_model
     node = data
     for part in loc:
         node = node[part] if isinstance(node, dict | list) else None  # type: ignore[index]
-        model = _child_model(model, part, node)
+        model = _child_model(model, part, node, types)
         if model is None:
             return []
     if isinstance(model, type) and issubclass(model, BaseModel):
@@ -319,12 +329,12 @@ def _valid_keys(data: Any, loc: Loc) -> list[str]:
     return []
 
 
-def _child_model(model: Any, part: str | int, node: Any) -> Any:
+def _child_model(model: Any, part: str | int, node: Any, types: DestinationTypes | None) -> Any:
     """The model class found at `part` below `model` (following lists, dicts, unions)."""
     if isinstance(model, type) and issubclass(model, BaseModel):
-        if model is ConfigFile and part == "rules":
+        if issubclass(model, ConfigFile) and part == "rules":
             return "rules"
-        if model is NotifySettings and part == "destinations":
+        if issubclass(model, NotifySettings) and part == "destinations":
             return "destinations"
         for name, info in model.model_fields.items():
             if part in (name, info.alias):
@@ -335,7 +345,7 @@ def _child_model(model: Any, part: str | int, node: Any) -> Any:
         return RULE_MODELS.get(str(kind), RuleBase)
     if model == "destinations":
         kind = node.get("type") if isinstance(node, dict) else None
-        return DESTINATION_MODELS.get(str(kind), DestinationBase)
+        return DestinationBase if types is None else types.model(kind)
     if isinstance(model, tuple):  # list[...] or dict[..., X]
         return model[-1]
     return None

@@ -15,11 +15,7 @@ from pydantic import BeforeValidator, Field, Strict, StringConstraints
 
 from floodwatch.alerts.state import Severity, Status
 from floodwatch.config.base import Model, Problems
-from floodwatch.config.destinations import (
-    PEOPLE_DESTINATIONS,
-    Destination,
-    SmsDestination,
-)
+from floodwatch.config.destinations import DestinationBase
 from floodwatch.config.values import AdminCode, Duration, Identifier, Text
 
 Phone = Annotated[str, Strict(), StringConstraints(pattern=r"^\+?[0-9]{5,20}$")]
@@ -193,7 +189,9 @@ class LostObservationRoute(Model):
 
 
 class NotifySettings(Model):
-    destinations: dict[Identifier, Destination] = Field(default_factory=dict)
+    # Each destination is its sink's own model: the loader validates them
+    # against the sinks it is given (`config/destination_types.py`).
+    destinations: dict[Identifier, DestinationBase] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")
     keep: Duration = Field(
@@ -239,7 +237,7 @@ class NotifySettings(Model):
 
     def people(self, name: str) -> bool:
         """Whether a destination is read or heard by people (sms, broadcast)."""
-        return self.destinations[name].type in PEOPLE_DESTINATIONS
+        return self.destinations[name].people
 
     def lost_observation_to(self) -> list[str]:
         if self.lost_observation.to is not None:
@@ -247,7 +245,7 @@ class NotifySettings(Model):
         return [n for n, d in self.destinations.items() if d.type == "sms"]
 
     def _is_sms(self, name: str) -> bool:
-        return isinstance(self.destinations[name], SmsDestination)
+        return self.destinations[name].type == "sms"
 
     def broadcasts(self) -> list[str]:
         return [n for n, d in self.destinations.items() if d.type == "broadcast"]

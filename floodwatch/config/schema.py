@@ -1,7 +1,8 @@
 """The JSON Schema of a config file, from the models the loader validates with.
 
 `floodwatch schema` prints it for editors (YAML language servers underline
-what does not match). It is generated from `ConfigFile`, the model the loader
+what does not match). It is generated from `ConfigFile` with the sinks'
+destination models (`DestinationTypes.file_model`), the model the loader
 validates each file with, so the two cannot drift apart; what the loader
 accepts beyond a field's type is declared on the field itself — a
 `BeforeValidator` that widens the input (one person id for a list of them)
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from floodwatch.config.models import ConfigFile
+from floodwatch.config.destination_types import DestinationTypes
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def config_schema() -> dict[str, Any]:
+def config_schema(types: DestinationTypes) -> dict[str, Any]:
     """The schema of one config file (any of `engine`, `service`, `stations`,
-    `rules`, `people`, `rosters`), draft 2020-12."""
-    document = ConfigFile.model_json_schema(by_alias=True, mode="validation")
+    `rules`, `people`, `rosters`), draft 2020-12, with each destination type of
+    `types` (the sinks: `floodwatch.notify.sinks.config_schema()`)."""
+    document = types.file_model.model_json_schema(by_alias=True, mode="validation")
     document["$schema"] = DIALECT
     document["title"] = "floodwatch config file"
     return document

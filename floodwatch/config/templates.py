@@ -42,7 +42,8 @@ def problems(config: Config, config_dir: Path) -> Iterator[tuple[Loc, str]]:
     if notify is None:
         return
     for name, dest in notify.destinations.items():
-        if dest.type == "sms" and dest.template is not None:
-            problem = template_problem(dest.template, config_dir)
+        template = getattr(dest, "template", None)  # the sms model's
+        if dest.type == "sms" and template is not None:
+            problem = template_problem(template, config_dir)
             if problem is not None:
                 yield ("service", "notify", "destinations", name, "template"), problem

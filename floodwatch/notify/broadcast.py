@@ -36,24 +36,59 @@ import contextlib
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pydantic import Field
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
-from floodwatch.config.destinations import BroadcastDestination
+from floodwatch.config.base import Problems
+from floodwatch.config.destinations import DestinationBase
 from floodwatch.config.models import MqttSettings
+from floodwatch.config.values import Duration
 from floodwatch.notify.cap import Broadcast, Previous, Village, build
-from floodwatch.notify.channel import BaseChannel, Channel, Wiring
+from floodwatch.notify.channel import BaseChannel, Channel, Sink, Wiring
 from floodwatch.notify.connection import MqttConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.notify.ports import BroadcastLog
 from floodwatch.notify.records import Delivery, decode_alert
 from floodwatch.rules.compile import CompiledConfig
+
+
+class BroadcastDestination(DestinationBase):
+    people = True
+    recordable = True
+
+    type: Literal["broadcast"]
+    topic: str | None = Field(
+        None,
+        description="the CAP topic with {village_code} "
+        "(default floodwatch/broadcast/{village_code})",
+    )
+    json_topic: str = Field(
+        "floodwatch/broadcast/{village_code}/json",
+        description="the JSON twin with the sentence to speak",
+    )
+    expiry: Duration = Field(
+        timedelta(hours=6),
+        description="MQTT message expiry and CAP <expires>; a warning still "
+        "active is published again after half of it",
+    )
+    sender: str = Field("floodwatch@example.gov.cn", description="CAP <sender>")
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        for key, topic in (("topic", self.topic), ("json_topic", self.json_topic)):
+            if topic is not None and (
+                "{village_code}" not in topic or any(c in topic for c in "+#")
+            ):
+                yield (key,), "a topic with {village_code} and no wildcards"
+
 
 log = logging.getLogger(__name__)
 
@@ -277,3 +312,6 @@ def channel(wiring: Wiring[BroadcastDestination]) -> Channel:
     return BroadcastChannel(
         wiring.name, wiring.dest, wiring.mqtt, wiring.store.people, wiring.compiled, wiring.health
     )
+
+
+SINK = Sink(BroadcastDestination, channel)

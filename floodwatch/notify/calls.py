@@ -20,6 +20,7 @@ from floodwatch.config.notify import AnswerPolicy
 from floodwatch.notify.ports import DispatchStore
 from floodwatch.notify.records import Outgoing, Person
 from floodwatch.notify.routing import Router, Target
+from floodwatch.notify.sms import SmsDestination
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import answer_step, escalation, followers
 from floodwatch.notify.stages.wording import follow_up
@@ -39,7 +40,7 @@ class Calls:
         self.group_wait = {
             name: dest.group_wait.total_seconds()
             for name, dest in router.settings.destinations.items()
-            if dest.type == "sms"
+            if isinstance(dest, SmsDestination)
         }
 
     def _row(self, event: AlertEvent, target: Target, note: str = "") -> Outgoing:

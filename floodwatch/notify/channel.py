@@ -1,8 +1,8 @@
 """The channel contract: how a destination sends, and what it is given.
 
-A destination's type names its channel in the registry (`notify/channels.py`);
-the registry's factory builds the channel from a `Wiring` (the destination's
-settings and what the service shares). `deliver.Deliverer` then owns it and
+A destination's type names its sink in the registry (`notify/sinks.py`);
+the sink's `channel` factory builds the channel from a `Wiring` (the
+destination's model and what the service shares). `deliver.Deliverer` then owns it and
 calls, in this order and only this way:
 
 `start()`
@@ -27,8 +27,9 @@ calls, in this order and only this way:
     Once at shutdown, after the workers stopped, also when `start()` was never
     reached; closes the connection. Never raises.
 
-Adding a sink is one module with its channel and factory, and one entry in
-the registry.
+Adding a sink is one module, `notify/<type>.py`, holding its destination
+model (a `DestinationBase` with `type: Literal["<type>"]`), its channel and
+factory, and `SINK = Sink(model, factory)`; and one entry in the registry.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from floodwatch.config.destinations import DestinationBase
+from floodwatch.config.destinations import DestinationBase, type_name
 from floodwatch.config.models import KafkaSettings, MqttSettings
 from floodwatch.config.notify import NotifySettings
 from floodwatch.ingest.backoff import Backoff
@@ -83,8 +84,8 @@ D = TypeVar("D", bound=DestinationBase)
 @dataclass(frozen=True)
 class Wiring(Generic[D]):
     """What a channel factory is given: its destination (the model of its
-    type, `floodwatch/config/destinations/`) and what the service shares (one
-    HTTP client, the store, the brokers' settings)."""
+    type, in its sink's module) and what the service shares (one HTTP client,
+    the store, the brokers' settings)."""
 
     name: str
     dest: D
@@ -100,6 +101,21 @@ class Wiring(Generic[D]):
 
 
 ChannelFactory = Callable[[Wiring[Any]], Channel]  # given a Wiring of its own type
+
+
+@dataclass(frozen=True)
+class Sink(Generic[D]):
+    """One sink: the model of its destinations (what `type: <name>` in
+    `service.notify.destinations` may say, validated when the config is
+    loaded) and the factory of its channel, given a destination of that model."""
+
+    model: type[D]
+    channel: Callable[[Wiring[D]], Channel]
+
+    @property
+    def type(self) -> str:
+        """The `type:` it answers to."""
+        return type_name(self.model)
 
 
 class BaseChannel:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
-from floodwatch.config.destinations import ConsoleDestination
-from floodwatch.notify.channel import Channel, OneByOne, Wiring
+from floodwatch.config.destinations import DestinationBase
+from floodwatch.notify.channel import Channel, OneByOne, Sink, Wiring
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Delivery
+
+
+class ConsoleDestination(DestinationBase):
+    type: Literal["console"]
+
 
 log = logging.getLogger(__name__)
 
@@ -20,3 +26,6 @@ def channel(wiring: Wiring[ConsoleDestination]) -> Channel:
         return Outcome(True)
 
     return OneByOne(send)
+
+
+SINK = Sink(ConsoleDestination, channel)

@@ -48,11 +48,11 @@ from floodwatch.ingest.backoff import Backoff
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.notify import record
 from floodwatch.notify.channel import Channel, Wiring
-from floodwatch.notify.channels import CHANNELS
 from floodwatch.notify.health import Health, Trouble
 from floodwatch.notify.outcome import Outcome, Sent
 from floodwatch.notify.ports import DeliveryStore
 from floodwatch.notify.record import Recorder
+from floodwatch.notify.sinks import SINKS
 from floodwatch.readings import Reading, Rejected, RejectReason
 from floodwatch.rules.compile import CompiledConfig
 
@@ -118,7 +118,7 @@ class Deliverer:
         (`record: true`) keeps what it would send (`notify/record.py`)."""
         if wiring.dest.record:
             return record.channel(wiring, self.recorder)
-        return CHANNELS[wiring.dest.type](wiring)
+        return SINKS[wiring.dest.type].channel(wiring)
 
     def _backoff(self) -> Backoff:
         """Reconnects of a connection: 1 s, 2 s … `retry_max`."""

@@ -31,21 +31,38 @@ import asyncio
 import logging
 from collections import deque
 from pathlib import Path
+from typing import Literal
 
 import httpx
+from pydantic import Field
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Transition
-from floodwatch.config.destinations import InfluxDestination
+from floodwatch.config.base import Problems
+from floodwatch.config.destinations import DestinationBase
 from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify import line_protocol
-from floodwatch.notify.channel import Channel, OneByOne, Wiring
+from floodwatch.notify.channel import Channel, OneByOne, Sink, Wiring
 from floodwatch.notify.connection import InfluxConnection
 from floodwatch.notify.health import Health
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Delivery
 from floodwatch.readings import Reading, ts_to_ms
 from floodwatch.rules.compile import CompiledConfig
+
+
+class InfluxDestination(DestinationBase):
+    type: Literal["influx"]
+    url: str | None = Field(None, description="the server (InfluxDB 2 write API)")
+    bucket: str = Field("floodwatch", description="bucket (InfluxDB 2 API)")
+    org: str = Field("floodwatch", description="organisation")
+    token_file: str | None = Field(None, description="file holding the API token")
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        if not self.url:
+            yield ("url",), "a influx destination needs a url"
+
 
 log = logging.getLogger(__name__)
 
@@ -252,3 +269,6 @@ def channel(wiring: Wiring[InfluxDestination]) -> Channel:
     assert wiring.compiled is not None  # the service always gives it
     influx = Influx(wiring.name, wiring.dest, wiring.compiled, wiring.backoff(), wiring.health)
     return InfluxChannel(influx)
+
+
+SINK = Sink(InfluxDestination, channel)

@@ -7,12 +7,27 @@ the destination says not); rows go out in the order they were made."""
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
-from floodwatch.config.destinations import KafkaDestination
-from floodwatch.notify.channel import Channel, OneByOne, Wiring
+from pydantic import Field
+
+from floodwatch.config.base import Problems
+from floodwatch.config.destinations import DestinationBase
+from floodwatch.notify.channel import Channel, OneByOne, Sink, Wiring
 from floodwatch.notify.connection import KafkaConnection
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Delivery
+
+
+class KafkaDestination(DestinationBase):
+    type: Literal["kafka"]
+    topic: str | None = Field(None, description="the alert topic (service.kafka's cluster)")
+    idempotent: bool = Field(True, description="idempotent producer (the broker must support it)")
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        if not self.topic:
+            yield ("topic",), "a kafka destination needs a topic"
 
 
 def channel(wiring: Wiring[KafkaDestination]) -> Channel:
@@ -54,3 +69,6 @@ def channel(wiring: Wiring[KafkaDestination]) -> Channel:
         return Outcome(False, retry=True, error=error)
 
     return OneByOne(send, ordered=True, connection=connection)
+
+
+SINK = Sink(KafkaDestination, channel)

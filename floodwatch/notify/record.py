@@ -26,12 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from floodwatch.config.destinations import BroadcastDestination, SmsDestination
-from floodwatch.notify.broadcast import DEFAULT_TOPIC, BroadcastChannel
+from floodwatch.notify.broadcast import DEFAULT_TOPIC, BroadcastChannel, BroadcastDestination
 from floodwatch.notify.cap import Broadcast, Village
 from floodwatch.notify.channel import Channel, Wiring
 from floodwatch.notify.outcome import Outcome
-from floodwatch.notify.sms import SmsChannel
+from floodwatch.notify.sms import SmsChannel, SmsDestination
 from floodwatch.rules.compile import CompiledConfig
 
 log = logging.getLogger(__name__)

@@ -3,12 +3,27 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import Literal
 
-from floodwatch.config.destinations import WebhookDestination
-from floodwatch.notify.channel import Channel, OneByOne, Wiring
+import httpx
+from pydantic import Field
+
+from floodwatch.config.base import Problems
+from floodwatch.config.destinations import DestinationBase
+from floodwatch.notify.channel import Channel, OneByOne, Sink, Wiring
 from floodwatch.notify.outcome import Outcome, classify_http, http_failure
 from floodwatch.notify.records import Delivery
+
+
+class WebhookDestination(DestinationBase):
+    type: Literal["webhook"]
+    url: str | None = Field(None, description="where to POST the alert JSON")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        if not self.url:
+            yield ("url",), "a webhook destination needs a url"
 
 
 def channel(wiring: Wiring[WebhookDestination]) -> Channel:
@@ -32,3 +47,6 @@ def channel(wiring: Wiring[WebhookDestination]) -> Channel:
         return classify_http(response)
 
     return OneByOne(send)
+
+
+SINK = Sink(WebhookDestination, channel)

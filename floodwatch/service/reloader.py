@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.partition import station_keys, stations_of
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.reload import changes
 from floodwatch.service.shards import ShardRegistry

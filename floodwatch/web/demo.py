@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import uvicorn
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config.loader import LoadedConfig, load_config_files
+from floodwatch.config.loader import LoadedConfig
 from floodwatch.config.models import HttpSettings, HttpUser
 from floodwatch.config.notify import NotifySettings
 from floodwatch.ingest.source import Incoming
 from floodwatch.notify.record import PART_NUMBER, BoxMessage, SmsPart, whole_text
+from floodwatch.notify.sinks import load_config_files
 from floodwatch.readings import Reading
 from floodwatch.store import Store
 from floodwatch.web.auth import hash_password

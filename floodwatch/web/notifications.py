@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from floodwatch.config.notify import NotifySettings
+from floodwatch.notify.broadcast import BroadcastDestination
 from floodwatch.notify.record import Recorder, whole_text
 from floodwatch.notify.records import Person
 from floodwatch.notify.sms import reply_code
@@ -147,7 +148,7 @@ def broadcasts(
     retained = store.people.retained()
     out = []
     for name, dest in settings.destinations.items():
-        if dest.type != "broadcast":
+        if not isinstance(dest, BroadcastDestination):
             continue
         for code, village in sorted(villages.items()):
             held = retained.get(dest.json_topic.format(village_code=code))

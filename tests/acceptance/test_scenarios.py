@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate
 from floodwatch.testing import run

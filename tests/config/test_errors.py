@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config import ConfigError
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 
 BAD = Path(__file__).parent / "testdata" / "bad"
@@ -234,7 +235,7 @@ def test_the_demo_notify_config_is_valid_and_recorded() -> None:
 
 
 def test_each_destination_takes_only_its_own_keys_and_a_known_type(tmp_path: Path) -> None:
-    """One model per sink (`config/destinations/`): a key of another sink's
+    """One model per sink (in its module, `notify/<type>.py`): a key of another sink's
     model is an unknown key, named with the keys valid for this type; an
     unknown type names the types there are."""
     (tmp_path / "service.yaml").write_text(

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from floodwatch.cli.app import main
-from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config import ConfigError
 from floodwatch.config.yamlpos import parse_yaml
+from floodwatch.notify.sinks import load_config_dir
 from tests.conftest import schema_problems
 
 

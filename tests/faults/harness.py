@@ -27,9 +27,9 @@ from xml.etree import ElementTree
 
 import paho.mqtt.client as paho
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.partition import station_keys, stations_of
 from floodwatch.notify.cap import CAP_NS
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from tests.capcheck import validate

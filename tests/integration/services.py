@@ -27,8 +27,8 @@ from typing import Any, Protocol, TypeVar
 import yaml
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.partition import station_keys, stations_of
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine

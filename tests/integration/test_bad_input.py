@@ -17,8 +17,8 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate
 from tests.integration.services import expected_transitions, service_config, stored_transitions

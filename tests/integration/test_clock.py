@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate

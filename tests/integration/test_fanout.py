@@ -21,8 +21,8 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import CAP_NS
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine

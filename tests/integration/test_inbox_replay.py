@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.topics import compile_topic, route
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.service import inbox
 from floodwatch.service.run import Service

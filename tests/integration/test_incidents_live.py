@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.sim import SCENARIOS, simulate

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config.destinations import InfluxDestination
 from floodwatch.ingest.backoff import Backoff
-from floodwatch.notify.influx import Influx, WriteRefusedError
+from floodwatch.notify.influx import Influx, InfluxDestination, WriteRefusedError
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig
 from floodwatch.testing import T0, compile_yaml

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import ts_to_ms
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine

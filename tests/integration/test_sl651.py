@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.sl651.player import Played, play
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.sim import SCENARIOS, simulate
 from tests.integration.services import (
     KEYS,

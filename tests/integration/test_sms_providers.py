@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from floodwatch.config.destinations import SmsProvider
 from floodwatch.notify.outcome import Outcome
-from floodwatch.notify.sms import GenericProvider, YunpianProvider
+from floodwatch.notify.sms import GenericProvider, SmsProvider, YunpianProvider
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate

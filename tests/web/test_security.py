@@ -13,7 +13,7 @@ import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service.run import Service
 from floodwatch.web import keys
 from floodwatch.web.access import ACCESS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate

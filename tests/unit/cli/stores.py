@@ -8,8 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate
 from tests.integration.services import service_config

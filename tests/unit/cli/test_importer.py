@@ -14,9 +14,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from floodwatch.cli.importer import import_group, render
-from floodwatch.config.loader import load_config_files
 from floodwatch.ingest.sl323.convert import convert
 from floodwatch.ingest.sl323.tables import read_csv_dir
+from floodwatch.notify.sinks import load_config_files
 from tests.sl323.data import COLUMNS, ROWS
 
 GOOD = {"62903200", "62903300", "62903400"}  # a pond, a rain gauge, a river station

@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from floodwatch.config.schema import config_schema
 from floodwatch.config.values import (
     EXPR_SCHEMA_PATTERN,
     Expr,
@@ -24,6 +23,7 @@ from floodwatch.config.values import (
     parse_expr,
     parse_season,
 )
+from floodwatch.notify.sinks import config_schema
 
 
 def yaml_value(text: str) -> object:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.partition import partition_of, station_keys, stations_of
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from floodwatch.service.run import Service

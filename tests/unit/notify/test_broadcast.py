@@ -12,9 +12,8 @@ import msgspec
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config.destinations import BroadcastDestination
 from floodwatch.config.models import MqttSettings
-from floodwatch.notify.broadcast import BroadcastChannel
+from floodwatch.notify.broadcast import BroadcastChannel, BroadcastDestination
 from floodwatch.notify.cap import Broadcast, Village
 from floodwatch.notify.records import Delivery
 from floodwatch.notify.records import Village as To

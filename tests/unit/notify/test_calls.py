@@ -18,11 +18,10 @@ import pytest
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.calls import Calls
 from floodwatch.notify.records import Person
 from floodwatch.notify.routing import Router
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.text import notice as text_notice
@@ -56,7 +55,7 @@ def make(path: Path, **answer: object) -> Calls:
     settings = {**SETTINGS, "answer": {**SETTINGS["answer"], **answer}}
     if answer.get("answer", 0) is None:
         settings.pop("answer")
-    return Calls(Router(NotifySettings.model_validate(settings), CONFIG), Store(path))
+    return Calls(Router(notify_settings(settings), CONFIG), Store(path))
 
 
 def db(c: Calls) -> Store:
@@ -293,9 +292,7 @@ def test_followers_are_those_told_before_on_destinations_still_there(tmp_path: P
     db(c).close()
     reloaded = {**SETTINGS, "destinations": {"sms": SMS, "board": {"type": "console"}}}
     reloaded["routes"] = [{**SETTINGS["routes"][0], "to": ["sms", "board"]}]
-    after = Calls(
-        Router(NotifySettings.model_validate(reloaded), CONFIG), Store(tmp_path / "fw.db")
-    )
+    after = Calls(Router(notify_settings(reloaded), CONFIG), Store(tmp_path / "fw.db"))
     assert {t.destination for t in after._followers(alert())} == {"sms"}  # backup_sms removed
     db(after).close()
 

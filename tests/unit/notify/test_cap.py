@@ -12,8 +12,8 @@ from xml.etree import ElementTree
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import parse_ts
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config

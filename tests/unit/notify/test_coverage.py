@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigIssue
 from floodwatch.notify.coverage import gaps
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 
 PEOPLE = """people:

@@ -14,11 +14,10 @@ from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Status, Transition, transition
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.records import Person
 from floodwatch.notify.routing import Router
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.notify.sms import Texts, message_text
 from floodwatch.notify.sms_parts import segments
 from floodwatch.rules.compile import compile_config
@@ -74,7 +73,7 @@ def event(
 @pytest.fixture
 def dispatcher(tmp_path: Path) -> Dispatcher:
     store = Store(tmp_path / "fw.db")
-    return Dispatcher(Router(NotifySettings.model_validate(SETTINGS), CONFIG), store)
+    return Dispatcher(Router(notify_settings(SETTINGS), CONFIG), store)
 
 
 TRACKERS: dict[int, IncidentTracker] = {}
@@ -246,7 +245,7 @@ def test_no_path_sends_a_drill_to_an_actual_destination_or_back(
     """Routes, alerts followed by those who heard them, call-and-answer resends
     and escalations, reminders: every row goes to a destination of the alert's
     own status, and only a drill's texts say 演练."""
-    settings_ = NotifySettings.model_validate(
+    settings_ = notify_settings(
         {
             "destinations": DRILL_DESTINATIONS,
             "routes": chosen,

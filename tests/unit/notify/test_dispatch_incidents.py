@@ -13,11 +13,11 @@ import pytest
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import AnswerPolicy, NotifySettings
+from floodwatch.config.notify import AnswerPolicy
 from floodwatch.notify.dispatch import Dispatcher
 from floodwatch.notify.records import Person
 from floodwatch.notify.routing import Router, Target
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.notify.sms import reply_code
 from floodwatch.notify.stages.follow import escalation, merge
 from floodwatch.rules.compile import compile_config
@@ -84,7 +84,7 @@ class Desk:
 
     def __init__(self, path: Path, settings: dict[str, object] = SETTINGS) -> None:
         self.store = Store(path / "fw.db")
-        self.d = Dispatcher(Router(NotifySettings.model_validate(settings), CONFIG), self.store)
+        self.d = Dispatcher(Router(notify_settings(settings), CONFIG), self.store)
         self.tracker = IncidentTracker(CONFIG.config.stations, CONFIG.config.engine.incidents)
 
     def feed(self, now: float, *events: AlertEvent) -> None:

@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Status, Transition
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.routing import Router, delivery_key
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.rules.compile import compile_config
 
 CONFIG = compile_config(load_config_dir("config"))
@@ -61,7 +60,7 @@ routes = st.lists(
 def test_no_route_can_send_a_drill_to_an_actual_destination_or_back(
     chosen: list[dict[str, object]], station: str, severity: Severity, status: Status
 ) -> None:
-    settings = NotifySettings.model_validate(
+    settings = notify_settings(
         {
             "destinations": {
                 "a1": {"type": "console"},
@@ -77,7 +76,7 @@ def test_no_route_can_send_a_drill_to_an_actual_destination_or_back(
 
 
 def test_routes_match_severity_station_type_and_village() -> None:
-    settings = NotifySettings.model_validate(
+    settings = notify_settings(
         {
             "destinations": {"duty": {"type": "console"}, "village": {"type": "console"}},
             "routes": [

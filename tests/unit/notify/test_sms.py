@@ -14,11 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
-from floodwatch.config.destinations import SmsDestination
 from floodwatch.notify.outcome import Outcome
 from floodwatch.notify.records import Person
-from floodwatch.notify.sms import SmsChannel, Texts, compose, reply_code
+from floodwatch.notify.sinks import load_config_dir
+from floodwatch.notify.sms import SmsChannel, SmsDestination, Texts, compose, reply_code
 from floodwatch.notify.sms_parts import segments
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.notify.sms_parts import segments, split
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config

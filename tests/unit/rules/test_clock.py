@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading, RejectReason, ts_to_ms
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.clock import ClockGuard, span

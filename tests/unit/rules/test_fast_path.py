@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules import engine as engine_module
 from floodwatch.rules import snapshot

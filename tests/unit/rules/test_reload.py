@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floodwatch.config import load_config_dir
-from floodwatch.config.loader import load_config_files
+from floodwatch.notify.sinks import load_config_dir, load_config_files
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.reload import carry_over, changes

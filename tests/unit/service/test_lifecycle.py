@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service.lifecycle import _cancel, _first, run_bridge, run_service
 from floodwatch.service.run import Service
 from floodwatch.sim import simulate

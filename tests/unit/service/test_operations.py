@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from floodwatch.alerts.state import Transition
-from floodwatch.config import load_config_dir
 from floodwatch.notify.health import Health
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service import operations
 from floodwatch.service.run import Service
 from tests.integration.services import service_config

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
 from floodwatch.ingest.partition import partition_of, station_keys, stations_of
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.service.reloader import Reloader
 from floodwatch.service.run import Service

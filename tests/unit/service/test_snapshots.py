@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 from floodwatch.service import inbox
 from floodwatch.service.shards import LOCAL, ShardRegistry

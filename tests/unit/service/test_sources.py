@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.service.run import Service
 from floodwatch.service.sources import Sources
 from floodwatch.sim import simulate

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
 from floodwatch.config.models import FieldMapping
 from floodwatch.ingest.deadletter import DeadLetter
 from floodwatch.ingest.decode import Decoders
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading, Rejected, RejectReason, ts_to_ms
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine

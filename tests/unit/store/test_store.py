@@ -76,7 +76,7 @@ def test_a_store_from_before_incidents_opens_and_its_alerts_still_load(tmp_path:
     import json
 
     from floodwatch.alerts.event import AlertEvent
-    from floodwatch.config import load_config_dir
+    from floodwatch.notify.sinks import load_config_dir
     from floodwatch.rules.incidents.tracker import IncidentTracker
     from floodwatch.service.incidents import restore
 

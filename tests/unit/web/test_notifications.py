@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.record import BoxMessage, Recorder, SmsPart
 from floodwatch.notify.records import Outgoing, Person, Village
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.notify.sms import reply_code
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.store import Store

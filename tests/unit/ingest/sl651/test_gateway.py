@@ -22,12 +22,12 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.loader import LoadedConfig
 from floodwatch.ingest.sl651.body import TIMED, Element
 from floodwatch.ingest.sl651.gateway import STATE, MqttForward, run_gateway
 from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.store.sl651 import GatewayState
 from tests.integration.services import (
     KEYS,

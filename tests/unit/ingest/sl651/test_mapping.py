@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.config import ConfigError, load_config_dir
+from floodwatch.config import ConfigError
 from floodwatch.config.models import Station
 from floodwatch.ingest.sl651.body import Element, Report
 from floodwatch.ingest.sl651.frame import Frame
 from floodwatch.ingest.sl651.mapping import Counters, Directory, Known, Refusal, readings
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 
 T0 = datetime(2026, 7, 7, 8, 0)  # noqa: DTZ001 - the RTU's clock: Beijing time

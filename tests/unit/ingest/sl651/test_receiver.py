@@ -17,7 +17,6 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.sl651 import Sl651Settings
 from floodwatch.ingest.sl651 import frame as hex_mode
 from floodwatch.ingest.sl651.body import HOURLY, TIMED, Element
@@ -27,6 +26,7 @@ from floodwatch.ingest.sl651.rtu import Rtu, RtuIdentity
 from floodwatch.ingest.sl651.server import Receiver
 from floodwatch.ingest.sl651.stream import FrameStream
 from floodwatch.ingest.source import Incoming
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Rejected
 
 CONFIG = Path(__file__).parents[4] / "config"

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import EvacuationStage, Severity, Transition
 from floodwatch.cli.app import main
-from floodwatch.config import load_config_dir
 from floodwatch.notify.cap import response_type
 from floodwatch.notify.catalogue.check import problems
 from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, Entry, entries
 from floodwatch.notify.catalogue.markdown import markdown
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.sim import simulate

@@ -9,7 +9,6 @@ from datetime import timedelta
 from itertools import pairwise
 
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
 from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, Entry, entries
 from floodwatch.notify.catalogue.incidents import (
     STEP,
@@ -17,6 +16,7 @@ from floodwatch.notify.catalogue.incidents import (
     msgspec_entry,
     storyline,
 )
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import compile_config
 
 CONFIG = compile_config(load_config_dir("config"))

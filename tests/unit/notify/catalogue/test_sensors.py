@@ -5,9 +5,9 @@ flood warning; and only the checks the engine can raise for that gauge."""
 from __future__ import annotations
 
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
 from floodwatch.notify.catalogue.entries import contexts
 from floodwatch.notify.catalogue.sensors import sensor_entries
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import Binding, CompiledConfig, compile_config
 from floodwatch.testing import compile_yaml
 from tests.conftest import POND

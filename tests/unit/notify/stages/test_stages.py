@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
-from floodwatch.config.notify import NotifySettings
 from floodwatch.notify.records import Person, Recipient, Village
 from floodwatch.notify.routing import Router, Target
+from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.notify.stages.enqueue import outgoing
 from floodwatch.notify.stages.follow import followers
 from floodwatch.notify.stages.inhibit import shown
@@ -25,7 +24,7 @@ CONFIG = compile_config(load_config_dir("config"))
 STATIONS = {s.id: s for s in CONFIG.config.stations}
 T0 = datetime(2026, 7, 7, 6, 0, tzinfo=UTC)
 ROUTER = Router(
-    NotifySettings.model_validate(
+    notify_settings(
         {
             "destinations": {
                 "sms": {"type": "sms", "provider": {"url": "http://127.0.0.1:9/"}},

@@ -10,9 +10,9 @@ from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
 from floodwatch.notify.records import Person, Recipient, Village
 from floodwatch.notify.routing import Target
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.notify.stages.wording import follow_up, heard_of, worded
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.text import notice, rule_names

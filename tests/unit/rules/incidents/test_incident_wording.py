@@ -16,7 +16,7 @@ from msgspec.structs import replace
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import EASED
 from floodwatch.alerts.state import Severity, Status, Transition
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.replay.run import replay_lines
 from floodwatch.rules.compile import compile_config

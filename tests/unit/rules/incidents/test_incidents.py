@@ -13,9 +13,9 @@ from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.incidents import IncidentSettings
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.replay.run import replay_lines
 from floodwatch.rules.base import Figure
 from floodwatch.rules.compile import compile_config

@@ -8,7 +8,7 @@ import re
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import duration_en, duration_zh, overtopping
 from floodwatch.alerts.state import Severity, Transition
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.text import texts

@@ -11,7 +11,7 @@ import numpy as np
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import MEASURES
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from floodwatch.config import load_config_dir
 from floodwatch.config.errors import ConfigError
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import Binding, CompiledConfig, compile_config
 from floodwatch.rules.kinds.time_to_crest import TIME_TO_CREST
 from floodwatch.testing import compile_yaml, run, series, timeline

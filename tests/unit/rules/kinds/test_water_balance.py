@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.config import load_config_dir
+from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
