@@ -57,6 +57,8 @@ def check(path: Path | None) -> None:
                 err=True,
             )
             sys.exit(2)
+    if not path.exists():  # a typo in the name: not "not a directory"
+        _fail(f"checked {path.resolve()}", [_issue(path, "no such file or directory")])
     if path.is_file():
         compiled, loaded, what = _check_file(path)
     else:

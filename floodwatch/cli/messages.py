@@ -43,7 +43,11 @@ def messages(config_dir: Path, output_path: Path | None, check: bool) -> None:
     if output_path is None:
         sys.stdout.write(text)
     else:
-        output_path.write_text(text, encoding="utf-8")
+        try:
+            output_path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"messages: cannot write {output_path}: {exc.strerror}", err=True)
+            sys.exit(1)
         click.echo(f"{output_path}: {len(found)} texts", err=True)
     if check:
         trouble = problems(compiled, found)

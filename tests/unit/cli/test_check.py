@@ -74,7 +74,7 @@ def test_a_missing_directory_exits_2_naming_it(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.splitlines() == [
         f"checked {tmp_path / 'nowhere'}: 1 problem in the configuration:",
-        f"  {tmp_path / 'nowhere'}: not a directory",
+        f"  {tmp_path / 'nowhere'}: no such file or directory",
     ]
 
 
@@ -181,3 +181,13 @@ def test_without_a_path_and_no_config_it_says_what_to_give(
         f"no config here: {tmp_path} has no config/ directory and no *.yaml files; "
         "give a directory or a file: floodwatch check DIR|FILE\n"
     )
+
+
+def test_a_path_that_does_not_exist_is_named_as_missing(copy: Path) -> None:
+    """A typo in a file name: not 'not a directory'."""
+    result = run(str(copy / "rules.yml"))
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"checked {copy / 'rules.yml'}: 1 problem in the configuration:",
+        f"  {copy / 'rules.yml'}: no such file or directory",
+    ]

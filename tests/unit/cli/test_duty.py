@@ -301,3 +301,18 @@ def test_rotating_with_a_broken_config_lists_the_problem_not_a_traceback(tmp_pat
     assert result.exit_code == 2
     assert "service.yaml:" in result.stderr and "session_ttl" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_floodwatch_alerts_reads_the_store_and_leaves_another_file_alone(
+    store: Path, tmp_path: Path
+) -> None:
+    from floodwatch.cli.app import main
+
+    active = CliRunner().invoke(main, ["alerts", "--store", str(store), "--active"])
+    assert active.exit_code == 0, active.output
+    assert len(active.stdout.splitlines()) == 3
+    wrong = tmp_path / "rules.yaml"
+    wrong.write_text("rules: []\n")
+    result = CliRunner().invoke(main, ["alerts", "--store", str(wrong)])
+    assert result.exit_code == 1 and "not usable as the service's store" in result.stderr
+    assert wrong.read_text() == "rules: []\n" and not list(tmp_path.glob("rules.yaml.*"))

@@ -105,3 +105,13 @@ def test_a_broken_config_lists_its_problem_with_file_and_line(copy: Path) -> Non
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "rules.yaml:" in result.stderr and "levl" in result.stderr
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(
+    copy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-dir" / "messages.md"
+    result = run("--config", str(copy), "--output", str(out))
+    assert result.exit_code == 1
+    assert result.stderr == f"messages: cannot write {out}: No such file or directory\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
