@@ -23,9 +23,7 @@ from floodwatch.readings import Reading
 from floodwatch.rules.compile import CompiledConfig, compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.kinds.water_balance import WaterBalanceInstance
-from floodwatch.rules.pond import PondModel, StorageCurve
 from floodwatch.sim import simulate
-from floodwatch.sim.hydrology import PondParams
 from floodwatch.sim.scenarios import STEP_S
 
 SEEDS = [7, 1, 2]
@@ -114,43 +112,6 @@ def test_the_inflow_estimate_follows_the_simulated_inflow() -> None:
         errors.append(inflow / truth - 1)
     assert len(errors) > 10
     assert max(abs(e) for e in errors) < 0.12
-
-
-def test_storage_from_an_area_table_is_exact_for_a_linear_surface() -> None:
-    p = PondParams()
-    levels = np.arange(308.0, 313.5, 1.0)
-    curve = StorageCurve.from_areas(
-        [(lv, p.area_m2 + p.area_growth_m2_per_m * (lv - p.base_level)) for lv in levels]
-    )
-    area = lambda lv: p.area_m2 + p.area_growth_m2_per_m * (lv - p.base_level)  # noqa: E731
-    for a, b in [(310.0, 311.3), (311.1, 311.2), (309.5, 312.7)]:
-        exact = (area(a) + area(b)) / 2 * (b - a)  # a linear surface: trapezoid is exact
-        assert curve(b) - curve(a) == pytest.approx(exact, rel=1e-12)
-        assert curve.level(curve(b)) == pytest.approx(b, abs=1e-9)
-
-
-def test_a_storage_table_interpolates_linearly_and_inverts() -> None:
-    curve = StorageCurve.from_volumes([(310.0, 1000.0), (311.0, 21000.0), (312.0, 45000.0)])
-    assert curve(310.5) == pytest.approx(10_000.0)
-    assert curve(312.5) == pytest.approx(56_000.0)  # the top interval's area goes on
-    for level in (309.7, 310.25, 311.9, 312.4):
-        assert curve.level(curve(level)) == pytest.approx(level, abs=1e-9)
-
-
-def test_the_spillway_weir_and_rating_table() -> None:
-    from floodwatch.config.structure import Structure
-
-    weir = Structure.model_validate(
-        {"area": [[310, 100], [312, 200]], "spillway": {"width": 3.0, "coefficient": 1.7}}
-    )
-    pond = PondModel.from_structure(weir, spillway_crest=311.0)
-    assert pond.spill(310.9) == 0.0
-    assert pond.spill(311.64) == pytest.approx(1.7 * 3.0 * 0.64**1.5)
-    rated = Structure.model_validate(
-        {"area": [[310, 100], [312, 200]], "spillway": {"rating": [[311, 0], [312, 8]]}}
-    )
-    pond = PondModel.from_structure(rated, spillway_crest=None)
-    assert pond.spill(310.5) == 0.0 and pond.spill(311.5) == pytest.approx(4.0)
 
 
 def test_a_gauge_reporting_every_minute_gets_a_forecast_every_five_minutes() -> None:
