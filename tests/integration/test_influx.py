@@ -26,6 +26,8 @@ from floodwatch.testing import T0, compile_yaml
 from tests.conftest import POND
 from tests.integration.services import VictoriaMetrics, free_port
 
+OWN_TEST_OF = ("floodwatch.notify.influx",)
+
 pytestmark = pytest.mark.integration
 
 ODD = {"station": 'pond 1,a=b "x"', "rule": "rule=一 二", "severity": "red"}

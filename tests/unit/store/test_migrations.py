@@ -1,12 +1,84 @@
-"""The store opens a database made by an earlier release and brings it up to date."""
+"""`store/migrations.py`: the versioned schema. An old database is migrated step
+by step (each step once, in order, in its own transaction with its version);
+a step that fails leaves the store at the version before it; a store from a
+newer release is refused. Also through `Store`: the files earlier releases
+made open with their rows kept."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from floodwatch.store import OUTBOX_COLUMNS, Store
-from floodwatch.store.migrations import LATEST, version
+from floodwatch.store.db import connect
+from floodwatch.store.migrations import LATEST, STEPS, add_columns, migrate, version
+
+
+def _at(path: Path, reached: int) -> sqlite3.Connection:
+    """A store made by a release whose last step was `reached`."""
+    db = connect(path)
+    for step in STEPS[:reached]:
+        step.run(db)
+    version(db)
+    db.execute("INSERT INTO schema_version VALUES (?)", (reached,))
+    return db
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.mark.parametrize("reached", range(LATEST))
+def test_an_old_store_gets_each_step_it_lacks_once_in_order(
+    tmp_path: Path, reached: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = _at(tmp_path / "fw.db", reached)
+    with caplog.at_level(logging.INFO, "floodwatch.store.migrations"):
+        assert migrate(db) == reached
+    assert version(db) == LATEST
+    assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    told = [r.getMessage() for r in caplog.records]
+    if reached:  # an existing store says which steps it got; a new one is quiet
+        assert told == [f"store schema {s.version}: {s.what}" for s in STEPS[reached:]]
+    else:
+        assert told == []
+    assert {"transitions", "outbox", "silences", "incidents", "sl651_seen"} <= _tables(db)
+    assert migrate(db) == LATEST  # and nothing more to do
+    db.close()
+
+
+def test_a_step_that_fails_leaves_the_store_at_the_version_before_it(tmp_path: Path) -> None:
+    db = _at(tmp_path / "fw.db", 3)
+    db.execute("DROP TABLE active")
+    db.execute("CREATE VIEW active AS SELECT * FROM meta")  # step 4 cannot add its column
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(db)
+    assert version(db) == 3
+    assert "incidents" not in _tables(db)  # made by the same step: rolled back with it
+    db.close()
+
+
+def test_a_newer_version_is_refused_as_unreadable(tmp_path: Path) -> None:
+    db = _at(tmp_path / "fw.db", LATEST)
+    db.execute("UPDATE schema_version SET version = ?", (LATEST + 3,))
+    with pytest.raises(sqlite3.DatabaseError, match=f"version {LATEST + 3} is newer"):
+        migrate(db)
+    db.close()
+
+
+def test_add_columns_adds_only_the_missing_ones(tmp_path: Path) -> None:
+    db = connect(tmp_path / "x.db")
+    db.execute("CREATE TABLE t (a TEXT, b TEXT)")
+    db.execute("INSERT INTO t VALUES ('1', '2')")
+    add_columns(db, "t", {"b": "TEXT", "c": "TEXT NOT NULL DEFAULT 'x'"})
+    add_columns(db, "t", {"c": "TEXT NOT NULL DEFAULT 'x'"})  # twice: nothing more
+    assert [r[1] for r in db.execute("PRAGMA table_info(t)")] == ["a", "b", "c"]
+    assert db.execute("SELECT * FROM t").fetchall() == [("1", "2", "x")]
+    db.close()
+
 
 SESSION_3_OUTBOX = """
 CREATE TABLE outbox (
@@ -158,8 +230,6 @@ def test_a_store_of_the_release_before_versions_is_upgraded_in_place(tmp_path: P
 
 
 def test_a_new_store_is_made_at_the_latest_version_step_by_step(tmp_path: Path) -> None:
-    from floodwatch.store.migrations import STEPS
-
     assert [s.version for s in STEPS] == list(range(1, LATEST + 1))  # numbered, none skipped
     store = Store(tmp_path / "fw.db")
     assert version(store.db) == LATEST
