@@ -55,17 +55,20 @@ class DeadLetter:
         return sum(b.dropped for b in self.backlogs)
 
     def write(self, rejected: Iterable[Rejected]) -> None:
+        """Append the records (on disk when it returns: the messages that carried
+        them are acknowledged next) and add them to every topic's backlog;
+        nothing at all to write writes nothing (no blank line in the file)."""
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        lines = [_encode.encode({"at": at, **r.to_json()}) for r in rejected]
+        if not lines:
+            return
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "ab")  # noqa: SIM115 - kept open, closed in close()
-        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        lines = []
-        for r in rejected:
-            lines.append(_encode.encode({"at": at, **r.to_json()}))
-            self.count += 1
         self._file.write(b"\n".join(lines) + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        self.count += len(lines)
         for backlog in self.backlogs:
             backlog.extend(lines)
 

@@ -1,31 +1,19 @@
-"""The supervised connection contract, the one backoff, a destination's health
-and the in-order backlog, without a broker (the broker restarts themselves are
-`tests/integration/test_broker_restart.py`)."""
+"""The supervised connection contract, a destination's health and the
+in-order backlog, without a broker (the broker restarts themselves are
+`tests/integration/test_broker_restart.py`; the backoff,
+`tests/unit/ingest/test_backoff.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 from pathlib import Path
 
 import pytest
 
-from floodwatch.ingest.backoff import Backoff, delay
+from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.connection import Connection
 from floodwatch.notify.health import Health
 from floodwatch.store import Store
-
-
-def test_the_backoff_doubles_with_jitter_up_to_its_cap() -> None:
-    rng = random.Random(1)
-    waits = [delay(attempt, 1.0, 5.0, rng) for attempt in range(6)]
-    assert 0.75 <= waits[0] <= 1.0 and 1.5 <= waits[1] <= 2.0 and 3.0 <= waits[2] <= 4.0
-    assert waits[3:] == [5.0, 5.0, 5.0]  # at the cap: the cap itself (12 a minute)
-    backoff = Backoff(2.0, 5.0, rng)
-    first, second, third = (backoff.next_delay() for _ in range(3))
-    assert 1.5 <= first <= 2.0 and 3.0 <= second <= 4.0 and third == 5.0
-    backoff.reset()
-    assert backoff.next_delay() <= 2.0
 
 
 def test_a_destination_is_reported_after_failing_after_and_resolved_when_it_works() -> None:
