@@ -27,12 +27,14 @@ class TopicPattern:
 
 
 def compile_topic(pattern: str) -> TopicPattern:
-    filters = []
-    parts = []
+    filters: list[str] = []
+    parts: list[str] = []
     levels = pattern.split("/")
     for i, level in enumerate(levels):
         named = _FIELD.match(level)
         if named:
+            if f"(?P<{named.group(1)}>" in "".join(parts):
+                raise ValueError(f"field {level} is named twice in {pattern!r}")
             filters.append("+")
             parts.append(f"(?P<{named.group(1)}>[^/]+)")
         elif level == "+":

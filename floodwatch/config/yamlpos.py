@@ -2,9 +2,11 @@
 
 Mapping keys are always kept as the text written (so `yes:` or `24:` never turn
 into a bool or an int); duplicate keys are reported instead of silently keeping
-the last one. For scalars that YAML 1.1 turns into something other than a
-string (`0123` → 83, `NO` → False, `2026-07-01` → a date), the text as written
-is kept so that an error can show it.
+the last one. A key given beside a merge (`<<: *anchor`) overrides the merged
+one, as in `yaml.safe_load`: that is the merge's purpose, not a duplicate.
+For scalars that YAML 1.1 turns into something other than a string (`0123` →
+83, `NO` → False, `2026-07-01` → a date), the text as written is kept so that
+an error can show it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def parse_yaml(file: Path, text: str) -> tuple[Located | None, list[ConfigIssue]
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "not valid YAML"
+        if exc.context and problem.startswith("but "):  # "but found another document"
+            problem = f"{exc.context} {problem}"
         if "'\\t'" in problem:  # PyYAML's words for a tab where YAML wants a space
             problem = "a tab here: YAML separates keys, values and list items with spaces only"
         return None, [ConfigIssue(file, line, col, (), f"not valid YAML: {problem}")]
@@ -61,6 +65,16 @@ def parse_yaml(file: Path, text: str) -> tuple[Located | None, list[ConfigIssue]
     return located, issues
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _forget(out: Located, loc: Loc) -> None:
+    """Drop what was recorded at and below `loc` (a merged value overridden)."""
+    for recorded in (out.positions, out.raw_text):
+        for key in [k for k in recorded if k[: len(loc)] == loc]:
+            del recorded[key]
+
+
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -69,16 +83,22 @@ def _build(
     loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, out: Located, issues: list[ConfigIssue]
 ) -> Any:
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+        given = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+        loader.flatten_mapping(node)  # the merged keys first, then the keys given
+        merged = len(node.value) - given
         result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        overridable: set[str] = set()  # keys whose value came from a merge
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 line, col = _mark(key_node)
                 issues.append(ConfigIssue(out.file, line, col, loc, "a key must be plain text"))
                 continue
             key = str(key_node.value)
             child = (*loc, key)
-            if key in result:
+            if key in overridable:  # a later merge, or a key given here, wins
+                _forget(out, child)
+                del result[key]
+            elif key in result:
                 line, col = _mark(key_node)
                 first = out.positions.get(child, (0, 0))[0]
                 issues.append(
@@ -87,6 +107,10 @@ def _build(
                     )
                 )
                 continue
+            if index < merged:
+                overridable.add(key)
+            else:
+                overridable.discard(key)
             out.positions[child] = _mark(key_node)
             result[key] = _build(loader, value_node, child, out, issues)
         return result
