@@ -43,6 +43,12 @@ def snapshot_of(store: Path) -> Path:
 def backup(store: Path, output: Path) -> None:
     """`store` and its engine snapshot as of one moment, to `output` and
     `output.snapshot`; raise on any problem."""
+    own = {Path(f"{store.resolve()}{suffix}") for suffix in ("", ".snapshot", "-wal", "-shm")}
+    if output.resolve() in own:
+        raise BackupError(
+            f"{output} is the running store's own file: the copy would replace it; "
+            "give another --output"
+        )
     for _ in range(ATTEMPTS):
         before = _read(snapshot_of(store))
         copy_store(store, output)

@@ -148,3 +148,21 @@ def test_a_target_directory_that_does_not_exist_fails_with_exit_1(
 def test_a_store_that_does_not_exist_is_refused_by_the_option(tmp_path: Path) -> None:
     result = run(tmp_path / "nowhere.db", tmp_path / "fw.db")
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("suffix", ["", ".snapshot", "-wal"])
+def test_a_backup_onto_the_store_itself_is_refused(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """The copy would replace the file the service has open: its writes from
+    then on would go to a file no longer in the directory, lost at restart."""
+    target = Path(f"{store}{suffix}")
+    before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in store.parent.iterdir()}
+    monkeypatch.chdir(store.parent)
+    result = run(store, Path(target.name))  # the same file by another spelling
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"backup of {store} failed: {target.name} is the running store's own file: "
+        "the copy would replace it; give another --output\n"
+    )
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in store.parent.iterdir()} == before
