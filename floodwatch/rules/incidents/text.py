@@ -29,7 +29,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE, rain_label
+from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE, Place, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity, Status, Transition
 from floodwatch.config.models import Station
 from floodwatch.config.values import parse_duration
@@ -179,14 +179,7 @@ def _figure_order(alert: AlertEvent) -> int:
 
 def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tuple[str, str]:
     """The zh and en text of one incident change."""
-    place_zh = (
-        f"{head.village.name}{head.name}"
-        if head and head.village
-        else (head.name if head else change.station)
-    )
-    place_en = (head.name_en or head.name) if head else change.station
-    if head and head.village and head.village.name_en:
-        place_en += f" ({head.village.name_en})"
+    place_zh, place_en = _place(head, change.station)
     exercise = change.status is Status.EXERCISE
     pre_zh, pre_en = ("【演练】", "[EXERCISE] ") if exercise else ("", "")
     colour = COLOUR_ZH[change.severity]
@@ -228,6 +221,21 @@ def texts(change: IncidentChange, head: Station | None, names: RuleNames) -> tup
         en += "; " + ", ".join(more_en)
     advice_zh, advice_en = _advice(change, head)
     return f"{zh}。{advice_zh}", f"{en}. {advice_en}"
+
+
+def _place(head: Station | None, station: str) -> tuple[str, str]:
+    """How the incident's station is said, as its alerts say it (`messages.Place`):
+    the village before the name, unless the name already starts with it."""
+    if head is None:
+        return station, station
+    village = head.village
+    place = Place(
+        head.name,
+        head.name_en or head.name,
+        village.name if village else None,
+        village.name_en if village else None,
+    )
+    return place.zh, place.en
 
 
 def _advice(change: IncidentChange, head: Station | None) -> tuple[str, str]:

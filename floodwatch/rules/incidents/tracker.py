@@ -295,7 +295,8 @@ class IncidentTracker:
         if eased is not None and event.transition in (Transition.RESOLVED, Transition.DOWNGRADED):
             self._easing.setdefault(inc.id, []).append((len(out.alerts) - 1, eased))
         before = pending[inc.id][1] if inc.id in pending else inc.severity
-        if event.transition in (Transition.FIRING, Transition.ESCALATED):
+        repeat = inc.alerts.get(event.id) == event  # the same transition again: no news
+        if event.transition in (Transition.FIRING, Transition.ESCALATED) and not repeat:
             self._raising.add(inc.id)
         self._hold(inc, event)
         self._settle(inc)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.event import AlertEvent, episode_id
+from floodwatch.alerts.state import Severity, Status, Transition
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.notify.sinks import load_config_dir
@@ -22,7 +22,7 @@ from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine
 from floodwatch.rules.incidents.inhibit import inhibited
 from floodwatch.rules.incidents.text import notice, rule_names
-from floodwatch.rules.incidents.tracker import Change, Groups, IncidentTracker
+from floodwatch.rules.incidents.tracker import Change, Groups, IncidentTracker, worst_first
 from floodwatch.sim import SCENARIOS, simulate
 
 CONFIG = compile_config(load_config_dir("config"))
@@ -300,3 +300,130 @@ def test_every_incident_notice_tells_the_level_read_at_its_moment() -> None:
         assert made.details["level"] == pytest.approx(read, abs=0.005), made.message_zh
         checked += 1
     assert checked >= 3
+
+
+# -- the tracker's own guarantees, one by one ---------------------------------------
+
+
+def test_the_incident_id_is_the_head_station_and_start_so_the_same_input_gives_it() -> None:
+    first = tracker().apply([alert(3, "rain-accumulation", B, station="maokeng-rain")])
+    again = tracker().apply([alert(3, "rain-accumulation", B, station="maokeng-rain")])
+    start = int((T0 + timedelta(minutes=3)).timestamp() * 1000)
+    assert first.changes[0].incident == episode_id("incident", "maokeng-pond", start)
+    assert again.changes[0].incident == first.changes[0].incident
+    assert first.changes[0].station == "maokeng-pond"  # named by the pond, not the gauge
+
+
+def test_applying_a_transition_twice_changes_nothing_the_second_time() -> None:
+    t = tracker()
+    level = alert(0, "pond-level", B)
+    assert [c.change for c in t.apply([level]).changes] == [Change.RAISED]
+    assert t.apply([level]).changes == []  # not even an "updated": nobody new to tell
+    assert [c.change for c in t.apply([alert(5, "pond-level", B, X)]).changes] == [Change.ALL_CLEAR]
+    assert t.apply([alert(5, "pond-level", B, X)]).changes == []
+    assert t.open == {}
+
+
+def test_an_alert_raised_without_changing_the_severity_is_an_update() -> None:
+    t = tracker()
+    t.apply([alert(0, "pond-level", OR)])
+    out = t.apply([alert(5, "rain-accumulation", Y, station="maokeng-rain")])
+    assert [(c.change, c.severity, c.previous_severity) for c in out.changes] == [
+        (Change.UPDATED, OR, OR)
+    ]
+    assert out.changes[0].cause.rule == "rain-accumulation"
+    # a lowered alert that leaves the incident's colour as it was: no news at all
+    assert t.apply([alert(10, "rain-accumulation", B, D, station="maokeng-rain")]).changes == []
+
+
+def test_transitions_of_one_instant_make_one_change_per_incident() -> None:
+    t = tracker()
+    out = t.apply(
+        [
+            alert(0, "pond-level", B),
+            alert(0, "pond-overtop", OR),
+            alert(0, "rain-accumulation", R, station="maokeng-rain"),
+            alert(0, "pond-level", Y, station="xiawu-pond"),
+        ]
+    )
+    assert sorted((c.station, c.change.value, c.severity.value) for c in out.changes) == [
+        ("maokeng-pond", "raised", "red"),
+        ("xiawu-pond", "raised", "yellow"),
+    ]
+    [maokeng] = [c for c in out.changes if c.station == "maokeng-pond"]
+    assert [a.severity for a in maokeng.alerts] == [R, OR, B]  # worst first
+
+
+def test_a_drill_has_incidents_of_its_own() -> None:
+    t = tracker()
+    real = alert(0, "pond-level", OR)
+    drill = replace(alert(1, "pond-level", R), id="drill", status=Status.EXERCISE)
+    out = t.apply([real, drill])
+    assert [(c.status.value, c.change.value, c.severity.value) for c in out.changes] == [
+        ("actual", "raised", "orange"),
+        ("exercise", "raised", "red"),
+    ]
+    assert len({c.incident for c in out.changes}) == 2
+    ended = t.apply([replace(drill, transition=X, ts=T0 + timedelta(minutes=5))])
+    assert [(c.change, c.status) for c in ended.changes] == [(Change.ALL_CLEAR, Status.EXERCISE)]
+    assert t.incident_of("maokeng-culvert", Status.ACTUAL) is not None  # the real one goes on
+    assert t.incident_of("maokeng-culvert", Status.EXERCISE) is None
+
+
+def test_restore_takes_up_the_open_incidents_and_their_active_alerts() -> None:
+    before = tracker()
+    applied = before.apply(
+        [alert(0, "pond-level", OR), alert(0, "sensor-health/stale", INFO, station="maokeng-rain")]
+    )
+    active = [a for a in applied.alerts if a.transition is not X]
+    after = tracker()
+    after.restore(list(before.open.values()), active)
+    inc = after.incident_of("maokeng-pond", Status.ACTUAL)
+    assert inc is not None and inc.id == applied.changes[0].incident
+    assert set(after.stale) == set(before.stale) == {("maokeng-rain", Status.ACTUAL)}
+    # the stale rain gauge holds the incident: the level resolving does not clear it
+    out = after.apply([alert(20, "pond-level", OR, X)])
+    assert [c.change for c in out.changes] == []
+    back = after.apply([alert(30, "sensor-health/stale", INFO, X, station="maokeng-rain")])
+    assert [c.change for c in back.changes] == [Change.ALL_CLEAR]
+
+
+def test_operations_notices_and_unknown_stations_pass_through_unannotated() -> None:
+    t = tracker()
+    ops = replace(alert(0, "pond-level", B), kind="operations", rule="store-full")
+    stranger = replace(alert(0, "pond-level", R), station="elsewhere")
+    out = t.apply([ops, stranger])
+    assert out.alerts == [ops, stranger] and out.changes == [] and t.open == {}
+
+
+def test_without_lost_observation_a_silent_gauge_raises_no_warning() -> None:
+    settings = IncidentSettings.model_validate({"lost_observation": {"enabled": False}})
+    t = IncidentTracker(CONFIG.config.stations, settings)
+    t.apply([alert(0, "pond-level", R)])
+    lost = t.apply([alert(5, "sensor-health/stale", INFO)])
+    assert lost.changes == [] and all(a.rule != "observation-lost" for a in lost.alerts)
+    assert [a.incident is not None for a in lost.alerts] == [True]  # still of the incident
+
+
+def test_below_the_lost_observation_severity_a_silent_gauge_raises_no_warning() -> None:
+    t = tracker()
+    t.apply([alert(0, "pond-level", B)])  # blue: below yellow
+    lost = t.apply([alert(5, "sensor-health/stale", INFO)])
+    assert lost.changes == [] and all(a.rule != "observation-lost" for a in lost.alerts)
+
+
+def test_worst_first_orders_by_severity_then_by_what_says_most_of_the_hazard() -> None:
+    alerts = [
+        alert(0, "rain-accumulation", R, station="maokeng-rain"),
+        alert(0, "pond-level", R),
+        alert(0, "pond-overtop", R),
+        alert(0, "pond-freeboard", OR),
+        alert(0, "sensor-health/stale", INFO),
+    ]
+    assert [a.kind for a in sorted(alerts, key=worst_first)] == [
+        "time_to_crest",
+        "level",
+        "rainfall",
+        "freeboard",
+        "sensor_health",
+    ]
