@@ -1,5 +1,5 @@
 """The rules every text people read must keep, checked over a catalogue
-(`floodwatch messages --check`, and `tests/unit/notify/catalogue/test_catalogue.py`):
+(`floodwatch messages --check`, and `tests/unit/notify/catalogue/test_check.py`):
 
 - units: every figure in a Chinese text is followed by a Chinese unit (米,
   米/小时, 毫米, 立方米每秒, 分钟, 小时 …), every figure in an English text by an

@@ -11,8 +11,8 @@ everything falling back).
 Rule texts are made by the same functions the rule kinds call
 (`alerts.messages`, `alerts.sensor_text`), from the rule's runtime context
 (place, measure, advice) with values on either side of each line, so the
-catalogue says what the engine would. `tests/unit/notify/catalogue/test_catalogue.py` holds
-it to the texts of replayed storms and to the rules of `check.py`.
+catalogue says what the engine would. `tests/unit/notify/catalogue/test_entries.py` holds
+it to the texts of replayed storms (`test_check.py`: to the rules of `check.py`).
 
 Why one module over 400 lines: it turns each rule kind's levels and transitions
 into the sample events its texts are made from; the per-kind samples (threshold,

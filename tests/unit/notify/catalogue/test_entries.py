@@ -1,5 +1,8 @@
-"""`floodwatch messages`: the catalogue of every text, the rules it keeps, and
-that it says what the engine says."""
+"""The catalogue of every text (notify/catalogue/entries.py): every rule, level
+and transition of the example config, the texts told while an incident goes
+on, the dam overtopping, and that it says what the engine says in replayed
+storms; `floodwatch messages` writing and checking it. The checks of the
+texts: test_check.py; the Markdown: test_markdown.py."""
 
 from __future__ import annotations
 
@@ -8,16 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
-import pytest
 from click.testing import CliRunner
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import EvacuationStage, Severity, Transition
 from floodwatch.cli.app import main
 from floodwatch.notify.cap import response_type
-from floodwatch.notify.catalogue.check import problems
-from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, Entry, entries
-from floodwatch.notify.catalogue.markdown import markdown
+from floodwatch.notify.catalogue.entries import WHILE_INCIDENT, entries
 from floodwatch.notify.sinks import load_config_dir
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.compile import compile_config
@@ -30,10 +30,6 @@ FIGURE = re.compile(r"[+\-]?\d+(?:\.\d+)?")
 
 def shape(text: str) -> str:
     return FIGURE.sub("#", text)
-
-
-def test_the_example_catalogue_keeps_every_rule() -> None:
-    assert problems(CONFIG, CATALOGUE) == []
 
 
 def test_it_covers_every_rule_level_and_transition_and_the_incident_changes() -> None:
@@ -83,45 +79,6 @@ def test_the_catalogue_says_what_the_engine_says_in_replayed_storms() -> None:
     assert checked >= 40
 
 
-def broken(zh: str, en: str, style: str = "rising", **event: object) -> Entry:
-    base = CATALOGUE[0]
-    fields: dict[str, object] = {"message_zh": zh, "message_en": en, **event}
-    event_ = msgspec.structs.replace(base.event, **fields)
-    return Entry("rules", base.rule, "", base.station, event_, units=("米", "m"), style=style)
-
-
-@pytest.mark.parametrize(
-    ("zh", "en", "style", "found"),
-    [
-        (
-            "【橙色预警】毛坑山塘放水涵管疑似堵塞，判据0.37米（maokeng-pond.level.rate_of_rise "
-            "0.366；maokeng-culvert.flow.value 0.054）。",
-            "x 1 m",
-            "rising",
-            "Latin letters",
-        ),
-        ("【橙色预警】毛坑山塘水位311.62米，判据0.37。", "x 1 m", "rising", "without a unit"),
-        ("水位1米。", "level 1 m (maokeng-pond).", "rising", "id 'maokeng-pond'"),
-        ("水位1米。", "level 1 m；rising.", "rising", "full-width"),
-        ("雨量1米。请做好转移准备。请做好转移准备。", "rain 1 m.", "rising", "said twice"),
-        ("水位1米，已恢复正常。", "level 1 m.", "rising", "back to normal"),
-        ("1h累计雨量30米。", "rain 1 m.", "rising", "Latin letters"),
-        ("毛坑山塘水位距坝顶0.0米，预计0分钟后漫顶。", "level 1 m.", "rising", "zero minutes"),
-        (
-            "【预警降为橙色】距坝顶0.33米，已回到红色解除线0.25米以内。",
-            "freeboard 0.33 m.",
-            "falling",
-            "lowered as if it rose",
-        ),
-        ("水位1米，已低于橙色解除线1米。", "level 1 m.", "rising", "all-clear while its incident"),
-        ("水位1米。", "[Warning lifted] level 1 m.", "rising", "all-clear while its incident"),
-    ],
-)
-def test_the_check_finds_each_kind_of_defect(zh: str, en: str, style: str, found: str) -> None:
-    entry = broken(zh, en, style, transition=Transition.DOWNGRADED)
-    assert any(found in line for line in problems(CONFIG, [entry])), problems(CONFIG, [entry])
-
-
 def test_every_lowered_or_lifted_rule_is_also_told_while_its_incident_goes_on() -> None:
     """The tracker's wording (`messages.while_incident`) is in the catalogue for
     each rule's lowered and lifted texts, and keeps the catalogue's rules."""
@@ -146,13 +103,6 @@ def test_every_lowered_or_lifted_rule_is_also_told_while_its_incident_goes_on() 
     )
     lifted = [e for e in ending if e.event.transition is Transition.RESOLVED]
     assert all("【预警解除】" in e.zh for e in lifted)  # said only when the incident ends
-
-
-def test_docs_messages_md_is_the_example_catalogue() -> None:
-    written = Path("docs/messages.md").read_text(encoding="utf-8")
-    assert written == markdown(CATALOGUE, "config"), (
-        "docs/messages.md is stale: floodwatch messages --config config --output docs/messages.md"
-    )
 
 
 def test_the_command_writes_the_catalogue_and_checks_it(tmp_path: Path) -> None:
