@@ -1,5 +1,5 @@
-"""The supervised connection contract, a destination's health and the
-in-order backlog, without a broker (the broker restarts themselves are
+"""The supervised connection contract and the in-order backlog, without a
+broker (a destination's health: test_health.py (the broker restarts themselves are
 `tests/integration/test_broker_restart.py`; the backoff,
 `tests/unit/ingest/test_backoff.py`)."""
 
@@ -14,42 +14,6 @@ from floodwatch.ingest.backoff import Backoff
 from floodwatch.notify.connection import Connection
 from floodwatch.notify.health import Health
 from floodwatch.store import Store
-
-
-def test_a_destination_is_reported_after_failing_after_and_resolved_when_it_works() -> None:
-    now = [100.0]
-    told: list[tuple[str, float | None, str]] = []
-    health = Health("village", 60.0, lambda *args: told.append(args), clock=lambda: now[0])
-    health.failed("connection lost")
-    now[0] = 130.0
-    health.failed("cannot connect")
-    assert told == [] and health.since == 100.0
-    now[0] = 160.0
-    health.failed("cannot connect")
-    health.failed("cannot connect")
-    assert told == [("village", 100.0, "cannot connect")]  # once
-    assert health.works() is True
-    assert told[-1] == ("village", None, "")
-    assert health.works() is False and health.since is None
-
-
-@pytest.mark.asyncio
-async def test_a_failure_is_reported_on_time_even_when_nothing_is_tried_meanwhile() -> None:
-    told: list[tuple[str, float | None, str]] = []
-    health = Health("bus", 0.05, lambda *args: told.append(args))
-    health.failed("connection lost")
-    await asyncio.sleep(0.15)
-    assert [(name, error) for name, _, error in told] == [("bus", "connection lost")]
-
-
-@pytest.mark.asyncio
-async def test_a_timer_of_a_failure_that_ended_reports_nothing() -> None:
-    told: list[tuple[str, float | None, str]] = []
-    health = Health("bus", 0.05, lambda *args: told.append(args))
-    health.failed("connection lost")
-    health.works()
-    await asyncio.sleep(0.15)
-    assert told == []
 
 
 def test_a_row_waiting_for_its_retry_holds_back_every_later_row(tmp_path: Path) -> None:
