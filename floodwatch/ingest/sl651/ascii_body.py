@@ -73,12 +73,12 @@ def decode(function: int, body: bytes) -> Report:  # noqa: C901, PLR0912 — one
                 raise FrameError("bad_time", token) from None
         elif name in SERIES:
             width, invalid, scale = SERIES[name]
+            if len(token) != 12 * width:
+                raise FrameError("bad_value", f"{name} needs {12 * width} hex characters")
             try:
                 raw = [int(token[j : j + width], 16) for j in range(0, 12 * width, width)]
             except ValueError:
                 raise FrameError("bad_value", f"{name} {token!r}") from None
-            if len(token) != 12 * width:
-                raise FrameError("bad_value", f"{name} needs {12 * width} hex characters")
             series: list[Value] = [None if v == invalid else v / scale for v in raw]
             report.elements.append(Element(name, at, series, FIVE_MINUTES))
         elif name == "ZT":

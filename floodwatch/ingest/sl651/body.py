@@ -96,9 +96,12 @@ class Report:
 
 
 def bcd_time(raw: bytes) -> datetime:
-    """YYMMDDhh[mm[ss]] in BCD, local time without a zone."""
+    """YYMMDDhh[mm[ss]] in BCD, local time without a zone (FrameError
+    `bad_time` for anything else: shorter, longer, not BCD, no such date)."""
     digits = raw.hex()
     try:
+        if not 4 <= len(raw) <= 6:
+            raise ValueError(len(raw))
         p = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)] + [0, 0]
         return datetime(2000 + p[0], p[1], p[2], p[3], p[4], p[5])  # noqa: DTZ001 - local
     except (ValueError, TypeError):

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from floodwatch.config.sl651 import Sl651Settings
+from floodwatch.ingest.sl651 import ascii as ascii_mode
 from floodwatch.ingest.sl651 import frame as hex_mode
 from floodwatch.ingest.sl651.body import HOURLY, TIMED, Element
 from floodwatch.ingest.sl651.frame import Frame
@@ -146,6 +147,26 @@ async def test_unsupported_function_and_bad_crc_are_dead_lettered_naming_why(
     assert sink.rejected[1].reason == "bad_frame" and "crc_mismatch" in sink.rejected[1].detail
     assert sink.rejected[1].raw == broken.hex().upper()
     writer.close()
+
+
+@pytest.mark.asyncio
+async def test_an_ascii_report_with_a_short_time_is_dead_lettered_and_the_connection_kept(
+    receiver: tuple[Receiver, Sink],
+) -> None:
+    # Its send time of two bytes used to raise IndexError out of the decoder:
+    # the connection died, the frame was never dead-lettered, the RTU resent it.
+    rx, sink = receiver
+    body = b"0001 2607 ST 0033018201 K TT 2607070800 Z 310.000 "
+    short = ascii_mode.encode(Frame(1, "0033018201", "1234", TIMED, body))
+    rtu = Rtu(POND, "127.0.0.1", rx.port, confirm_timeout=5)
+    await rtu.connect()
+    assert rtu.writer is not None
+    rtu.writer.write(short)
+    await _until(lambda: len(sink.rejected) == 1)
+    assert sink.rejected[0].reason == "bad_frame" and "bad_header" in sink.rejected[0].detail
+    await rtu.report(TIMED, [Element("Z", T0, 310.0)], T0)  # the same connection
+    assert rtu.resent == 0 and rx.confirmed == 1
+    await rtu.close()
 
 
 @pytest.mark.asyncio
