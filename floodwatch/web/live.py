@@ -86,9 +86,12 @@ class Live:
 
 async def serve(service: Service) -> None:
     """The command center of a running service (`service.http`): API, page,
-    stream, metrics, on uvicorn until cancelled; the recent readings saved on
-    the way out. `floodwatch run` hands this to `run_service`, which runs it as
-    one of its tasks (the service does not import the web layer)."""
+    stream, metrics, on uvicorn until cancelled; then it stops listening and
+    ends the open connections (event streams too) at once, and saves the
+    recent readings. `floodwatch run` hands this to `run_service`, which runs
+    it as one of its tasks (the service does not import the web layer) and
+    cancels it first when it stops, before the engine's last batch and the
+    store's closing."""
     import uvicorn
 
     settings = service.settings.http
@@ -111,8 +114,22 @@ async def serve(service: Service) -> None:
             group.create_task(live.publish_stations())
             group.create_task(server.serve())
     finally:
+        _close(server)
         if service.store is not None:
             live.recent.flush(service.store)  # the charts' last seconds too
+
+
+def _close(server: Any) -> None:
+    """A cancelled `Server.serve` never reaches uvicorn's own shutdown (which
+    would also wait for every open event stream to end): stop listening, end
+    the connections and the requests in progress now, so nothing is answered
+    from a service that is closing its store."""
+    for listener in getattr(server, "servers", []):
+        listener.close()
+    for connection in list(server.server_state.connections):
+        connection.shutdown()
+    for task in list(server.server_state.tasks):
+        task.cancel()
 
 
 def proxy_settings(settings: HttpSettings) -> dict[str, Any]:
