@@ -3,7 +3,7 @@ without a broker: commit before acknowledgement, rejects dead-lettered with
 their reason, nothing announced before the commit, a store failure mid-step
 acknowledging nothing, Kafka shards moved on only once stored, ticks, and the
 inbox replay repeating each step under its logged wall clock and decoder
-without announcing twice. Also the shard registry (service/shards.py)."""
+without announcing twice. (The shard registry: test_shards.py.)"""
 
 from __future__ import annotations
 
@@ -66,27 +66,6 @@ def test_a_tick_moves_its_shard_on_and_a_restart_repeats_it_from_the_inbox(
     ]
     again.close()
     live.close()
-
-
-def test_messages_and_ticks_go_to_their_shards() -> None:
-    from floodwatch.service.shards import ShardRegistry
-    from tests.unit.ingest.test_partition import CONFIG
-
-    shards = ShardRegistry(CONFIG, kafka=True)
-    assert shards.live == {}
-    kafka = Incoming(b"", "readings", "canonical", "kafka", partition=3, offset=7)
-    assert shards.route(kafka) == "readings/3"
-    assert shards.route(Tick("readings/1", 0)) == "readings/1"
-    assert shards.route(Incoming(b"", "hydro/a/level", "canonical", "mqtt")) == LOCAL
-    shard = shards.new_shard("readings/3", frozenset(CONFIG.stations), 4)
-    shards.take_shard(shard)
-    assert shards.fed("readings/3") is shard
-    kafka.batch = [(7, b""), (8, b"")]
-    shards.stored(kafka)
-    assert shards.committable() == {"readings/3": 9}
-    assert shards.park_shard("readings/3") is shard
-    assert shards.committable() == {}
-    assert shards.parked_shard("readings/3") is shard
 
 
 # -- Pipeline on its own: a real store, a real dead-letter file, no service ------------
