@@ -16,7 +16,14 @@ from floodwatch.config.schema import config_schema
 from floodwatch.config.yamlpos import Located
 from floodwatch.notify.sinks import DESTINATION_TYPES
 from floodwatch.testing import compile_yaml
-from tests.integration.services import Gateway, Mosquitto, Tansu, VictoriaMetrics, running
+from tests.integration.services import (
+    Gateway,
+    Mosquitto,
+    Tansu,
+    VictoriaMetrics,
+    reap_left_running,
+    running,
+)
 
 POND = """
 stations:
@@ -61,6 +68,13 @@ def _service(make: Callable[[Path], S]) -> Callable[[Path], Iterator[S]]:
             yield server
 
     return fixture
+
+
+@pytest.fixture(autouse=True)
+def _no_floodwatch_left_running() -> Iterator[None]:
+    """A test that fails before stopping its `floodwatch run` leaves nothing behind."""
+    yield
+    reap_left_running()
 
 
 mosquitto = pytest.fixture(_service(lambda d: Mosquitto(d / "mosquitto")), name="mosquitto")
