@@ -59,11 +59,14 @@ TOWN_LEAD = {"13800000009": "郑磊"}
 NS = {"cap": CAP_NS}
 
 
+SMS_COST = 2.0  # seconds a hung SMS request holds its worker (the timeout below)
+
+
 def sms(url: str, **extra: object) -> dict[str, object]:
     return {
         "type": "sms",
         "provider": {"url": url},
-        "timeout": "2s",
+        "timeout": f"{SMS_COST:g}s",
         "group_wait": "0s",
         "rate_limit": None,
         **extra,
@@ -428,12 +431,15 @@ def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
             tries.setdefault(k, []).append(t)
     gaps = [ts[1] - ts[0] for ts in tries.values() if len(ts) >= 3]
     assert len(gaps) >= 3 and max(gaps) - min(gaps) > 0.1
-    # the other destinations as fast as without the outage
+    # the other destinations as fast as without the outage: a delivery that waited
+    # for the SMS gateways would wait for a hung request's timeout (2 s) or a
+    # failed one's retry (1 s and more) — half of that is the margin, far above
+    # what a loaded machine's scheduling adds (0.15 s at load average 11)
     for destination in ("village", "bus"):
         before, during = latencies(calm, destination), latencies(stormy, destination)
         # the village hears the pond's incident (a few notices), Kafka every transition
         assert len(before) == len(during) > (10 if destination == "bus" else 3)
-        assert p99(during) < p99(before) + 0.100, (destination, p99(before), p99(during))
+        assert p99(during) < p99(before) + SMS_COST / 2, (destination, p99(before), p99(during))
         print(f"{destination}: p99 {p99(before) * 1000:.1f} ms calm, {p99(during) * 1000:.1f} ms")
     # "SMS gateway failing since …": an info operations alert per gateway, resolved
     operations = [
