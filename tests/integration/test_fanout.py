@@ -409,6 +409,7 @@ def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
     hanging = gateway2
     calm, _ = outage_run(tmp_path / "calm", mosquitto, kafka, gateway, hanging, fault=False)
     first = len(gateway.requests)  # what the gateway saw from here on is the outage run
+    hanging_first = len(hanging.requests)
     stormy, recovered = outage_run(
         tmp_path / "outage", mosquitto, kafka, gateway, hanging, fault=True
     )
@@ -431,15 +432,29 @@ def test_sms_gateway_outages_do_not_slow_the_broadcast_or_kafka(
             tries.setdefault(k, []).append(t)
     gaps = [ts[1] - ts[0] for ts in tries.values() if len(ts) >= 3]
     assert len(gaps) >= 3 and max(gaps) - min(gaps) > 0.1
-    # the other destinations as fast as without the outage: a delivery that waited
-    # for the SMS gateways would wait for a hung request's timeout (2 s) or a
-    # failed one's retry (1 s and more) — half of that is the margin, far above
-    # what a loaded machine's scheduling adds (0.15 s at load average 11)
+    # The other destinations are not held by the SMS gateways: while a request
+    # hangs at the second gateway (it arrived, and its sender gives up only
+    # SMS_COST after sending it), broadcast and Kafka deliveries complete. Had
+    # they to wait for the SMS workers (a fan-out in sequence, one lock), none
+    # could in the first half of that: causality, whatever the machine's load.
+    # (Wall-clock latency alone is not: at load 11 a calm run's p99 was 1.5 s.)
+    wall = time.time() - time.monotonic()
+    with hanging.lock:
+        hung = [wall + t for t in hanging.times[hanging_first:]]
+    others = rows(
+        stormy,
+        "SELECT done_at FROM outbox WHERE destination IN ('village', 'bus') "
+        "AND state = 'done' AND alert NOT LIKE 'floodwatch/%'",
+    )
+    meanwhile = [at for (at,) in others if any(h < at < h + SMS_COST / 2 for h in hung)]
+    assert len(hung) >= 3 and len(meanwhile) >= 3, (len(hung), len(others), len(meanwhile))
+    print(f"{len(meanwhile)} of {len(others)} done while one of {len(hung)} SMS requests hung")
+    # … and no slower than without the outage by what waiting for one would cost
     for destination in ("village", "bus"):
         before, during = latencies(calm, destination), latencies(stormy, destination)
         # the village hears the pond's incident (a few notices), Kafka every transition
         assert len(before) == len(during) > (10 if destination == "bus" else 3)
-        assert p99(during) < p99(before) + SMS_COST / 2, (destination, p99(before), p99(during))
+        assert p99(during) < p99(before) + SMS_COST, (destination, p99(before), p99(during))
         print(f"{destination}: p99 {p99(before) * 1000:.1f} ms calm, {p99(during) * 1000:.1f} ms")
     # "SMS gateway failing since …": an info operations alert per gateway, resolved
     operations = [
