@@ -55,9 +55,13 @@ class LoadedConfig:
     template_problems: list[tuple[Loc, str]] = field(default_factory=list)
 
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
-        """A problem at a path of the joined config, placed in its file."""
-        if loc and loc[0] in self.origins and len(loc) > 1 and isinstance(loc[1], int):
-            located, index = self.origins[str(loc[0])][loc[1]]
+        """A problem at a path of the joined config, placed in its file (a path
+        to no part of it is placed nowhere)."""
+        origins = self.origins.get(str(loc[0])) if loc else None
+        if origins is not None and len(loc) > 1 and isinstance(loc[1], int):
+            if not 0 <= loc[1] < len(origins):
+                return ConfigIssue(None, None, None, loc, message)
+            located, index = origins[loc[1]]
             local: Loc = (loc[0], index, *loc[2:])
             return _issue_at(located, local, message)
         if loc and loc[0] == "engine" and self.engine_origin is not None:
