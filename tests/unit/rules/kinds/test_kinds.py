@@ -1,165 +1,20 @@
-"""Golden timelines per rule kind: input series → expected alert timeline."""
+"""Golden timelines per rule kind: input series → expected alert timeline (rainfall,
+compound, sensor health; level, freeboard and rate of rise in test_threshold.py,
+time to crest in test_crest.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import msgspec
-import numpy as np
 
 from floodwatch.readings import Reading
-from floodwatch.rules.kinds.crest import robust_trend
 from floodwatch.testing import T0, compile_yaml, run, series, timeline
 from tests.conftest import POND
 
 
 def cfg(rules: str):  # type: ignore[no-untyped-def]
     return compile_yaml(stations=POND, rules=rules)
-
-
-LEVEL = """
-rules:
-  - id: lvl
-    kind: level
-    stations: [p1]
-    hysteresis: 0.05
-    levels:
-      yellow: {enter: design_flood}
-      red: {enter: crest - 0.2}
-"""
-
-
-def test_level_fires_escalates_downgrades_resolves() -> None:
-    values = [311.2, 311.45, 311.5, 311.75, 311.85, 311.9, 311.7, 311.5, 311.3]
-    events = run(cfg(LEVEL), series("p1", "level", values))
-    assert timeline(events) == [
-        (5, "yellow", "firing"),
-        (20, "red", "escalated"),
-        (30, "yellow", "downgraded"),
-        (40, "yellow", "resolved"),
-    ]
-    assert len({e.id for e in events}) == 1  # one episode, one id
-
-
-def test_hysteresis_hovering_gives_one_firing_and_one_resolve() -> None:
-    # ±2 cm around the yellow line (311.4) for 6 hours, then clearly below.
-    hover = [311.4 + (0.02 if i % 2 else -0.02) for i in range(72)]
-    events = run(cfg(LEVEL), series("p1", "level", [*hover, 311.2]))
-    assert [(e.severity.value, e.transition.value) for e in events] == [
-        ("yellow", "firing"),
-        ("yellow", "resolved"),
-    ]
-
-
-def test_dwell_up_and_down() -> None:
-    rules = LEVEL.replace("hysteresis: 0.05", "hysteresis: 0.05\n    for: 10m\n    clear_for: 15m")
-    # 5 min above (too short) → nothing; then 10 min above → fires at the dwell end.
-    values = [311.3, 311.5, 311.3, 311.5, 311.5, 311.5, 311.3, 311.3, 311.3, 311.3]
-    events = run(cfg(rules), series("p1", "level", values))
-    assert timeline(events) == [(25, "yellow", "firing"), (45, "yellow", "resolved")]
-
-
-def test_freeboard_is_a_falling_hazard() -> None:
-    rules = """
-rules:
-  - id: fb
-    kind: freeboard
-    stations: [p1]
-    hysteresis: 0.05
-    levels: {orange: {enter: 0.4}, red: {enter: 0.2}}
-"""
-    events = run(cfg(rules), series("p1", "level", [311.5, 311.65, 311.85, 311.7, 311.5]))
-    assert timeline(events) == [
-        (5, "orange", "firing"),
-        (10, "red", "escalated"),
-        (15, "orange", "downgraded"),
-        (20, "orange", "resolved"),
-    ]
-    assert events[0].value == 0.35 and events[0].threshold == 0.4
-
-
-def test_rate_of_rise() -> None:
-    rules = """
-rules:
-  - id: rise
-    kind: rate_of_rise
-    stations: [p1]
-    window: 30m
-    levels: {yellow: {enter: 0.3}, red: {enter: 1.0}}
-"""
-    # 2 cm per 5 min = 0.24 m/h, then 10 cm per 5 min = 1.2 m/h.
-    values = [310.0 + 0.02 * i for i in range(8)] + [310.14 + 0.1 * i for i in range(1, 8)]
-    events = run(cfg(rules), series("p1", "level", values))
-    assert [e.severity.value for e in events][:2] == ["yellow", "red"]
-
-
-def test_robust_trend_ignores_a_single_outlier() -> None:
-    t = np.arange(0, 35 * 60_000, 5 * 60_000, dtype=np.int64)
-    y = 311.0 + 0.6 * t / 3_600_000
-    y[3] += 0.2
-    slope, fitted = robust_trend(t, y, int(t[-1]))
-    assert abs(slope * 3_600_000 - 0.6) < 1e-9
-    assert abs(fitted - y[-1]) < 1e-9
-
-
-def test_time_to_crest_carries_the_projection() -> None:
-    rules = """
-rules:
-  - id: ttc
-    kind: time_to_crest
-    stations: [p1]
-    window: 30m
-    levels: {orange: {enter: 2h}, red: {enter: 30m}}
-"""
-    # Rising 0.6 m/h from 311.0; the first projection needs 4 points (at 311.15):
-    # 0.85 m at 0.6 m/h = 85 min to the crest.
-    values = [311.0 + 0.05 * i for i in range(20)]
-    events = run(cfg(rules), series("p1", "level", values))
-    assert timeline(events)[:2] == [(15, "orange", "firing"), (70, "red", "escalated")]
-    assert events[0].forecast == {"minutes_to_crest": 85.0, "rate_m_per_h": 0.6}
-    assert "85分钟" in events[0].message_zh
-
-
-def test_time_to_crest_reports_overtopping_and_holds_until_below_the_crest() -> None:
-    rules = """
-rules:
-  - id: ttc
-    kind: time_to_crest
-    stations: [p1]
-    window: 30m
-    clear_for: 10m
-    overtop_exit: 0.05
-    levels: {orange: {enter: 2h}, red: {enter: 30m}}
-"""
-    rise = [311.0 + 0.1 * i for i in range(11)]  # reaches the crest (312.0) at 50 min
-    peak = [312.1, 312.15, 312.1]
-    # falling: still above crest − 0.05 for 20 min, then below it
-    fall = [312.0, 311.98, 311.96, 311.96, 311.94, 311.9, 311.85, 311.8, 311.7, 311.6]
-    events = run(cfg(rules), series("p1", "level", rise + peak + fall))
-    assert timeline(events) == [
-        (15, "orange", "firing"),
-        (25, "red", "escalated"),
-        (50, "red", "escalated"),  # at the crest: overtopping now
-        (100, "red", "resolved"),  # 10 min after it fell below 311.95 (at 90 min)
-    ]
-    over = events[2]
-    assert over.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
-    assert over.previous_severity is not None and over.previous_severity.value == "red"
-    assert "已漫坝，正在漫顶" in over.message_zh and "overtopping now" in over.message_en
-    assert "漫顶停止" in events[3].message_zh
-
-
-def test_overtopping_raises_red_even_without_a_red_forecast_level() -> None:
-    rules = """
-rules:
-  - id: ttc
-    kind: time_to_crest
-    stations: [p1]
-    levels: {yellow: {enter: 2h}}
-"""
-    values = [311.0 + 0.1 * i for i in range(11)]
-    events = run(cfg(rules), series("p1", "level", values))
-    assert timeline(events) == [(15, "yellow", "firing"), (50, "red", "escalated")]
 
 
 RAIN = """
