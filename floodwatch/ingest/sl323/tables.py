@@ -1,7 +1,8 @@
 """Read the SL 323 tables the import needs, from PostgreSQL or from CSV exports.
 
 Rows come back as dicts keyed by upper-case column name; text is stripped, empty
-text is None, numeric columns are floats. Only the table of stations is required:
+text is None; numeric columns are floats from PostgreSQL and text from CSV (the
+import converts them: `convert.number`). Only the table of stations is required:
 a missing table of levels, seasons or curves is reported, not fatal.
 """
 
