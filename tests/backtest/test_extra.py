@@ -16,6 +16,8 @@ import pytest
 from floodwatch.backtest import extra
 from floodwatch.backtest.pdf import write_pdf
 
+OWN_TEST_OF = ("floodwatch.backtest.extra",)
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = "pip install 'floodwatch[backtest]'"
 LINE = (

@@ -20,6 +20,8 @@ from floodwatch.backtest.words import Words
 from floodwatch.cli.app import load
 from floodwatch.testing import T0
 
+OWN_TEST_OF = ("floodwatch.backtest.analysis",)
+
 EVENT_AT = T0 + timedelta(days=3)
 
 

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from floodwatch.cli.app import main
 from floodwatch.ruletest import expand
 
+OWN_TEST_OF = ("floodwatch.ruletest",)
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "tests" / "rules.test.yaml"
 
