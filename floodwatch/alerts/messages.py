@@ -14,7 +14,11 @@ and its test):
   worse as it grows ("达到…预警线", lowered when "已低于…解除线"); freeboard and
   minutes to the crest are worse as they fall ("低于…预警线" / "短于…", lowered
   when "已高于…" / "已长于…");
-- each piece of advice is said once; English texts use ASCII punctuation only.
+- each piece of advice is said once; English texts use ASCII punctuation only;
+- nothing says zero or less to go: under half a minute to the crest is
+  "预计1分钟内" (never "预计0分钟后"), a freeboard under 0.005 m "距坝顶不足0.01米",
+  and at or past the crest "水位已到达坝顶" / "水位已超过坝顶0.05米", said without
+  the freeboard's warning line (never "距坝顶-0.05米").
 
 Drills are prefixed 【演练】 / [EXERCISE] everywhere.
 
@@ -153,7 +157,16 @@ class Measure:
                 return "水位已不再上涨"
             if value <= 0:
                 return "水位已到达坝顶"
+            if float(_num(value, self.digits)) == 0:  # never "预计0分钟后"
+                return f"预计{_num(1, self.digits)}{self.unit_zh}内水位到达坝顶"
             return f"预计{self.fmt_zh(value)}后水位到达坝顶"
+        if self.style == "falling" and value is not None and float(_num(value, self.digits)) <= 0:
+            # freeboard at or past the crest: never "距坝顶0.00米" nor "距坝顶-0.05米"
+            if value > 0:
+                return f"{self.zh}不足{_num(10**-self.digits, self.digits)}{self.unit_zh}"
+            if float(_num(-value, self.digits)) == 0:
+                return "水位已到达坝顶"
+            return f"水位已超过坝顶{self.fmt_zh(-value)}"
         return f"{self.zh}{self.fmt_zh(value)}" if value is not None else f"{self.zh}暂无数据"
 
     def now_en(self, value: float | None) -> str:
@@ -162,8 +175,20 @@ class Measure:
                 return "the level is no longer rising"
             if value <= 0:
                 return "the level is at the crest"
+            if float(_num(value, self.digits)) == 0:
+                return f"the level is projected to reach the crest within {self.fmt_en(1)}"
             return f"the level is projected to reach the crest in {self.fmt_en(value)}"
+        if self.style == "falling" and value is not None and float(_num(value, self.digits)) <= 0:
+            if value > 0:
+                return f"{self.en} under {self.fmt_en(10**-self.digits)}"
+            if float(_num(-value, self.digits)) == 0:
+                return "the level is at the dam crest"
+            return f"the level is {self.fmt_en(-value)} above the dam crest"
         return f"{self.en} {self.fmt_en(value)}" if value is not None else f"{self.en}: no data"
+
+    def past_crest(self, value: float | None) -> bool:
+        """A freeboard at or past the dam crest (said without its warning line)."""
+        return self.style == "falling" and value is not None and value <= 0
 
 
 MEASURES: dict[str, Measure] = {
@@ -310,8 +335,9 @@ def render(  # noqa: PLR0913 — keyword-only parts of one text, most optional
             zh += f"，{clear_w[0]}解除线{line_zh}"
             en += f", {clear_w[1]} the reset line of {line_en}"
         return zh + "。", en + "."
-    zh += f"，{raise_w[0]}{colour}预警线{line_zh}"
-    en += f", {raise_w[1]} the {severity.value} line of {line_en}"
+    if not measure.past_crest(value):  # "水位已超过坝顶0.05米" needs no line
+        zh += f"，{raise_w[0]}{colour}预警线{line_zh}"
+        en += f", {raise_w[1]} the {severity.value} line of {line_en}"
     if what_zh:
         zh += f"，{what_zh}"
         en += f", {what_en}"
