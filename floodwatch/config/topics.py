@@ -27,6 +27,8 @@ class TopicPattern:
 
 
 def compile_topic(pattern: str) -> TopicPattern:
+    if not pattern:  # MQTT has no empty filter: the subscription would fail at start
+        raise ValueError("a topic pattern cannot be empty")
     filters: list[str] = []
     parts: list[str] = []
     levels = pattern.split("/")

@@ -445,6 +445,7 @@ def test_a_topic_pattern_is_compiled_and_its_format_known() -> None:
             {"pattern": "hydro/#/x", "format": "rtu"},
             {"pattern": "rtu/{station}/{station}", "format": "batch"},
             {"pattern": "gw/{gateway}", "format": "batch"},
+            {"pattern": ""},
         ),
         kafka={"format": "csv"},
     )
@@ -460,6 +461,7 @@ def test_a_topic_pattern_is_compiled_and_its_format_known() -> None:
             "a `{gateway}` topic needs service.mqtt.gateways: the stations each gateway "
             "may report (readings from an unlisted gateway are refused)",
         ),
+        (("mqtt", "topics", 4, "pattern"), "a topic pattern cannot be empty"),
         (("kafka", "format"), "unknown format 'csv'; expected one of batch, canonical"),
     ]
 
@@ -582,7 +584,6 @@ def test_an_account_s_password_is_a_scrypt_hash_never_shown() -> None:
     with pytest.raises(ValidationError) as caught:
         HttpUser(name="值班", role="operator", password_hash="hunter2")
     assert "must be a scrypt hash" in str(caught.value)
-    assert "hunter2" not in str(caught.value.errors(include_input=False))
     with pytest.raises(ValidationError):
         HttpUser(name="值班", role="root", password_hash=HASH)  # type: ignore[arg-type]
 

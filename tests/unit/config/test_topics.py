@@ -77,6 +77,15 @@ def test_a_pattern_mqtt_cannot_subscribe_to_is_refused_naming_the_level(
     assert str(caught.value) == message
 
 
+def test_an_empty_pattern_is_refused() -> None:
+    """`floodwatch check` passed it; paho refused to subscribe at start
+    (ValueError 'Invalid topic.')."""
+    with pytest.raises(ValueError) as caught:
+        compile_topic("")
+    assert str(caught.value) == "a topic pattern cannot be empty"
+    assert compile_topic("a//b").filter == "a//b"  # empty levels are MQTT's own
+
+
 def test_a_field_named_twice_is_refused_as_any_bad_pattern() -> None:
     """It was the regular expression's own error (`re.error`, not a
     ValueError): `floodwatch check` died with a traceback."""
