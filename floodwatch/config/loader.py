@@ -250,6 +250,8 @@ def _data_loc(data: Any, loc: tuple[Any, ...], types: DestinationTypes | None) -
     out: list[str | int] = []
     node = data
     for part in loc:
+        if part == "[key]":  # pydantic's mark of an error in a key: said of the key itself
+            continue
         if (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
@@ -282,6 +284,8 @@ def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | N
         return f"required key {loc[-1]!r} is missing"
     msg = str(error["msg"])
     msg = msg.removeprefix("Value error, ")
+    if kind in ("model_type", "model_attributes_type"):  # not "instance of StationLevels"
+        return f"must be a mapping (key: value), got {_shown(given)}"
     if kind in ("string_type", "dict_type", "list_type", "float_type", "int_type", "bool_type"):
         raw = located.raw_text.get(loc)
         if raw is not None and kind == "string_type":
@@ -305,6 +309,12 @@ def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | N
     if isinstance(given, dict | list):
         return msg
     return f"{msg}, got {given!r}" if given is not None and "got" not in msg else msg
+
+
+def _shown(given: Any) -> str:
+    if given is None:
+        return "nothing"
+    return "a list" if isinstance(given, list) else repr(given)
 
 
 def _is_destination(error: Any) -> bool:

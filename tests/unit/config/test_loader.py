@@ -231,6 +231,16 @@ def test_the_service_s_problems_are_at_their_keys(tmp_path: Path) -> None:
             "parse string as a number, got 'high'",
         ),
         (
+            "stations:\n  - {id: p1, name: 山塘, type: pond, limits: {depth: {min: 0}}}\n",
+            # said of the key, not of pydantic's `[key]` below it
+            "s.yaml:2:45: stations[0].limits.depth: must be 'level', 'rain' or 'flow'; got 'depth'",
+        ),
+        (
+            "stations:\n  - {id: p1, name: 山塘, type: pond, levels: [312.0]}\n",
+            # not "a valid dictionary or instance of StationLevels"
+            "s.yaml:2:36: stations[0].levels: must be a mapping (key: value), got a list",
+        ),
+        (
             "stations:\n  - {id: 'p 1', name: 山塘, type: pond}\n",
             "s.yaml:2:6: stations[0].id: 'p 1' is not a valid id: use letters, digits, '_', '-', "
             "'.', starting with a letter or digit, at most 64 characters",
@@ -262,6 +272,15 @@ def test_each_kind_of_mistake_is_said_in_its_own_words(
     tmp_path: Path, text: str, problem: str
 ) -> None:
     assert problems(write(tmp_path, s_yaml=text)) == [problem]
+
+
+def test_a_section_or_an_item_that_is_not_a_mapping_says_what_it_got(tmp_path: Path) -> None:
+    write(tmp_path, s_yaml="engine: 5\npeople:\n  -\n  - [li]\n")
+    assert problems(tmp_path) == [
+        "s.yaml:1:1: engine: must be a mapping (key: value), got 5",
+        "s.yaml:3:4: people[0]: must be a mapping (key: value), got nothing",
+        "s.yaml:4:5: people[1]: must be a mapping (key: value), got a list",
+    ]
 
 
 def test_a_destination_type_is_checked_against_the_types_given(tmp_path: Path) -> None:
