@@ -106,10 +106,10 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
         if _overtopping(alert):
             return "正在漫坝", "the dam is overtopping"
         if minutes is not None:
-            return f"预计{minutes:.0f}分钟后漫坝", f"expected to overtop in {minutes:.0f} min"
+            return _to_crest(minutes)
     if v is not None:
         if alert.kind == "freeboard":
-            return f"水位距坝顶仅{v:.2f}米", f"{v:.2f} m below the dam crest"
+            return _freeboard(v)
         if alert.kind == "level":
             return f"水位{v:.2f}米", f"level {v:.2f} m"
         if alert.kind == "rate_of_rise":
@@ -121,6 +121,25 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
         return alert.message_zh.split("，")[0], alert.message_en.split(" has ")[0] + " silent"
     zh, en = names.get(alert.rule, (alert.rule, alert.rule))
     return zh, en
+
+
+def _to_crest(minutes: float) -> tuple[str, str]:
+    """Minutes to the crest in a few words (under half a minute: never "预计0分钟后")."""
+    if f"{minutes:.0f}" == "0":
+        return "预计1分钟内漫坝", "expected to overtop within 1 min"
+    return f"预计{minutes:.0f}分钟后漫坝", f"expected to overtop in {minutes:.0f} min"
+
+
+def _freeboard(v: float) -> tuple[str, str]:
+    """A freeboard in a few words; at or past the crest said as the level over
+    it (never "距坝顶仅0.00米" nor "距坝顶仅-0.05米")."""
+    if v > 0 and f"{v:.2f}" == "0.00":
+        return "水位距坝顶不足0.01米", "under 0.01 m below the dam crest"
+    if v <= 0 and f"{abs(v):.2f}" == "0.00":
+        return "水位已到达坝顶", "the level is at the dam crest"
+    if v < 0:
+        return f"水位已超过坝顶{-v:.2f}米", f"the level is {-v:.2f} m above the dam crest"
+    return f"水位距坝顶仅{v:.2f}米", f"{v:.2f} m below the dam crest"
 
 
 def latest_level(alerts: list[AlertEvent], crest: float | None) -> float | None:

@@ -208,6 +208,22 @@ def test_conditions_in_a_few_words() -> None:
     assert NAMES["culvert-blocked"][0] and "-" not in NAMES["culvert-blocked"][0]
 
 
+def test_a_condition_never_says_zero_or_less_to_go() -> None:
+    # it said "预计0分钟后漫坝" under half a minute out, "距坝顶仅-0.05米" over the crest
+    soon = alert("time_to_crest", R, 0.3, forecast={"minutes_to_crest": 0.3})
+    assert condition(soon, NAMES) == ("预计1分钟内漫坝", "expected to overtop within 1 min")
+    assert condition(alert("freeboard", R, -0.05), NAMES) == (
+        "水位已超过坝顶0.05米",
+        "the level is 0.05 m above the dam crest",
+    )
+    assert condition(alert("freeboard", R, 0.0), NAMES)[0] == "水位已到达坝顶"
+    assert condition(alert("freeboard", R, -0.001), NAMES)[0] == "水位已到达坝顶"
+    assert condition(alert("freeboard", R, 0.004), NAMES) == (
+        "水位距坝顶不足0.01米",
+        "under 0.01 m below the dam crest",
+    )
+
+
 def test_the_lead_is_the_worst_alert_not_inhibited() -> None:
     level = alert("level", R, 311.9)
     crest = alert("time_to_crest", R, 20.0, rule="pond-overtop")
