@@ -113,7 +113,9 @@ def sentence(event: AlertEvent, village: Village, crest: float | None, response:
     if over:
         what = f"{station}已经漫坝，洪水正在漫过坝顶"
     elif crest is not None and isinstance(level, int | float):
-        what = f"{station}水位距坝顶{max(0.0, crest - level):.1f}米"
+        left = f"{max(0.0, crest - level):.1f}"
+        # within 5 cm of the crest: never "距坝顶0.0米"
+        what = f"{station}水位距坝顶{'不足0.1' if left == '0.0' else left}米"
         if minutes is not None and minutes >= 1:
             what += f"，预计{round(minutes)}分钟后漫顶"
     elif event.kind == "rainfall" and event.value is not None:

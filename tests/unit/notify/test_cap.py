@@ -10,9 +10,10 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build
+from floodwatch.notify.cap import CAP_NS, Broadcast, Previous, Village, build, sentence
 from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import parse_ts
 from floodwatch.replay.run import run_readings
@@ -108,6 +109,19 @@ def test_red_overtopping_says_how_far_below_the_crest_and_to_evacuate() -> None:
         f"预计{minutes}分钟后漫顶，请立即转移。"
     )
     assert "<geocode><valueName>GB/T 2260</valueName><value>330182104201</value>" in message.xml
+
+
+def test_within_five_centimetres_of_the_crest_is_never_said_as_zero_metres() -> None:
+    # it said "水位距坝顶0.0米" from 311.95 m up to the crest (312.0 m)
+    red = next(e for e in STORM.alerts if e.rule == "pond-overtop" and e.severity.value == "red")
+    near = replace(
+        red, details={**red.details, "level": 311.96}, forecast={"minutes_to_crest": 3.0}
+    )
+    assert sentence(near, MAOKENG, 312.0, "Evacuate") == (
+        "毛坑村请注意：毛坑山塘水位距坝顶不足0.1米，预计3分钟后漫顶，请立即转移。"
+    )
+    farther = replace(near, details={**red.details, "level": 311.94})
+    assert "水位距坝顶0.1米，" in sentence(farther, MAOKENG, 312.0, "Evacuate")
 
 
 def test_the_all_clear_is_a_cancel_with_allclear() -> None:
