@@ -35,6 +35,7 @@ from floodwatch.config.models import (
 )
 from floodwatch.config.notify import NotifySettings, Person
 from floodwatch.config.textcheck import decode, slips
+from floodwatch.config.values import PATTERN_WORDS
 from floodwatch.config.yamlpos import Located, parse_yaml
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -297,11 +298,10 @@ def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | N
         if kind == "union_tag_invalid":
             return f"unknown rule kind {error['ctx']['tag']!r}; valid: {', '.join(RULE_MODELS)}"
         return f"must be {msg.removeprefix('Input should be ')}; got {given!r}"
-    if kind == "string_pattern_mismatch":
-        return (
-            f"{given!r} is not a valid id: use letters, digits, '_', '-', '.', "
-            "starting with a letter or digit, at most 64 characters"
-        )
+    if kind == "string_pattern_mismatch":  # what the pattern asks for, in words
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        words = PATTERN_WORDS.get(pattern)
+        return f"{given!r} is not {words}" if words else f"{given!r} does not match {pattern}"
     if kind == "union_tag_not_found" and _is_destination(error):
         return "required key 'type' is missing"
     if kind == "union_tag_not_found":

@@ -35,6 +35,7 @@ from floodwatch.config.values import (
     Identifier,
     Text,
     ThresholdExpr,
+    described,
     parse_duration,
     parse_season,
 )
@@ -451,7 +452,12 @@ class Condition(Model):
     station: Annotated[
         str,
         Strict(),
-        StringConstraints(pattern=r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$"),
+        StringConstraints(
+            pattern=described(
+                r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
+                "'self', a link such as '$outlet', or a station id",
+            )
+        ),
     ] = Field("self", description="'self', a link such as '$outlet', or a station id")
     kind: Kind = "level"
     metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
@@ -593,7 +599,15 @@ class EngineSettings(Model):
 # -- the live service (`floodwatch run`) -------------------------------------------
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-FormatName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+FormatName = Annotated[
+    str,
+    StringConstraints(
+        pattern=described(
+            r"^[a-z][a-z0-9_]*$",
+            "a format name: lower-case letters, digits and '_', starting with a letter",
+        )
+    ),
+]
 
 
 class FieldMapping(Model):
@@ -749,7 +763,10 @@ class HttpSettings(Model):
     )
     map_tiles: str | None = Field(
         None,
-        pattern=r"^https?://[^/\s]+/\S*\{z\}\S*$",
+        pattern=described(
+            r"^https?://[^/\s]+/\S*\{z\}\S*$",
+            "a tile server's URL with {z}, e.g. 'http://tiles.local/{z}/{x}/{y}.png'",
+        ),
         description="a map tile server of your own network, e.g. "
         "`http://tiles.local/{z}/{x}/{y}.png`; none by default (the wall-screen map "
         "draws stations and the GeoJSON layers on a blank background, for closed networks)",

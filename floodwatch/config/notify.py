@@ -16,9 +16,17 @@ from pydantic import BeforeValidator, Field, Strict, StringConstraints
 from floodwatch.alerts.state import Severity, Status
 from floodwatch.config.base import Model, Problems
 from floodwatch.config.destinations import DestinationBase
-from floodwatch.config.values import AdminCode, Duration, Identifier, Text
+from floodwatch.config.values import AdminCode, Duration, Identifier, Text, described
 
-Phone = Annotated[str, Strict(), StringConstraints(pattern=r"^\+?[0-9]{5,20}$")]
+Phone = Annotated[
+    str,
+    Strict(),
+    StringConstraints(
+        pattern=described(
+            r"^\+?[0-9]{5,20}$", "a phone number: 5 to 20 digits, '+' first if need be, no spaces"
+        )
+    ),
+]
 
 # One person id or a list of them (the schema says both, as the loader takes both).
 PersonIds = Annotated[

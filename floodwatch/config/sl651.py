@@ -9,11 +9,25 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from floodwatch.config.base import Model, Problems
-from floodwatch.config.values import Duration
+from floodwatch.config.values import Duration, described
 from floodwatch.readings import Kind
 
-Address = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{10}$", to_upper=True)]
-Password = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{4}$", to_upper=True)]
+Address = Annotated[
+    str,
+    StringConstraints(
+        pattern=described(
+            r"^[0-9A-Fa-f]{10}$", 'a station address: 10 hex digits, e.g. "0033018201"'
+        ),
+        to_upper=True,
+    ),
+]
+Password = Annotated[
+    str,
+    StringConstraints(
+        pattern=described(r"^[0-9A-Fa-f]{4}$", 'a password: 4 hex digits, e.g. "1234"'),
+        to_upper=True,
+    ),
+]
 StationClass = Literal["P", "H", "K", "Z", "D", "T", "M", "G", "Q", "I", "O"]
 
 # Elements read by default, by station class, first present wins per kind.

@@ -26,11 +26,17 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from floodwatch.config.base import Model, Problems
-from floodwatch.config.values import Duration
+from floodwatch.config.values import Duration, described
 
 Row = tuple[float, float]
 StationRef = Annotated[
-    str, StringConstraints(pattern=r"^(\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
+    str,
+    StringConstraints(
+        pattern=described(
+            r"^(\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
+            "a station id or a link such as '$outlet'",
+        )
+    ),
 ]
 
 

@@ -19,11 +19,36 @@ from pydantic import (
     WithJsonSchema,
 )
 
+# --- patterns -------------------------------------------------------------------
+
+# What a text pattern asks for, in words, by pattern: a config error says this
+# ("'33' is not an administrative division code: ...") instead of the regex.
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def described(pattern: str, words: str) -> str:
+    """`pattern`, with the words a config error uses for a text not matching it."""
+    PATTERN_WORDS[pattern] = words
+    return pattern
+
+
 # --- ids ----------------------------------------------------------------------
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ID_PATTERN = described(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "a valid id: use letters, digits, '_', '-', '.', starting with a letter or digit, "
+    "at most 64 characters",
+)
 Identifier = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN)]
-AdminCode = Annotated[str, Strict(), StringConstraints(pattern=r"^[0-9]{6,15}$")]
+AdminCode = Annotated[
+    str,
+    Strict(),
+    StringConstraints(
+        pattern=described(
+            r"^[0-9]{6,15}$", 'an administrative division code: 6 to 15 digits, e.g. "330182104"'
+        )
+    ),
+]
 Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
 
 # --- durations ----------------------------------------------------------------

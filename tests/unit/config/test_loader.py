@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from floodwatch.config import values
 from floodwatch.config.destination_types import DestinationTypes
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.loader import (
@@ -18,8 +19,9 @@ from floodwatch.config.loader import (
     load_config_dir,
     load_config_files,
 )
+from floodwatch.config.values import PATTERN_WORDS
 from floodwatch.notify.console import ConsoleDestination
-from floodwatch.notify.sinks import DESTINATION_TYPES
+from floodwatch.notify.sinks import DESTINATION_TYPES, config_schema
 
 POND = "  - {id: p1, name: 山塘, type: pond}\n"
 RAIN = "  - {id: r1, name: 雨量站, type: rain_gauge}\n"
@@ -281,6 +283,52 @@ def test_a_section_or_an_item_that_is_not_a_mapping_says_what_it_got(tmp_path: P
         "s.yaml:3:4: people[0]: must be a mapping (key: value), got nothing",
         "s.yaml:4:5: people[1]: must be a mapping (key: value), got a list",
     ]
+
+
+@pytest.mark.parametrize(
+    ("station", "problem"),
+    [
+        (
+            "village: {name: 村, code: '33'}",
+            "stations[0].village.code: '33' is not an administrative division code: 6 to 15 "
+            'digits, e.g. "330182104"',
+        ),
+        (
+            "sl651: {address: '12', password: '1234'}",
+            "stations[0].sl651.address: '12' is not a station address: 10 hex digits, e.g. "
+            '"0033018201"',
+        ),
+        (
+            "sl651: {address: '0033018201', password: '12345'}",
+            "stations[0].sl651.password: '12345' is not a password: 4 hex digits, e.g. \"1234\"",
+        ),
+    ],
+)
+def test_a_text_of_the_wrong_form_is_told_the_form_in_words(
+    tmp_path: Path, station: str, problem: str
+) -> None:
+    """Each was told it "is not a valid id: use letters, digits, ..." — the rule
+    of ids, whatever the pattern was."""
+    write(tmp_path, s_yaml=f"stations:\n  - id: p1\n    name: x\n    type: pond\n    {station}\n")
+    [found] = problems(tmp_path)
+    assert found.split(": ", 1)[1] == problem
+
+
+def test_every_text_pattern_of_a_config_file_has_words_for_its_error() -> None:
+    def patterns(node: object) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return found.union(*(patterns(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(patterns(v) for v in node))
+        return set()
+
+    # durations and threshold expressions are parsed (their errors say the form);
+    # their patterns are for editors only
+    parsed = {values._DURATION_RE.pattern, values.EXPR_SCHEMA_PATTERN}
+    used = patterns(config_schema()) - parsed
+    assert len(used) >= 8
+    assert used <= set(PATTERN_WORDS)
 
 
 def test_a_destination_type_is_checked_against_the_types_given(tmp_path: Path) -> None:
