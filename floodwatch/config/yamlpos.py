@@ -11,6 +11,7 @@ an error can show it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,28 +42,44 @@ class Located:
 
 
 def parse_yaml(file: Path, text: str) -> tuple[Located | None, list[ConfigIssue]]:
+    """The document of `text` with its positions, or None and the one reason
+    it cannot be read (never an exception: a config being reloaded must not
+    take the service down)."""
     loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        problem = exc.problem or exc.context or "not valid YAML"
-        if exc.context and problem.startswith("but "):  # "but found another document"
-            problem = f"{exc.context} {problem}"
-        if "'\\t'" in problem:  # PyYAML's words for a tab where YAML wants a space
-            problem = "a tab here: YAML separates keys, values and list items with spaces only"
-        return None, [ConfigIssue(file, line, col, (), f"not valid YAML: {problem}")]
-    except yaml.YAMLError as exc:
-        return None, [ConfigIssue(file, None, None, (), f"not valid YAML: {exc}")]
     located = Located(file=file, data=None)
     issues: list[ConfigIssue] = []
-    if node is not None:
-        located.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        located.data = _build(loader, node, (), located, issues)
-    loader.dispose()
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            located.positions[()] = _mark(node)
+            located.data = _build(loader, node, (), located, issues, frozenset())
+    except yaml.MarkedYAMLError as exc:  # also a tag or a merge it cannot construct
+        return None, [_not_yaml(file, exc)]
+    except yaml.YAMLError as exc:
+        return None, [ConfigIssue(file, None, None, (), f"not valid YAML: {exc}")]
+    except RecursionError:
+        return None, [ConfigIssue(file, None, None, (), "not valid YAML: nested too deeply")]
+    finally:
+        loader.dispose()
     return located, issues
+
+
+def _not_yaml(file: Path, exc: yaml.MarkedYAMLError) -> ConfigIssue:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    col = mark.column + 1 if mark else None
+    problem = exc.problem or exc.context or "not valid YAML"
+    if exc.context and problem.startswith("but "):  # "but found another document"
+        problem = f"{exc.context} {problem}"
+    if "'\\t'" in problem:  # PyYAML's words for a tab where YAML wants a space
+        problem = "a tab here: YAML separates keys, values and list items with spaces only"
+    tag = re.search(r"could not determine a constructor for the tag '([^']*)'", problem)
+    if tag:
+        problem = (
+            f"the tag {tag.group(1)!r} is not read here: remove it (a text that starts "
+            "with '!' goes in quotes)"
+        )
+    return ConfigIssue(file, line, col, (), f"not valid YAML: {problem}")
 
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -80,8 +97,27 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 def _build(
-    loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, out: Located, issues: list[ConfigIssue]
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    loc: Loc,
+    out: Located,
+    issues: list[ConfigIssue],
+    inside: frozenset[int],  # the mappings and lists `node` is part of
 ) -> Any:
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in inside:  # an alias to a mapping or list around it
+            line, col = out.position(loc) or (None, None)
+            issues.append(
+                ConfigIssue(
+                    out.file,
+                    line,
+                    col,
+                    loc,
+                    "an alias to the mapping or list it is in (a loop): give the values",
+                )
+            )
+            return None
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         given = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
         loader.flatten_mapping(node)  # the merged keys first, then the keys given
@@ -112,14 +148,14 @@ def _build(
             else:
                 overridable.discard(key)
             out.positions[child] = _mark(key_node)
-            result[key] = _build(loader, value_node, child, out, issues)
+            result[key] = _build(loader, value_node, child, out, issues, inside)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             child = (*loc, index)
             out.positions[child] = _mark(item)
-            items.append(_build(loader, item, child, out, issues))
+            items.append(_build(loader, item, child, out, issues, inside))
         return items
     value = loader.construct_object(node, deep=True)
     if not isinstance(value, str) and value is not None:

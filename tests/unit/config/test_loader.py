@@ -412,6 +412,23 @@ def test_a_station_copied_with_a_yaml_merge_loads_with_its_changes(tmp_path: Pat
     ]
 
 
+def test_yaml_that_cannot_be_built_is_a_config_error_in_its_file(tmp_path: Path) -> None:
+    """A tag or a loop of aliases raised out of the loader (not a `ConfigError`:
+    `floodwatch check` printed a traceback and a hot reload was not refused
+    as a config problem)."""
+    write(
+        tmp_path,
+        a_yaml="stations:\n  - {id: p1, name: !zh 山塘, type: pond}\n",
+        b_yaml="stations:\n  - &p {id: p2, name: x, type: pond, links: {outlet: *p}}\n",
+    )
+    assert problems(tmp_path) == [
+        "a.yaml:2:20: not valid YAML: the tag '!zh' is not read here: remove it (a text that "
+        "starts with '!' goes in quotes)",
+        "b.yaml:2:46: stations[0].links.outlet: an alias to the mapping or list it is in (a "
+        "loop): give the values",
+    ]
+
+
 def test_a_byte_order_mark_is_a_note_not_a_problem(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_bytes(b"\xef\xbb\xbfstations:\n" + POND.encode())
     loaded = load(tmp_path)

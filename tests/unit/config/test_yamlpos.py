@@ -155,6 +155,66 @@ def test_yaml_that_does_not_parse_is_one_problem_at_its_place(text: str, problem
     assert [str(i) for i in issues] == [problem]
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "name: !zh 山塘\n",
+            "stations.yaml:1:7: not valid YAML: the tag '!zh' is not read here: remove it (a "
+            "text that starts with '!' goes in quotes)",
+        ),
+        (
+            "run: !!python/name:os.system\n",
+            "stations.yaml:1:6: not valid YAML: the tag 'tag:yaml.org,2002:python/name:os.system' "
+            "is not read here: remove it (a text that starts with '!' goes in quotes)",
+        ),
+        (
+            "a: {<<: 5}\n",
+            "stations.yaml:1:9: not valid YAML: expected a mapping or list of mappings for "
+            "merging, but found scalar",
+        ),
+        (
+            "a: &x {k: 1}\nb: {<<: [*x, 5]}\n",
+            "stations.yaml:2:14: not valid YAML: expected a mapping for merging, but found scalar",
+        ),
+        (
+            "a: " + "[" * 5000 + "]" * 5000 + "\n",
+            "stations.yaml: not valid YAML: nested too deeply",
+        ),
+    ],
+)
+def test_what_yaml_cannot_build_is_a_problem_not_an_exception(text: str, problem: str) -> None:
+    """A tag, a merge of a non-mapping, nesting deeper than Python's stack: each
+    raised out of `parse_yaml` (`floodwatch check` printed a traceback; a hot
+    reload raised past the service's `ConfigError` handling)."""
+    located, issues = parse_yaml(FILE, text)
+    assert located is None
+    assert [str(i) for i in issues] == [problem]
+
+
+@pytest.mark.parametrize(
+    ("text", "loc", "data"),
+    [
+        ("a: &a [1, *a]\n", ("a", 1), {"a": [1, None]}),
+        ("s:\n  - &p {id: p1, links: {outlet: *p}}\n", ("s", 0, "links", "outlet"), None),
+    ],
+)
+def test_an_alias_to_what_it_is_in_is_a_loop_at_the_alias(
+    text: str, loc: tuple[str | int, ...], data: object
+) -> None:
+    """It recursed until Python gave up (RecursionError)."""
+    located, issues = parse_yaml(FILE, text)
+    assert [(i.loc, i.message) for i in issues] == [
+        (loc, "an alias to the mapping or list it is in (a loop): give the values")
+    ]
+    assert located is not None and (data is None or located.data == data)
+
+
+def test_an_alias_used_twice_side_by_side_is_no_loop() -> None:
+    located = parsed("a: &x {k: 1}\nb: [*x, *x]\nc: {d: *x}\n")
+    assert located.data["b"] == [{"k": 1}, {"k": 1}] and located.data["c"] == {"d": {"k": 1}}
+
+
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
 def test_an_empty_document_is_no_data_and_no_problem(text: str) -> None:
     located = parsed(text)
