@@ -7,18 +7,11 @@ from pathlib import Path
 
 import click
 
-from floodwatch.cli.options import EXAMPLE_CONFIG, load
+from floodwatch.cli.options import config_option, load
 
 
 @click.command("messages")
-@click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(path_type=Path),
-    default=EXAMPLE_CONFIG,
-    show_default=True,
-    help="config directory",
-)
+@config_option
 @click.option(
     "--output",
     "output_path",
