@@ -1,7 +1,8 @@
 """Load a config directory: every `*.yaml` / `*.yml` file in it, joined.
 
 Each file may hold `engine:` and `service:` (each in at most one file),
-`stations:`, `rules:`, `people:` and `rosters:` (lists, joined).
+`stations:`, `rules:`, `people:` and `rosters:` (lists, joined; a section
+left empty, its items commented out, is an empty list).
 Problems are collected from all files and reported together, each with file,
 line, column and key path. The loader is given the sinks' destination models
 (`DestinationTypes`): the config layer does not know the sinks

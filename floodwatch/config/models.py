@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, Strict, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, Strict, StringConstraints, field_validator
 
 from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
@@ -874,15 +874,29 @@ def _unknown_format(name: str, known: set[str]) -> str:
     return f"unknown format {name!r}; expected one of {', '.join(sorted(known))}"
 
 
+def _none_is_empty(value: object) -> object:
+    return [] if value is None else value
+
+
+# A list section left empty (`stations:` with its items commented out) is an
+# empty list, as an empty `engine:` is the defaults; the schema says so too.
+def _or_empty(input_type: object) -> BeforeValidator:
+    return BeforeValidator(_none_is_empty, json_schema_input_type=input_type)
+
+
 class ConfigFile(Model):
     """One YAML file of a config directory. Lists from all files are joined."""
 
     engine: EngineSettings | None = None
     service: ServiceSettings | None = None
-    stations: list[Station] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
-    people: list[Person] = Field(default_factory=list, description="who can be notified")
-    rosters: list[Roster] = Field(
+    stations: Annotated[list[Station], _or_empty(list[Station] | None)] = Field(
+        default_factory=list
+    )
+    rules: Annotated[list[Rule], _or_empty(list[Rule] | None)] = Field(default_factory=list)
+    people: Annotated[list[Person], _or_empty(list[Person] | None)] = Field(
+        default_factory=list, description="who can be notified"
+    )
+    rosters: Annotated[list[Roster], _or_empty(list[Roster] | None)] = Field(
         default_factory=list, description="who answers for each station, village and town"
     )
 

@@ -75,6 +75,20 @@ def test_an_empty_file_is_an_empty_config(tmp_path: Path) -> None:
     assert loaded.config.stations == [] and loaded.config.engine.timezone == "Asia/Shanghai"
 
 
+def test_a_section_left_empty_is_an_empty_list_as_an_empty_engine_is_the_default(
+    tmp_path: Path,
+) -> None:
+    """`stations:` with every station commented out was an error ("input should
+    be a valid list, got None") while an empty `engine:` was the defaults."""
+    write(tmp_path, s_yaml="stations:\n  # - {id: p1}\nrules:\npeople:\nrosters:\nengine:\n")
+    loaded = load(tmp_path)
+    assert (loaded.config.stations, loaded.config.rules) == ([], [])
+    assert (loaded.config.people, loaded.config.rosters) == ([], [])
+    # and the schema editors check with says so (what check accepts, it accepts)
+    for section in ("stations", "rules", "people", "rosters"):
+        assert {"type": "null"} in config_schema()["properties"][section]["anyOf"]
+
+
 def test_a_path_that_is_not_a_directory_is_one_problem(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     assert problems(missing) == [f"{missing}: not a directory"]
