@@ -85,13 +85,6 @@ def _not_yaml(file: Path, exc: yaml.MarkedYAMLError) -> ConfigIssue:
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _forget(out: Located, loc: Loc) -> None:
-    """Drop what was recorded at and below `loc` (a merged value overridden)."""
-    for recorded in (out.positions, out.raw_text):
-        for key in [k for k in recorded if k[: len(loc)] == loc]:
-            del recorded[key]
-
-
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -122,19 +115,22 @@ def _build(
         given = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
         loader.flatten_mapping(node)  # the merged keys first, then the keys given
         merged = len(node.value) - given
+        keys = [k.value if isinstance(k, yaml.ScalarNode) else None for k, _ in node.value]
+        # A merged key is overridden by a key given here or by a later merged one
+        # (safe_load keeps the last); it is left out, so it is no duplicate.
+        given_keys = set(keys[merged:])
+        last = {key: i for i, key in enumerate(keys[:merged])}
         result: dict[str, Any] = {}
-        overridable: set[str] = set()  # keys whose value came from a merge
         for index, (key_node, value_node) in enumerate(node.value):
+            if index < merged and (keys[index] in given_keys or last[keys[index]] != index):
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 line, col = _mark(key_node)
                 issues.append(ConfigIssue(out.file, line, col, loc, "a key must be plain text"))
                 continue
             key = str(key_node.value)
             child = (*loc, key)
-            if key in overridable:  # a later merge, or a key given here, wins
-                _forget(out, child)
-                del result[key]
-            elif key in result:
+            if key in result:
                 line, col = _mark(key_node)
                 first = out.positions.get(child, (0, 0))[0]
                 issues.append(
@@ -143,10 +139,6 @@ def _build(
                     )
                 )
                 continue
-            if index < merged:
-                overridable.add(key)
-            else:
-                overridable.discard(key)
             out.positions[child] = _mark(key_node)
             result[key] = _build(loader, value_node, child, out, issues, inside)
         return result
