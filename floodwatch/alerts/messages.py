@@ -16,9 +16,13 @@ and its test):
   when "已高于…" / "已长于…");
 - each piece of advice is said once; English texts use ASCII punctuation only;
 - nothing says zero or less to go: under half a minute to the crest is
-  "预计1分钟内" (never "预计0分钟后"), a freeboard under 0.005 m "距坝顶不足0.01米",
-  and at or past the crest "水位已到达坝顶" / "水位已超过坝顶0.05米", said without
-  the freeboard's warning line (never "距坝顶-0.05米").
+  "预计1分钟内" (never "预计0分钟后"), and so is a forecast of 0 minutes while
+  the reading is still below the crest (the trend is at it; only a reading at
+  or over the crest is overtopping, said by `overtopping`); a freeboard under
+  0.005 m "距坝顶不足0.01米", and at or past the crest "水位已到达坝顶" /
+  "水位已超过坝顶0.05米", said without the freeboard's warning line (never
+  "距坝顶-0.05米"); a reading at the crest (less than 0.005 m over) "水位312.00米，
+  已到达坝顶", over it "正在漫坝：水位312.12米，超过坝顶0.12米" (never "高出坝顶0.00米").
 
 Drills are prefixed 【演练】 / [EXERCISE] everywhere.
 
@@ -155,9 +159,9 @@ class Measure:
         if self.style == "time":
             if value is None:
                 return "水位已不再上涨"
-            if value <= 0:
-                return "水位已到达坝顶"
-            if float(_num(value, self.digits)) == 0:  # never "预计0分钟后"
+            # under half a minute, or a trend already at the crest while the reading
+            # is not (overtopping has its own text): never "预计0分钟后" nor "已到达坝顶"
+            if value <= 0 or float(_num(value, self.digits)) == 0:
                 return f"预计{_num(1, self.digits)}{self.unit_zh}内水位到达坝顶"
             return f"预计{self.fmt_zh(value)}后水位到达坝顶"
         if self.style == "falling" and value is not None and float(_num(value, self.digits)) <= 0:
@@ -173,9 +177,7 @@ class Measure:
         if self.style == "time":
             if value is None:
                 return "the level is no longer rising"
-            if value <= 0:
-                return "the level is at the crest"
-            if float(_num(value, self.digits)) == 0:
+            if value <= 0 or float(_num(value, self.digits)) == 0:
                 return f"the level is projected to reach the crest within {self.fmt_en(1)}"
             return f"the level is projected to reach the crest in {self.fmt_en(value)}"
         if self.style == "falling" and value is not None and float(_num(value, self.digits)) <= 0:
@@ -497,9 +499,10 @@ def overtopping(
     severity: Severity = Severity.RED,
     eased: bool = False,
 ) -> tuple[str, str]:
-    """The dam is overtopping now (time to crest at its crest): red, said plainly;
-    lowered to `severity` or lifted once the level is back below the crest.
-    `eased` (lowered or lifted): the eased clause, no headline."""
+    """The dam is overtopping now (a reading at or over the crest): red, said
+    plainly — at the crest (under 0.005 m over) "水位312.00米，已到达坝顶", over it
+    "正在漫坝：水位312.12米，超过坝顶0.12米"; lowered to `severity` or lifted once the
+    level is back below the crest. `eased` (lowered or lifted): the eased clause, no headline."""
     if eased and transition in (Transition.DOWNGRADED, Transition.RESOLVED):
         return _eased_clause(
             place,
@@ -529,8 +532,13 @@ def overtopping(
         head_zh, head_en = EXERCISE_ZH + head_zh, EXERCISE_EN + head_en
     todo_zh, todo_en = advice or ADVICE[Severity.RED]
     above = max(0.0, level - crest)
+    if f"{above:.2f}" == "0.00":  # at the crest: never "高出坝顶0.00米"
+        return (
+            f"{head_zh}{place.zh}水位{level:.2f}米，已到达坝顶。{todo_zh}",
+            f"{head_en}{place.en}: level {level:.2f} m, at the dam crest. {todo_en}",
+        )
     return (
-        f"{head_zh}{place.zh}已漫坝，正在漫顶：水位{level:.2f}米，高出坝顶{above:.2f}米。{todo_zh}",
+        f"{head_zh}{place.zh}正在漫坝：水位{level:.2f}米，超过坝顶{above:.2f}米。{todo_zh}",
         f"{head_en}{place.en} is overtopping now: level {level:.2f} m, "
         f"{above:.2f} m above the dam crest. {todo_en}",
     )

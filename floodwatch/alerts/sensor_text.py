@@ -34,7 +34,7 @@ def _minutes_en(minutes: int) -> str:
 
 def stale(minutes: int) -> tuple[str, str]:
     return (
-        f"已{duration_zh(minutes * 60_000)}无数据上报，失联期间已有预警保持不变",
+        f"已{duration_zh(minutes * 60_000)}无数据上报，失联期间现有预警保持不变",
         f"has sent no report for {_minutes_en(minutes)}. Warnings in force stay in force meanwhile",
     )
 
@@ -80,7 +80,7 @@ def spike(m: Measure, step: float, last: float) -> tuple[str, str]:
 def gauge_fault() -> tuple[str, str]:
     """The RTU's status word says the gauge is faulty (SL 651 `45`, bits 5/6)."""
     return (
-        f"经遥测终端自检报告故障，{NOT_USED_ZH}",
+        "经遥测终端自检报告故障，其读数暂不参与预警判断",  # its readings, while it is faulty
         f"is reported faulty by its telemetry terminal. {NOT_USED_EN}",
     )
 

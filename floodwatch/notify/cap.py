@@ -94,7 +94,9 @@ def response_type(event: AlertEvent) -> str:
 
 def sentence(event: AlertEvent, village: Village, crest: float | None, response: str) -> str:
     """What the loudspeaker says, e.g. 芭蕉村请注意：茂坑山塘水位距坝顶0.4米，
-    预计35分钟后漫顶，请立即转移。"""
+    预计35分钟后漫顶，请立即转移。Under a minute to the crest "…，预计1分钟内漫坝，…";
+    a reading at the crest (under 0.005 m over) "…水位已到达坝顶，…", over it
+    "…已经漫坝，洪水正在漫过坝顶，…"."""
     prefix = EXERCISE_ZH if event.status is Status.EXERCISE else ""
     station = event.station_name
     head = f"{prefix}{village.name}请注意："
@@ -110,7 +112,14 @@ def sentence(event: AlertEvent, village: Village, crest: float | None, response:
     over = forecast.get("overtopping") or (
         crest is not None and isinstance(level, int | float) and level >= crest
     )
-    if over:
+    at_crest = (
+        crest is not None
+        and isinstance(level, int | float)
+        and f"{max(0.0, level - crest):.2f}" == "0.00"
+    )
+    if over and at_crest:
+        what = f"{station}水位已到达坝顶"  # as the alert says it: not "漫过坝顶" by 0.00 m
+    elif over:
         what = f"{station}已经漫坝，洪水正在漫过坝顶"
     elif crest is not None and isinstance(level, int | float):
         left = f"{max(0.0, crest - level):.1f}"
@@ -118,6 +127,8 @@ def sentence(event: AlertEvent, village: Village, crest: float | None, response:
         what = f"{station}水位距坝顶{'不足0.1' if left == '0.0' else left}米"
         if minutes is not None and minutes >= 1:
             what += f"，预计{round(minutes)}分钟后漫顶"
+        elif minutes is not None:  # under a minute (or the trend at the crest already)
+            what += "，预计1分钟内漫坝"
     elif event.kind == "rainfall" and event.value is not None:
         window = _window_zh(str(details.get("window", "")))
         what = f"{station}{window}累计雨量{event.value:.0f}毫米，已达{colour}预警"

@@ -62,6 +62,9 @@ T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
 WHILE_INCIDENT = "while-incident"  # an entry's note: told while its incident stays red
 RATE = 0.80  # m/h: the rate of rise the time-to-crest texts are said with
 INFLOW, OUTFLOW = 7.5, 2.5  # m³/s: what the water-balance texts are said with
+# the crest edge, sampled at a rule's worst level raised: a freeboard past the
+# crest (m) and a time to crest under a minute (min)
+CREST_PAST, UNDER_A_MINUTE = -0.05, 0.3
 
 
 @dataclass
@@ -194,11 +197,12 @@ def _overtopping(compiled: CompiledConfig, binding: Binding, ctx: RuleContext) -
     below = [lb.severity for lb in binding.levels if lb.severity is not Severity.RED]
     steps: list[tuple[Severity, Transition, Severity | None, float]] = [
         (Severity.RED, Transition.FIRING, None, crest + 0.12),
+        (Severity.RED, Transition.FIRING, None, crest),  # at the crest: "已到达坝顶"
         (Severity.RED, Transition.ESCALATED, Severity.RED, crest + 0.12),
         (Severity.RED, Transition.RESOLVED, Severity.RED, crest - 0.08),
     ]
     if below:
-        steps.insert(2, (below[-1], Transition.DOWNGRADED, Severity.RED, crest - 0.08))
+        steps.insert(3, (below[-1], Transition.DOWNGRADED, Severity.RED, crest - 0.08))
     out = []
     for sev, step, before, level in steps:
         zh, en, eased = _both(
@@ -254,6 +258,8 @@ def _threshold(
     else:
         threshold = _line(binding, sev, exit_=False)
         values = [threshold + worse * delta]
+        if step is Transition.FIRING and sev is binding.levels[-1].severity:
+            values.extend(_edge(m.style))
     out = []
     for value in values:
         what = ("", "")
@@ -286,6 +292,12 @@ def _threshold(
         event = make_event(ctx, sev, step, before, value, threshold, zh, en, forecast, level, eased)
         out.append(_entry(compiled, binding, ctx, event, m))
     return out
+
+
+def _edge(style: str) -> list[float]:
+    """Values at the crest edge, after the usual one: a freeboard past the crest
+    ("水位已超过坝顶0.05米"), under a minute to it ("预计1分钟内水位到达坝顶")."""
+    return {"falling": [CREST_PAST], "time": [UNDER_A_MINUTE]}.get(style, [])
 
 
 def _level_at(binding: Binding, ctx: RuleContext, value: float | None) -> float | None:

@@ -92,10 +92,19 @@ def lead(change: IncidentChange) -> AlertEvent:
 
 
 def _overtopping(alert: AlertEvent) -> bool:
-    minutes = (alert.forecast or {}).get("minutes_to_crest")
-    return alert.kind == "time_to_crest" and bool(
-        (alert.forecast or {}).get("overtopping") or (minutes is not None and minutes <= 0)
-    )
+    """A reading at or over the crest. Only the rule's overtopping says so: a
+    forecast of 0 minutes (the trend at the crest, the reading still below it)
+    is "预计1分钟内漫坝", never "正在漫坝"."""
+    return alert.kind == "time_to_crest" and bool((alert.forecast or {}).get("overtopping"))
+
+
+def _at_crest(alert: AlertEvent) -> bool:
+    """An overtopping reading less than 0.005 m over the crest: "水位已到达坝顶",
+    as the alert says it (never "正在漫坝" over it by 0.00 m)."""
+    level, target = alert.details.get("level"), alert.details.get("target")
+    if not isinstance(level, int | float) or not isinstance(target, int | float):
+        return False
+    return f"{max(0.0, level - target):.2f}" == "0.00"
 
 
 def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
@@ -104,7 +113,7 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
     minutes = (alert.forecast or {}).get("minutes_to_crest")
     if alert.kind == "time_to_crest":
         if _overtopping(alert):
-            return "正在漫坝", "the dam is overtopping"
+            return _overtopping_words(alert)
         if minutes is not None:
             return _to_crest(minutes)
     if v is not None:
@@ -123,9 +132,16 @@ def condition(alert: AlertEvent, names: RuleNames) -> tuple[str, str]:
     return zh, en
 
 
+def _overtopping_words(alert: AlertEvent) -> tuple[str, str]:
+    if _at_crest(alert):
+        return "水位已到达坝顶", "the level is at the dam crest"
+    return "正在漫坝", "the dam is overtopping"
+
+
 def _to_crest(minutes: float) -> tuple[str, str]:
-    """Minutes to the crest in a few words (under half a minute: never "预计0分钟后")."""
-    if f"{minutes:.0f}" == "0":
+    """Minutes to the crest in a few words (under half a minute, or none left by
+    the trend while the reading is below the crest: never "预计0分钟后")."""
+    if minutes <= 0 or f"{minutes:.0f}" == "0":
         return "预计1分钟内漫坝", "expected to overtop within 1 min"
     return f"预计{minutes:.0f}分钟后漫坝", f"expected to overtop in {minutes:.0f} min"
 

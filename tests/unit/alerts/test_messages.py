@@ -187,11 +187,28 @@ def test_the_time_to_crest_says_why_first_and_then_when() -> None:
         in en
     )
     assert "within the red line of 60 min." in en
-    assert (
-        CREST.now_zh(0.0) == "水位已到达坝顶" and CREST.now_en(-1.0) == "the level is at the crest"
-    )
     assert CREST.now_zh(None) == "水位已不再上涨"
     assert "来水1.50立方米每秒，出流0.20立方米每秒" in balance_reason(1.5, 0.2)[0]
+
+
+@pytest.mark.parametrize("minutes", [0.0, -1.0])
+def test_a_forecast_of_no_minutes_left_is_said_as_within_a_minute(minutes: float) -> None:
+    # the trend is at the crest while the reading is still below it: not "已到达坝顶"
+    # (said "水位已到达坝顶，短于红色预警线60分钟"); a reading at the crest is `overtopping`
+    assert CREST.now_zh(minutes) == "预计1分钟内水位到达坝顶"
+    assert CREST.now_en(minutes) == "the level is projected to reach the crest within 1 min"
+    zh, en = render(
+        place=POND,
+        measure=CREST,
+        severity=RED,
+        transition=ESCALATED,
+        value=minutes,
+        threshold=60.0,
+        exercise=False,
+        previous=ORANGE,
+    )
+    assert "预计1分钟内水位到达坝顶，短于红色预警线60分钟。" in zh and "已到达坝顶" not in zh
+    assert "within 1 min" in en and "at the crest" not in en
 
 
 @pytest.mark.parametrize("minutes", [0.2, 0.49, 0.5])
@@ -324,12 +341,30 @@ def test_a_compound_rule_says_every_condition_and_its_all_clear_gives_no_advice(
     assert not eased[0].startswith("【") and "解除" not in eased[0]
 
 
+@pytest.mark.parametrize("level", [312.0, 312.004])
+def test_a_reading_at_the_crest_is_said_as_reaching_it_not_over_it_by_nothing(
+    level: float,
+) -> None:
+    # it said "已漫坝，正在漫顶：水位312.00米，高出坝顶0.00米"
+    zh, en = overtopping(POND, level, 312.0, transition=FIRING, exercise=False)
+    assert zh == (
+        "【红色预警·漫坝】毛坑村毛坑山塘水位312.00米，已到达坝顶。"
+        "请立即组织下游群众转移，人员撤离坝体。"
+    )
+    assert en.startswith(
+        "[RED warning: OVERTOPPING] Maokeng pond (Maokeng village): level 312.00 m, "
+        "at the dam crest. "
+    )
+    assert "0.00" not in zh.replace("312.00", "") and "0.00 m" not in en
+
+
 def test_overtopping_is_red_and_plain_and_says_when_it_stopped() -> None:
     zh, en = overtopping(POND, 312.1, 312.0, transition=FIRING, exercise=False)
     assert zh == (
-        "【红色预警·漫坝】毛坑村毛坑山塘已漫坝，正在漫顶：水位312.10米，高出坝顶0.10米。"
+        "【红色预警·漫坝】毛坑村毛坑山塘正在漫坝：水位312.10米，超过坝顶0.10米。"
         "请立即组织下游群众转移，人员撤离坝体。"
     )
+    assert "0.10 m above the dam crest." in en
     assert en.startswith("[RED warning: OVERTOPPING] Maokeng pond (Maokeng village) is ")
     zh, _ = overtopping(POND, 311.9, 312.0, transition=DOWNGRADED, severity=ORANGE, exercise=False)
     assert zh.startswith("【预警降为橙色】毛坑村毛坑山塘水位311.90米，已回落到坝顶312.00米以下，")

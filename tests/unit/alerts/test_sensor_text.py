@@ -17,10 +17,10 @@ LEVEL, RAIN, FLOW = MEASURES["level"], MEASURES["rain"], MEASURES["flow"]
 
 def test_stale_says_how_long_in_hours_and_minutes() -> None:
     assert sensor_text.stale(15) == (
-        "已15分钟无数据上报，失联期间已有预警保持不变",
+        "已15分钟无数据上报，失联期间现有预警保持不变",
         "has sent no report for 15 min. Warnings in force stay in force meanwhile",
     )
-    assert sensor_text.stale(90)[0] == "已1小时30分钟无数据上报，失联期间已有预警保持不变"
+    assert sensor_text.stale(90)[0] == "已1小时30分钟无数据上报，失联期间现有预警保持不变"
     assert sensor_text.stale(90)[1].startswith("has sent no report for 1 h 30 min.")
     assert sensor_text.stale(120)[0].startswith("已2小时无数据")  # not "2小时0分钟"
     assert "for 2 h." in sensor_text.stale(120)[1]  # not "2 h 0 min"
@@ -71,7 +71,8 @@ def test_spike_says_up_or_down_with_a_positive_amount() -> None:
 
 def test_rtu_status_texts_say_whether_the_reading_is_used() -> None:
     fault = sensor_text.gauge_fault()
-    assert fault[0] == "经遥测终端自检报告故障，该读数不参与预警判断"
+    # it said "该读数不参与预警判断": the fault stands for every reading, for a while
+    assert fault[0] == "经遥测终端自检报告故障，其读数暂不参与预警判断"
     over = sensor_text.over_limit(LEVEL, 311.5)
     assert over[0] == "读数311.50米，遥测终端报告超过其设定的报警限值，该读数照常参与预警判断"
     assert over[1].endswith("The reading is used for warnings as usual")

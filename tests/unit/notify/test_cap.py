@@ -124,6 +124,32 @@ def test_within_five_centimetres_of_the_crest_is_never_said_as_zero_metres() -> 
     assert "水位距坝顶0.1米，" in sentence(farther, MAOKENG, 312.0, "Evacuate")
 
 
+@pytest.mark.parametrize("minutes", [0.3, 0.0])
+def test_under_a_minute_to_the_crest_says_so(minutes: float) -> None:
+    # it said nothing of the time under a minute ("…距坝顶不足0.1米，请立即转移。")
+    red = next(e for e in STORM.alerts if e.rule == "pond-overtop" and e.severity.value == "red")
+    soon = replace(
+        red, details={**red.details, "level": 311.98}, forecast={"minutes_to_crest": minutes}
+    )
+    assert sentence(soon, MAOKENG, 312.0, "Evacuate") == (
+        "毛坑村请注意：毛坑山塘水位距坝顶不足0.1米，预计1分钟内漫坝，请立即转移。"
+    )
+
+
+def test_a_reading_at_the_crest_is_said_as_reaching_it_and_over_it_as_overtopping() -> None:
+    # it said "已经漫坝，洪水正在漫过坝顶" at 312.00 m, over the crest by nothing
+    red = next(e for e in STORM.alerts if e.rule == "pond-overtop" and e.severity.value == "red")
+    over = {"overtopping": True, "minutes_to_crest": 0.0}
+    at = replace(red, details={**red.details, "level": 312.004}, forecast=over)
+    assert sentence(at, MAOKENG, 312.0, "Evacuate") == (
+        "毛坑村请注意：毛坑山塘水位已到达坝顶，请立即转移。"
+    )
+    past = replace(at, details={**red.details, "level": 312.12})
+    assert sentence(past, MAOKENG, 312.0, "Evacuate") == (
+        "毛坑村请注意：毛坑山塘已经漫坝，洪水正在漫过坝顶，请立即转移。"
+    )
+
+
 def test_the_all_clear_is_a_cancel_with_allclear() -> None:
     _, message = sequence("pond-overtop")[-1]
     assert message.msg_type == "Cancel"

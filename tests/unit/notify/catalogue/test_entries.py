@@ -131,3 +131,18 @@ def test_the_loudspeaker_says_the_dam_is_overtopping_not_zero_minutes_to_go() ->
     over = next(e for e in CATALOGUE if "overtopping" in e.notes and e.event.value == 0.0)
     assert over.spoken is not None and "已经漫坝" in over.spoken
     assert "0分钟" not in over.spoken and "距坝顶0.0米" not in over.spoken
+
+
+def test_the_catalogue_shows_the_crest_edge() -> None:
+    # at the crest, past it and under a minute to it (docs/messages.md shows each)
+    said = {e.zh: e.spoken for e in CATALOGUE if e.section == "rules"}
+    at = (
+        "【红色预警·漫坝】毛坑村毛坑山塘水位312.00米，已到达坝顶。"
+        "请立即组织下游群众转移，人员撤离坝体。"
+    )
+    assert said[at] == "毛坑村请注意：毛坑山塘水位已到达坝顶，请立即转移。"
+    past = next(zh for zh in said if "毛坑山塘水位已超过坝顶0.05米。" in zh)
+    assert past.startswith("【红色预警】")
+    soon = next(zh for zh in said if "预计1分钟内水位到达坝顶，短于红色预警线" in zh)
+    assert said[soon] == "毛坑村请注意：毛坑山塘水位距坝顶不足0.1米，预计1分钟内漫坝，请立即转移。"
+    assert not any("坝顶0.00米" in zh or "坝顶0.0米" in (said[zh] or "") for zh in said)

@@ -70,7 +70,7 @@ def test_the_figures_are_those_of_the_gauges_own_limits_and_rule() -> None:
         "【设备告警】毛坑村毛坑山塘水位计读数310.00米已6小时未变化，暂不参与预警判断。请安排维护。"
     )  # stuck_for: 6h
     assert said["maokeng-pond/stale"] == (
-        "【设备告警】毛坑村毛坑山塘水位计已10分钟无数据上报，失联期间已有预警保持不变。请安排维护。"
+        "【设备告警】毛坑村毛坑山塘水位计已10分钟无数据上报，失联期间现有预警保持不变。请安排维护。"
     )
 
 

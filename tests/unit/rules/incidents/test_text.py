@@ -157,6 +157,49 @@ def test_overtopping_at_the_same_red_says_so() -> None:
     assert en.startswith("[RED warning: OVERTOPPING] Maokeng pond (Maokeng village): the dam is ")
 
 
+def test_a_reading_at_the_crest_is_told_as_reaching_it_and_over_it_as_overtopping() -> None:
+    # as the alert says it: "水位312.00米，已到达坝顶" / "正在漫坝：…超过坝顶0.12米"
+    def over(level: float) -> AlertEvent:
+        return alert("time_to_crest", R, 0.0, rule="pond-overtop",
+                     forecast={"overtopping": True, "minutes_to_crest": 0.0},
+                     details={"level": level, "target": 312.0, "overtopping": True})  # fmt: skip
+
+    pond = STATIONS["maokeng-pond"]
+    zh, en = texts(change(Change.ESCALATED, R, [over(312.004)], previous=R), pond, NAMES)
+    assert zh.startswith(
+        "【红色预警·漫坝】毛坑村毛坑山塘水位已到达坝顶；水位312.00米（坝顶312.00米）。"
+    )
+    assert en.startswith("[RED warning: OVERTOPPING] Maokeng pond (Maokeng village): the level is")
+    assert "正在漫坝" not in zh and "0.00米" not in zh.replace("312.00米", "")
+    zh, _ = texts(change(Change.ESCALATED, R, [over(312.12)], previous=R), pond, NAMES)
+    assert zh.startswith("【红色预警·漫坝】毛坑村毛坑山塘正在漫坝；水位312.12米（坝顶312.00米）。")
+
+
+@pytest.mark.parametrize("minutes", [0.0, -0.5])
+def test_a_forecast_of_no_minutes_left_is_within_a_minute_not_overtopping(minutes: float) -> None:
+    # the trend at the crest, the reading below it: it said "正在漫坝" (only the
+    # rule's overtopping, a reading at or over the crest, may say so)
+    soon = alert("time_to_crest", R, minutes, rule="pond-overtop",
+                 forecast={"minutes_to_crest": minutes, "rate_m_per_h": 3.0},
+                 details={"level": 311.93})  # fmt: skip
+    assert condition(soon, NAMES) == ("预计1分钟内漫坝", "expected to overtop within 1 min")
+    zh, _ = texts(change(Change.ESCALATED, R, [soon], previous=R), STATIONS["maokeng-pond"], NAMES)
+    assert zh.startswith("【红色预警·险情加重】毛坑村毛坑山塘预计1分钟内漫坝；水位311.93米")
+
+
+def test_a_days_rain_is_said_in_hours_as_docs_incidents_shows_it() -> None:
+    # docs/incidents.md showed "1天累计雨量220毫米"; a "1d" window is said "24小时"
+    rain = alert("rainfall", OR, 220.0, rule="rain-accumulation", station="maokeng-rain",
+                 details={"window": "1d"})  # fmt: skip
+    level = alert("level", OR, 311.3)
+    zh, _ = texts(change(Change.DOWNGRADED, OR, [rain, level], previous=R),
+                  STATIONS["maokeng-pond"], NAMES)  # fmt: skip
+    assert zh.startswith("【预警降为橙色】毛坑村毛坑山塘24小时累计雨量220毫米；水位311.30米")
+    with open("docs/incidents.md", encoding="utf-8") as doc:
+        said = doc.read()
+    assert zh.split("；")[0] in said and "1天累计雨量" not in said
+
+
 def test_the_all_clear_and_a_lost_gauge_have_texts_of_their_own() -> None:
     pond = STATIONS["maokeng-pond"]
     zh, en = texts(change(Change.ALL_CLEAR, OR, [], previous=OR), pond, NAMES)

@@ -12,6 +12,8 @@ import pytest
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.rules.build import build_series
+from floodwatch.rules.incidents.text import notice, rule_names
+from floodwatch.rules.incidents.tracker import IncidentTracker
 from floodwatch.rules.kinds.crest import CrestInstance, Projection, _shown, robust_trend
 from floodwatch.rules.store import Store
 from floodwatch.testing import T0, compile_yaml, run, series, timeline
@@ -77,8 +79,46 @@ rules:
     over = events[2]
     assert over.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
     assert over.previous_severity is not None and over.previous_severity.value == "red"
-    assert "已漫坝，正在漫顶" in over.message_zh and "overtopping now" in over.message_en
+    # at the crest (312.00): it said "已漫坝，正在漫顶：水位312.00米，高出坝顶0.00米"
+    assert "测试山塘水位312.00米，已到达坝顶。" in over.message_zh
+    assert "漫顶" not in over.message_zh and "at the dam crest" in over.message_en
     assert "漫顶停止" in events[3].message_zh
+
+
+def test_a_reading_at_the_crest_is_overtopping_said_as_reaching_it() -> None:
+    # up to 5 mm over: "水位312.00米，已到达坝顶"; over it "正在漫坝：…超过坝顶0.12米"
+    values = [311.0 + 0.1 * i for i in range(10)]
+    for last, said in [
+        (312.004, "【红色预警·漫坝】测试山塘水位312.00米，已到达坝顶。"),
+        (312.12, "【红色预警·漫坝】测试山塘正在漫坝：水位312.12米，超过坝顶0.12米。"),
+    ]:
+        over = run(cfg(TTC), series("p1", "level", [*values, last]))[-1]
+        assert over.forecast == {"overtopping": True, "minutes_to_crest": 0.0}
+        assert over.message_zh == said + "请立即组织下游群众转移，人员撤离坝体。"
+    assert over.message_en.startswith("[RED warning: OVERTOPPING] Test pond is overtopping now: ")
+
+
+def test_a_trend_at_the_crest_below_it_is_within_a_minute_not_at_the_crest() -> None:
+    # rising fast just below the crest: the fitted line is at 312.04 m, the reading
+    # 311.98 m — a forecast of 0 minutes. It said "水位已到达坝顶，短于红色预警线60分钟"
+    # and the incident "正在漫坝"; only a reading at the crest is overtopping.
+    rules = TTC.replace("red: {enter: 30m}", "red: {enter: 60m}")
+    compiled = cfg(rules)
+    events = run(compiled, series("p1", "level", [311.4, 311.65, 311.9, 311.98]))
+    [red] = events
+    assert red.forecast is not None and red.forecast["minutes_to_crest"] == 0.0
+    assert "overtopping" not in red.forecast and red.details["level"] == 311.98
+    assert red.message_zh == (
+        "【红色预警】测试山塘预计1分钟内水位到达坝顶，短于红色预警线60分钟。"
+        "请立即组织下游群众转移，人员撤离坝体。"
+    )
+    assert "projected to reach the crest within 1 min" in red.message_en
+    stations = {s.id: s for s in compiled.config.stations}
+    tracker = IncidentTracker(compiled.config.stations, compiled.config.engine.incidents)
+    [change] = tracker.apply(events).changes
+    sms = notice(change, stations, rule_names(compiled.config.rules))
+    assert sms.message_zh.startswith("【红色预警】测试山塘预计1分钟内漫坝；"), sms.message_zh
+    assert "正在漫坝" not in sms.message_zh and "overtop within 1 min" in sms.message_en
 
 
 def test_overtopping_raises_red_even_without_a_red_forecast_level() -> None:
@@ -164,7 +204,7 @@ def test_overtopping_is_red_at_once_with_its_own_figure_and_ends_below_the_margi
     assert [(e.severity.value, e.transition.value) for e in out] == [("red", "firing")]
     assert out[0].forecast == {"overtopping": True, "minutes_to_crest": 0.0}
     assert out[0].details == {"level": 312.0, "target": 312.0, "overtopping": True}
-    assert "已漫坝，正在漫顶" in out[0].message_zh
+    assert "水位312.00米，已到达坝顶。" in out[0].message_zh
     figure = rule.figure()
     assert figure is not None and figure.value == 0.0 and figure.details == {"level": 312.0}
     feed(rule, [311.96], out, start=4)  # within the 5 cm margin: still overtopping
