@@ -41,7 +41,6 @@ from floodwatch.alerts.state import Severity, Transition
 from floodwatch.config.base import Model
 from floodwatch.config.errors import ConfigError, ConfigIssue
 from floodwatch.config.loader import _from_validation_error
-from floodwatch.config.models import SensorHealthRule
 from floodwatch.config.values import Duration, parse_duration
 from floodwatch.config.yamlpos import parse_yaml
 from floodwatch.notify.sinks import load_config_dir
@@ -49,7 +48,7 @@ from floodwatch.readings import KINDS, Reading, format_ts, parse_ts
 from floodwatch.replay.run import run_readings
 from floodwatch.rules.clock import RULE as CLOCK_RULE
 from floodwatch.rules.compile import CompiledConfig, compile_config
-from floodwatch.rules.kinds.health import CHECKS
+from floodwatch.rules.kinds.health import CHECKS, SensorHealthRule
 
 _ITEM = re.compile(
     r"^(?:(?P<gap>_)|(?P<a>[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))"

@@ -9,12 +9,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from floodwatch.config import loader
-from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.config_types import ConfigTypes
 from floodwatch.config.errors import ConfigIssue
 from floodwatch.config.models import ConfigFile
 from floodwatch.config.schema import config_schema
 from floodwatch.config.yamlpos import Located
-from floodwatch.notify.sinks import DESTINATION_TYPES
+from floodwatch.notify.sinks import CONFIG_TYPES
 from floodwatch.testing import compile_yaml
 from tests.integration.services import (
     Gateway,
@@ -93,13 +93,13 @@ victoria = pytest.fixture(
 
 
 @functools.cache
-def _validator(types: DestinationTypes) -> Draft202012Validator:
+def _validator(types: ConfigTypes) -> Draft202012Validator:
     schema = config_schema(types)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
-def schema_problems(data: object, types: DestinationTypes = DESTINATION_TYPES) -> list[str]:
+def schema_problems(data: object, types: ConfigTypes = CONFIG_TYPES) -> list[str]:
     """Where `data` (a config file as the loader parsed it) fails `floodwatch
     schema` (the schema with the sinks `types`: the registry's by default)."""
     return [
@@ -113,7 +113,7 @@ def _configs_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     load_file = loader._load_file
 
     def checked(
-        file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: DestinationTypes
+        file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: ConfigTypes
     ) -> tuple[Located, ConfigFile] | None:
         loaded = load_file(file, issues, notes, types)
         if loaded is not None:

@@ -2,9 +2,10 @@
 validation with file:line errors, JSON Schema export.
 
 The loader (`config.loader.load_config_dir(directory, types)`) is given the
-sinks' destination models, which live above this layer; load a config with
+sinks' destination models and the rule kinds' models (`ConfigTypes`), which
+live above this layer; load a config with
 `floodwatch.notify.sinks.load_config_dir(directory)`, which gives it the
-registry's."""
+registries'."""
 
 from floodwatch.config.errors import ConfigError, ConfigIssue
 

@@ -4,7 +4,7 @@ alert.
 
 Each sink's own model subclasses `DestinationBase` in the sink's module,
 beside its channel (`floodwatch/notify/<type>.py`); the config layer does not
-know the sinks: the loader is given them (`config/destination_types.py`).
+know the sinks: the loader is given them (`config/config_types.py`).
 """
 
 from __future__ import annotations

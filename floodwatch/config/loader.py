@@ -5,8 +5,9 @@ Each file may hold `engine:` and `service:` (each in at most one file),
 left empty, its items commented out, is an empty list).
 Problems are collected from all files and reported together, each with file,
 line, column and key path. The loader is given the sinks' destination models
-(`DestinationTypes`): the config layer does not know the sinks
-(`floodwatch.notify.sinks.load_config_dir` passes the registry's).
+and the rule kinds' models (`ConfigTypes`): the config layer knows neither
+the sinks nor the kinds (`floodwatch.notify.sinks.load_config_dir` passes the
+registries').
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from floodwatch.config import templates
 from floodwatch.config.base import Model
-from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.config_types import ConfigTypes
 from floodwatch.config.destinations import DestinationBase
 from floodwatch.config.errors import ConfigError, ConfigIssue, Loc
 from floodwatch.config.models import (
-    RULE_MODELS,
     Config,
     ConfigFile,
     EngineSettings,
@@ -73,7 +73,7 @@ class LoadedConfig:
         return ConfigIssue(None, None, None, loc, message)
 
 
-def load_config_dir(directory: Path | str, types: DestinationTypes) -> LoadedConfig:
+def load_config_dir(directory: Path | str, types: ConfigTypes) -> LoadedConfig:
     """Parse and validate every YAML file in `directory`, its destinations
     against `types`; raise ConfigError with all problems."""
     root = Path(directory)
@@ -85,7 +85,7 @@ def load_config_dir(directory: Path | str, types: DestinationTypes) -> LoadedCon
     return load_config_files(files, types)
 
 
-def load_config_files(files: Iterable[Path], types: DestinationTypes) -> LoadedConfig:
+def load_config_files(files: Iterable[Path], types: ConfigTypes) -> LoadedConfig:
     issues: list[ConfigIssue] = []
     lists: dict[str, list[Any]] = {name: [] for name in LISTS}
     loaded = LoadedConfig(config=Config(), origins={name: [] for name in LISTS})
@@ -136,7 +136,7 @@ def load_config_files(files: Iterable[Path], types: DestinationTypes) -> LoadedC
 
 
 def _load_file(
-    file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: DestinationTypes
+    file: Path, issues: list[ConfigIssue], notes: list[ConfigIssue], types: ConfigTypes
 ) -> tuple[Located, ConfigFile] | None:
     try:
         raw = file.read_bytes()
@@ -234,10 +234,10 @@ def _issue_at(located: Located, loc: Loc, message: str) -> ConfigIssue:
 
 
 def _from_validation_error(
-    located: Located, exc: ValidationError, types: DestinationTypes | None = None
+    located: Located, exc: ValidationError, types: ConfigTypes | None = None
 ) -> list[ConfigIssue]:
     """pydantic's errors at their file positions (`types`: a config file's
-    destination types; None for the other YAML files read this way)."""
+    destination and rule types; None for the other YAML files read this way)."""
     issues = []
     for error in exc.errors(include_url=False):
         loc = _data_loc(located.data, tuple(error["loc"]), types)
@@ -247,7 +247,7 @@ def _from_validation_error(
     return issues
 
 
-def _data_loc(data: Any, loc: tuple[Any, ...], types: DestinationTypes | None) -> Loc:
+def _data_loc(data: Any, loc: tuple[Any, ...], types: ConfigTypes | None) -> Loc:
     """Drop the parts of a pydantic loc that are not keys in the data (union tags)."""
     out: list[str | int] = []
     node = data
@@ -261,17 +261,15 @@ def _data_loc(data: Any, loc: tuple[Any, ...], types: DestinationTypes | None) -
             node = node[part]
         elif isinstance(node, dict) and not isinstance(part, int):
             # A missing key, or a union tag: keep a missing key, skip a tag.
-            if (
-                part not in RULE_MODELS
-                and (types is None or part not in types.models)
-                and not str(part).startswith(("function-", "float"))
-            ):
+            if (types is None or part not in (*types.rules, *types.destinations)) and not str(
+                part
+            ).startswith(("function-", "float")):
                 out.append(part)
                 node = None
     return tuple(out)
 
 
-def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | None) -> str:  # noqa: PLR0911 — one wording per pydantic error type
+def _message(located: Located, loc: Loc, error: Any, types: ConfigTypes | None) -> str:  # noqa: PLR0911 — one wording per pydantic error type
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":
@@ -295,9 +293,9 @@ def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | N
         return f"{msg.lower()}, got {given!r}"
     if kind in ("literal_error", "enum", "union_tag_invalid"):
         if kind == "union_tag_invalid" and _is_destination(error) and types is not None:
-            return f"must be {_one_of(types.names())}; got {error['ctx']['tag']!r}"
+            return f"must be {_one_of(types.destination_names())}; got {error['ctx']['tag']!r}"
         if kind == "union_tag_invalid":
-            return f"unknown rule kind {error['ctx']['tag']!r}; valid: {', '.join(RULE_MODELS)}"
+            return f"unknown rule kind {error['ctx']['tag']!r}; valid: {_kinds(types)}"
         return f"must be {msg.removeprefix('Input should be ')}; got {given!r}"
     if kind == "string_pattern_mismatch":  # what the pattern asks for, in words
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
@@ -306,7 +304,7 @@ def _message(located: Located, loc: Loc, error: Any, types: DestinationTypes | N
     if kind == "union_tag_not_found" and _is_destination(error):
         return "required key 'type' is missing"
     if kind == "union_tag_not_found":
-        return f"a rule needs 'kind': one of {', '.join(RULE_MODELS)}"
+        return f"a rule needs 'kind': one of {_kinds(types)}"
     if isinstance(given, dict | list):
         return msg
     return f"{msg}, got {given!r}" if given is not None and "got" not in msg else msg
@@ -316,6 +314,10 @@ def _shown(given: Any) -> str:
     if given is None:
         return "nothing"
     return "a list" if isinstance(given, list) else repr(given)
+
+
+def _kinds(types: ConfigTypes | None) -> str:
+    return ", ".join(types.kind_names() if types is not None else [])
 
 
 def _is_destination(error: Any) -> bool:
@@ -331,7 +333,7 @@ def _one_of(names: Iterable[str]) -> str:
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _valid_keys(data: Any, loc: Loc, types: DestinationTypes | None) -> list[str]:
+def _valid_keys(data: Any, loc: Loc, types: ConfigTypes | None) -> list[str]:
     model: Any = ConfigFile if types is None else types.file_model
     node = data
     for part in loc:
@@ -344,7 +346,7 @@ def _valid_keys(data: Any, loc: Loc, types: DestinationTypes | None) -> list[str
     return []
 
 
-def _child_model(model: Any, part: str | int, node: Any, types: DestinationTypes | None) -> Any:
+def _child_model(model: Any, part: str | int, node: Any, types: ConfigTypes | None) -> Any:
     """The model class found at `part` below `model` (following lists, dicts, unions)."""
     if isinstance(model, type) and issubclass(model, BaseModel):
         if issubclass(model, ConfigFile) and part == "rules":
@@ -357,10 +359,10 @@ def _child_model(model: Any, part: str | int, node: Any, types: DestinationTypes
         return None
     if model == "rules":
         kind = node.get("kind") if isinstance(node, dict) else None
-        return RULE_MODELS.get(str(kind), RuleBase)
+        return RuleBase if types is None else types.rule(kind)
     if model == "destinations":
         kind = node.get("type") if isinstance(node, dict) else None
-        return DestinationBase if types is None else types.model(kind)
+        return DestinationBase if types is None else types.destination(kind)
     if isinstance(model, tuple):  # list[...] or dict[..., X]
         return model[-1]
     return None

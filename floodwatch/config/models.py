@@ -9,7 +9,10 @@ Why one module over 400 lines: it is the schema of one config file (engine,
 stations, rules, service), read top to bottom the way the YAML is written; each
 model is small (its fields and its own `problems()`). Sections with a life of
 their own are split out: notify destinations and routes (`config.notify`),
-rosters, structures, SL 651, incidents, gateways.
+rosters, structures, SL 651, incidents, gateways. Rules here are `RuleBase`,
+what every rule has: each kind's model lives beside its behaviour in
+`floodwatch/rules/kinds/`, above this layer, and is given to the loader
+(`config/config_types.py`), as the sinks' destination models are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, Strict, StringConstraints, field_validator
 
-from floodwatch.alerts.state import EvacuationStage
 from floodwatch.config.base import Model, Problems
 from floodwatch.config.incidents import IncidentSettings
 from floodwatch.config.notify import NotifySettings, Person, Roster
@@ -34,9 +36,7 @@ from floodwatch.config.values import (
     Duration,
     Identifier,
     Text,
-    ThresholdExpr,
     described,
-    parse_duration,
     parse_season,
 )
 from floodwatch.readings import Kind
@@ -267,71 +267,12 @@ class Advice(Model):
     en: Text
 
 
-class LevelSpec(Model):
-    """One warning level: enter condition, exit (reset) condition, dwell up and down."""
-
-    enter: ThresholdExpr
-    exit: ThresholdExpr | None = Field(
-        None, description="reset threshold (hysteresis); default: enter ∓ the rule's hysteresis"
-    )
-    for_: Duration | None = Field(None, alias="for", description="dwell before raising")
-    clear_for: Duration | None = Field(None, description="dwell before lowering")
-    advice: Advice | None = None
-
-
-class CrestLevelSpec(Model):
-    """A time-to-crest level: raise when the projected time is at most `enter`."""
-
-    enter: Duration
-    exit: Duration | None = None
-    for_: Duration | None = Field(None, alias="for")
-    clear_for: Duration | None = None
-    advice: Advice | None = None
-
-
-class WaterBalanceLines(Model):
-    """A time-to-crest rule's own lines for where the water balance runs."""
-
-    levels: dict[WarningSeverity, CrestLevelSpec] = Field(
-        description="warning lines by minutes to crest for the water-balance forecast "
-        "(a level without advice takes the same level's advice from the rule's levels)"
-    )
-
-
-class RainLevelSpec(Model):
-    """A rainfall level: fires when any window's accumulation reaches its value (mm)."""
-
-    within: dict[Annotated[str, Strict()], float] = Field(
-        description="accumulation thresholds by window, e.g. {1h: 30, 3h: 50, 24h: 100}"
-    )
-    stage: EvacuationStage | None = None
-    for_: Duration | None = Field(None, alias="for")
-    clear_for: Duration | None = None
-    advice: Advice | None = None
-
-    def problems(self) -> Problems:
-        windows: list[tuple[timedelta, str, float]] = []
-        for key, value in self.within.items():
-            try:
-                windows.append((parse_duration(key), key, value))
-            except ValueError as exc:
-                yield ("within", key), str(exc)
-                continue
-            if value <= 0:
-                yield ("within", key), f"must be above 0 mm, got {value:g}"
-        if not self.within:
-            yield ("within",), "give at least one window, e.g. {1h: 30}"
-        windows.sort()
-        for (_, short, low), (_, long_, high) in itertools.pairwise(windows):
-            if high < low:
-                yield (
-                    ("within", long_),
-                    f"must be at or above the {short} value ({low:g} mm), got {high:g} mm "
-                    "(a longer window cannot need less rain)",
-                )
-
-
 class RuleBase(Model):
+    """What every rule has, whatever its kind. A kind's own model subclasses it
+    in the kind's module (`floodwatch/rules/kinds/`), narrows `kind` to its
+    name (`kind: Literal["level"]`) and adds its own fields and checks; the
+    loader is given the kinds' models (`config/config_types.py`)."""
+
     id: Identifier
     name: Text | None = Field(None, description="the name people read in alert texts")
     name_en: Text | None = Field(None, description="the name in English texts")
@@ -343,229 +284,12 @@ class RuleBase(Model):
     enabled: bool = True
     for_: Duration | None = Field(None, alias="for", description="default dwell before raising")
     clear_for: Duration | None = Field(None, description="default dwell before lowering")
+    # last, so that each kind's `kind: Literal[...]` keeps its place among the keys
+    kind: str
 
     def problems(self) -> Problems:
         if self.stations is None and self.station_types is None:
             yield (), "name the stations it watches: 'stations: [...]' or 'station_types: [...]'"
-
-
-class LevelRule(RuleBase):
-    """Level thresholds (rising hazard): raise when the level is at or above `enter`."""
-
-    kind: Literal["level"]
-    of: Kind = "level"
-    hysteresis: float = Field(0.0, ge=0, description="default exit = enter − hysteresis")
-    levels: dict[WarningSeverity, LevelSpec]
-
-
-class FreeboardRule(RuleBase):
-    """Freeboard to the dam crest (crest − level, m): raise when at or below `enter`."""
-
-    kind: Literal["freeboard"]
-    hysteresis: float = Field(0.0, ge=0, description="default exit = enter + hysteresis")
-    levels: dict[WarningSeverity, LevelSpec]
-
-
-class RateOfRiseRule(RuleBase):
-    """Rate of rise over a window (m/h): raise when at or above `enter`."""
-
-    kind: Literal["rate_of_rise"]
-    of: Kind = "level"
-    window: Duration = timedelta(minutes=30)
-    hysteresis: float = Field(0.0, ge=0)
-    levels: dict[WarningSeverity, LevelSpec]
-
-
-class TimeToCrestRule(RuleBase):
-    """Projected time until the level reaches `target` (default the dam crest)."""
-
-    kind: Literal["time_to_crest"]
-    target: ThresholdExpr = Field(default="crest", validate_default=True)
-    window: Duration = timedelta(minutes=30)
-    min_points: int = Field(4, ge=3)
-    evaluate_above: ThresholdExpr | None = Field(
-        None,
-        description="only project while the level is at or above this (saves work "
-        "on quiet days); default: always",
-    )
-    method: Literal["trend", "water_balance", "auto"] = Field(
-        "trend",
-        description="trend: a straight line through the recent levels; water_balance: "
-        "the station's storage curve, spillway and outlets (its `structure`); auto: "
-        "water_balance where the station has a structure, else trend",
-    )
-    horizon: Duration = Field(
-        timedelta(hours=3), description="water_balance: how far ahead to project"
-    )
-    inflow_window: Duration = Field(
-        timedelta(hours=1),
-        description="water_balance: the recent levels the inflow and its trend are estimated from",
-    )
-    refresh: Duration = Field(
-        timedelta(minutes=5),
-        description="water_balance: the forecast is made afresh at most once per this much "
-        "event time (on a gauge's first reading in each); overtopping is checked on every reading",
-    )
-    trend_for: Duration = Field(
-        timedelta(hours=1),
-        description="water_balance: how long the inflow's recent trend goes on in the "
-        "projection before the inflow is held",
-    )
-    overtop_exit: float = Field(
-        0.05,
-        ge=0,
-        description="m: at or above the target the rule reports overtopping (red); it ends "
-        "once the level has fallen this far below the target",
-    )
-    levels: dict[WarningSeverity, CrestLevelSpec]
-    water_balance: WaterBalanceLines | None = Field(
-        None,
-        description="where the water balance runs (method water_balance, or auto at a "
-        "station with a structure): its own warning lines, set by its skill in a backtest; "
-        "default: `levels`",
-    )
-
-
-class RainfallRule(RuleBase):
-    """Rainfall accumulation over sliding windows, gap-aware."""
-
-    kind: Literal["rainfall"]
-    missing_tolerance: float = Field(
-        0.1,
-        ge=0,
-        lt=1,
-        description="share of reports a window may miss and still count as complete "
-        "(an incomplete window can raise an alert but never clear one)",
-    )
-    levels: dict[WarningSeverity, RainLevelSpec]
-
-    def problems(self) -> Problems:
-        yield from super().problems()
-        for name, level in self.levels.items():
-            for loc, message in level.problems():
-                yield ("levels", name, *loc), message
-
-
-class Condition(Model):
-    """One condition of a compound rule, on this station or a linked one."""
-
-    station: Annotated[
-        str,
-        Strict(),
-        StringConstraints(
-            pattern=described(
-                r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
-                "'self', a link such as '$outlet', or a station id",
-            )
-        ),
-    ] = Field("self", description="'self', a link such as '$outlet', or a station id")
-    kind: Kind = "level"
-    metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
-    window: Duration | None = Field(None, description="for rate_of_rise and accumulation")
-    above: ThresholdExpr | None = Field(
-        None,
-        description="true at or above this: a number, or a station attribute of the "
-        "station it reads (e.g. flood_limit)",
-    )
-    below: ThresholdExpr | None = Field(None, description="true below this")
-    max_age: Duration | None = Field(
-        None, description="older data is unknown (neither raises nor clears); default 3 intervals"
-    )
-
-    def problems(self) -> Problems:
-        if (self.above is None) == (self.below is None):
-            yield (), "give exactly one of 'above' or 'below'"
-        if self.metric != "value" and self.window is None:
-            yield ("window",), f"metric {self.metric!r} needs a window, e.g. '30m'"
-        if self.metric == "accumulation" and self.kind != "rain":
-            yield ("metric",), "accumulation applies to kind 'rain'"
-
-
-class ConditionSet(Model):
-    """All / any of several conditions (for `clear_when` and `hold_while`)."""
-
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-
-    def problems(self) -> Problems:
-        if (self.all is None) == (self.any is None):
-            yield (), "give exactly one of 'all' or 'any'"
-        for key, conditions in (("all", self.all), ("any", self.any)):
-            if conditions is not None and not conditions:
-                yield (key,), "give at least one condition"
-            for index, condition in enumerate(conditions or []):
-                for loc, message in condition.problems():
-                    yield (key, index, *loc), message
-
-
-class CompoundRule(RuleBase):
-    """All / any of several conditions, across linked stations."""
-
-    kind: Literal["compound"]
-    severity: WarningSeverity
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-    advice: Advice | None = None
-    clear_when: ConditionSet | None = Field(
-        None,
-        description="clear only when these are true (unknown never clears); default: when "
-        "the raise conditions are false",
-    )
-    hold_while: ConditionSet | None = Field(
-        None,
-        description="never clear while these could be true: only a definite false lets the "
-        "alert clear (e.g. culvert flow still near zero and the pond above its flood limit)",
-    )
-
-    def problems(self) -> Problems:
-        yield from super().problems()
-        if (self.all is None) == (self.any is None):
-            yield (), "give exactly one of 'all' or 'any'"
-        for key, conditions in (("all", self.all), ("any", self.any)):
-            for index, condition in enumerate(conditions or []):
-                for loc, message in condition.problems():
-                    yield (key, index, *loc), message
-        for key, group in (("clear_when", self.clear_when), ("hold_while", self.hold_while)):
-            if group is not None:
-                for loc, message in group.problems():
-                    yield (key, *loc), message
-
-
-class SensorHealthRule(RuleBase):
-    """Maintenance notices (severity info): stale, stuck, out of range, spike."""
-
-    kind: Literal["sensor_health"]
-    stale_after: float = Field(
-        3, gt=0, description="intervals without a report before a gauge counts as silent"
-    )
-    stuck_for: Duration | None = Field(
-        None, description="identical values for this long count as stuck"
-    )
-    stuck_kinds: list[Kind] = Field(
-        default_factory=lambda: list[Kind](["level"]),
-        description="kinds checked for stuck values (rain and culvert flow are often 0 for hours)",
-    )
-
-
-Rule = Annotated[
-    LevelRule
-    | FreeboardRule
-    | RateOfRiseRule
-    | TimeToCrestRule
-    | RainfallRule
-    | CompoundRule
-    | SensorHealthRule,
-    Field(discriminator="kind"),
-]
-RULE_MODELS: dict[str, type[RuleBase]] = {
-    "level": LevelRule,
-    "freeboard": FreeboardRule,
-    "rate_of_rise": RateOfRiseRule,
-    "time_to_crest": TimeToCrestRule,
-    "rainfall": RainfallRule,
-    "compound": CompoundRule,
-    "sensor_health": SensorHealthRule,
-}
 
 
 class EngineSettings(Model):
@@ -880,7 +604,7 @@ def _none_is_empty(value: object) -> object:
 
 # A list section left empty (`stations:` with its items commented out) is an
 # empty list, as an empty `engine:` is the defaults; the schema says so too.
-def _or_empty(input_type: object) -> BeforeValidator:
+def or_empty(input_type: object) -> BeforeValidator:
     return BeforeValidator(_none_is_empty, json_schema_input_type=input_type)
 
 
@@ -889,14 +613,14 @@ class ConfigFile(Model):
 
     engine: EngineSettings | None = None
     service: ServiceSettings | None = None
-    stations: Annotated[list[Station], _or_empty(list[Station] | None)] = Field(
-        default_factory=list
-    )
-    rules: Annotated[list[Rule], _or_empty(list[Rule] | None)] = Field(default_factory=list)
-    people: Annotated[list[Person], _or_empty(list[Person] | None)] = Field(
+    stations: Annotated[list[Station], or_empty(list[Station] | None)] = Field(default_factory=list)
+    # each kind's model, told apart by `kind`, where the loader is given them
+    # (`config/config_types.py`); here only what every rule has
+    rules: Annotated[list[RuleBase], or_empty(list[RuleBase] | None)] = Field(default_factory=list)
+    people: Annotated[list[Person], or_empty(list[Person] | None)] = Field(
         default_factory=list, description="who can be notified"
     )
-    rosters: Annotated[list[Roster], _or_empty(list[Roster] | None)] = Field(
+    rosters: Annotated[list[Roster], or_empty(list[Roster] | None)] = Field(
         default_factory=list, description="who answers for each station, village and town"
     )
 
@@ -907,7 +631,7 @@ class Config(Model):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     stations: list[Station] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[RuleBase] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list, description="who can be notified")
     rosters: list[Roster] = Field(
         default_factory=list, description="who answers for each station, village and town"

@@ -198,7 +198,7 @@ class LostObservationRoute(Model):
 
 class NotifySettings(Model):
     # Each destination is its sink's own model: the loader validates them
-    # against the sinks it is given (`config/destination_types.py`).
+    # against the sinks it is given (`config/config_types.py`).
     destinations: dict[Identifier, DestinationBase] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
     retry_max: Duration = Field(timedelta(seconds=30), description="longest wait between tries")

@@ -8,7 +8,6 @@ import sys
 
 from floodwatch.alerts.messages import MEASURES
 from floodwatch.alerts.state import Severity
-from floodwatch.config.models import CompoundRule
 from floodwatch.rules.base import RuleContext
 from floodwatch.rules.compile import Binding, CompiledConfig, unit_of
 from floodwatch.rules.thresholds import Threshold
@@ -20,13 +19,15 @@ def context(
     measure_kind: str,
     suffix: str = "",
     levels: tuple[Severity, ...] | None = None,
+    own_advice: tuple[Severity, tuple[str, str]] | None = None,
 ) -> RuleContext:
+    """`own_advice`: a rule's advice for its one severity (a compound rule's
+    `advice:`), beside its levels' advice."""
     rule = binding.rule
     kind = getattr(rule, "kind", "?")
     advice = {lb.severity: lb.advice for lb in binding.levels if lb.advice is not None}
-    rule_advice = getattr(rule, "advice", None)
-    if isinstance(rule, CompoundRule) and rule_advice is not None:
-        advice[Severity(rule.severity)] = (rule_advice.zh, rule_advice.en)
+    if own_advice is not None:
+        advice[own_advice[0]] = own_advice[1]
     if levels is None:
         levels = tuple(lb.severity for lb in binding.levels)
     # Thousands of stations share a rule: share its strings, tuples and dicts too.

@@ -1,10 +1,13 @@
 """What one kind of rule provides: the seams between the YAML, the compile
 step, the runtime, the fast path and the texts.
 
-Every kind is one module in `rules/kinds/` holding its runtime instance(s)
-and a `RuleKind` object, plus one entry in `rules/registry.py` (`KINDS`);
-its config model (pydantic, with its local invariants and file:line errors)
-lives with the other models in `config/models.py`. Compile and build call
+Every kind is one module in `rules/kinds/` holding its config model, its
+runtime instance(s) and a `RuleKind` object, plus one entry in
+`rules/registry.py` (`KINDS`). The config model (pydantic, a subclass of
+`config.models.RuleBase` whose `kind` is one `Literal` name, with its local
+invariants and file:line errors) is the kind's `model`; the config layer is
+given the registry's models (`config/config_types.py`), so a kind's YAML is
+validated with no entry anywhere else. Compile and build call
 the kind through this protocol only — they never switch on rule types — and
 the fast path learns each instance's quiet region from the instance itself
 (`RuleInstance.fast_bound()`; `None` means "always exact": fail closed).
@@ -65,7 +68,7 @@ class RuleKind(Protocol):
 
     @property
     def model(self) -> type[RuleBase]:
-        """Its config model (`config/models.py`)."""
+        """Its config model (a `RuleBase` subclass in the kind's module)."""
 
     def reads(self, rule: Any) -> str | None: ...
 

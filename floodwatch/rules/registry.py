@@ -1,9 +1,12 @@
 """Every rule kind, by its YAML `kind:` (see `rules/kind.py` for the contract).
 
-Adding a kind: its config model in `config/models.py` (and in the `Rule`
-union there), one module in `rules/kinds/` with its runtime instance and a
-`RuleKind`, and one entry here. `tests/unit/rules/test_registry.py` checks
-that every model has a kind and every kind its model.
+Adding a kind: one module in `rules/kinds/` with its config model (a
+`config.models.RuleBase` subclass, `kind: Literal["<name>"]`), its runtime
+instance and a `RuleKind` whose `model` is that model, and one entry here.
+`KINDS` is the one list of kinds: the config loader validates `rules:` with
+their models (`floodwatch.notify.sinks.CONFIG_TYPES`, `config/config_types.py`),
+compile and build call them by `kind:`. `tests/unit/rules/test_registry.py`
+checks each kind's model and name.
 """
 
 from __future__ import annotations

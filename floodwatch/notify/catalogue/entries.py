@@ -43,20 +43,16 @@ from floodwatch.alerts.messages import (
     while_incident,
 )
 from floodwatch.alerts.state import EvacuationStage, Severity, Transition
-from floodwatch.config.models import (
-    CompoundRule,
-    RainfallRule,
-    SensorHealthRule,
-    TimeToCrestRule,
-)
 from floodwatch.config.values import parse_duration
 from floodwatch.notify import cap
 from floodwatch.rules.base import RuleContext
 from floodwatch.rules.build import build_series
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo
 from floodwatch.rules.incidents.tracker import Groups, head_names
-from floodwatch.rules.kinds.compound import CompoundInstance
-from floodwatch.rules.kinds.health import CHECKS
+from floodwatch.rules.kinds.compound import CompoundInstance, CompoundRule
+from floodwatch.rules.kinds.health import CHECKS, SensorHealthRule
+from floodwatch.rules.kinds.rainfall import RainfallRule
+from floodwatch.rules.kinds.time_to_crest import TimeToCrestRule
 
 T0 = datetime(2026, 7, 7, 0, 0, tzinfo=UTC)
 WHILE_INCIDENT = "while-incident"  # an entry's note: told while its incident stays red

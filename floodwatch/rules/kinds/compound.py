@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import Field, Strict, StringConstraints
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import (
@@ -28,8 +30,11 @@ from floodwatch.alerts.messages import (
     render_compound,
 )
 from floodwatch.alerts.state import Severity, Transition
+from floodwatch.config.base import Model, Problems
 from floodwatch.config.errors import Loc
-from floodwatch.config.models import CompoundRule, Condition
+from floodwatch.config.models import Advice, RuleBase, WarningSeverity
+from floodwatch.config.values import Duration, ThresholdExpr, described
+from floodwatch.readings import Kind
 from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo, ms, resolve, suggest
@@ -42,6 +47,94 @@ from floodwatch.rules.windows import AccumProbe, RateProbe
 
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
+
+
+# -- its config model (given to the loader: config/config_types.py) ---------------
+
+
+class Condition(Model):
+    """One condition of a compound rule, on this station or a linked one."""
+
+    station: Annotated[
+        str,
+        Strict(),
+        StringConstraints(
+            pattern=described(
+                r"^(self|\$[a-z_]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
+                "'self', a link such as '$outlet', or a station id",
+            )
+        ),
+    ] = Field("self", description="'self', a link such as '$outlet', or a station id")
+    kind: Kind = "level"
+    metric: Literal["value", "rate_of_rise", "accumulation"] = "value"
+    window: Duration | None = Field(None, description="for rate_of_rise and accumulation")
+    above: ThresholdExpr | None = Field(
+        None,
+        description="true at or above this: a number, or a station attribute of the "
+        "station it reads (e.g. flood_limit)",
+    )
+    below: ThresholdExpr | None = Field(None, description="true below this")
+    max_age: Duration | None = Field(
+        None, description="older data is unknown (neither raises nor clears); default 3 intervals"
+    )
+
+    def problems(self) -> Problems:
+        if (self.above is None) == (self.below is None):
+            yield (), "give exactly one of 'above' or 'below'"
+        if self.metric != "value" and self.window is None:
+            yield ("window",), f"metric {self.metric!r} needs a window, e.g. '30m'"
+        if self.metric == "accumulation" and self.kind != "rain":
+            yield ("metric",), "accumulation applies to kind 'rain'"
+
+
+class ConditionSet(Model):
+    """All / any of several conditions (for `clear_when` and `hold_while`)."""
+
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+    def problems(self) -> Problems:
+        if (self.all is None) == (self.any is None):
+            yield (), "give exactly one of 'all' or 'any'"
+        for key, conditions in (("all", self.all), ("any", self.any)):
+            if conditions is not None and not conditions:
+                yield (key,), "give at least one condition"
+            for index, condition in enumerate(conditions or []):
+                for loc, message in condition.problems():
+                    yield (key, index, *loc), message
+
+
+class CompoundRule(RuleBase):
+    """All / any of several conditions, across linked stations."""
+
+    kind: Literal["compound"]
+    severity: WarningSeverity
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    advice: Advice | None = None
+    clear_when: ConditionSet | None = Field(
+        None,
+        description="clear only when these are true (unknown never clears); default: when "
+        "the raise conditions are false",
+    )
+    hold_while: ConditionSet | None = Field(
+        None,
+        description="never clear while these could be true: only a definite false lets the "
+        "alert clear (e.g. culvert flow still near zero and the pond above its flood limit)",
+    )
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        if (self.all is None) == (self.any is None):
+            yield (), "give exactly one of 'all' or 'any'"
+        for key, conditions in (("all", self.all), ("any", self.any)):
+            for index, condition in enumerate(conditions or []):
+                for loc, message in condition.problems():
+                    yield (key, index, *loc), message
+        for key, group in (("clear_when", self.clear_when), ("hold_while", self.hold_while)):
+            if group is not None:
+                for loc, message in group.problems():
+                    yield (key, *loc), message
 
 
 class CompoundInstance:
@@ -353,8 +446,14 @@ def _attach(
         if name in binding.extra:
             refs, all_of = binding.extra[name]
             groups[name] = ConditionGroup(bind(refs), all_of)
+    own = None if rule.advice is None else (rule.advice.zh, rule.advice.en)
     ctx = replace(
-        context(compiled, binding, measures[0]),
+        context(
+            compiled,
+            binding,
+            measures[0],
+            own_advice=None if own is None else (Severity(rule.severity), own),
+        ),
         levels=(Severity(rule.severity),),
         unit=UNITS.get(measures[0], ""),
     )

@@ -17,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from floodwatch.alerts import sensor_text as text
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import MEASURES, Measure
 from floodwatch.alerts.state import Severity
-from floodwatch.config.models import SensorHealthRule
+from floodwatch.config.models import RuleBase
+from floodwatch.config.values import Duration
+from floodwatch.readings import Kind
 from floodwatch.rules.base import AlertTracker
 from floodwatch.rules.compile import Binding, CompiledConfig, StationInfo, ms
 from floodwatch.rules.context import context
@@ -32,6 +36,25 @@ from floodwatch.rules.store import Column
 
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
+
+# -- its config model (given to the loader: config/config_types.py) ---------------
+
+
+class SensorHealthRule(RuleBase):
+    """Maintenance notices (severity info): stale, stuck, out of range, spike."""
+
+    kind: Literal["sensor_health"]
+    stale_after: float = Field(
+        3, gt=0, description="intervals without a report before a gauge counts as silent"
+    )
+    stuck_for: Duration | None = Field(
+        None, description="identical values for this long count as stuck"
+    )
+    stuck_kinds: list[Kind] = Field(
+        default_factory=lambda: list[Kind](["level"]),
+        description="kinds checked for stuck values (rain and culvert flow are often 0 for hours)",
+    )
+
 
 CHECKS = ("stale", "stuck", "out_of_range", "spike", "gauge_fault", "over_limit")
 GOOD_QUALITY = (None, "good", "ok", "G", "manual")

@@ -7,16 +7,24 @@ enough to raise an alert, never enough to clear one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, Strict
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import RAIN_ADVICE, rain_label
 from floodwatch.alerts.state import EvacuationStage, Severity
-from floodwatch.config.models import RainfallRule
-from floodwatch.config.values import format_duration
+from floodwatch.config.base import Model, Problems
+from floodwatch.config.models import Advice, RuleBase, WarningSeverity
+from floodwatch.config.values import (
+    Duration,
+    format_duration,
+    parse_duration,
+)
 from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound
 from floodwatch.rules.compile import (
@@ -34,6 +42,62 @@ from floodwatch.rules.windows import AccumProbe
 
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
+
+
+# -- its config model (given to the loader: config/config_types.py) ---------------
+
+
+class RainLevelSpec(Model):
+    """A rainfall level: fires when any window's accumulation reaches its value (mm)."""
+
+    within: dict[Annotated[str, Strict()], float] = Field(
+        description="accumulation thresholds by window, e.g. {1h: 30, 3h: 50, 24h: 100}"
+    )
+    stage: EvacuationStage | None = None
+    for_: Duration | None = Field(None, alias="for")
+    clear_for: Duration | None = None
+    advice: Advice | None = None
+
+    def problems(self) -> Problems:
+        windows: list[tuple[timedelta, str, float]] = []
+        for key, value in self.within.items():
+            try:
+                windows.append((parse_duration(key), key, value))
+            except ValueError as exc:
+                yield ("within", key), str(exc)
+                continue
+            if value <= 0:
+                yield ("within", key), f"must be above 0 mm, got {value:g}"
+        if not self.within:
+            yield ("within",), "give at least one window, e.g. {1h: 30}"
+        windows.sort()
+        for (_, short, low), (_, long_, high) in itertools.pairwise(windows):
+            if high < low:
+                yield (
+                    ("within", long_),
+                    f"must be at or above the {short} value ({low:g} mm), got {high:g} mm "
+                    "(a longer window cannot need less rain)",
+                )
+
+
+class RainfallRule(RuleBase):
+    """Rainfall accumulation over sliding windows, gap-aware."""
+
+    kind: Literal["rainfall"]
+    missing_tolerance: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="share of reports a window may miss and still count as complete "
+        "(an incomplete window can raise an alert but never clear one)",
+    )
+    levels: dict[WarningSeverity, RainLevelSpec]
+
+    def problems(self) -> Problems:
+        yield from super().problems()
+        for name, level in self.levels.items():
+            for loc, message in level.problems():
+                yield ("levels", name, *loc), message
 
 
 class RainfallInstance:

@@ -9,13 +9,18 @@ alert.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.state import Severity
+from floodwatch.config.base import Model
 from floodwatch.config.errors import Loc
-from floodwatch.config.models import FreeboardRule, LevelRule, RateOfRiseRule
-from floodwatch.config.values import Expr
+from floodwatch.config.models import Advice, RuleBase, WarningSeverity
+from floodwatch.config.values import Duration, Expr, ThresholdExpr
+from floodwatch.readings import Kind
 from floodwatch.rules.base import AlertTracker, Figure, RuleContext
 from floodwatch.rules.bound import FastBound, anything
 from floodwatch.rules.compile import (
@@ -37,6 +42,48 @@ from floodwatch.rules.windows import RateProbe
 
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
+
+# -- its config model (given to the loader: config/config_types.py) ---------------
+
+
+class LevelSpec(Model):
+    """One warning level: enter condition, exit (reset) condition, dwell up and down."""
+
+    enter: ThresholdExpr
+    exit: ThresholdExpr | None = Field(
+        None, description="reset threshold (hysteresis); default: enter ∓ the rule's hysteresis"
+    )
+    for_: Duration | None = Field(None, alias="for", description="dwell before raising")
+    clear_for: Duration | None = Field(None, description="dwell before lowering")
+    advice: Advice | None = None
+
+
+class LevelRule(RuleBase):
+    """Level thresholds (rising hazard): raise when the level is at or above `enter`."""
+
+    kind: Literal["level"]
+    of: Kind = "level"
+    hysteresis: float = Field(0.0, ge=0, description="default exit = enter − hysteresis")
+    levels: dict[WarningSeverity, LevelSpec]
+
+
+class FreeboardRule(RuleBase):
+    """Freeboard to the dam crest (crest − level, m): raise when at or below `enter`."""
+
+    kind: Literal["freeboard"]
+    hysteresis: float = Field(0.0, ge=0, description="default exit = enter + hysteresis")
+    levels: dict[WarningSeverity, LevelSpec]
+
+
+class RateOfRiseRule(RuleBase):
+    """Rate of rise over a window (m/h): raise when at or above `enter`."""
+
+    kind: Literal["rate_of_rise"]
+    of: Kind = "level"
+    window: Duration = timedelta(minutes=30)
+    hysteresis: float = Field(0.0, ge=0)
+    levels: dict[WarningSeverity, LevelSpec]
+
 
 _MEASURE = float("nan")  # "report the measure itself" (the default event value)
 

@@ -10,11 +10,16 @@ gauge. Both raise by minutes to crest and report overtopping (`CrestCore`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from floodwatch.alerts.state import Severity
+from floodwatch.config.base import Model
 from floodwatch.config.errors import Loc
-from floodwatch.config.models import CrestLevelSpec, TimeToCrestRule
+from floodwatch.config.models import Advice, RuleBase, WarningSeverity
+from floodwatch.config.values import Duration, ThresholdExpr
 from floodwatch.rules.compile import (
     ORDER,
     Binding,
@@ -35,6 +40,78 @@ from floodwatch.rules.thresholds import Threshold
 
 if TYPE_CHECKING:
     from floodwatch.rules.build import Series
+
+
+# -- its config model (given to the loader: config/config_types.py) ---------------
+
+
+class CrestLevelSpec(Model):
+    """A time-to-crest level: raise when the projected time is at most `enter`."""
+
+    enter: Duration
+    exit: Duration | None = None
+    for_: Duration | None = Field(None, alias="for")
+    clear_for: Duration | None = None
+    advice: Advice | None = None
+
+
+class WaterBalanceLines(Model):
+    """A time-to-crest rule's own lines for where the water balance runs."""
+
+    levels: dict[WarningSeverity, CrestLevelSpec] = Field(
+        description="warning lines by minutes to crest for the water-balance forecast "
+        "(a level without advice takes the same level's advice from the rule's levels)"
+    )
+
+
+class TimeToCrestRule(RuleBase):
+    """Projected time until the level reaches `target` (default the dam crest)."""
+
+    kind: Literal["time_to_crest"]
+    target: ThresholdExpr = Field(default="crest", validate_default=True)
+    window: Duration = timedelta(minutes=30)
+    min_points: int = Field(4, ge=3)
+    evaluate_above: ThresholdExpr | None = Field(
+        None,
+        description="only project while the level is at or above this (saves work "
+        "on quiet days); default: always",
+    )
+    method: Literal["trend", "water_balance", "auto"] = Field(
+        "trend",
+        description="trend: a straight line through the recent levels; water_balance: "
+        "the station's storage curve, spillway and outlets (its `structure`); auto: "
+        "water_balance where the station has a structure, else trend",
+    )
+    horizon: Duration = Field(
+        timedelta(hours=3), description="water_balance: how far ahead to project"
+    )
+    inflow_window: Duration = Field(
+        timedelta(hours=1),
+        description="water_balance: the recent levels the inflow and its trend are estimated from",
+    )
+    refresh: Duration = Field(
+        timedelta(minutes=5),
+        description="water_balance: the forecast is made afresh at most once per this much "
+        "event time (on a gauge's first reading in each); overtopping is checked on every reading",
+    )
+    trend_for: Duration = Field(
+        timedelta(hours=1),
+        description="water_balance: how long the inflow's recent trend goes on in the "
+        "projection before the inflow is held",
+    )
+    overtop_exit: float = Field(
+        0.05,
+        ge=0,
+        description="m: at or above the target the rule reports overtopping (red); it ends "
+        "once the level has fallen this far below the target",
+    )
+    levels: dict[WarningSeverity, CrestLevelSpec]
+    water_balance: WaterBalanceLines | None = Field(
+        None,
+        description="where the water balance runs (method water_balance, or auto at a "
+        "station with a structure): its own warning lines, set by its skill in a backtest; "
+        "default: `levels`",
+    )
 
 
 class TimeToCrestKind:

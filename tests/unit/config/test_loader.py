@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from floodwatch.config import values
-from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.config_types import ConfigTypes
 from floodwatch.config.errors import ConfigError
 from floodwatch.config.loader import (
     MAX_FILE_BYTES,
@@ -21,7 +21,7 @@ from floodwatch.config.loader import (
 )
 from floodwatch.config.values import PATTERN_WORDS
 from floodwatch.notify.console import ConsoleDestination
-from floodwatch.notify.sinks import DESTINATION_TYPES, config_schema
+from floodwatch.notify.sinks import CONFIG_TYPES, config_schema
 
 POND = "  - {id: p1, name: 山塘, type: pond}\n"
 RAIN = "  - {id: r1, name: 雨量站, type: rain_gauge}\n"
@@ -37,10 +37,10 @@ def write(directory: Path, **files: str) -> Path:
 
 
 def load(directory: Path) -> LoadedConfig:
-    return load_config_dir(directory, DESTINATION_TYPES)
+    return load_config_dir(directory, CONFIG_TYPES)
 
 
-def problems(directory: Path, types: DestinationTypes = DESTINATION_TYPES) -> list[str]:
+def problems(directory: Path, types: ConfigTypes = CONFIG_TYPES) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config_dir(directory, types)
     return [str(i).replace(f"{directory}/", "") for i in caught.value.issues]
@@ -106,7 +106,7 @@ def test_a_file_that_cannot_be_read_or_is_too_large_is_named(tmp_path: Path) -> 
     big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
     gone = tmp_path / "gone.yaml"
     with pytest.raises(ConfigError) as caught:
-        load_config_files([big, gone], DESTINATION_TYPES)
+        load_config_files([big, gone], CONFIG_TYPES)
     assert [str(i) for i in caught.value.issues] == [
         f"{big}: larger than {MAX_FILE_BYTES} bytes",
         f"{gone}: cannot read: No such file or directory",
@@ -347,7 +347,8 @@ def test_every_text_pattern_of_a_config_file_has_words_for_its_error() -> None:
 
 def test_a_destination_type_is_checked_against_the_types_given(tmp_path: Path) -> None:
     write(tmp_path, s_yaml="service:\n  notify:\n    destinations:\n      x: {type: sms}\n")
-    assert problems(tmp_path, DestinationTypes([ConsoleDestination])) == [
+    types = ConfigTypes(destinations=[ConsoleDestination], rules=CONFIG_TYPES.rules.values())
+    assert problems(tmp_path, types) == [
         "s.yaml:4:11: service.notify.destinations.x.type: must be 'console'; got 'sms'"
     ]
 

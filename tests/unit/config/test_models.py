@@ -1,5 +1,6 @@
 """`config.models`: the models of the YAML — stations, their levels, limits and
-seasons, the rule kinds, the engine and the live service — their defaults and
+seasons, what every rule has (each kind's own model is tested with its kind,
+tests/unit/rules/kinds/), the engine and the live service — their defaults and
 each model's own problems (`problems()`: a path relative to the model and a
 message), checked without a file. Placing a problem in its file is the
 loader's (`test_loader.py`); cross-references, the compile step's."""
@@ -10,29 +11,22 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from floodwatch.config.models import (
-    RULE_MODELS,
-    CompoundRule,
-    Condition,
-    ConditionSet,
     Config,
     EngineSettings,
     FieldMapping,
     HttpSettings,
     HttpUser,
-    RainfallRule,
-    RainLevelSpec,
-    Rule,
+    RuleBase,
     SensorLimits,
     ServiceSettings,
     Station,
     StationLevels,
-    TimeToCrestRule,
     _month_day,
 )
-from floodwatch.notify.sinks import DESTINATION_TYPES
+from floodwatch.notify.sinks import CONFIG_TYPES
 
 Found = list[tuple[tuple[str | int, ...], str]]
 
@@ -251,146 +245,22 @@ def test_sensor_limits_need_min_below_max_and_a_positive_step() -> None:
         SensorLimits(max_step=0)
 
 
-# -- rules -----------------------------------------------------------------------
-
-RULES: TypeAdapter[Any] = TypeAdapter(Rule)
-
-
-def rule(**data: Any) -> Any:
-    return RULES.validate_python({"id": "r1", "stations": ["p1"], **data})
-
-
-def test_every_rule_kind_is_read_as_its_model() -> None:
-    assert set(RULE_MODELS) == {
-        "level",
-        "freeboard",
-        "rate_of_rise",
-        "time_to_crest",
-        "rainfall",
-        "compound",
-        "sensor_health",
-    }
-    crest = rule(kind="time_to_crest", levels={"red": {"enter": "30m"}})
-    assert isinstance(crest, TimeToCrestRule)
-    assert (str(crest.target), crest.method, crest.min_points) == ("crest", "trend", 4)
-    health = rule(kind="sensor_health")
-    assert type(health) is RULE_MODELS["sensor_health"] and health.stuck_kinds == ["level"]
-    with pytest.raises(ValidationError):
-        rule(kind="time_to_crest", levels={}, min_points=2)
-    with pytest.raises(ValidationError):
-        rule(kind="flood")
+# -- rules (each kind's own model: tests/unit/rules/kinds/) -------------------------
 
 
 def test_a_rule_names_the_stations_it_watches() -> None:
-    lonely = RULES.validate_python({"id": "r1", "kind": "level", "levels": {}})
+    lonely = RuleBase.model_validate({"id": "r1", "kind": "level"})
     assert list(lonely.problems()) == [
         ((), "name the stations it watches: 'stations: [...]' or 'station_types: [...]'")
     ]
-    by_type = RULES.validate_python(
-        {"id": "r1", "kind": "level", "levels": {}, "station_types": ["pond"]}
-    )
+    by_type = RuleBase.model_validate({"id": "r1", "kind": "level", "station_types": ["pond"]})
     assert list(by_type.problems()) == []
 
 
-def test_a_level_s_dwell_is_read_from_for() -> None:
-    level = rule(kind="level", levels={"red": {"enter": "crest - 0.3", "for": "10m"}})
-    assert level.levels["red"].for_ == timedelta(minutes=10)
-    with pytest.raises(ValidationError):
-        rule(kind="level", levels={"purple": {"enter": 1}})
-
-
-def test_rain_windows_must_not_need_less_rain_over_a_longer_window() -> None:
-    spec = RainLevelSpec.model_validate({"within": {"3h": 50, "1h": 30, "24h": 45}})
-    assert list(spec.problems()) == [
-        (
-            ("within", "24h"),
-            "must be at or above the 3h value (50 mm), got 45 mm "
-            "(a longer window cannot need less rain)",
-        )
-    ]
-
-
-def test_a_rain_window_is_a_duration_with_more_than_zero_mm() -> None:
-    spec = RainLevelSpec.model_validate({"within": {"1h": 0, "soon": 30}})
-    assert list(spec.problems()) == [
-        (("within", "1h"), "must be above 0 mm, got 0"),
-        (
-            ("within", "soon"),
-            "expected a duration with units, e.g. '90s', '10m', '1h30m', '2d'; got 'soon'",
-        ),
-    ]
-    assert list(RainLevelSpec(within={}).problems()) == [
-        (("within",), "give at least one window, e.g. {1h: 30}")
-    ]
-
-
-def test_a_rainfall_rule_s_level_problems_are_at_the_level() -> None:
-    rain = rule(kind="rainfall", levels={"blue": {"within": {}}})
-    assert isinstance(rain, RainfallRule)
-    assert list(rain.problems()) == [
-        (("levels", "blue", "within"), "give at least one window, e.g. {1h: 30}")
-    ]
-    with pytest.raises(ValidationError):
-        rule(kind="rainfall", levels={}, missing_tolerance=1)
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        ({"above": 1}, []),
-        ({"station": "$outlet", "kind": "flow", "below": 0.05}, []),
-        ({}, [((), "give exactly one of 'above' or 'below'")]),
-        ({"above": 1, "below": 2}, [((), "give exactly one of 'above' or 'below'")]),
-        (
-            {"metric": "rate_of_rise", "above": 0.2},
-            [(("window",), "metric 'rate_of_rise' needs a window, e.g. '30m'")],
-        ),
-        (
-            {"metric": "accumulation", "window": "1h", "above": 30},
-            [(("metric",), "accumulation applies to kind 'rain'")],
-        ),
-        ({"metric": "accumulation", "kind": "rain", "window": "1h", "above": 30}, []),
-    ],
-)
-def test_a_condition_is_one_comparison_with_what_its_metric_needs(
-    data: dict[str, Any], expected: Found
-) -> None:
-    assert list(Condition.model_validate(data).problems()) == expected
-
-
-@pytest.mark.parametrize("ref", ["$Outlet", "a/b", "", 5])
-def test_a_condition_reads_self_a_link_or_a_station(ref: object) -> None:
-    with pytest.raises(ValidationError):
-        Condition.model_validate({"station": ref, "above": 1})
-
-
-def test_a_condition_set_is_all_or_any_of_at_least_one() -> None:
-    assert list(ConditionSet.model_validate({"all": [{"above": 1}]}).problems()) == []
-    assert list(ConditionSet().problems()) == [((), "give exactly one of 'all' or 'any'")]
-    assert list(ConditionSet.model_validate({"any": [], "all": [{}]}).problems()) == [
-        ((), "give exactly one of 'all' or 'any'"),
-        (("all", 0), "give exactly one of 'above' or 'below'"),
-        (("any",), "give at least one condition"),
-    ]
-
-
-def test_a_compound_rule_s_problems_are_at_their_conditions() -> None:
-    compound = rule(
-        kind="compound",
-        severity="orange",
-        all=[{"above": 1}, {"metric": "rate_of_rise", "above": 0.1}],
-        any=[{}],
-        clear_when={"any": []},
-        hold_while={"all": [{"above": 1, "below": 0}]},
-    )
-    assert isinstance(compound, CompoundRule)
-    assert list(compound.problems()) == [
-        ((), "give exactly one of 'all' or 'any'"),
-        (("all", 1, "window"), "metric 'rate_of_rise' needs a window, e.g. '30m'"),
-        (("any", 0), "give exactly one of 'above' or 'below'"),
-        (("clear_when", "any"), "give at least one condition"),
-        (("hold_while", "all", 0), "give exactly one of 'above' or 'below'"),
-    ]
+def test_what_every_rule_has_comes_before_its_kind() -> None:
+    """Each kind's model narrows `kind` in place: its own keys follow it."""
+    assert list(RuleBase.model_fields)[-1] == "kind"
+    assert "for" in [f.alias for f in RuleBase.model_fields.values()]
 
 
 # -- the engine --------------------------------------------------------------------
@@ -418,7 +288,7 @@ def test_the_engine_s_incident_problems_are_below_incidents() -> None:
 
 
 def service(**data: Any) -> ServiceSettings:
-    return DESTINATION_TYPES.service_model.model_validate(data)
+    return CONFIG_TYPES.service_model.model_validate(data)
 
 
 def mqtt(*topics: dict[str, Any], **more: Any) -> dict[str, Any]:

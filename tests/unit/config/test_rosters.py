@@ -9,7 +9,7 @@ from typing import Any
 
 from floodwatch.config.models import Config
 from floodwatch.config.rosters import Recipient, Rosters, check, villages_of
-from floodwatch.notify.sinks import DESTINATION_TYPES
+from floodwatch.notify.sinks import CONFIG_TYPES
 
 MAOKENG = {"name": "毛坑村", "code": "330182104201"}
 XIAWU = {"name": "下坞村", "code": "330182104202"}
@@ -47,7 +47,7 @@ def config(
     people: list[dict[str, Any]] = PEOPLE,
     notify: dict[str, Any] | None = None,
 ) -> Config:
-    return DESTINATION_TYPES.config_model.model_validate(
+    return CONFIG_TYPES.config_model.model_validate(
         {
             "stations": STATIONS,
             "people": people,

@@ -10,13 +10,13 @@ from typing import Any
 
 from floodwatch.config.models import Config
 from floodwatch.config.templates import problems, template_problem
-from floodwatch.notify.sinks import DESTINATION_TYPES
+from floodwatch.notify.sinks import CONFIG_TYPES
 
 GOOD = "【{{ station_name }}】{{ text }}\n{% if advice %}{{ advice }}{% endif %}\n"
 
 
 def config(**destinations: dict[str, Any]) -> Config:
-    return DESTINATION_TYPES.config_model.model_validate(
+    return CONFIG_TYPES.config_model.model_validate(
         {"service": {"notify": {"destinations": destinations}} if destinations else {}}
     )
 

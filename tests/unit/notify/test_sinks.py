@@ -1,6 +1,6 @@
 """`notify.sinks`: the registry, the one list of sinks. Each sink is one
 module (its destination model beside its channel); the config layer is given
-their models (`config.destination_types`) and validates `destinations:`
+their models (`config.config_types`) and validates `destinations:`
 against them, with file, line and key, and the JSON schema names each."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import yaml
 from pydantic import Field
 
 from floodwatch.config import loader
-from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.config_types import ConfigTypes
 from floodwatch.config.destinations import DestinationBase, type_name
 from floodwatch.config.errors import ConfigError
 from floodwatch.notify.console import ConsoleDestination
 from floodwatch.notify.sinks import (
-    DESTINATION_TYPES,
+    CONFIG_TYPES,
     SINKS,
     config_schema,
     load_config_dir,
@@ -61,7 +61,7 @@ def test_the_registry_lists_each_sink_once_under_its_model_s_type() -> None:
         assert issubclass(sink.model, DestinationBase)
         # one module per sink: its model beside its channel
         assert sink.model.__module__ == sink.channel.__module__ == f"floodwatch.notify.{name}"
-    assert DESTINATION_TYPES.models == {n: s.model for n, s in SINKS.items()}
+    assert CONFIG_TYPES.destinations == {n: s.model for n, s in SINKS.items()}
     assert {n for n, s in SINKS.items() if s.model.people} == {"sms", "broadcast"}
     assert {n for n, s in SINKS.items() if s.model.recordable} == {"sms", "broadcast"}
 
@@ -98,7 +98,7 @@ def test_the_schema_has_each_sink_s_model_told_apart_by_type() -> None:
         assert set(model["properties"]) == set(SINKS[name].model.model_fields)
 
 
-def _issues(tmp_path: Path, text: str, types: DestinationTypes | None = None) -> list[str]:
+def _issues(tmp_path: Path, text: str, types: ConfigTypes | None = None) -> list[str]:
     (tmp_path / "service.yaml").write_text(text, "utf-8")
     with pytest.raises(ConfigError) as caught:
         if types is None:
@@ -121,15 +121,20 @@ def test_an_unknown_type_is_placed_at_its_key_and_names_every_registered_sink(
 
 
 def test_the_loader_knows_only_the_sinks_it_is_given(tmp_path: Path) -> None:
-    two = DestinationTypes([ConsoleDestination, WebhookDestination])
+    two = _types(ConsoleDestination, WebhookDestination)
     assert _issues(tmp_path, UNKNOWN, two) == [
         "service.yaml:4:15: service.notify.destinations.pager.type: must be 'console' or "
         "'webhook'; got 'pager'"
     ]
-    one = DestinationTypes([ConsoleDestination])
+    one = _types(ConsoleDestination)
     assert _issues(tmp_path, UNKNOWN, one)[0].endswith("must be 'console'; got 'pager'")
     kafka = "service:\n  notify:\n    destinations:\n      bus: {type: kafka, topic: t}\n"
     assert "got 'kafka'" in _issues(tmp_path, kafka, two)[0]
+
+
+def _types(*destinations: type[DestinationBase]) -> ConfigTypes:
+    """These destination models, with the registry's rule kinds."""
+    return ConfigTypes(destinations=destinations, rules=CONFIG_TYPES.rules.values())
 
 
 class PagerDestination(DestinationBase):
@@ -140,7 +145,7 @@ class PagerDestination(DestinationBase):
 
 
 def test_a_new_sink_s_model_is_validated_with_its_own_keys(tmp_path: Path) -> None:
-    types = DestinationTypes([*DESTINATION_TYPES.models.values(), PagerDestination])
+    types = _types(*CONFIG_TYPES.destinations.values(), PagerDestination)
     (tmp_path / "service.yaml").write_text(
         "service:\n  notify:\n    destinations:\n      pager: {type: pager, number: '1234'}\n",
         "utf-8",
@@ -163,15 +168,15 @@ def test_a_new_sink_s_model_is_validated_with_its_own_keys(tmp_path: Path) -> No
 
 def test_destination_types_refuse_two_models_of_one_type_and_a_model_without_one() -> None:
     with pytest.raises(ValueError, match="two destination models for type 'console'"):
-        DestinationTypes([ConsoleDestination, ConsoleDestination])
+        _types(ConsoleDestination, ConsoleDestination)
     with pytest.raises(ValueError, match="no destination models"):
-        DestinationTypes([])
+        _types()
 
     class Untyped(DestinationBase):
         pass
 
     with pytest.raises(TypeError, match="one Literal name"):
-        DestinationTypes([Untyped])
+        _types(Untyped)
 
 
 def test_a_reload_with_an_unknown_sink_keeps_the_config_in_force(tmp_path: Path) -> None:

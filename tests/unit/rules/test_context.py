@@ -79,9 +79,13 @@ def test_a_level_rule_speaks_with_its_station_measure_levels_and_advice() -> Non
     assert ctx.exercise is False
 
 
-def test_a_compound_rule_gives_its_advice_at_its_one_severity() -> None:
+def test_a_rule_s_own_advice_is_given_at_its_one_severity() -> None:
+    """How a compound rule's `advice:` (it has no levels) reaches its texts."""
     compiled = _compiled()
-    ctx = context(compiled, _binding(compiled, "blocked", "p1"), "level")
+    binding = _binding(compiled, "blocked", "p1")
+    assert context(compiled, binding, "level").advice == {}
+    own = (Severity.ORANGE, ("请检查涵管。", "Check the culvert."))
+    ctx = context(compiled, binding, "level", own_advice=own)
     assert ctx.kind == "compound"
     assert ctx.advice == {Severity.ORANGE: ("请检查涵管。", "Check the culvert.")}
 

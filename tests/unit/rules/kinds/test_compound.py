@@ -3,12 +3,19 @@ may clear (`clear_when`, `hold_while`), and what a binding reads."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pytest
+from pydantic import ValidationError
 
 from floodwatch.rules.conditions import BoundCondition, ConditionGroup
-from floodwatch.rules.kinds.compound import COMPOUND, CompoundInstance
+from floodwatch.rules.kinds.compound import (
+    COMPOUND,
+    CompoundInstance,
+    CompoundRule,
+    Condition,
+    ConditionSet,
+)
 from floodwatch.testing import compile_yaml, run, series, timeline
 from tests.conftest import POND
 
@@ -92,6 +99,18 @@ def test_any_fires_on_one_true_condition_while_the_other_is_unknown() -> None:
     assert timeline(events) == [(45, "orange", "firing")]
 
 
+def test_a_compound_rule_s_advice_is_said_at_its_severity() -> None:
+    rules = ANY.replace(
+        "severity: orange\n",
+        "severity: orange\n    advice: {zh: 请检查涵管。, en: Check the culvert.}\n",
+    )
+    level = series("p1", "level", [310.5] * 6 + RISE)
+    [fired] = run(compile_yaml(stations=POND, rules=rules), [*level, *series("c1", "flow", [1.5])])
+    assert "请检查涵管。" in fired.message_zh and "Check the culvert." in fired.message_en
+    [plain] = run(compile_yaml(stations=POND, rules=ANY), [*level, *series("c1", "flow", [1.5])])
+    assert "请检查涵管。" not in plain.message_zh
+
+
 def test_any_stays_quiet_when_every_condition_is_false_or_unknown() -> None:
     still = series("p1", "level", [310.5] * 14)
     open_ = series("c1", "flow", [1.5] * 14)
@@ -130,3 +149,71 @@ def test_all_clears_on_one_false_condition_though_another_is_unknown() -> None:
     blocked = series("c1", "flow", [0.05] * 14)  # then the culvert meter falls silent
     events = run(compile_yaml(stations=POND, rules=rules), [*level, *blocked])
     assert [e.transition.value for e in events] == ["firing", "resolved"]
+
+
+# -- its config model (the kind's own keys and problems, without a file) -----------
+
+
+Found = list[tuple[tuple[str | int, ...], str]]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"above": 1}, []),
+        ({"station": "$outlet", "kind": "flow", "below": 0.05}, []),
+        ({}, [((), "give exactly one of 'above' or 'below'")]),
+        ({"above": 1, "below": 2}, [((), "give exactly one of 'above' or 'below'")]),
+        (
+            {"metric": "rate_of_rise", "above": 0.2},
+            [(("window",), "metric 'rate_of_rise' needs a window, e.g. '30m'")],
+        ),
+        (
+            {"metric": "accumulation", "window": "1h", "above": 30},
+            [(("metric",), "accumulation applies to kind 'rain'")],
+        ),
+        ({"metric": "accumulation", "kind": "rain", "window": "1h", "above": 30}, []),
+    ],
+)
+def test_a_condition_is_one_comparison_with_what_its_metric_needs(
+    data: dict[str, Any], expected: Found
+) -> None:
+    assert list(Condition.model_validate(data).problems()) == expected
+
+
+@pytest.mark.parametrize("ref", ["$Outlet", "a/b", "", 5])
+def test_a_condition_reads_self_a_link_or_a_station(ref: object) -> None:
+    with pytest.raises(ValidationError):
+        Condition.model_validate({"station": ref, "above": 1})
+
+
+def test_a_condition_set_is_all_or_any_of_at_least_one() -> None:
+    assert list(ConditionSet.model_validate({"all": [{"above": 1}]}).problems()) == []
+    assert list(ConditionSet().problems()) == [((), "give exactly one of 'all' or 'any'")]
+    assert list(ConditionSet.model_validate({"any": [], "all": [{}]}).problems()) == [
+        ((), "give exactly one of 'all' or 'any'"),
+        (("all", 0), "give exactly one of 'above' or 'below'"),
+        (("any",), "give at least one condition"),
+    ]
+
+
+def test_a_compound_rule_s_problems_are_at_their_conditions() -> None:
+    compound = CompoundRule.model_validate(
+        {
+            "id": "r1",
+            "stations": ["p1"],
+            "kind": "compound",
+            "severity": "orange",
+            "all": [{"above": 1}, {"metric": "rate_of_rise", "above": 0.1}],
+            "any": [{}],
+            "clear_when": {"any": []},
+            "hold_while": {"all": [{"above": 1, "below": 0}]},
+        }
+    )
+    assert list(compound.problems()) == [
+        ((), "give exactly one of 'all' or 'any'"),
+        (("all", 1, "window"), "metric 'rate_of_rise' needs a window, e.g. '30m'"),
+        (("any", 0), "give exactly one of 'above' or 'below'"),
+        (("clear_when", "any"), "give at least one condition"),
+        (("hold_while", "all", 0), "give exactly one of 'above' or 'below'"),
+    ]

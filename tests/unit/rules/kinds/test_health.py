@@ -15,7 +15,7 @@ from floodwatch.notify.sinks import load_config_dir
 from floodwatch.readings import Reading
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.engine import Engine, EngineOutput
-from floodwatch.rules.kinds.health import Health, Limits, limits_of
+from floodwatch.rules.kinds.health import Health, Limits, SensorHealthRule, limits_of
 from floodwatch.rules.store import SERIES_COLUMNS, bind_rows
 from tests.integration.services import ROOT
 
@@ -143,3 +143,14 @@ def test_an_open_check_survives_a_snapshot_and_a_reload_and_clears_in_the_same_e
         back = later.process([level(10, 310.0)])
         back.extend(later.flush())
         assert health_events(back) == [("resolved", episode)]
+
+
+# -- its config model (the kind's own keys and problems, without a file) -----------
+
+
+def test_a_sensor_health_rule_checks_only_levels_for_stuck_values_by_default() -> None:
+    health = SensorHealthRule.model_validate(
+        {"id": "r1", "stations": ["p1"], "kind": "sensor_health"}
+    )
+    assert health.stuck_kinds == ["level"] and health.stuck_for is None
+    assert list(health.problems()) == []

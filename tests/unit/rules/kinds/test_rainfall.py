@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import RAIN_ADVICE
@@ -26,6 +27,8 @@ from floodwatch.rules.kind import BindContext
 from floodwatch.rules.kinds.rainfall import (
     RAINFALL,
     RainfallInstance,
+    RainfallRule,
+    RainLevelSpec,
     format_duration_ms,
 )
 from floodwatch.rules.store import Store
@@ -345,3 +348,41 @@ def test_an_hourly_gauge_fills_its_windows_with_one_report_an_hour() -> None:
         (7 * 60, "blue", "firing", "1h"),
         (21 * 60, "blue", "resolved", "1d"),
     ]
+
+
+# -- its config model (the kind's own keys and problems, without a file) -----------
+
+
+def test_rain_windows_must_not_need_less_rain_over_a_longer_window() -> None:
+    spec = RainLevelSpec.model_validate({"within": {"3h": 50, "1h": 30, "24h": 45}})
+    assert list(spec.problems()) == [
+        (
+            ("within", "24h"),
+            "must be at or above the 3h value (50 mm), got 45 mm "
+            "(a longer window cannot need less rain)",
+        )
+    ]
+
+
+def test_a_rain_window_is_a_duration_with_more_than_zero_mm() -> None:
+    spec = RainLevelSpec.model_validate({"within": {"1h": 0, "soon": 30}})
+    assert list(spec.problems()) == [
+        (("within", "1h"), "must be above 0 mm, got 0"),
+        (
+            ("within", "soon"),
+            "expected a duration with units, e.g. '90s', '10m', '1h30m', '2d'; got 'soon'",
+        ),
+    ]
+    assert list(RainLevelSpec(within={}).problems()) == [
+        (("within",), "give at least one window, e.g. {1h: 30}")
+    ]
+
+
+def test_a_rainfall_rule_s_level_problems_are_at_the_level() -> None:
+    data = {"id": "r1", "stations": ["p1"], "kind": "rainfall"}
+    rain = RainfallRule.model_validate({**data, "levels": {"blue": {"within": {}}}})
+    assert list(rain.problems()) == [
+        (("levels", "blue", "within"), "give at least one window, e.g. {1h: 30}")
+    ]
+    with pytest.raises(ValidationError):
+        RainfallRule.model_validate({**data, "levels": {}, "missing_tolerance": 1})

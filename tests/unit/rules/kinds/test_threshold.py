@@ -6,8 +6,11 @@ bound; each instance's quiet region for the fast path."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.config.errors import ConfigError
@@ -18,6 +21,7 @@ from floodwatch.rules.kinds.threshold import (
     RATE_OF_RISE,
     FreeboardInstance,
     LevelInstance,
+    LevelRule,
     RateInstance,
 )
 from floodwatch.rules.kinds.threshold import (
@@ -263,3 +267,29 @@ def test_each_kind_reads_its_series_and_keeps_only_the_rise_window() -> None:
     [rb] = rise.bindings
     assert list(RATE_OF_RISE.history(rb)) == [(("p1", "level"), 3_600_000)]
     assert FREEBOARD.reads(None) == "level"  # type: ignore[arg-type]
+
+
+# -- its config model (the kind's own keys and problems, without a file) -----------
+
+
+def test_a_level_s_dwell_is_read_from_for() -> None:
+    level = LevelRule.model_validate(
+        {
+            "id": "r1",
+            "stations": ["p1"],
+            "kind": "level",
+            "levels": {"red": {"enter": "crest - 0.3", "for": "10m"}},
+        }
+    )
+    assert level.levels["red"].for_ == timedelta(minutes=10)
+    with pytest.raises(ValidationError):
+        LevelRule.model_validate(
+            {"id": "r1", "stations": ["p1"], "kind": "level", "levels": {"purple": {"enter": 1}}}
+        )
+
+
+def test_a_level_rule_is_only_kind_level() -> None:
+    data: dict[str, Any] = {"id": "r1", "stations": ["p1"], "levels": {}}
+    assert LevelRule.model_validate({**data, "kind": "level"}).of == "level"
+    with pytest.raises(ValidationError):
+        LevelRule.model_validate({**data, "kind": "freeboard"})

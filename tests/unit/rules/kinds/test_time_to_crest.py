@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import ValidationError
 
 from floodwatch.config.errors import ConfigError
 from floodwatch.notify.sinks import load_config_dir
 from floodwatch.rules.compile import Binding, CompiledConfig, compile_config
-from floodwatch.rules.kinds.time_to_crest import TIME_TO_CREST
+from floodwatch.rules.kinds.time_to_crest import TIME_TO_CREST, TimeToCrestRule
 from floodwatch.testing import compile_yaml, run, series, timeline
 from tests.conftest import POND
 
@@ -101,3 +102,14 @@ def test_overtopping_is_red_until_the_level_falls_below_the_exit_margin() -> Non
         (75, "red", "resolved"),
     ]
     assert events[2].forecast == {"overtopping": True, "minutes_to_crest": 0.0}
+
+
+# -- its config model (the kind's own keys and problems, without a file) -----------
+
+
+def test_a_time_to_crest_rule_projects_to_the_crest_by_a_line_by_default() -> None:
+    data = {"id": "r1", "stations": ["p1"], "kind": "time_to_crest"}
+    crest = TimeToCrestRule.model_validate({**data, "levels": {"red": {"enter": "30m"}}})
+    assert (str(crest.target), crest.method, crest.min_points) == ("crest", "trend", 4)
+    with pytest.raises(ValidationError):
+        TimeToCrestRule.model_validate({**data, "levels": {}, "min_points": 2})

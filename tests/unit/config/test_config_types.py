@@ -1,7 +1,9 @@
-"""`config.destination_types`: given the sinks' destination models, the config
-models with `service.notify.destinations` as their union told apart by
-`type` — the same model names, defaults and descriptions, so errors and the
-schema read as one model tree — for whichever sinks it is given."""
+"""`config.config_types`: given the sinks' destination models and the rule
+kinds' models, the config models with `service.notify.destinations` as the
+union of the first told apart by `type` and `rules` as the union of the
+second told apart by `kind` — the same model names, defaults and
+descriptions, so errors and the schema read as one model tree — for whichever
+sinks and kinds it is given."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Literal
 import pytest
 from pydantic import Field, ValidationError
 
-from floodwatch.config.destination_types import DestinationTypes
+from floodwatch.config.config_types import ConfigTypes, kind_name
 from floodwatch.config.destinations import DestinationBase
-from floodwatch.config.models import Config, ConfigFile, ServiceSettings
+from floodwatch.config.models import Config, ConfigFile, RuleBase, ServiceSettings
 from floodwatch.config.notify import NotifySettings
 
 
@@ -27,19 +29,76 @@ class Siren(DestinationBase):
     zone: int = 1
 
 
-TYPES = DestinationTypes([Pager, Siren])
+class GateRule(RuleBase):
+    kind: Literal["gate"]
+    opening: float = Field(description="m")
+
+
+class BellRule(RuleBase):
+    kind: Literal["bell"]
+    rings: int = 3
+
+
+TYPES = ConfigTypes(destinations=[Pager, Siren], rules=[GateRule, BellRule])
 
 
 def test_the_types_are_known_by_name_in_the_order_given() -> None:
-    assert TYPES.names() == ["pager", "siren"]
-    assert DestinationTypes([Siren, Pager]).names() == ["siren", "pager"]
-    assert TYPES.model("siren") is Siren
+    assert TYPES.destination_names() == ["pager", "siren"]
+    assert TYPES.kind_names() == ["gate", "bell"]
+    swapped = ConfigTypes(destinations=[Siren, Pager], rules=[BellRule, GateRule])
+    assert swapped.destination_names() == ["siren", "pager"]
+    assert swapped.kind_names() == ["bell", "gate"]
+    assert TYPES.destination("siren") is Siren
+    assert TYPES.rule("bell") is BellRule
+    assert kind_name(GateRule) == "gate"
 
 
 @pytest.mark.parametrize("name", ["webhook", None, 3])
 def test_an_unknown_type_s_model_is_the_shared_base(name: object) -> None:
     """What the loader lists the valid keys of for a destination of no known type."""
-    assert TYPES.model(name) is DestinationBase
+    assert TYPES.destination(name) is DestinationBase
+
+
+@pytest.mark.parametrize("kind", ["level", None, 3])
+def test_an_unknown_kind_s_model_is_the_shared_base(kind: object) -> None:
+    """What the loader lists the valid keys of for a rule of no known kind."""
+    assert TYPES.rule(kind) is RuleBase
+
+
+def test_each_rule_is_read_as_its_kind_s_model_in_a_file_and_a_whole_config() -> None:
+    data = {
+        "rules": [
+            {"id": "g", "kind": "gate", "stations": ["p1"], "opening": 0.5},
+            {"id": "b", "kind": "bell", "station_types": ["pond"]},
+        ]
+    }
+    for model in (TYPES.file_model, TYPES.config_model):
+        loaded = model.model_validate(data)
+        assert loaded.rules == [
+            GateRule(id="g", kind="gate", stations=["p1"], opening=0.5),
+            BellRule(id="b", kind="bell", station_types=["pond"]),
+        ]
+    assert TYPES.file_model.model_validate({"rules": None}).rules == []  # left empty
+
+
+def test_a_rule_is_checked_against_its_own_kind_only() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TYPES.file_model.model_validate(
+            {
+                "rules": [
+                    {"id": "g", "kind": "gate", "stations": ["p1"], "rings": 2},
+                    {"id": "x", "kind": "level", "stations": ["p1"]},
+                    {"id": "y", "stations": ["p1"]},
+                ]
+            }
+        )
+    errors = {(e["loc"], e["type"]) for e in caught.value.errors()}
+    assert errors == {
+        (("rules", 0, "gate", "opening"), "missing"),
+        (("rules", 0, "gate", "rings"), "extra_forbidden"),
+        (("rules", 1), "union_tag_invalid"),
+        (("rules", 2), "union_tag_not_found"),
+    }
 
 
 def test_each_destination_is_read_as_its_type_s_model() -> None:
@@ -118,15 +177,28 @@ def test_the_schema_has_one_definition_per_model_under_its_own_name() -> None:
         "pager": "#/$defs/Pager",
         "siren": "#/$defs/Siren",
     }
+    rules = schema["properties"]["rules"]
+    [listed] = [branch for branch in rules["anyOf"] if branch.get("type") == "array"]
+    assert listed["items"]["discriminator"]["mapping"] == {
+        "gate": "#/$defs/GateRule",
+        "bell": "#/$defs/BellRule",
+    }
+    assert {"GateRule", "BellRule"} <= set(schema["$defs"])
 
 
 def test_two_models_of_one_type_or_none_at_all_are_refused() -> None:
     with pytest.raises(ValueError, match="two destination models for type 'pager'"):
-        DestinationTypes([Pager, Siren, Pager])
+        ConfigTypes(destinations=[Pager, Siren, Pager], rules=[GateRule])
     with pytest.raises(ValueError, match="no destination models"):
-        DestinationTypes(iter([]))
+        ConfigTypes(destinations=iter([]), rules=[GateRule])
+    with pytest.raises(ValueError, match="two rule models for kind 'gate'"):
+        ConfigTypes(destinations=[Pager], rules=[GateRule, BellRule, GateRule])
+    with pytest.raises(ValueError, match="no rule models"):
+        ConfigTypes(destinations=[Pager], rules=[])
 
 
-def test_a_model_without_one_literal_type_is_refused() -> None:
+def test_a_model_without_one_literal_type_or_kind_is_refused() -> None:
     with pytest.raises(TypeError, match=r"DestinationBase\.type must be one Literal name"):
-        DestinationTypes([Pager, DestinationBase])
+        ConfigTypes(destinations=[Pager, DestinationBase], rules=[GateRule])
+    with pytest.raises(TypeError, match=r"RuleBase\.kind must be one Literal name"):
+        ConfigTypes(destinations=[Pager], rules=[GateRule, RuleBase])
