@@ -10,6 +10,11 @@ rises, but the pond stops rising at its peak while the culvert is still
 blocked. `clear_when` (clear only when these are true) and `hold_while` (hold
 while these are not definitely false) give the clearing its own conditions,
 three-valued like the raising ones: unknown never clears.
+
+Why one module over 400 lines: a rule kind is one module (its config model —
+conditions, groups and their checks — beside its compiled conditions and its
+instance, docs/architecture.md); the model and the evaluation of one
+condition change together.
 """
 
 from __future__ import annotations

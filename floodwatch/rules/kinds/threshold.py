@@ -4,6 +4,10 @@ level (rising), freeboard to the crest (falling) and rate of rise (rising);
 time to crest (`crest.py`, falling: fewer minutes is worse) builds on the same
 `ThresholdCore`: thresholds resolved at event time, a multi-level latch, one
 alert.
+
+Why one module over 400 lines: a rule kind is one module (its config model
+beside its behaviour, docs/architecture.md), and these three kinds share
+their level model and their core; split, each would import the others.
 """
 
 from __future__ import annotations
