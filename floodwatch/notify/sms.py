@@ -16,6 +16,10 @@ is sent as numbered parts cut at natural boundaries (`sms_parts`: never inside
 a number with its unit or the reply instruction), at most `max_segments`;
 beyond that it is trimmed with "…", keeping the reply instruction. Every part
 of a drill starts with 【演练】; an actual warning never carries it.
+
+Why one module over 400 lines: a sink is one module (its destination model
+beside its channel, docs/architecture.md), and the SMS model's provider,
+rate limit and segment settings are read by the grouping and splitting here.
 """
 
 from __future__ import annotations
