@@ -17,7 +17,7 @@ back as a `Rejected` with a reason code, where it came from and a safe excerpt
 of the raw bytes; the stream goes on. In a batch, each bad element is rejected
 on its own and the good ones are kept.
 
-Why one module of ~400 lines: the three formats share the strict checks (safe
+Why one module over 400 lines: the three formats share the strict checks (safe
 ids, finite values, one key once, bounded payloads) and the one `Rejected` path;
 split by format, each part would import the others' private checks.
 """
