@@ -4,6 +4,7 @@ unanswered), acknowledgement, reminders, silences, following an alert."""
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,14 +77,16 @@ def dispatcher(tmp_path: Path) -> Dispatcher:
     return Dispatcher(Router(notify_settings(SETTINGS), CONFIG), store)
 
 
-TRACKERS: dict[int, IncidentTracker] = {}
+# One incident tracker per store, gone with it: keyed by id() a later test's
+# store could reuse a collected one's address and inherit its open incidents.
+TRACKERS: weakref.WeakKeyDictionary[Store, IncidentTracker] = weakref.WeakKeyDictionary()
 
 
 def store_(d: Dispatcher, e: AlertEvent, now: float) -> None:
     """Record a transition as the service does: incidents, store, dispatch."""
     config = d.router.compiled.config
     tracker = TRACKERS.setdefault(
-        id(d.store), IncidentTracker(config.stations, config.engine.incidents)
+        d.store, IncidentTracker(config.stations, config.engine.incidents)
     )
     with d.store.transaction():
         step = record_step(d.store.incidents, d.store.record, tracker, config, [e], now)
