@@ -12,6 +12,7 @@ from floodwatch.notify.sinks import load_config_dir, notify_settings
 from floodwatch.rules.compile import compile_config
 from floodwatch.rules.incidents.tracker import IncidentChange, IncidentTracker
 from floodwatch.store.ledger import Silence
+from tests.events import alert_event
 
 CONFIG = compile_config(load_config_dir("config"))
 STATIONS = {s.id: s for s in CONFIG.config.stations}
@@ -37,22 +38,15 @@ ROUTER = Router(
 
 def alert(rule: str, kind: str, severity: Severity, station: str = "maokeng-pond",
           transition: Transition = Transition.FIRING, minute: int = 0) -> AlertEvent:  # fmt: skip
-    return AlertEvent(
-        id=f"{station}:{rule}",
-        rule=rule,
-        kind=kind,
-        station=station,
+    return alert_event(
+        rule,
+        kind,
+        severity,
+        station,
+        T0 + timedelta(minutes=minute),
         station_name=STATIONS[station].name,
-        severity=severity,
-        previous_severity=None,
         transition=transition,
-        ts=T0 + timedelta(minutes=minute),
         episode_start=T0,
-        value=None,
-        threshold=None,
-        unit="",
-        message_zh="",
-        message_en="",
     )
 
 

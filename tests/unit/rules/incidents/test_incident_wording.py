@@ -24,6 +24,7 @@ from floodwatch.rules.engine import Engine
 from floodwatch.rules.incidents.text import notice, rule_names
 from floodwatch.rules.incidents.tracker import Change, IncidentTracker
 from floodwatch.sim import SCENARIOS, simulate
+from tests.events import alert_event
 
 CONFIG = compile_config(load_config_dir("config"))
 STATIONS = {s.id: s for s in CONFIG.config.stations}
@@ -105,20 +106,16 @@ def event(
     details: dict[str, object] = {}
     if transition in (D, X):
         details[EASED] = {"zh": f"{rule}已回落", "en": f"{rule} eased"}
-    return AlertEvent(
-        id=f"maokeng-pond:{rule}",
-        rule=rule,
-        kind=kind,
-        station="maokeng-pond",
+    return alert_event(
+        rule,
+        kind,
+        severity,
+        "maokeng-pond",
+        T0 + timedelta(minutes=minute),
         station_name="毛坑山塘",
-        severity=severity,
         previous_severity=previous,
         transition=transition,
-        ts=T0 + timedelta(minutes=minute),
         episode_start=T0,
-        value=None,
-        threshold=None,
-        unit="",
         status=status,
         message_zh=f"【{transition.value}】{rule}",
         message_en=f"[{transition.value}] {rule}",

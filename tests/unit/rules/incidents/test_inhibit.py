@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from floodwatch.alerts.event import AlertEvent
-from floodwatch.alerts.state import Severity, Transition
+from floodwatch.alerts.state import Severity
 from floodwatch.config.incidents import AlertMatcher, IncidentSettings, InhibitRule
 from floodwatch.rules.incidents.inhibit import inhibited, matches
+from tests.events import alert_event
 
 T0 = datetime(2026, 7, 7, 6, 0, tzinfo=UTC)
 R, OR, Y, INFO = Severity.RED, Severity.ORANGE, Severity.YELLOW, Severity.INFO
@@ -17,23 +18,7 @@ DEFAULT = IncidentSettings().inhibit  # red time-to-crest holds back red level /
 
 
 def alert(rule: str, kind: str, severity: Severity) -> AlertEvent:
-    return AlertEvent(
-        id=f"{rule}@p1",
-        rule=rule,
-        kind=kind,
-        station="p1",
-        station_name="p1",
-        severity=severity,
-        previous_severity=None,
-        transition=Transition.FIRING,
-        ts=T0,
-        episode_start=T0,
-        value=None,
-        threshold=None,
-        unit="",
-        message_zh="",
-        message_en="",
-    )
+    return alert_event(rule, kind, severity, "p1", T0, id=f"{rule}@p1")
 
 
 def test_a_matcher_takes_every_field_it_gives() -> None:

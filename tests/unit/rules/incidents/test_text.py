@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from msgspec.structs import replace
 
 from floodwatch.alerts.event import AlertEvent
 from floodwatch.alerts.messages import ADVICE, RAIN_ADVICE
@@ -26,6 +25,7 @@ from floodwatch.rules.incidents.text import (
     texts,
 )
 from floodwatch.rules.incidents.tracker import Change, IncidentChange
+from tests.events import alert_event
 
 CONFIG = load_config_dir("config").config
 STATIONS = {s.id: s for s in CONFIG.stations}
@@ -45,24 +45,17 @@ def alert(
     **fields: object,
 ) -> AlertEvent:
     rule = rule or f"pond-{kind}"
-    event = AlertEvent(
-        id=f"{station}:{rule}",
-        rule=rule,
-        kind=kind,
-        station=station,
+    return alert_event(
+        rule,
+        kind,
+        severity,
+        station,
+        T0 + timedelta(minutes=minute),
         station_name=STATIONS[station].name,
-        severity=severity,
-        previous_severity=None,
-        transition=Transition.FIRING,
-        ts=T0 + timedelta(minutes=minute),
         episode_start=T0,
         value=value,
-        threshold=None,
-        unit="",
-        message_zh="",
-        message_en="",
+        **fields,
     )
-    return replace(event, **fields) if fields else event
 
 
 def change(  # noqa: PLR0913 — keyword-only parts of one change

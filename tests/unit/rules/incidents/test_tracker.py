@@ -24,6 +24,7 @@ from floodwatch.rules.incidents.inhibit import inhibited
 from floodwatch.rules.incidents.text import notice, rule_names
 from floodwatch.rules.incidents.tracker import Change, Groups, IncidentTracker, worst_first
 from floodwatch.sim import SCENARIOS, simulate
+from tests.events import alert_event
 
 CONFIG = compile_config(load_config_dir("config"))
 STATIONS = {s.id: s for s in CONFIG.config.stations}
@@ -46,23 +47,17 @@ def alert(
     value: float | None = None,
 ) -> AlertEvent:
     kind = KINDS[rule]
-    return AlertEvent(
-        id=f"{station}:{rule}",
-        rule=rule,
-        kind=kind,
-        station=station,
+    return alert_event(
+        rule,
+        kind,
+        severity,
+        station,
+        T0 + timedelta(minutes=minute),
         station_name=STATIONS[station].name,
-        severity=severity,
-        previous_severity=None,
         transition=transition,
-        ts=T0 + timedelta(minutes=minute),
         episode_start=T0,
         value=value,
-        threshold=None,
-        unit="",
         forecast={"minutes_to_crest": 25.0} if kind == "time_to_crest" else None,
-        message_zh="",
-        message_en="",
         details={"check": "stale"} if kind == "sensor_health" else {},
     )
 
